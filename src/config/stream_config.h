@@ -1,0 +1,67 @@
+// The typed configuration of a delivery stream, whether it came from the YAML config file or
+// from the Firehose CreateDeliveryStream API. Defaults and bounds live here, in one place.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::config {
+
+// Firehose BufferingHints. SizeInMBs 1..128 (default 5), IntervalInSeconds 0..900 (default 300).
+struct Buffering {
+  static constexpr uint32_t kDefaultSizeMb = 5;
+  static constexpr uint32_t kMinSizeMb = 1;
+  static constexpr uint32_t kMaxSizeMb = 128;
+  static constexpr uint32_t kDefaultIntervalS = 300;
+  static constexpr uint32_t kMaxIntervalS = 900;
+  uint32_t size_mb = kDefaultSizeMb;
+  uint32_t interval_s = kDefaultIntervalS;
+};
+
+// Where objects go: a bucket URL ("file:///abs/dir", "file://./rel/dir", "s3://bucket") and a
+// Firehose prefix expression (may contain !{timestamp:...}, !{firehose:...} expressions).
+struct ObjectDestination {
+  std::string url;
+  std::string prefix;
+  // S3-compatible stores only.
+  std::string endpoint;
+  std::string region;
+  bool path_style = false;
+  bool empty() const { return url.empty(); }
+};
+
+// One entry of a stream's processor chain, kept generic here: the transform module validates
+// and compiles it. `type` is e.g. "flatten", "schema", "rules", "lua", "lambda",
+// "AppendDelimiterToRecord", "RecordDeAggregation", "MetadataExtraction"; `params` holds the
+// processor's parameters as YAML/JSON text (the transform module parses it).
+struct ProcessorSpec {
+  std::string type;
+  std::string params_json;  // a JSON document with the processor's parameters
+};
+
+struct StreamConfig {
+  std::string name;                      // [a-zA-Z0-9_.-]{1,64}
+  std::string type = "DirectPut";        // DirectPut | KinesisStreamAsSource | MSKAsSource
+  uint32_t partitions = 1;               // journal partitions (delivery workers)
+  uint64_t version = 1;                  // Firehose VersionId; bumps on every config change
+  int64_t create_timestamp_ms = 0;
+  Buffering buffering;
+  ObjectDestination staged;              // Firehose "Prefix": the delivered objects
+  ObjectDestination raw;                 // S3BackupMode Enabled: source records as received
+  std::string error_output_prefix;       // ErrorOutputPrefix (in the staged bucket unless errors.url)
+  ObjectDestination errors;              // optional separate bucket for error output
+  std::string compression = "UNCOMPRESSED";
+  std::optional<std::string> file_extension;
+  std::string custom_time_zone = "UTC";
+  uint32_t retry_duration_s = 86400;     // give up on a store after this long (Firehose: 24 h)
+  uint32_t retention_hours = 24;         // journal retention for delivered data
+  std::vector<ProcessorSpec> processors;
+  std::string format = "raw";            // raw (concatenate as sent) | csv | jsonl
+  std::map<std::string, std::string> tags;
+  bool from_api = false;                 // created via CreateDeliveryStream (persisted by us)
+};
+
+}  // namespace sluice::config

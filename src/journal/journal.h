@@ -1,0 +1,103 @@
+// The journal: the durable record log behind every stream (design.md §5.1–5.3, 5.7).
+//
+// A Journal owns a directory; inside it, one PartitionLog per (stream, partition). A partition is
+// a segmented append-only log of framed, checksummed records (see docs/journal_format.md and
+// journal/format.h). Offsets are dense per partition, starting at 0.
+//
+// Contract of Append: the callback runs exactly once, on the partition's commit thread, after the
+// accepted records are written AND fdatasync'ed (durable), or after the write failed. Concurrent
+// Append calls on one partition share one write+fdatasync (group commit). Records are accepted in
+// order; when the journal-wide quota of undelivered bytes is reached, the tail of a batch is
+// refused (accepted < records.size()) and nothing accepted is ever dropped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace sluice::journal {
+
+// A position in one partition's log. Strong type: never a bare integer.
+struct Offset {
+  uint64_t value = 0;
+  auto operator<=>(const Offset&) const = default;
+  Offset Next(uint64_t n = 1) const { return Offset{value + n}; }
+};
+
+struct StoredRecord {
+  Offset offset;
+  int64_t arrival_ms = 0;  // when the journal accepted it, ms since epoch (UTC)
+  std::string data;
+};
+
+struct AppendResult {
+  Offset first;           // offset of the first accepted record
+  size_t accepted = 0;    // records [0, accepted) are durable; the rest were refused (quota)
+};
+
+using AppendCallback = std::function<void(Result<AppendResult>)>;
+
+struct Options {
+  std::string dir;                               // the journal root (created if missing)
+  uint64_t segment_bytes = 64ull << 20;          // roll to a new segment past this size
+  uint64_t quota_bytes = 10ull << 30;            // undelivered bytes across all partitions
+  Clock* clock = &Clock::System();
+  bool sync = true;                              // fdatasync before acknowledging (tests: true)
+};
+
+// Reads records sequentially from one partition. Not thread-safe; one per consumer.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // Positions the reader at `offset` (may equal the end of the log).
+  [[nodiscard]] virtual Status Seek(Offset offset) = 0;
+  // Appends up to max_records / about max_bytes of durable records from the current position to
+  // `out` (at least one record if any is available, even when larger than max_bytes).
+  // Returns the number read (0 at the durable end).
+  virtual Result<size_t> Next(size_t max_records, size_t max_bytes, std::vector<StoredRecord>& out) = 0;
+};
+
+class PartitionLog {
+ public:
+  virtual ~PartitionLog() = default;
+  // See the file comment. `arrival_ms` is stamped by the caller (one time for one request).
+  virtual void Append(std::vector<std::string> records, int64_t arrival_ms, AppendCallback done) = 0;
+  // One past the last durable record.
+  virtual Offset End() const = 0;
+  // The first retained record (records before it were deleted by retention).
+  virtual Offset Begin() const = 0;
+  // Blocks until End() > `after` or `timeout_ms` passed or the log is closed. True if data came.
+  virtual bool WaitForData(Offset after, int64_t timeout_ms) = 0;
+  virtual Result<std::unique_ptr<Reader>> NewReader() = 0;
+  // Durable, atomic per-consumer checkpoint: the next offset the consumer will read.
+  [[nodiscard]] virtual Status CommitCheckpoint(const std::string& consumer, Offset next) = 0;
+  virtual Offset Checkpoint(const std::string& consumer) const = 0;
+  // Deletes whole segments that every consumer has checkpointed past and whose newest record is
+  // older than `retention_ms`. Returns the number of segments deleted.
+  virtual Result<size_t> ApplyRetention(int64_t retention_ms) = 0;
+};
+
+class Journal {
+ public:
+  // Opens (creating if needed) the journal and recovers every partition found on disk: a torn
+  // tail is truncated; corruption before the tail fails Open with the segment and offset.
+  static Result<std::unique_ptr<Journal>> Open(Options options);
+  virtual ~Journal() = default;
+  // Opens or creates the partition's log. The pointer stays valid until DropStream or close.
+  virtual Result<PartitionLog*> Partition(const std::string& stream, uint32_t partition) = 0;
+  // Deletes all partitions of a stream, on disk too.
+  [[nodiscard]] virtual Status DropStream(const std::string& stream) = 0;
+  // Bytes appended but not yet checkpointed past by every consumer, across partitions.
+  virtual uint64_t UndeliveredBytes() const = 0;
+  virtual uint64_t QuotaBytes() const = 0;
+  // Stops commit threads after finishing queued appends (their callbacks run). Idempotent.
+  virtual void Close() = 0;
+};
+
+}  // namespace sluice::journal
