@@ -60,6 +60,8 @@ struct StreamConfig {
   uint32_t retention_hours = 24;         // journal retention for delivered data
   std::vector<ProcessorSpec> processors;
   std::string format = "raw";            // raw (concatenate as sent) | csv | jsonl
+  std::string format_params_json;        // e.g. {"header":true,"delimiter":","} for csv
+  std::string warehouse_json;            // the warehouse destination's settings (JSON), if any
   std::map<std::string, std::string> tags;
   bool from_api = false;                 // created via CreateDeliveryStream (persisted by us)
 };

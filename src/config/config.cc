@@ -1,0 +1,423 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <limits>
+#include <regex>
+#include <set>
+
+#include "common/file_util.h"
+#include "common/json_writer.h"
+#include "config/prefix_template.h"
+
+namespace sluice::config {
+namespace {
+
+// Walks a YAML tree, producing "file:line: message" errors. yaml-cpp throws; every call into it
+// happens inside ParseConfig's try block, which turns exceptions into Status.
+class Walker {
+ public:
+  explicit Walker(std::string source) : source_(std::move(source)) {}
+
+  Status Error(const YAML::Node& node, const std::string& message) const {
+    int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    return Status::InvalidArgument(source_ + ":" + std::to_string(line) + ": " + message);
+  }
+
+  // Fails on keys not in `allowed`, naming them and the allowed set.
+  Status CheckKeys(const YAML::Node& map, const std::string& where, const std::set<std::string>& allowed) const {
+    if (!map.IsMap()) return Error(map, where + " must be a mapping");
+    for (const auto& kv : map) {
+      auto key = kv.first.as<std::string>();
+      if (allowed.count(key) == 0) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        return Error(kv.first, "unknown key '" + key + "' in " + where + " (allowed: " + list + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status String(const YAML::Node& map, const char* key, std::string& out) const {
+    YAML::Node n = map[key];
+    if (!n) return Status::Ok();
+    if (!n.IsScalar()) return Error(n, std::string("'") + key + "' must be a string");
+    out = n.as<std::string>();
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Status Uint(const YAML::Node& map, const char* key, T& out, uint64_t lo, uint64_t hi) const {
+    YAML::Node n = map[key];
+    if (!n) return Status::Ok();
+    uint64_t v = 0;
+    bool ok = n.IsScalar();
+    if (ok) {
+      const std::string s = n.Scalar();
+      ok = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 19;
+      if (ok) v = std::stoull(s);
+    }
+    if (!ok || v < lo || v > hi) {
+      return Error(n, std::string("'") + key + "' must be an integer from " + std::to_string(lo) +
+                          " to " + std::to_string(hi) + (n.IsScalar() ? ", got '" + n.Scalar() + "'" : ""));
+    }
+    out = static_cast<T>(v);
+    return Status::Ok();
+  }
+
+  Status Bool(const YAML::Node& map, const char* key, bool& out) const {
+    YAML::Node n = map[key];
+    if (!n) return Status::Ok();
+    std::string s = n.IsScalar() ? n.Scalar() : "";
+    if (s == "true" || s == "yes" || s == "on") {
+      out = true;
+    } else if (s == "false" || s == "no" || s == "off") {
+      out = false;
+    } else {
+      return Error(n, std::string("'") + key + "' must be true or false, got '" + s + "'");
+    }
+    return Status::Ok();
+  }
+
+  Status OneOf(const YAML::Node& map, const char* key, std::string& out, const std::vector<std::string>& allowed) const {
+    YAML::Node n = map[key];
+    if (!n) return Status::Ok();
+    std::string v = n.IsScalar() ? n.Scalar() : "";
+    for (const auto& a : allowed) {
+      if (a == v) {
+        out = v;
+        return Status::Ok();
+      }
+    }
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return Error(n, std::string("'") + key + "' must be one of " + list + ", got '" + v + "'");
+  }
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+};
+
+// Converts a YAML node to JSON text (scalars: numbers and booleans stay unquoted when plain).
+void YamlToJson(const YAML::Node& n, json::Writer& w) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      w.BeginObject();
+      for (const auto& kv : n) {
+        w.Key(kv.first.as<std::string>());
+        YamlToJson(kv.second, w);
+      }
+      w.EndObject();
+      break;
+    case YAML::NodeType::Sequence:
+      w.BeginArray();
+      for (const auto& item : n) YamlToJson(item, w);
+      w.EndArray();
+      break;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      static const std::regex kNumber(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+      if (n.Tag() != "!" && (s == "true" || s == "false")) {
+        w.Bool(s == "true");
+      } else if (n.Tag() != "!" && (s == "null" || s == "~")) {
+        w.Null();
+      } else if (n.Tag() != "!" && std::regex_match(s, kNumber)) {
+        w.Raw(s);
+      } else {
+        w.String(s);
+      }
+      break;
+    }
+    default: w.Null(); break;
+  }
+}
+
+Status ParseDestination(const Walker& w, const YAML::Node& n, const std::string& where, ObjectDestination& d) {
+  RETURN_IF_ERROR(w.CheckKeys(n, where, {"url", "prefix", "endpoint", "region", "path_style"}));
+  RETURN_IF_ERROR(w.String(n, "url", d.url));
+  RETURN_IF_ERROR(w.String(n, "prefix", d.prefix));
+  RETURN_IF_ERROR(w.String(n, "endpoint", d.endpoint));
+  RETURN_IF_ERROR(w.String(n, "region", d.region));
+  RETURN_IF_ERROR(w.Bool(n, "path_style", d.path_style));
+  if (d.url.empty()) return w.Error(n, where + ".url is required (file://<dir> or s3://<bucket>)");
+  return Status::Ok();
+}
+
+const std::vector<std::string> kCompressionFormats = {"UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY", "ZSTD"};
+
+Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
+  RETURN_IF_ERROR(w.CheckKeys(n, "delivery stream",
+                              {"name", "source", "partitions", "buffering", "processors", "format",
+                               "compression", "file_extension", "staged", "raw", "errors",
+                               "error_output_prefix", "retry_duration_s", "retention_hours", "warehouse",
+                               "custom_time_zone", "version", "create_timestamp_ms", "from_api", "tags"}));
+  if (!n["name"]) return w.Error(n, "delivery stream needs a 'name'");
+  RETURN_IF_ERROR(w.String(n, "name", s.name));
+  if (!IsValidStreamName(s.name)) {
+    return w.Error(n["name"], "stream name '" + s.name + "' must match [a-zA-Z0-9_.-]{1,64}");
+  }
+  if (YAML::Node src = n["source"]) {
+    if (!src.IsScalar() || src.Scalar() != "direct_put") {
+      return w.Error(src, "stream '" + s.name + "': source must be direct_put (kinesis_stream and kafka sources are not available in this build)");
+    }
+  }
+  RETURN_IF_ERROR(w.Uint(n, "partitions", s.partitions, 1, 64));
+  if (YAML::Node b = n["buffering"]) {
+    RETURN_IF_ERROR(w.CheckKeys(b, "buffering", {"size_mb", "interval_s"}));
+    RETURN_IF_ERROR(w.Uint(b, "size_mb", s.buffering.size_mb, Buffering::kMinSizeMb, Buffering::kMaxSizeMb));
+    RETURN_IF_ERROR(w.Uint(b, "interval_s", s.buffering.interval_s, 0, Buffering::kMaxIntervalS));
+  }
+  if (YAML::Node p = n["processors"]) {
+    if (!p.IsSequence()) return w.Error(p, "'processors' must be a list of {<type>: {parameters}}");
+    for (const auto& item : p) {
+      if (!item.IsMap() || item.size() != 1) {
+        return w.Error(item, "each processor must be a mapping with exactly one key, e.g. '- flatten: {separator: \"_\"}'");
+      }
+      auto kv = *item.begin();
+      ProcessorSpec spec;
+      spec.type = kv.first.as<std::string>();
+      json::Writer jw;
+      if (kv.second.IsNull()) {
+        jw.BeginObject();
+        jw.EndObject();
+      } else {
+        YamlToJson(kv.second, jw);
+      }
+      spec.params_json = jw.Take();
+      s.processors.push_back(std::move(spec));
+    }
+  }
+  if (YAML::Node f = n["format"]) {
+    if (f.IsScalar()) {
+      RETURN_IF_ERROR(w.OneOf(n, "format", s.format, {"raw", "jsonl", "csv"}));
+    } else if (f.IsMap() && f.size() == 1) {
+      auto kv = *f.begin();
+      std::string kind = kv.first.as<std::string>();
+      if (kind != "csv" && kind != "jsonl" && kind != "raw") {
+        return w.Error(f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}, got '" + kind + "'");
+      }
+      s.format = kind;
+      json::Writer jw;
+      YamlToJson(kv.second, jw);
+      s.format_params_json = jw.Take();
+    } else {
+      return w.Error(f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}");
+    }
+  }
+  RETURN_IF_ERROR(w.OneOf(n, "compression", s.compression, kCompressionFormats));
+  if (YAML::Node fe = n["file_extension"]) {
+    std::string ext;
+    RETURN_IF_ERROR(w.String(n, "file_extension", ext));
+    static const std::regex kExt(R"(^$|\.[0-9a-z!\-_.*'()]+)");
+    if (!std::regex_match(ext, kExt)) {
+      return w.Error(fe, "file_extension '" + ext + "' must be empty or match \\.[0-9a-z!-_.*'()]+");
+    }
+    s.file_extension = ext;
+  }
+  if (YAML::Node d = n["staged"]) RETURN_IF_ERROR(ParseDestination(w, d, "staged", s.staged));
+  if (YAML::Node d = n["raw"]) RETURN_IF_ERROR(ParseDestination(w, d, "raw", s.raw));
+  if (YAML::Node d = n["errors"]) RETURN_IF_ERROR(ParseDestination(w, d, "errors", s.errors));
+  RETURN_IF_ERROR(w.String(n, "error_output_prefix", s.error_output_prefix));
+  if (!s.errors.empty() && s.error_output_prefix.empty()) s.error_output_prefix = s.errors.prefix;
+  RETURN_IF_ERROR(w.Uint(n, "retry_duration_s", s.retry_duration_s, 0, 7 * 86400));
+  RETURN_IF_ERROR(w.Uint(n, "retention_hours", s.retention_hours, 1, 24 * 365));
+  RETURN_IF_ERROR(w.OneOf(n, "custom_time_zone", s.custom_time_zone, {"UTC"}));
+  RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
+  RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0, std::numeric_limits<int64_t>::max()));
+  RETURN_IF_ERROR(w.Bool(n, "from_api", s.from_api));
+  if (YAML::Node t = n["tags"]) {
+    if (!t.IsMap()) return w.Error(t, "'tags' must be a mapping of key: value");
+    for (const auto& kv : t) s.tags[kv.first.as<std::string>()] = kv.second.as<std::string>();
+  }
+  if (YAML::Node wh = n["warehouse"]) {
+    if (!wh.IsMap()) return w.Error(wh, "'warehouse' must be a mapping");
+    json::Writer jw;
+    YamlToJson(wh, jw);
+    s.warehouse_json = jw.Take();
+  }
+  if (Status st = ValidateStream(s); !st.ok()) return w.Error(n, st.message());
+  return Status::Ok();
+}
+
+Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
+  RETURN_IF_ERROR(w.CheckKeys(n, "server", {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region", "account_id", "log_level"}));
+  RETURN_IF_ERROR(w.String(n, "listen", s.listen));
+  RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
+  RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
+  RETURN_IF_ERROR(w.Uint(n, "segment_mb", s.segment_mb, 1, 4096));
+  RETURN_IF_ERROR(w.Uint(n, "io_threads", s.io_threads, 1, 64));
+  RETURN_IF_ERROR(w.Bool(n, "sync", s.sync));
+  RETURN_IF_ERROR(w.String(n, "region", s.region));
+  RETURN_IF_ERROR(w.String(n, "account_id", s.account_id));
+  RETURN_IF_ERROR(w.OneOf(n, "log_level", s.log_level, {"trace", "debug", "info", "warn", "error"}));
+  if (s.listen.find(':') == std::string::npos) {
+    return w.Error(n["listen"], "'listen' must be HOST:PORT, got '" + s.listen + "'");
+  }
+  return Status::Ok();
+}
+
+template <typename F>
+Status Guard(const std::string& source, F f) {
+  try {
+    return f();
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
+    return Status::InvalidArgument(source + ":" + std::to_string(line) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(source + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+bool IsValidStreamName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status ValidatePrefix(const std::string& prefix, bool is_error_prefix) {
+  auto t = PrefixTemplate::Parse(prefix, is_error_prefix);
+  return t.status();
+}
+
+Status ValidateStream(const StreamConfig& s) {
+  if (!IsValidStreamName(s.name)) {
+    return Status::InvalidArgument("stream name '" + s.name + "' must match [a-zA-Z0-9_.-]{1,64}");
+  }
+  if (s.buffering.size_mb < Buffering::kMinSizeMb || s.buffering.size_mb > Buffering::kMaxSizeMb) {
+    return Status::InvalidArgument("buffering.size_mb must be from 1 to 128");
+  }
+  if (s.buffering.interval_s > Buffering::kMaxIntervalS) {
+    return Status::InvalidArgument("buffering.interval_s must be from 0 to 900");
+  }
+  if (s.staged.prefix.size() > 1024 || s.error_output_prefix.size() > 1024) {
+    return Status::InvalidArgument("prefixes must be at most 1024 characters");
+  }
+  auto prefix = PrefixTemplate::Parse(s.staged.prefix, false);
+  if (!prefix.ok()) return prefix.status();
+  auto err_prefix = PrefixTemplate::Parse(s.error_output_prefix, true);
+  if (!err_prefix.ok()) return err_prefix.status();
+  if (prefix->has_expressions() && s.error_output_prefix.empty()) {
+    return Status::InvalidArgument("stream '" + s.name + "': an error output prefix is required when the prefix has expressions");
+  }
+  if (err_prefix->has_expressions()) {
+    bool has_type = s.error_output_prefix.find("!{firehose:error-output-type}") != std::string::npos;
+    if (!has_type) {
+      return Status::InvalidArgument("stream '" + s.name + "': error output prefix '" + s.error_output_prefix +
+                                     "' has expressions, so it must contain !{firehose:error-output-type}");
+    }
+  }
+  if (!s.raw.empty()) RETURN_IF_ERROR(ValidatePrefix(s.raw.prefix, false));
+  return Status::Ok();
+}
+
+Config DefaultConfig() {
+  Config c;
+  c.source_name = "<defaults>";
+  return c;
+}
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name) {
+  Config cfg;
+  cfg.source_name = source_name;
+  Walker w(source_name);
+  Status st = Guard(source_name, [&]() -> Status {
+    YAML::Node root = YAML::Load(yaml_text);
+    if (!root || root.IsNull()) return Status::Ok();  // an empty file means defaults
+    RETURN_IF_ERROR(w.CheckKeys(root, "the top level", {"server", "delivery_streams"}));
+    if (YAML::Node s = root["server"]) RETURN_IF_ERROR(ParseServer(w, s, cfg.server));
+    if (YAML::Node ds = root["delivery_streams"]) {
+      if (!ds.IsSequence()) return w.Error(ds, "'delivery_streams' must be a list");
+      std::set<std::string> names;
+      for (const auto& n : ds) {
+        StreamConfig s;
+        RETURN_IF_ERROR(ParseStream(w, n, s));
+        if (!names.insert(s.name).second) return w.Error(n, "stream '" + s.name + "' is declared twice");
+        cfg.streams.push_back(std::move(s));
+      }
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return cfg;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  auto text = fs::ReadFile(path);
+  if (!text.ok()) return text.status().WithContext("config file");
+  return ParseConfig(*text, path);
+}
+
+namespace {
+
+void EmitDestination(YAML::Emitter& e, const char* key, const ObjectDestination& d) {
+  if (d.empty()) return;
+  e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << d.url;
+  e << YAML::Key << "prefix" << YAML::Value << YAML::DoubleQuoted << d.prefix;
+  if (!d.endpoint.empty()) e << YAML::Key << "endpoint" << YAML::Value << YAML::DoubleQuoted << d.endpoint;
+  if (!d.region.empty()) e << YAML::Key << "region" << YAML::Value << YAML::DoubleQuoted << d.region;
+  if (d.path_style) e << YAML::Key << "path_style" << YAML::Value << true;
+  e << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string StreamToYaml(const StreamConfig& s) {
+  // JSON is valid YAML flow syntax, so JSON-encoded parameters embed as they are.
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << s.name;
+  e << YAML::Key << "partitions" << YAML::Value << s.partitions;
+  e << YAML::Key << "version" << YAML::Value << s.version;
+  e << YAML::Key << "create_timestamp_ms" << YAML::Value << s.create_timestamp_ms;
+  e << YAML::Key << "from_api" << YAML::Value << s.from_api;
+  e << YAML::Key << "buffering" << YAML::Value << YAML::BeginMap << YAML::Key << "size_mb" << YAML::Value
+    << s.buffering.size_mb << YAML::Key << "interval_s" << YAML::Value << s.buffering.interval_s << YAML::EndMap;
+  EmitDestination(e, "staged", s.staged);
+  EmitDestination(e, "raw", s.raw);
+  EmitDestination(e, "errors", s.errors);
+  e << YAML::Key << "error_output_prefix" << YAML::Value << YAML::DoubleQuoted << s.error_output_prefix;
+  e << YAML::Key << "compression" << YAML::Value << s.compression;
+  if (s.file_extension) e << YAML::Key << "file_extension" << YAML::Value << YAML::DoubleQuoted << *s.file_extension;
+  e << YAML::Key << "retry_duration_s" << YAML::Value << s.retry_duration_s;
+  e << YAML::Key << "retention_hours" << YAML::Value << s.retention_hours;
+  e << YAML::EndMap;
+  std::string out = e.c_str();
+  // Flow-style parts (JSON text) are appended as raw YAML lines.
+  if (!s.processors.empty()) {
+    out += "\nprocessors:\n";
+    for (const auto& p : s.processors) out += "  - " + json::Quote(p.type) + ": " + p.params_json + "\n";
+  }
+  if (s.format != "raw" || !s.format_params_json.empty()) {
+    out += "\nformat: ";
+    out += s.format_params_json.empty() ? s.format : "{" + json::Quote(s.format) + ": " + s.format_params_json + "}";
+    out += "\n";
+  }
+  if (!s.tags.empty()) {
+    out += "\ntags:\n";
+    for (const auto& [k, v] : s.tags) out += "  " + json::Quote(k) + ": " + json::Quote(v) + "\n";
+  }
+  if (!s.warehouse_json.empty()) out += "\nwarehouse: " + s.warehouse_json + "\n";
+  return out + "\n";
+}
+
+Result<StreamConfig> ParseStreamYaml(const std::string& yaml_text, const std::string& source_name) {
+  Walker w(source_name);
+  StreamConfig s;
+  Status st = Guard(source_name, [&]() -> Status {
+    YAML::Node n = YAML::Load(yaml_text);
+    return ParseStream(w, n, s);
+  });
+  if (!st.ok()) return st;
+  return s;
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,54 @@
+// Sluice's configuration: YAML file → typed, validated structs (docs/config.md is the reference).
+// Validation is strict: an unknown key or a bad value is an error naming file:line and the allowed
+// values. Defaults and bounds live next to the fields (here and in stream_config.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/stream_config.h"
+
+namespace sluice::config {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:4573";  // HOST:PORT; port 0 picks a free port
+  std::string data_dir = "./var";         // journal, delivery state, default buckets
+  uint64_t quota_mb = 10240;              // disk quota for undelivered data (all streams)
+  uint64_t segment_mb = 64;               // journal segment size
+  uint32_t io_threads = 2;                // HTTP worker threads
+  bool sync = true;                       // fdatasync before acknowledging (never off in production)
+  std::string region = "us-east-1";       // for ARNs
+  std::string account_id = "000000000000";
+  std::string log_level = "info";         // trace|debug|info|warn|error
+};
+
+struct Config {
+  ServerConfig server;
+  std::vector<StreamConfig> streams;
+  std::string source_name;  // the file it came from, for messages ("<defaults>" when none)
+};
+
+// Parses YAML text. `source_name` is used in error messages ("sluice.yaml:12: ...").
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name);
+// Reads and parses a file.
+Result<Config> LoadConfigFile(const std::string& path);
+// The embedded defaults (no streams; data under ./var).
+Config DefaultConfig();
+
+// Validates a stream (name pattern, buffering bounds, prefixes, URLs). Used for config-file streams
+// and API-created ones alike.
+Status ValidateStream(const StreamConfig& stream);
+// Checks a Firehose prefix expression; `is_error_prefix` allows !{firehose:error-output-type}.
+Status ValidatePrefix(const std::string& prefix, bool is_error_prefix);
+
+// One stream as a YAML document in the config-file schema (used to persist API-created streams;
+// ParseStreamYaml reads it back).
+std::string StreamToYaml(const StreamConfig& stream);
+Result<StreamConfig> ParseStreamYaml(const std::string& yaml_text, const std::string& source_name);
+
+// True if `name` matches [a-zA-Z0-9_.-]{1,64}.
+bool IsValidStreamName(const std::string& name);
+
+}  // namespace sluice::config
