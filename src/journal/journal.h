@@ -23,6 +23,8 @@
 
 namespace sluice::journal {
 
+class FileSystem;  // journal/file.h: the writer's file-system seam
+
 // A position in one partition's log. Strong type: never a bare integer.
 struct Offset {
   uint64_t value = 0;
@@ -37,18 +39,19 @@ struct StoredRecord {
 };
 
 struct AppendResult {
-  Offset first;           // offset of the first accepted record
-  size_t accepted = 0;    // records [0, accepted) are durable; the rest were refused (quota)
+  Offset first;         // offset of the first accepted record
+  size_t accepted = 0;  // records [0, accepted) are durable; the rest were refused (quota)
 };
 
 using AppendCallback = std::function<void(Result<AppendResult>)>;
 
 struct Options {
-  std::string dir;                               // the journal root (created if missing)
-  uint64_t segment_bytes = 64ull << 20;          // roll to a new segment past this size
-  uint64_t quota_bytes = 10ull << 30;            // undelivered bytes across all partitions
+  std::string dir;                       // the journal root (created if missing)
+  uint64_t segment_bytes = 64ull << 20;  // roll to a new segment past this size
+  uint64_t quota_bytes = 10ull << 30;    // undelivered bytes across all partitions
   Clock* clock = &Clock::System();
-  bool sync = true;                              // fdatasync before acknowledging (tests: true)
+  bool sync = true;          // fdatasync before acknowledging (tests: true)
+  FileSystem* fs = nullptr;  // writer's file-system seam; null = POSIX
 };
 
 // Reads records sequentially from one partition. Not thread-safe; one per consumer.
@@ -60,26 +63,31 @@ class Reader {
   // Appends up to max_records / about max_bytes of durable records from the current position to
   // `out` (at least one record if any is available, even when larger than max_bytes).
   // Returns the number read (0 at the durable end).
-  virtual Result<size_t> Next(size_t max_records, size_t max_bytes, std::vector<StoredRecord>& out) = 0;
+  virtual Result<size_t> Next(size_t max_records, size_t max_bytes,
+                              std::vector<StoredRecord>& out) = 0;
 };
 
 class PartitionLog {
  public:
   virtual ~PartitionLog() = default;
   // See the file comment. `arrival_ms` is stamped by the caller (one time for one request).
-  virtual void Append(std::vector<std::string> records, int64_t arrival_ms, AppendCallback done) = 0;
+  virtual void Append(std::vector<std::string> records, int64_t arrival_ms,
+                      AppendCallback done) = 0;
   // One past the last durable record.
   virtual Offset End() const = 0;
   // The first retained record (records before it were deleted by retention).
   virtual Offset Begin() const = 0;
   // Blocks until End() > `after` or `timeout_ms` passed or the log is closed. True if data came.
   virtual bool WaitForData(Offset after, int64_t timeout_ms) = 0;
+  // A reader positioned at Begin(). It must not outlive this PartitionLog.
   virtual Result<std::unique_ptr<Reader>> NewReader() = 0;
   // Durable, atomic per-consumer checkpoint: the next offset the consumer will read.
   [[nodiscard]] virtual Status CommitCheckpoint(const std::string& consumer, Offset next) = 0;
+  // Consumer names are [a-zA-Z0-9_.-]{1,64}. A consumer without a checkpoint reads from Begin().
   virtual Offset Checkpoint(const std::string& consumer) const = 0;
   // Deletes whole segments that every consumer has checkpointed past and whose newest record is
-  // older than `retention_ms`. Returns the number of segments deleted.
+  // older than `retention_ms`. Returns the number of segments deleted. With no consumer at all,
+  // nothing has been delivered and nothing is deleted. The active segment is never deleted.
   virtual Result<size_t> ApplyRetention(int64_t retention_ms) = 0;
 };
 

@@ -1,0 +1,47 @@
+// Encoding and decoding of the structures in journal/format.h: frame headers, segment headers,
+// checkpoint files and segment file names. Pure functions; no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "journal/format.h"
+
+namespace sluice::journal {
+
+struct FrameHeader {
+  uint32_t masked_crc = 0;
+  uint32_t length = 0;
+  uint64_t offset = 0;
+  int64_t arrival_ms = 0;
+  uint32_t flags = 0;
+};
+
+// Appends a frame (header + payload) for one record to `out`.
+void AppendFrame(std::string& out, uint64_t offset, int64_t arrival_ms, std::string_view payload);
+// REQUIRES: `header` points at format::kFrameHeaderSize bytes.
+FrameHeader DecodeFrameHeader(const char* header);
+// True if the header's CRC matches the header fields and `payload` (of header.length bytes).
+bool FrameCrcMatches(const char* header, std::string_view payload);
+
+std::string EncodeSegmentHeader(uint64_t base_offset);
+// OK if `data` (format::kSegmentHeaderSize bytes) is a valid header for `base_offset`.
+[[nodiscard]] Status CheckSegmentHeader(std::string_view data, uint64_t base_offset);
+
+std::string EncodeCheckpoint(uint64_t next);
+// Decodes a checkpoint file's content; Corruption (without the path) if it is not valid.
+Result<uint64_t> DecodeCheckpoint(std::string_view data);
+
+// "00000000000000001234.log"
+std::string SegmentFileName(uint64_t base_offset);
+// The base offset if `name` is a segment file name.
+std::optional<uint64_t> ParseSegmentFileName(std::string_view name);
+
+// Stream names follow the Firehose rule [a-zA-Z0-9_.-]{1,64} (and are not "." or "..");
+// consumer names use the same alphabet.
+bool IsValidName(std::string_view name);
+
+}  // namespace sluice::journal

@@ -1,0 +1,125 @@
+#include "journal/journal.h"
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "common/file_util.h"
+#include "journal/codec.h"
+#include "journal/file.h"
+#include "journal/partition_log.h"
+
+namespace sluice::journal {
+namespace {
+
+// Parses a partition directory name: decimal, no sign, no leading zeros.
+std::optional<uint32_t> ParsePartitionName(const std::string& name) {
+  if (name.empty() || name.size() > 10 || (name.size() > 1 && name[0] == '0')) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+// Thread safety: every method is thread-safe; mu_ guards the partition map.
+class JournalImpl final : public Journal {
+ public:
+  explicit JournalImpl(Options options)
+      : options_(std::move(options)),
+        fs_(options_.fs != nullptr ? options_.fs : &FileSystem::Posix()),
+        undelivered_(options_.quota_bytes),
+        streams_dir_(fs::Join(options_.dir, "streams")) {}
+  ~JournalImpl() override { Close(); }
+
+  Status Recover() {
+    RETURN_IF_ERROR(fs::CreateDirs(streams_dir_));
+    ASSIGN_OR_RETURN(auto streams, fs::ListDir(streams_dir_));
+    for (const auto& stream : streams) {
+      if (!IsValidName(stream)) continue;
+      auto parts = fs::ListDir(fs::Join(streams_dir_, stream));
+      if (!parts.ok()) continue;  // not a directory
+      for (const auto& part : *parts) {
+        auto partition = ParsePartitionName(part);
+        if (!partition) continue;
+        RETURN_IF_ERROR(OpenPartition(stream, *partition).status());
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<PartitionLog*> Partition(const std::string& stream, uint32_t partition) override {
+    if (!IsValidName(stream)) {
+      return Status::InvalidArgument("stream name '" + stream + "' is not [a-zA-Z0-9_.-]{1,64}");
+    }
+    std::lock_guard lock(mu_);
+    if (closed_) return Status::FailedPrecondition("journal is closed");
+    auto it = partitions_.find({stream, partition});
+    if (it != partitions_.end()) return static_cast<PartitionLog*>(it->second.get());
+    ASSIGN_OR_RETURN(PartitionLogImpl * log, OpenPartition(stream, partition));
+    return static_cast<PartitionLog*>(log);
+  }
+
+  Status DropStream(const std::string& stream) override {
+    if (!IsValidName(stream)) {
+      return Status::InvalidArgument("stream name '" + stream + "' is not [a-zA-Z0-9_.-]{1,64}");
+    }
+    std::lock_guard lock(mu_);
+    for (auto it = partitions_.lower_bound({stream, 0});
+         it != partitions_.end() && it->first.first == stream;) {
+      it->second->Close();
+      undelivered_.Sub(it->second->Undelivered());
+      it = partitions_.erase(it);
+    }
+    std::string dir = fs::Join(streams_dir_, stream);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return Status::IoError(dir + ": remove failed: " + ec.message());
+    return fs::FsyncDir(streams_dir_);
+  }
+
+  uint64_t UndeliveredBytes() const override { return undelivered_.Get(); }
+  uint64_t QuotaBytes() const override { return undelivered_.Quota(); }
+
+  void Close() override {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    for (auto& [key, log] : partitions_) log->Close();
+  }
+
+ private:
+  // REQUIRES: mu_ held, or called from Recover before the journal is shared.
+  Result<PartitionLogImpl*> OpenPartition(const std::string& stream, uint32_t partition) {
+    std::string dir = fs::Join(fs::Join(streams_dir_, stream), std::to_string(partition));
+    RETURN_IF_ERROR(fs::CreateDirs(dir));
+    ASSIGN_OR_RETURN(auto log,
+                     PartitionLogImpl::Open(stream, partition, dir, options_, fs_, &undelivered_));
+    undelivered_.Add(log->Undelivered());
+    PartitionLogImpl* raw = log.get();
+    partitions_[{stream, partition}] = std::move(log);
+    return raw;
+  }
+
+  const Options options_;
+  FileSystem* const fs_;
+  journal::UndeliveredBytes undelivered_;
+  const std::string streams_dir_;
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<PartitionLogImpl>> partitions_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Journal>> Journal::Open(Options options) {
+  if (options.dir.empty()) return Status::InvalidArgument("journal directory is empty");
+  if (options.clock == nullptr) return Status::InvalidArgument("journal clock is null");
+  auto journal = std::make_unique<JournalImpl>(std::move(options));
+  RETURN_IF_ERROR(journal->Recover());
+  return std::unique_ptr<Journal>(std::move(journal));
+}
+
+}  // namespace sluice::journal

@@ -1,0 +1,566 @@
+#include "journal/partition_log.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/file_util.h"
+
+namespace sluice::journal {
+
+size_t UndeliveredBytes::ReservePrefix(const std::vector<std::string>& records,
+                                       uint64_t* reserved) {
+  uint64_t current = bytes_.load();
+  for (;;) {
+    uint64_t sum = 0;
+    size_t n = 0;
+    for (; n < records.size(); ++n) {
+      uint64_t cost = FrameBytes(records[n]);
+      if (current + sum + cost > quota_) break;
+      sum += cost;
+    }
+    if (sum == 0 || bytes_.compare_exchange_weak(current, current + sum)) {
+      *reserved = sum;
+      return n;
+    }
+  }
+}
+
+namespace {
+
+// A reader over one partition. Not thread-safe. Must not outlive its PartitionLog.
+class ReaderImpl final : public Reader {
+ public:
+  explicit ReaderImpl(const PartitionLogImpl* log) : log_(log) {}
+
+  Status Seek(Offset offset) override {
+    ASSIGN_OR_RETURN(auto target, log_->Locate(offset.value));
+    RETURN_IF_ERROR(OpenTarget(std::move(target)));
+    // Scan forward from the index entry to `offset`, verifying the frames passed over.
+    uint64_t at = target_.start.offset;
+    pos_ = target_.start.pos;
+    FrameView frame;
+    while (at < offset.value) {
+      RETURN_IF_ERROR(ReadFrameAt(at, &frame));
+      pos_ += frame.size();
+      ++at;
+    }
+    offset_ = offset.value;
+    positioned_ = true;
+    return Status::Ok();
+  }
+
+  Result<size_t> Next(size_t max_records, size_t max_bytes,
+                      std::vector<StoredRecord>& out) override {
+    if (!positioned_) RETURN_IF_ERROR(Seek(log_->Begin()));
+    size_t n = 0;
+    size_t bytes = 0;
+    FrameView frame;
+    while (n < max_records) {
+      if (offset_ >= target_.end_offset) {
+        // The segment is exhausted as far as it was durable: look again (it may have grown, or
+        // the log may have rolled to the next segment).
+        ASSIGN_OR_RETURN(auto target, log_->Locate(offset_));
+        if (target.end_offset <= offset_) break;  // at the durable end
+        if (target.base == target_.base) {
+          target_.end_offset = target.end_offset;
+          target_.limit_bytes = target.limit_bytes;
+        } else {
+          RETURN_IF_ERROR(OpenTarget(std::move(target)));
+          pos_ = format::kSegmentHeaderSize;
+        }
+      }
+      RETURN_IF_ERROR(ReadFrameAt(offset_, &frame));
+      if (n > 0 && bytes + frame.header.length > max_bytes) break;
+      out.push_back(
+          StoredRecord{Offset{offset_}, frame.header.arrival_ms, std::string(frame.payload)});
+      bytes += frame.header.length;
+      pos_ += frame.size();
+      ++offset_;
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  Status OpenTarget(PartitionLogImpl::ReadTarget target) {
+    ASSIGN_OR_RETURN(segment_, SegmentReader::Open(target.path));
+    target_ = std::move(target);
+    return Status::Ok();
+  }
+
+  Status ReadFrameAt(uint64_t expected, FrameView* frame) {
+    ASSIGN_OR_RETURN(FrameCheck check,
+                     segment_->ReadFrame(pos_, target_.limit_bytes, expected, frame));
+    if (check != FrameCheck::kOk) {
+      return Status::Corruption(target_.path + ": byte offset " + std::to_string(pos_) + ": " +
+                                FrameCheckText(check) + " (record offset " +
+                                std::to_string(expected) + ")");
+    }
+    return Status::Ok();
+  }
+
+  const PartitionLogImpl* log_;
+  std::unique_ptr<SegmentReader> segment_;
+  PartitionLogImpl::ReadTarget target_;
+  uint64_t pos_ = 0;     // byte position of offset_'s frame in segment_
+  uint64_t offset_ = 0;  // the next record to read
+  bool positioned_ = false;
+};
+
+}  // namespace
+
+PartitionLogImpl::PartitionLogImpl(std::string stream, uint32_t partition, std::string dir,
+                                   const Options& options, FileSystem* fs,
+                                   UndeliveredBytes* undelivered)
+    : stream_(std::move(stream)),
+      partition_(partition),
+      dir_(std::move(dir)),
+      options_(options),
+      fs_(fs),
+      undelivered_(undelivered) {}
+
+PartitionLogImpl::~PartitionLogImpl() {
+  Close();
+}
+
+Result<std::unique_ptr<PartitionLogImpl>> PartitionLogImpl::Open(
+    std::string stream, uint32_t partition, std::string dir, const Options& options, FileSystem* fs,
+    UndeliveredBytes* undelivered) {
+  std::unique_ptr<PartitionLogImpl> log(
+      new PartitionLogImpl(std::move(stream), partition, std::move(dir), options, fs, undelivered));
+  RETURN_IF_ERROR(log->Recover());
+  log->commit_thread_ = std::thread([p = log.get()] { p->CommitLoop(); });
+  return log;
+}
+
+std::string PartitionLogImpl::SegmentContext(uint64_t base) const {
+  return "stream " + stream_ + " partition " + std::to_string(partition_) + " segment " +
+         SegmentFileName(base);
+}
+
+Result<std::unique_ptr<WritableFile>> PartitionLogImpl::CreateSegmentFile(uint64_t base) {
+  std::string path = fs::Join(dir_, SegmentFileName(base));
+  ASSIGN_OR_RETURN(auto file, fs_->OpenForAppend(path));
+  // REQUIRES: the file is new or holds only a torn header; start it over.
+  RETURN_IF_ERROR(file->Truncate(0).WithContext(SegmentContext(base)));
+  std::string header = EncodeSegmentHeader(base);
+  size_t done = 0;
+  while (done < header.size()) {
+    auto n = file->Write(header.data() + done, header.size() - done);
+    if (!n.ok()) return n.status().WithContext(SegmentContext(base));
+    done += *n;
+  }
+  if (options_.sync) RETURN_IF_ERROR(file->Sync().WithContext(SegmentContext(base)));
+  RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  return file;
+}
+
+Status PartitionLogImpl::Recover() {
+  ASSIGN_OR_RETURN(auto names, fs::ListDir(dir_));
+  std::vector<uint64_t> bases;
+  std::vector<std::string> checkpoint_names;
+  for (const auto& name : names) {
+    if (name.find(".tmp.") != std::string::npos) {
+      // A temp file of an interrupted atomic replace: never renamed, so never visible.
+      RETURN_IF_ERROR(fs::RemoveFile(fs::Join(dir_, name)));
+    } else if (auto base = ParseSegmentFileName(name)) {
+      bases.push_back(*base);
+    } else if (name.rfind(format::kCheckpointPrefix, 0) == 0) {
+      checkpoint_names.push_back(name);
+    }
+  }
+  std::sort(bases.begin(), bases.end());
+  if (bases.empty()) {
+    ASSIGN_OR_RETURN(active_file_, CreateSegmentFile(0));
+    segments_.push_back(
+        Segment{0, fs::Join(dir_, SegmentFileName(0)), format::kSegmentHeaderSize, 0, 0, {}});
+    end_ = 0;
+  }
+  uint64_t logical = 0;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    bool is_last = i + 1 == bases.size();
+    std::string path = fs::Join(dir_, SegmentFileName(bases[i]));
+    ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(path, bases[i], is_last));
+    if (!is_last && scan.end_offset != bases[i + 1]) {
+      return Status::Corruption(path + ": byte offset " + std::to_string(scan.valid_bytes) +
+                                ": segment ends at record offset " +
+                                std::to_string(scan.end_offset) +
+                                " but the next segment starts at " + std::to_string(bases[i + 1]));
+    }
+    if (is_last) {
+      if (scan.torn_header) {
+        ASSIGN_OR_RETURN(active_file_, CreateSegmentFile(bases[i]));
+        scan.valid_bytes = format::kSegmentHeaderSize;
+      } else {
+        ASSIGN_OR_RETURN(active_file_, fs_->OpenForAppend(path));
+        if (scan.valid_bytes < scan.file_bytes) {
+          // Torn tail: the writer died mid-group. Nothing there was acknowledged.
+          RETURN_IF_ERROR(active_file_->Truncate(scan.valid_bytes).WithContext(path));
+          RETURN_IF_ERROR(active_file_->Sync().WithContext(path));
+        }
+      }
+      last_indexed_pos_ = scan.index.empty() ? 0 : scan.index.back().pos;
+    }
+    segments_.push_back(Segment{bases[i], path, scan.valid_bytes, logical, scan.max_arrival_ms,
+                                std::move(scan.index)});
+    logical += scan.valid_bytes - format::kSegmentHeaderSize;
+    end_ = scan.end_offset;
+  }
+  for (const auto& name : checkpoint_names) {
+    RETURN_IF_ERROR(
+        LoadCheckpoint(name.substr(sizeof format::kCheckpointPrefix - 1), fs::Join(dir_, name)));
+  }
+  return Status::Ok();
+}
+
+Status PartitionLogImpl::LoadCheckpoint(const std::string& consumer, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string content, fs::ReadFile(path));
+  auto next = DecodeCheckpoint(content);
+  if (!next.ok()) return Status::Corruption(path + ": " + next.status().message());
+  uint64_t value = *next;
+  if (value > end_) {
+    // Only possible when records were acknowledged without fdatasync (options.sync = false) and
+    // then lost: the consumer resumes at the end, and the file is corrected so that it does not
+    // skip records appended from now on.
+    value = end_;
+    RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(value)));
+  }
+  ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(value));
+  consumers_[consumer] = ConsumerState{value, pos};
+  return Status::Ok();
+}
+
+Result<uint64_t> PartitionLogImpl::LogicalPos(uint64_t offset) const {
+  IndexEntry start;
+  std::string path;
+  uint64_t limit = 0;
+  uint64_t logical_start = 0;
+  {
+    std::lock_guard lock(mu_);
+    const Segment& active = segments_.back();
+    if (offset >= end_) return active.logical_start + active.bytes - format::kSegmentHeaderSize;
+    if (offset <= segments_.front().base) return segments_.front().logical_start;
+    ASSIGN_OR_RETURN(ReadTarget target, LocateLocked(offset));
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](uint64_t o, const Segment& s) { return o < s.base; });
+    logical_start = std::prev(it)->logical_start;
+    start = target.start;
+    path = target.path;
+    limit = target.limit_bytes;
+  }
+  ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(path));
+  FrameView frame;
+  uint64_t pos = start.pos;
+  for (uint64_t at = start.offset; at < offset; ++at) {
+    ASSIGN_OR_RETURN(FrameCheck check, reader->ReadFrame(pos, limit, at, &frame));
+    if (check != FrameCheck::kOk) {
+      return Status::Corruption(path + ": byte offset " + std::to_string(pos) + ": " +
+                                FrameCheckText(check));
+    }
+    pos += frame.size();
+  }
+  return logical_start + pos - format::kSegmentHeaderSize;
+}
+
+Result<PartitionLogImpl::ReadTarget> PartitionLogImpl::Locate(uint64_t offset) const {
+  std::lock_guard lock(mu_);
+  return LocateLocked(offset);
+}
+
+Result<PartitionLogImpl::ReadTarget> PartitionLogImpl::LocateLocked(uint64_t offset) const {
+  if (offset < segments_.front().base) {
+    return Status::NotFound("stream " + stream_ + " partition " + std::to_string(partition_) +
+                            ": offset " + std::to_string(offset) +
+                            " was deleted by retention; the first retained record is " +
+                            std::to_string(segments_.front().base));
+  }
+  if (offset > end_) {
+    return Status::InvalidArgument(
+        "stream " + stream_ + " partition " + std::to_string(partition_) + ": offset " +
+        std::to_string(offset) + " is past the end " + std::to_string(end_));
+  }
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](uint64_t o, const Segment& s) { return o < s.base; });
+  const Segment& seg = *std::prev(it);
+  ReadTarget target;
+  target.path = seg.path;
+  target.base = seg.base;
+  target.end_offset = it == segments_.end() ? end_ : it->base;
+  target.limit_bytes = seg.bytes;
+  target.start = IndexEntry{seg.base, format::kSegmentHeaderSize};
+  auto idx = std::upper_bound(seg.index.begin(), seg.index.end(), offset,
+                              [](uint64_t o, const IndexEntry& e) { return o < e.offset; });
+  if (idx != seg.index.begin()) target.start = *std::prev(idx);
+  return target;
+}
+
+void PartitionLogImpl::Append(std::vector<std::string> records, int64_t arrival_ms,
+                              AppendCallback done) {
+  for (const auto& r : records) {
+    if (r.size() > format::kMaxPayload) {
+      done(Status::InvalidArgument("record of " + std::to_string(r.size()) +
+                                   " bytes exceeds the journal limit of " +
+                                   std::to_string(format::kMaxPayload)));
+      return;
+    }
+  }
+  AppendRequest req;
+  req.accepted = undelivered_->ReservePrefix(records, &req.reserved_bytes);
+  req.records = std::move(records);
+  req.arrival_ms = arrival_ms;
+  req.done = std::move(done);
+  std::unique_lock lock(queue_mu_);
+  if (closing_) {
+    lock.unlock();
+    undelivered_->Sub(req.reserved_bytes);
+    req.done(Status::FailedPrecondition("stream " + stream_ + " partition " +
+                                        std::to_string(partition_) + ": journal is closed"));
+    return;
+  }
+  bool was_empty = queue_.empty();
+  queue_.push_back(std::move(req));
+  lock.unlock();
+  // The commit thread only waits when the queue is empty, so only then does it need waking.
+  if (was_empty) queue_cv_.notify_one();
+}
+
+Offset PartitionLogImpl::End() const {
+  std::lock_guard lock(mu_);
+  return Offset{end_};
+}
+
+Offset PartitionLogImpl::Begin() const {
+  std::lock_guard lock(mu_);
+  return Offset{segments_.front().base};
+}
+
+bool PartitionLogImpl::WaitForData(Offset after, int64_t timeout_ms) {
+  std::unique_lock lock(mu_);
+  data_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                    [&] { return end_ > after.value || closed_; });
+  return end_ > after.value;
+}
+
+Result<std::unique_ptr<Reader>> PartitionLogImpl::NewReader() {
+  return std::unique_ptr<Reader>(std::make_unique<ReaderImpl>(this));
+}
+
+uint64_t PartitionLogImpl::MinDeliveredPosLocked() const {
+  uint64_t floor = segments_.front().logical_start;
+  if (consumers_.empty()) return floor;
+  uint64_t min = UINT64_MAX;
+  for (const auto& [name, state] : consumers_) min = std::min(min, state.logical_pos);
+  return std::max(min, floor);
+}
+
+uint64_t PartitionLogImpl::Undelivered() const {
+  std::lock_guard lock(mu_);
+  const Segment& active = segments_.back();
+  return active.logical_start + active.bytes - format::kSegmentHeaderSize - MinDeliveredPosLocked();
+}
+
+Status PartitionLogImpl::CommitCheckpoint(const std::string& consumer, Offset next) {
+  if (!IsValidName(consumer)) {
+    return Status::InvalidArgument("consumer name '" + consumer + "' is not [a-zA-Z0-9_.-]{1,64}");
+  }
+  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (next.value > end_) {
+      return Status::InvalidArgument(
+          "stream " + stream_ + " partition " + std::to_string(partition_) + ": checkpoint " +
+          std::to_string(next.value) + " is past the end " + std::to_string(end_));
+    }
+  }
+  ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(next.value));
+  std::string path = fs::Join(dir_, format::kCheckpointPrefix + consumer);
+  RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(next.value)));
+  std::lock_guard lock(mu_);
+  uint64_t old_min = MinDeliveredPosLocked();
+  consumers_[consumer] = ConsumerState{next.value, pos};
+  uint64_t new_min = MinDeliveredPosLocked();
+  if (new_min > old_min) undelivered_->Sub(new_min - old_min);
+  if (new_min < old_min) undelivered_->Add(old_min - new_min);
+  return Status::Ok();
+}
+
+Offset PartitionLogImpl::Checkpoint(const std::string& consumer) const {
+  std::lock_guard lock(mu_);
+  auto it = consumers_.find(consumer);
+  if (it == consumers_.end()) return Offset{segments_.front().base};
+  return Offset{it->second.next};
+}
+
+Result<size_t> PartitionLogImpl::ApplyRetention(int64_t retention_ms) {
+  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  const int64_t cutoff = options_.clock->NowMs() - retention_ms;
+  std::vector<std::string> doomed;
+  {
+    std::lock_guard lock(mu_);
+    // With no consumer, nothing was delivered: nothing may be deleted.
+    if (consumers_.empty()) return size_t{0};
+    uint64_t min_next = UINT64_MAX;
+    for (const auto& [name, state] : consumers_) min_next = std::min(min_next, state.next);
+    // Only a prefix of whole, non-active segments, so that [Begin, End) stays contiguous.
+    for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+      bool delivered = segments_[i + 1].base <= min_next;
+      bool old = segments_[i].max_arrival_ms < cutoff;
+      if (!delivered || !old) break;
+      doomed.push_back(segments_[i].path);
+    }
+  }
+  size_t removed = 0;
+  Status status;
+  for (const auto& path : doomed) {
+    status = fs::RemoveFile(path);
+    if (!status.ok()) break;
+    ++removed;
+  }
+  {
+    std::lock_guard lock(mu_);
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));
+  }
+  if (removed > 0) RETURN_IF_ERROR(fs::FsyncDir(dir_));
+  RETURN_IF_ERROR(status);
+  return removed;
+}
+
+void PartitionLogImpl::Close() {
+  {
+    std::lock_guard lock(queue_mu_);
+    closing_ = true;
+  }
+  queue_cv_.notify_one();
+  if (commit_thread_.joinable()) commit_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  data_cv_.notify_all();
+}
+
+void PartitionLogImpl::CommitLoop() {
+  std::vector<AppendRequest> group;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) return;  // closing, and every queued append has been committed
+      group.swap(queue_);
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void PartitionLogImpl::FailGroup(std::vector<AppendRequest>& group, const Status& status) {
+  for (auto& req : group) {
+    undelivered_->Sub(req.reserved_bytes);
+    req.done(status);
+  }
+}
+
+Status PartitionLogImpl::Roll() {
+  uint64_t base;
+  {
+    std::lock_guard lock(mu_);
+    base = end_;
+  }
+  ASSIGN_OR_RETURN(auto file, CreateSegmentFile(base));
+  active_file_ = std::move(file);
+  last_indexed_pos_ = 0;
+  std::lock_guard lock(mu_);
+  const Segment& prev = segments_.back();
+  uint64_t logical = prev.logical_start + prev.bytes - format::kSegmentHeaderSize;
+  segments_.push_back(Segment{
+      base, fs::Join(dir_, SegmentFileName(base)), format::kSegmentHeaderSize, logical, 0, {}});
+  return Status::Ok();
+}
+
+Status PartitionLogImpl::WriteBuffer() {
+  size_t done = 0;
+  while (done < buf_.size()) {
+    ASSIGN_OR_RETURN(size_t n, active_file_->Write(buf_.data() + done, buf_.size() - done));
+    done += n;
+  }
+  return Status::Ok();
+}
+
+void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
+  if (!failed_.ok()) return FailGroup(group, failed_);
+  uint64_t start_bytes;
+  uint64_t base;
+  bool has_records;
+  {
+    std::lock_guard lock(mu_);
+    start_bytes = segments_.back().bytes;
+    base = segments_.back().base;
+    has_records = end_ > base;
+  }
+  if (has_records && start_bytes >= options_.segment_bytes) {
+    Status st = Roll();
+    if (!st.ok()) {
+      // A half-created segment file may exist; reopening recovers it (torn header).
+      failed_ = st;
+      return FailGroup(group, st);
+    }
+    start_bytes = format::kSegmentHeaderSize;
+    std::lock_guard lock(mu_);
+    base = segments_.back().base;
+  }
+  // Encode every accepted record of the group into one buffer: one write, one fdatasync.
+  buf_.clear();
+  uint64_t offset;
+  {
+    std::lock_guard lock(mu_);
+    offset = end_;
+  }
+  int64_t max_arrival = 0;
+  std::vector<IndexEntry> new_index;
+  for (auto& req : group) {
+    req.first = offset;
+    if (req.accepted > 0) max_arrival = std::max(max_arrival, req.arrival_ms);
+    for (size_t i = 0; i < req.accepted; ++i) {
+      uint64_t pos = start_bytes + buf_.size();
+      if (last_indexed_pos_ == 0 || pos - last_indexed_pos_ >= kIndexIntervalBytes) {
+        new_index.push_back({offset, pos});
+        last_indexed_pos_ = pos;
+      }
+      AppendFrame(buf_, offset, req.arrival_ms, req.records[i]);
+      ++offset;
+    }
+  }
+  if (!buf_.empty()) {
+    Status st = WriteBuffer();
+    bool sync_failed = false;
+    if (st.ok() && options_.sync) {
+      st = active_file_->Sync();
+      sync_failed = !st.ok();
+    }
+    if (!st.ok()) {
+      st = st.WithContext(SegmentContext(base));
+      // Cut the half-written group so that no later record is written after it.
+      Status cut = active_file_->Truncate(start_bytes);
+      if (cut.ok() && options_.sync) cut = active_file_->Sync();
+      if (sync_failed || !cut.ok()) {
+        failed_ = Status(
+            st.code(), st.message() + (cut.ok() ? "" : "; truncate back failed: " + cut.message()) +
+                           "; partition stopped until the journal is reopened");
+      }
+      last_indexed_pos_ = 0;  // conservative: the next group starts a fresh index entry
+      return FailGroup(group, st);
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    Segment& active = segments_.back();
+    active.bytes += buf_.size();
+    active.max_arrival_ms = std::max(active.max_arrival_ms, max_arrival);
+    active.index.insert(active.index.end(), new_index.begin(), new_index.end());
+    end_ = offset;
+  }
+  data_cv_.notify_all();
+  for (auto& req : group) req.done(AppendResult{Offset{req.first}, req.accepted});
+}
+
+}  // namespace sluice::journal

@@ -1,0 +1,155 @@
+// The local backend's PartitionLog: one segmented log of one (stream, partition), with a commit
+// thread that group-commits appends. Internal to the journal module; users see journal.h.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal/file.h"
+#include "journal/journal.h"
+#include "journal/segment_scan.h"
+
+namespace sluice::journal {
+
+// Journal-wide count of undelivered bytes (frame bytes, header included) against the quota.
+// Thread safety: lock-free, any thread.
+class UndeliveredBytes {
+ public:
+  explicit UndeliveredBytes(uint64_t quota) : quota_(quota) {}
+  // Counts the longest prefix of `records` whose frames fit under the quota; returns its length
+  // and sets `reserved` to the bytes counted.
+  size_t ReservePrefix(const std::vector<std::string>& records, uint64_t* reserved);
+  void Add(uint64_t n) { bytes_.fetch_add(n); }
+  void Sub(uint64_t n) { bytes_.fetch_sub(n); }
+  uint64_t Get() const { return bytes_.load(); }
+  uint64_t Quota() const { return quota_; }
+
+ private:
+  const uint64_t quota_;
+  std::atomic<uint64_t> bytes_{0};
+};
+
+// The bytes a record occupies on disk, which is what the quota counts.
+inline uint64_t FrameBytes(const std::string& record) {
+  return format::kFrameHeaderSize + record.size();
+}
+
+// Thread safety: all public methods are thread-safe. Appends are written by one commit thread per
+// partition; state shared with it is guarded by mu_ (log state) or queue_mu_ (pending appends).
+//
+// Failure policy: when a group's write fails, the segment is truncated back to its last durable
+// size and the partition continues. When fdatasync fails (the page cache state is then unknown)
+// or the truncate fails, the segment is also truncated back as far as possible and the partition
+// is marked failed: every later Append fails with that error until the journal is reopened, whose
+// recovery then cuts any torn tail. Either way no acknowledged record is lost and no later record
+// is written after a half-written one.
+class PartitionLogImpl final : public PartitionLog {
+ public:
+  // Recovers (or creates) the partition in `dir` and starts its commit thread.
+  static Result<std::unique_ptr<PartitionLogImpl>> Open(std::string stream, uint32_t partition,
+                                                        std::string dir, const Options& options,
+                                                        FileSystem* fs,
+                                                        UndeliveredBytes* undelivered);
+  ~PartitionLogImpl() override;
+
+  void Append(std::vector<std::string> records, int64_t arrival_ms, AppendCallback done) override;
+  Offset End() const override;
+  Offset Begin() const override;
+  bool WaitForData(Offset after, int64_t timeout_ms) override;
+  Result<std::unique_ptr<Reader>> NewReader() override;
+  Status CommitCheckpoint(const std::string& consumer, Offset next) override;
+  Offset Checkpoint(const std::string& consumer) const override;
+  Result<size_t> ApplyRetention(int64_t retention_ms) override;
+
+  // Finishes queued appends (running their callbacks), stops the commit thread. Idempotent.
+  void Close();
+  // This partition's undelivered bytes (see Journal::UndeliveredBytes).
+  uint64_t Undelivered() const;
+  const std::string& dir() const { return dir_; }
+
+  // Where a reader finds `offset`: the segment holding it and how far that segment is durable.
+  struct ReadTarget {
+    std::string path;
+    uint64_t base = 0;
+    uint64_t end_offset = 0;   // one past the segment's last durable record
+    uint64_t limit_bytes = 0;  // durable bytes of the segment file
+    IndexEntry start;          // a frame at or before `offset` to scan forward from
+  };
+  Result<ReadTarget> Locate(uint64_t offset) const;
+
+ private:
+  struct Segment {
+    uint64_t base = 0;
+    std::string path;
+    uint64_t bytes = 0;          // durable bytes: header + frames
+    uint64_t logical_start = 0;  // quota position of the segment's first frame
+    int64_t max_arrival_ms = 0;
+    std::vector<IndexEntry> index;
+  };
+  struct AppendRequest {
+    std::vector<std::string> records;
+    size_t accepted = 0;
+    uint64_t reserved_bytes = 0;
+    int64_t arrival_ms = 0;
+    AppendCallback done;
+    uint64_t first = 0;
+  };
+  struct ConsumerState {
+    uint64_t next = 0;
+    uint64_t logical_pos = 0;  // quota position of `next`
+  };
+
+  PartitionLogImpl(std::string stream, uint32_t partition, std::string dir, const Options& options,
+                   FileSystem* fs, UndeliveredBytes* undelivered);
+  Status Recover();
+  Status LoadCheckpoint(const std::string& consumer, const std::string& path);
+  Result<std::unique_ptr<WritableFile>> CreateSegmentFile(uint64_t base);
+  Result<ReadTarget> LocateLocked(uint64_t offset) const;  // REQUIRES: mu_ held
+  Result<uint64_t> LogicalPos(uint64_t offset) const;
+  uint64_t MinDeliveredPosLocked() const;
+  std::string SegmentContext(uint64_t base) const;
+
+  void CommitLoop();
+  void CommitGroup(std::vector<AppendRequest>& group);
+  void FailGroup(std::vector<AppendRequest>& group, const Status& status);
+  Status WriteBuffer();
+  Status Roll();
+
+  const std::string stream_;
+  const uint32_t partition_;
+  const std::string dir_;
+  const Options options_;
+  FileSystem* const fs_;
+  UndeliveredBytes* const undelivered_;
+
+  mutable std::mutex mu_;
+  std::condition_variable data_cv_;
+  std::vector<Segment> segments_;                   // GUARDED_BY(mu_); never empty, last is active
+  uint64_t end_ = 0;                                // GUARDED_BY(mu_)
+  std::map<std::string, ConsumerState> consumers_;  // GUARDED_BY(mu_)
+  bool closed_ = false;                             // GUARDED_BY(mu_)
+
+  std::mutex checkpoint_mu_;  // serializes CommitCheckpoint and ApplyRetention
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<AppendRequest> queue_;  // GUARDED_BY(queue_mu_)
+  bool closing_ = false;              // GUARDED_BY(queue_mu_)
+
+  // Owned by the commit thread (and by Recover before it starts).
+  std::unique_ptr<WritableFile> active_file_;
+  std::string buf_;
+  uint64_t last_indexed_pos_ = 0;
+  Status failed_;
+
+  std::thread commit_thread_;
+};
+
+}  // namespace sluice::journal
