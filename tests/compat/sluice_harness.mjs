@@ -1,0 +1,187 @@
+// Shared helpers for the compat and crash tests: start/stop `sluice serve` on port 0, run
+// `sluice put`, a fake Firehose endpoint, and bounded waits that fail with a readable message.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+
+// The binary under test: `sluice` (serve + put), or the put-only test driver for put tests.
+export function sluiceBin() {
+  const bin = process.env.SLUICE_BIN;
+  if (!bin) throw new Error("SLUICE_BIN is not set: point it at the sluice binary");
+  if (!fs.existsSync(bin)) throw new Error(`SLUICE_BIN=${bin} does not exist`);
+  return bin;
+}
+
+export function makeTempDir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `sluice-${prefix}-`));
+}
+
+// Polls `predicate` every 20 ms until it returns a truthy value, or throws after `timeoutMs`
+// with `what` and the optional `detail()` in the message.
+export async function waitFor(predicate, timeoutMs, what, detail = () => "") {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}. ${detail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// Waits for a child to exit; resolves {code, signal}, or throws after timeoutMs (and kills it).
+export async function waitExit(child, timeoutMs, what) {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return { code: child.exitCode, signal: child.signalCode };
+  }
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${what} did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    const [code, signal] = await Promise.race([once(child, "exit"), timeout]);
+    return { code, signal };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// A running `sluice serve` on a free port with its own data dir.
+export class SluiceServer {
+  constructor(dataDir, extraArgs = []) {
+    this.dataDir = dataDir;
+    this.extraArgs = extraArgs;
+    this.stderr = "";
+    this.child = null;
+    this.endpoint = null;
+  }
+
+  async start(timeoutMs = 20000) {
+    const readyFile = path.join(this.dataDir, `ready-${process.pid}-${Date.now()}.txt`);
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    fs.rmSync(readyFile, { force: true });
+    const args = ["serve", "--listen", "127.0.0.1:0", "--data-dir", this.dataDir,
+      "--ready-file", readyFile, ...this.extraArgs];
+    this.stderr = "";
+    this.child = spawn(sluiceBin(), args, { stdio: ["ignore", "ignore", "pipe"] });
+    this.child.stderr.on("data", (d) => {
+      this.stderr = (this.stderr + d.toString()).slice(-20000);
+    });
+    const child = this.child;
+    const addr = await waitFor(() => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`sluice serve exited early (code ${child.exitCode}, signal ` +
+          `${child.signalCode}); stderr:\n${this.stderr}`);
+      }
+      if (!fs.existsSync(readyFile)) return null;
+      const text = fs.readFileSync(readyFile, "utf8");
+      return text.endsWith("\n") ? text.trim() : null;
+    }, timeoutMs, "sluice serve to write its ready file", () => `stderr:\n${this.stderr}`);
+    this.endpoint = `http://${addr}`;
+    return this.endpoint;
+  }
+
+  // SIGTERM: the server must flush its buffers and exit 0. Returns {code, signal}.
+  async stop(timeoutMs = 30000) {
+    if (!this.child) return { code: null, signal: null };
+    this.child.kill("SIGTERM");
+    const result = await waitExit(this.child, timeoutMs, "sluice serve after SIGTERM");
+    this.child = null;
+    return result;
+  }
+
+  // kill -9: no chance to flush anything.
+  async kill9() {
+    this.child.kill("SIGKILL");
+    const result = await waitExit(this.child, 10000, "sluice serve after SIGKILL");
+    this.child = null;
+    return result;
+  }
+}
+
+// Runs `sluice put <args>` with `input` on stdin; resolves {code, stderr}.
+export async function runPut(args, { input = "", env = {}, timeoutMs = 60000 } = {}) {
+  const child = spawn(sluiceBin(), ["put", "--no-progress", ...args], {
+    stdio: ["pipe", "ignore", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d.toString()));
+  child.stdin.on("error", () => {});  // the child may exit before reading all of stdin
+  child.stdin.end(input);
+  const { code, signal } = await waitExit(child, timeoutMs, `sluice put ${args.join(" ")}`);
+  return { code, signal, stderr };
+}
+
+// A fake Firehose endpoint. `respond(call)` gets {target, headers, body, records, index} (records
+// are the decoded Data buffers) and returns {status, body} (body is JSON-serialised).
+// Every call is recorded in `calls`; `connections` counts accepted TCP connections.
+export async function startFakeFirehose(respond) {
+  const fake = { calls: [], connections: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks).toString("utf8");
+      let body = null;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = null;
+      }
+      const records = (body?.Records ?? []).map((r) => Buffer.from(r.Data, "base64"));
+      const call = {
+        index: fake.calls.length, target: req.headers["x-amz-target"], headers: req.headers,
+        method: req.method, url: req.url, raw, body, records,
+      };
+      fake.calls.push(call);
+      const { status, body: out } = respond(call);
+      const text = JSON.stringify(out);
+      res.writeHead(status, {
+        "Content-Type": "application/x-amz-json-1.1",
+        "Content-Length": Buffer.byteLength(text),
+        "x-amzn-RequestId": `req-${call.index}`,
+      });
+      res.end(text);
+    });
+  });
+  server.on("connection", () => fake.connections++);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  fake.endpoint = `http://127.0.0.1:${server.address().port}`;
+  fake.close = () => new Promise((r) => {
+    server.closeAllConnections();
+    server.close(r);
+  });
+  return fake;
+}
+
+// A successful PutRecordBatch answer for `n` records, failing the indices in `failed`.
+export function batchAnswer(call, failed = new Set(), error = ["ServiceUnavailableException", "Slow down."]) {
+  const RequestResponses = call.records.map((_, i) => failed.has(i)
+    ? { ErrorCode: error[0], ErrorMessage: error[1] }
+    : { RecordId: `rid-${call.index}-${i}` });
+  return { status: 200, body: { FailedPutCount: failed.size, Encrypted: false, RequestResponses } };
+}
+
+// Every regular file under `dir`, sorted by path (Firehose keys sort by time within a prefix).
+export function listFiles(dir) {
+  const out = [];
+  const walk = (d) => {
+    if (!fs.existsSync(d)) return;
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isFile()) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
