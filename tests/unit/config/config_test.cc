@@ -1,0 +1,132 @@
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+namespace sluice::config {
+namespace {
+
+Result<Config> Parse(const std::string& yaml) { return ParseConfig(yaml, "sluice.yaml"); }
+
+TEST(Config, EmptyFileMeansDefaults) {
+  auto c = Parse("");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.listen, "127.0.0.1:4573");
+  EXPECT_EQ(c->server.data_dir, "./var");
+  EXPECT_TRUE(c->streams.empty());
+}
+
+TEST(Config, ParsesAStreamWithEverySection) {
+  auto c = Parse(R"(
+server: {listen: "0.0.0.0:9000", data_dir: /tmp/x, quota_mb: 100}
+delivery_streams:
+  - name: orders
+    buffering: {size_mb: 1, interval_s: 0}
+    processors:
+      - flatten: {explode: items, separator: "_"}
+      - rules: [{drop_if: "status == 'test'"}]
+    format: {csv: {header: true}}
+    compression: GZIP
+    staged: {url: "file://./var/buckets/staging", prefix: "orders/!{timestamp:yyyy/MM/dd}/"}
+    raw: {url: "file://./var/buckets/raw", prefix: "orders/"}
+    errors: {url: "file://./var/buckets/failed", prefix: "orders/!{firehose:error-output-type}/"}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.listen, "0.0.0.0:9000");
+  EXPECT_EQ(c->server.quota_mb, 100u);
+  ASSERT_EQ(c->streams.size(), 1u);
+  const StreamConfig& s = c->streams[0];
+  EXPECT_EQ(s.buffering.size_mb, 1u);
+  EXPECT_EQ(s.buffering.interval_s, 0u);
+  ASSERT_EQ(s.processors.size(), 2u);
+  EXPECT_EQ(s.processors[0].type, "flatten");
+  EXPECT_EQ(s.processors[0].params_json, R"({"explode":"items","separator":"_"})");
+  EXPECT_EQ(s.processors[1].params_json, R"([{"drop_if":"status == 'test'"}])");
+  EXPECT_EQ(s.format, "csv");
+  EXPECT_EQ(s.format_params_json, R"({"header":true})");
+  EXPECT_EQ(s.compression, "GZIP");
+  EXPECT_EQ(s.error_output_prefix, "orders/!{firehose:error-output-type}/");
+}
+
+TEST(Config, UnknownKeyNamesFileLineAndAllowedKeys) {
+  auto c = Parse("server:\n  listen: \"127.0.0.1:1\"\n  lisen: x\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("sluice.yaml:3: unknown key 'lisen' in server (allowed: "),
+            std::string::npos)
+      << c.status().message();
+}
+
+TEST(Config, OutOfRangeValueNamesTheBounds) {
+  auto c = Parse("delivery_streams:\n  - name: a\n    buffering: {size_mb: 129}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("sluice.yaml:3: 'size_mb' must be an integer from 1 to 128, got '129'"),
+            std::string::npos)
+      << c.status().message();
+}
+
+TEST(Config, BadEnumValueListsAllowedValues) {
+  auto c = Parse("delivery_streams:\n  - name: a\n    compression: LZ4\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("must be one of UNCOMPRESSED, GZIP, ZIP, Snappy, HADOOP_SNAPPY, ZSTD, got 'LZ4'"),
+            std::string::npos)
+      << c.status().message();
+}
+
+TEST(Config, BadStreamNameAndDuplicateStreamAreErrors) {
+  EXPECT_FALSE(Parse("delivery_streams:\n  - name: 'a b'\n").ok());
+  auto dup = Parse("delivery_streams:\n  - name: a\n  - name: a\n");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("declared twice"), std::string::npos);
+}
+
+TEST(Config, MalformedYamlReportsLine) {
+  auto c = Parse("server:\n  listen: [\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message().rfind("sluice.yaml:", 0), 0u) << c.status().message();
+}
+
+TEST(Config, PrefixWithExpressionsNeedsErrorPrefixWithType) {
+  auto c = Parse(
+      "delivery_streams:\n  - name: a\n    staged: {url: 'file:///tmp/a', prefix: 'x/!{timestamp:yyyy}/'}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("error output prefix is required"), std::string::npos);
+  auto d = Parse(
+      "delivery_streams:\n  - name: a\n    staged: {url: 'file:///tmp/a', prefix: 'x/!{timestamp:yyyy}/'}\n"
+      "    error_output_prefix: 'err/!{timestamp:yyyy}/'\n");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("must contain !{firehose:error-output-type}"), std::string::npos);
+}
+
+TEST(Config, StreamYamlRoundTrips) {
+  StreamConfig s;
+  s.name = "events.v2";
+  s.version = 3;
+  s.create_timestamp_ms = 1234;
+  s.from_api = true;
+  s.buffering = {2, 10};
+  s.staged = {"bucket://b", "p/!{timestamp:yyyy}/", "", "", false};
+  s.error_output_prefix = "e/!{firehose:error-output-type}/";
+  s.compression = "GZIP";
+  s.file_extension = ".json.gz";
+  s.processors.push_back({"Lambda", R"({"LambdaArn":"http://127.0.0.1:9/x","NumberOfRetries":"2"})"});
+  s.tags["team"] = "data";
+  auto back = ParseStreamYaml(StreamToYaml(s), "stream.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << StreamToYaml(s);
+  EXPECT_EQ(back->name, s.name);
+  EXPECT_EQ(back->version, 3u);
+  EXPECT_EQ(back->create_timestamp_ms, 1234);
+  EXPECT_TRUE(back->from_api);
+  EXPECT_EQ(back->buffering.size_mb, 2u);
+  EXPECT_EQ(back->buffering.interval_s, 10u);
+  EXPECT_EQ(back->staged.url, "bucket://b");
+  EXPECT_EQ(back->staged.prefix, s.staged.prefix);
+  EXPECT_EQ(back->error_output_prefix, s.error_output_prefix);
+  EXPECT_EQ(back->compression, "GZIP");
+  EXPECT_EQ(back->file_extension.value_or(""), ".json.gz");
+  ASSERT_EQ(back->processors.size(), 1u);
+  EXPECT_EQ(back->processors[0].type, "Lambda");
+  EXPECT_EQ(back->processors[0].params_json, s.processors[0].params_json);
+  EXPECT_EQ(back->tags.at("team"), "data");
+}
+
+}  // namespace
+}  // namespace sluice::config
