@@ -171,7 +171,8 @@ export function batchAnswer(call, failed = new Set(), error = ["ServiceUnavailab
   return { status: 200, body: { FailedPutCount: failed.size, Encrypted: false, RequestResponses } };
 }
 
-// Every regular file under `dir`, sorted by path (Firehose keys sort by time within a prefix).
+// Every object file under `dir`, sorted by path (Firehose keys sort by time within a prefix).
+// Skips "<key>.tmp.<suffix>" files: in-flight writes of the file:// object store.
 export function listFiles(dir) {
   const out = [];
   const walk = (d) => {
@@ -179,7 +180,7 @@ export function listFiles(dir) {
     for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, entry.name);
       if (entry.isDirectory()) walk(p);
-      else if (entry.isFile()) out.push(p);
+      else if (entry.isFile() && !entry.name.includes(".tmp.")) out.push(p);
     }
   };
   walk(dir);
