@@ -1,0 +1,586 @@
+// Specification of the local journal: framing, segments, recovery, checkpoints, group commit,
+// quota, retention and fault handling (design.md §5).
+#include "journal/journal.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "common/file_util.h"
+#include "gtest/gtest.h"
+#include "journal/codec.h"
+#include "journal/format.h"
+#include "testutil/journal_fault_file.h"
+
+namespace sluice::journal {
+namespace {
+
+namespace stdfs = std::filesystem;
+using testutil::JournalFaultFileSystem;
+
+constexpr auto kWait = std::chrono::seconds(10);
+
+std::string Record(size_t n, char c) {
+  return std::string(n, c);
+}
+
+class JournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "journal_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    options_.dir = tmpl;
+    options_.clock = &clock_;
+    options_.fs = &fault_fs_;
+    Reopen();
+  }
+  void TearDown() override {
+    journal_.reset();
+    stdfs::remove_all(options_.dir);
+  }
+
+  Status TryReopen() {
+    log_ = nullptr;
+    journal_.reset();
+    auto journal = Journal::Open(options_);
+    if (!journal.ok()) return journal.status();
+    journal_ = std::move(*journal);
+    auto log = journal_->Partition("orders", 0);
+    if (!log.ok()) return log.status();
+    log_ = *log;
+    return Status::Ok();
+  }
+  void Reopen() {
+    Status st = TryReopen();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+
+  // Appends and waits for the callback (bounded).
+  Result<AppendResult> Append(std::vector<std::string> records, PartitionLog* log = nullptr) {
+    std::promise<Result<AppendResult>> done;
+    auto future = done.get_future();
+    (log ? log : log_)->Append(std::move(records), clock_.NowMs(), [&done](Result<AppendResult> r) {
+      done.set_value(std::move(r));
+    });
+    if (future.wait_for(kWait) != std::future_status::ready) {
+      return Status::Internal("append callback did not run within 10 s");
+    }
+    return future.get();
+  }
+  void AppendOk(std::vector<std::string> records) {
+    size_t n = records.size();
+    auto r = Append(std::move(records));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->accepted, n);
+  }
+
+  std::vector<StoredRecord> ReadAll(Offset from = Offset{0}) {
+    std::vector<StoredRecord> out;
+    auto reader = log_->NewReader();
+    EXPECT_TRUE(reader.ok());
+    Status st = (*reader)->Seek(from);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    for (;;) {
+      auto n = (*reader)->Next(7, 1 << 20, out);
+      EXPECT_TRUE(n.ok()) << n.status().ToString();
+      if (!n.ok() || *n == 0) break;
+    }
+    return out;
+  }
+
+  std::string PartitionDir() const { return options_.dir + "/streams/orders/0"; }
+  std::string SegmentPath(uint64_t base) const {
+    return PartitionDir() + "/" + SegmentFileName(base);
+  }
+  std::vector<std::string> SegmentNames() const {
+    std::vector<std::string> out;
+    auto names = fs::ListDir(PartitionDir());
+    EXPECT_TRUE(names.ok()) << names.status().ToString();
+    if (!names.ok()) return out;
+    for (const auto& name : *names) {
+      if (ParseSegmentFileName(name)) out.push_back(name);
+    }
+    return out;
+  }
+  // Byte position of frame `i` in a segment whose frames all carry `len`-byte payloads.
+  static uint64_t FramePos(uint64_t i, size_t len) {
+    return format::kSegmentHeaderSize + i * (format::kFrameHeaderSize + len);
+  }
+  static void CorruptByte(const std::string& path, uint64_t pos) {
+    std::string data = *fs::ReadFile(path);
+    ASSERT_LT(pos, data.size());
+    data[pos] = static_cast<char>(data[pos] ^ 0x5a);
+    ASSERT_TRUE(fs::WriteFileAtomically(path, data).ok());
+  }
+  static void TruncateBy(const std::string& path, uint64_t n) {
+    stdfs::resize_file(path, stdfs::file_size(path) - n);
+  }
+
+  ManualClock clock_;
+  JournalFaultFileSystem fault_fs_;
+  Options options_;
+  std::unique_ptr<Journal> journal_;
+  PartitionLog* log_ = nullptr;
+};
+
+TEST_F(JournalTest, RecordsRoundTripWithOffsetsAndArrivalTime) {
+  auto r = Append({"alpha", "", "gamma"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first, Offset{0});
+  EXPECT_EQ(r->accepted, 3u);
+  clock_.AdvanceMs(5);
+  r = Append({"delta"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->first, Offset{3});
+  EXPECT_EQ(log_->End(), Offset{4});
+
+  auto records = ReadAll();
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].data, "alpha");
+  EXPECT_EQ(records[1].data, "");
+  EXPECT_EQ(records[2].data, "gamma");
+  EXPECT_EQ(records[3].data, "delta");
+  EXPECT_EQ(records[3].offset, Offset{3});
+  EXPECT_EQ(records[0].arrival_ms, 1'700'000'000'000);
+  EXPECT_EQ(records[3].arrival_ms, 1'700'000'000'005);
+}
+
+TEST_F(JournalTest, ManyRecordsOfManySizesSurviveReopen) {
+  std::vector<std::string> expected;
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<std::string> records;
+    for (int i = 0; i < 50; ++i) {
+      size_t len = static_cast<size_t>((batch * 50 + i) * 37 % 3000);
+      records.push_back(Record(len, static_cast<char>('a' + (i % 26))));
+    }
+    expected.insert(expected.end(), records.begin(), records.end());
+    AppendOk(records);
+  }
+  expected.push_back(Record(300 << 10, 'z'));  // larger than the reader's window
+  AppendOk({expected.back()});
+  Reopen();
+  auto records = ReadAll();
+  ASSERT_EQ(records.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(records[i].offset, Offset{i});
+    ASSERT_EQ(records[i].data, expected[i]) << "record " << i;
+  }
+}
+
+TEST_F(JournalTest, SegmentsRollPastSegmentBytesAndReadAcrossThem) {
+  options_.segment_bytes = 1000;
+  Reopen();
+  for (int i = 0; i < 30; ++i) AppendOk({Record(100, static_cast<char>('A' + i))});
+  // 8 frames of 128 bytes pass 1000 bytes: each segment holds 8 records.
+  EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(0), SegmentFileName(8),
+                                                      SegmentFileName(16), SegmentFileName(24)}));
+  Reopen();
+  auto all = ReadAll();
+  ASSERT_EQ(all.size(), 30u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].data[0], 'A' + static_cast<int>(i));
+  auto tail = ReadAll(Offset{13});
+  ASSERT_EQ(tail.size(), 17u);
+  EXPECT_EQ(tail.front().offset, Offset{13});
+  EXPECT_EQ(tail.front().data, Record(100, 'A' + 13));
+  AppendOk({"after reopen"});
+  EXPECT_EQ(ReadAll(Offset{30}).at(0).data, "after reopen");
+}
+
+TEST_F(JournalTest, NextHonoursMaxRecordsAndMaxBytesButReturnsOneLargeRecord) {
+  AppendOk({Record(10, 'a'), Record(10, 'b'), Record(10, 'c'), Record(500, 'd'), Record(10, 'e')});
+  auto reader = std::move(log_->NewReader().value());
+  std::vector<StoredRecord> out;
+  EXPECT_EQ(*reader->Next(2, 1000, out), 2u);
+  EXPECT_EQ(*reader->Next(10, 15, out), 1u);   // 'c'; 'd' would pass max_bytes
+  EXPECT_EQ(*reader->Next(10, 100, out), 1u);  // 'd' alone, though larger than max_bytes
+  EXPECT_EQ(*reader->Next(10, 100, out), 1u);  // 'e'
+  EXPECT_EQ(*reader->Next(10, 100, out), 0u);  // the durable end
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[3].data, Record(500, 'd'));
+}
+
+TEST_F(JournalTest, ReaderAtTheEndSeesRecordsAppendedLaterIncludingAcrossARoll) {
+  options_.segment_bytes = 200;
+  Reopen();
+  AppendOk({Record(100, 'a'), Record(100, 'b')});
+  auto reader = std::move(log_->NewReader().value());
+  ASSERT_TRUE(reader->Seek(log_->End()).ok());
+  std::vector<StoredRecord> out;
+  EXPECT_EQ(*reader->Next(10, 1 << 20, out), 0u);
+  AppendOk({Record(100, 'c')});  // rolls to a new segment first
+  EXPECT_EQ(*reader->Next(10, 1 << 20, out), 1u);
+  AppendOk({Record(100, 'd')});
+  EXPECT_EQ(*reader->Next(10, 1 << 20, out), 1u);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].offset, Offset{2});
+  EXPECT_EQ(out[1].data, Record(100, 'd'));
+  EXPECT_GE(SegmentNames().size(), 2u);
+}
+
+TEST_F(JournalTest, SeekPastTheEndIsAnError) {
+  AppendOk({"a"});
+  auto reader = std::move(log_->NewReader().value());
+  EXPECT_TRUE(reader->Seek(Offset{1}).ok());
+  EXPECT_EQ(reader->Seek(Offset{2}).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(JournalTest, WaitForDataWakesWhenARecordBecomesDurable) {
+  EXPECT_FALSE(log_->WaitForData(Offset{0}, 1));
+  std::thread appender([&] { AppendOk({"x"}); });
+  EXPECT_TRUE(log_->WaitForData(Offset{0}, 10'000));
+  appender.join();
+  EXPECT_EQ(log_->End(), Offset{1});
+}
+
+TEST_F(JournalTest, TruncatedTrailingRecordIsIgnored) {
+  AppendOk({Record(50, 'a'), Record(50, 'b'), Record(50, 'c')});
+  Reopen();
+  TruncateBy(SegmentPath(0), 5);
+  Reopen();
+  EXPECT_EQ(log_->End(), Offset{2});
+  EXPECT_EQ(stdfs::file_size(SegmentPath(0)), FramePos(2, 50));
+  AppendOk({Record(50, 'd')});
+  Reopen();
+  auto records = ReadAll();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[1].data, Record(50, 'b'));
+  EXPECT_EQ(records[2].data, Record(50, 'd'));
+}
+
+TEST_F(JournalTest, TruncatedTrailingHeaderIsIgnored) {
+  AppendOk({Record(50, 'a'), Record(50, 'b')});
+  Reopen();
+  TruncateBy(SegmentPath(0), 50 + 10);  // leaves 18 bytes of the last frame's header
+  Reopen();
+  EXPECT_EQ(log_->End(), Offset{1});
+  EXPECT_EQ(ReadAll().at(0).data, Record(50, 'a'));
+}
+
+TEST_F(JournalTest, ChecksumMismatchInTheLastRecordIsATornTail) {
+  AppendOk({Record(50, 'a'), Record(50, 'b'), Record(50, 'c')});
+  Reopen();
+  CorruptByte(SegmentPath(0), FramePos(2, 50) + format::kFrameHeaderSize + 7);
+  Reopen();
+  EXPECT_EQ(log_->End(), Offset{2});
+}
+
+TEST_F(JournalTest, ChecksumMismatchBeforeTheTailReportsCorruptionWithItsOffset) {
+  AppendOk({Record(50, 'a'), Record(50, 'b'), Record(50, 'c')});
+  Reopen();
+  CorruptByte(SegmentPath(0), FramePos(1, 50) + format::kFrameHeaderSize + 3);
+  Status st = TryReopen();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(SegmentPath(0)), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("byte offset " + std::to_string(FramePos(1, 50))), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("checksum mismatch"), std::string::npos) << st.message();
+}
+
+TEST_F(JournalTest, DamagedLengthBeforeTheTailReportsCorruption) {
+  AppendOk({Record(50, 'a'), Record(50, 'b'), Record(50, 'c')});
+  Reopen();
+  CorruptByte(SegmentPath(0), FramePos(0, 50) + format::kFrameLengthPos + 2);  // huge length
+  Status st = TryReopen();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("byte offset " + std::to_string(FramePos(0, 50))), std::string::npos)
+      << st.message();
+}
+
+TEST_F(JournalTest, CorruptionInANonLastSegmentFailsOpen) {
+  options_.segment_bytes = 300;
+  Reopen();
+  for (int i = 0; i < 6; ++i) AppendOk({Record(100, 'x')});
+  ASSERT_GE(SegmentNames().size(), 2u);
+  // The last frame of the first segment: damage at a segment's end is not a torn tail there.
+  Reopen();
+  uint64_t last_frame = FramePos(1, 100);
+  CorruptByte(SegmentPath(0), last_frame + format::kFrameHeaderSize + 99);
+  Status st = TryReopen();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(SegmentPath(0) + ": byte offset " + std::to_string(last_frame)),
+            std::string::npos)
+      << st.message();
+}
+
+TEST_F(JournalTest, MissingTailOfANonLastSegmentFailsOpen) {
+  options_.segment_bytes = 300;
+  Reopen();
+  for (int i = 0; i < 6; ++i) AppendOk({Record(100, 'x')});
+  Reopen();
+  TruncateBy(SegmentPath(0), 1);
+  Status st = TryReopen();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+}
+
+TEST_F(JournalTest, ReaderReportsCorruptionItMeets) {
+  AppendOk({Record(50, 'a'), Record(50, 'b')});
+  CorruptByte(SegmentPath(0), FramePos(0, 50) + format::kFrameHeaderSize);
+  auto reader = std::move(log_->NewReader().value());
+  std::vector<StoredRecord> out;
+  auto n = reader->Next(10, 1 << 20, out);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(n.status().message().find("byte offset 32"), std::string::npos);
+}
+
+TEST_F(JournalTest, CheckpointSurvivesReopen) {
+  AppendOk({"a", "b", "c"});
+  EXPECT_EQ(log_->Checkpoint("s3"), Offset{0});  // no checkpoint yet: Begin()
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{2}).ok());
+  ASSERT_TRUE(log_->CommitCheckpoint("warehouse", Offset{3}).ok());
+  Reopen();
+  EXPECT_EQ(log_->Checkpoint("s3"), Offset{2});
+  EXPECT_EQ(log_->Checkpoint("warehouse"), Offset{3});
+  // Replaced atomically: exactly the checkpoint files, no temp files left behind.
+  auto names = *fs::ListDir(PartitionDir());
+  EXPECT_EQ(names, (std::vector<std::string>{SegmentFileName(0), "checkpoint.s3",
+                                             "checkpoint.warehouse"}));
+  EXPECT_EQ(stdfs::file_size(PartitionDir() + "/checkpoint.s3"), format::kCheckpointSize);
+}
+
+TEST_F(JournalTest, CheckpointPastTheEndOrWithABadNameIsRejected) {
+  AppendOk({"a"});
+  EXPECT_EQ(log_->CommitCheckpoint("s3", Offset{2}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->CommitCheckpoint("../x", Offset{1}).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(JournalTest, CorruptCheckpointFailsOpenNamingTheFile) {
+  AppendOk({"a", "b"});
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{1}).ok());
+  std::string path = PartitionDir() + "/checkpoint.s3";
+  CorruptByte(path, format::kCheckpointNextPos);
+  Status st = TryReopen();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(path), std::string::npos) << st.message();
+}
+
+TEST_F(JournalTest, LeftoverCheckpointTempFileIsIgnoredAndRemoved) {
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{0}).ok());
+  std::string tmp = PartitionDir() + "/checkpoint.s3.tmp.123.0";
+  ASSERT_TRUE(fs::WriteFileAtomically(tmp, "half").ok());
+  Reopen();
+  EXPECT_FALSE(fs::Exists(tmp));
+  EXPECT_EQ(log_->Checkpoint("s3"), Offset{0});
+}
+
+TEST_F(JournalTest, ConcurrentAppendsShareFdatasyncsAndAckOnlyDurableData) {
+  constexpr int kThreads = 8;
+  constexpr int kAppendsPerThread = 20;
+  constexpr int kTotal = kThreads * kAppendsPerThread;
+  std::mutex mu;
+  std::condition_variable cv;
+  int submitted = 0;
+  int acked = 0;
+  int acked_while_unsynced = 0;
+  bool first_sync = true;
+  // Hold the first group's fdatasync until every append is queued, so that the rest must share.
+  fault_fs_.SetBeforeSync([&] {
+    std::unique_lock lock(mu);
+    if (!first_sync) return;
+    first_sync = false;
+    cv.wait_for(lock, kWait, [&] { return submitted == kTotal; });
+  });
+  uint64_t syncs_before = fault_fs_.Syncs();
+  std::vector<std::vector<uint64_t>> offsets(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAppendsPerThread; ++i) {
+        std::string rec = "t" + std::to_string(t) + "-" + std::to_string(i);
+        log_->Append({rec, rec}, clock_.NowMs(), [&, t](Result<AppendResult> r) {
+          bool unsynced = fault_fs_.UnsyncedBytes() != 0;
+          std::lock_guard lock(mu);
+          EXPECT_TRUE(r.ok()) << r.status().ToString();
+          if (r.ok()) offsets[t].push_back(r->first.value);
+          if (unsynced) ++acked_while_unsynced;
+          ++acked;
+          cv.notify_all();
+        });
+        std::lock_guard lock(mu);
+        ++submitted;
+        cv.notify_all();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, kWait, [&] { return acked == kTotal; }))
+        << acked << " of " << kTotal << " callbacks ran";
+  }
+  fault_fs_.SetBeforeSync(nullptr);
+  uint64_t syncs = fault_fs_.Syncs() - syncs_before;
+  EXPECT_GE(syncs, 1u);
+  EXPECT_LT(syncs, static_cast<uint64_t>(kTotal));
+  EXPECT_EQ(acked_while_unsynced, 0);
+  // Each thread's appends got increasing offsets; all 2 * kTotal records are readable.
+  for (const auto& v : offsets) EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));
+  Reopen();
+  auto records = ReadAll();
+  ASSERT_EQ(records.size(), 2u * kTotal);
+  for (size_t i = 0; i < records.size(); i += 2) EXPECT_EQ(records[i].data, records[i + 1].data);
+}
+
+TEST_F(JournalTest, QuotaAcceptsThePrefixThatFitsAndRefusesTheRest) {
+  constexpr uint64_t kFrame = format::kFrameHeaderSize + 100;
+  options_.quota_bytes = 10 * kFrame;
+  Reopen();
+  std::vector<std::string> batch(15, Record(100, 'q'));
+  auto r = Append(batch);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 10u);
+  EXPECT_EQ(journal_->UndeliveredBytes(), 10 * kFrame);
+  EXPECT_EQ(journal_->QuotaBytes(), 10 * kFrame);
+  r = Append({Record(100, 'r')});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 0u);
+  EXPECT_EQ(log_->End(), Offset{10});
+
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{4}).ok());
+  EXPECT_EQ(journal_->UndeliveredBytes(), 6 * kFrame);
+  r = Append(std::vector<std::string>(5, Record(100, 's')));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->first, Offset{10});
+  EXPECT_EQ(r->accepted, 4u);
+
+  // The count is rebuilt from the log and the checkpoints on reopen.
+  Reopen();
+  EXPECT_EQ(journal_->UndeliveredBytes(), 10 * kFrame);
+  // A second consumer behind the first holds the quota back.
+  ASSERT_TRUE(log_->CommitCheckpoint("warehouse", Offset{0}).ok());
+  EXPECT_EQ(journal_->UndeliveredBytes(), 14 * kFrame);
+  ASSERT_TRUE(log_->CommitCheckpoint("warehouse", Offset{14}).ok());
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{14}).ok());
+  EXPECT_EQ(journal_->UndeliveredBytes(), 0u);
+}
+
+TEST_F(JournalTest, QuotaCountsEveryPartition) {
+  constexpr uint64_t kFrame = format::kFrameHeaderSize + 100;
+  options_.quota_bytes = 3 * kFrame;
+  Reopen();
+  PartitionLog* other = *journal_->Partition("clicks", 7);
+  auto r = Append({Record(100, 'a'), Record(100, 'b')}, other);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 2u);
+  r = Append({Record(100, 'c'), Record(100, 'd')});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 1u);
+  ASSERT_TRUE(journal_->DropStream("clicks").ok());
+  EXPECT_EQ(journal_->UndeliveredBytes(), kFrame);
+  EXPECT_FALSE(fs::Exists(options_.dir + "/streams/clicks"));
+}
+
+TEST_F(JournalTest, RetentionDeletesOnlyCheckpointedOldSegments) {
+  options_.segment_bytes = 3 * (format::kFrameHeaderSize + 100);  // 3 records per segment
+  Reopen();
+  for (int i = 0; i < 9; ++i) {
+    AppendOk({Record(100, static_cast<char>('a' + i))});
+    clock_.AdvanceMs(1000);
+  }
+  ASSERT_EQ(SegmentNames(),
+            (std::vector<std::string>{SegmentFileName(0), SegmentFileName(3), SegmentFileName(6)}));
+  // No consumer yet: nothing was delivered, nothing goes.
+  EXPECT_EQ(*log_->ApplyRetention(0), 0u);
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{5}).ok());
+  EXPECT_EQ(*log_->ApplyRetention(60'000), 0u);  // delivered but too young
+  clock_.AdvanceMs(60'000);
+  // Segment 0 is delivered and old; segment 3 is old but record 5 is not delivered.
+  EXPECT_EQ(*log_->ApplyRetention(60'000), 1u);
+  EXPECT_EQ(log_->Begin(), Offset{3});
+  EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(3), SegmentFileName(6)}));
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{9}).ok());
+  EXPECT_EQ(*log_->ApplyRetention(60'000), 1u);  // segment 3; segment 6 is active
+  EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(6)}));
+
+  auto reader = std::move(log_->NewReader().value());
+  EXPECT_EQ(reader->Seek(Offset{2}).code(), StatusCode::kNotFound);
+  Reopen();
+  EXPECT_EQ(log_->Begin(), Offset{6});
+  EXPECT_EQ(log_->End(), Offset{9});
+  EXPECT_EQ(ReadAll(Offset{6}).at(0).data, Record(100, 'g'));
+}
+
+TEST_F(JournalTest, FdatasyncFailureFailsTheCallbackAndLosesNothingAcknowledged) {
+  AppendOk({Record(40, 'a')});
+  fault_fs_.FailSyncAt(1);
+  auto r = Append({Record(40, 'b')});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+  EXPECT_NE(
+      r.status().message().find(
+          "stream orders partition 0 segment 00000000000000000000.log: fdatasync failed: EIO"),
+      std::string::npos)
+      << r.status().message();
+  // The partition stops: a later append must not build on an unknown page-cache state.
+  r = Append({Record(40, 'c')});
+  EXPECT_FALSE(r.ok());
+  Reopen();
+  EXPECT_EQ(log_->End(), Offset{1});
+  auto r2 = Append({Record(40, 'd')});
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->first, Offset{1});
+  auto records = ReadAll();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].data, Record(40, 'a'));
+  EXPECT_EQ(records[1].data, Record(40, 'd'));
+}
+
+TEST_F(JournalTest, FailedShortWriteIsCutBackAndLaterAppendsContinue) {
+  AppendOk({Record(40, 'a')});
+  fault_fs_.FailWriteAt(1, 30);  // 30 bytes of the frame reach the file, then ENOSPC
+  auto r = Append({Record(40, 'b')});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("write failed: ENOSPC"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(stdfs::file_size(SegmentPath(0)), FramePos(1, 40));
+  auto r2 = Append({Record(40, 'c')});
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->first, Offset{1});
+  Reopen();
+  auto records = ReadAll();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].data, Record(40, 'c'));
+  EXPECT_EQ(journal_->UndeliveredBytes(), 2 * (format::kFrameHeaderSize + 40));
+}
+
+TEST_F(JournalTest, ShortWritesAreRetriedUntilComplete) {
+  fault_fs_.CapWrites(7);
+  AppendOk({Record(100, 'a'), Record(3, 'b')});
+  fault_fs_.CapWrites(0);
+  Reopen();
+  auto records = ReadAll();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].data, Record(100, 'a'));
+}
+
+TEST_F(JournalTest, AppendAfterCloseFailsAndDropStreamRemovesItsFiles) {
+  AppendOk({"a"});
+  ASSERT_TRUE(journal_->DropStream("orders").ok());
+  EXPECT_FALSE(fs::Exists(PartitionDir()));
+  log_ = *journal_->Partition("orders", 0);
+  EXPECT_EQ(log_->End(), Offset{0});
+  journal_->Close();
+  auto r = Append({"b"});
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(journal_->Partition("orders", 1).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(journal_->Partition("../x", 1).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(JournalFormatTest, SegmentNamesAreZeroPaddedBaseOffsets) {
+  EXPECT_EQ(SegmentFileName(1234), "00000000000000001234.log");
+  EXPECT_EQ(ParseSegmentFileName("00000000000000001234.log"), 1234u);
+  EXPECT_FALSE(ParseSegmentFileName("1234.log"));
+  EXPECT_FALSE(ParseSegmentFileName("0000000000000000123x.log"));
+  EXPECT_EQ(*DecodeCheckpoint(EncodeCheckpoint(42)), 42u);
+  EXPECT_TRUE(CheckSegmentHeader(EncodeSegmentHeader(7), 7).ok());
+  EXPECT_FALSE(CheckSegmentHeader(EncodeSegmentHeader(7), 8).ok());
+}
+
+}  // namespace
+}  // namespace sluice::journal
