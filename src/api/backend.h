@@ -4,9 +4,9 @@
 //
 // Status code mapping used by the API layer:
 //   kNotFound -> ResourceNotFoundException (400)     kAlreadyExists -> ResourceInUseException (400)
-//   kInvalidArgument -> InvalidArgumentException (400) kFailedPrecondition -> ResourceInUseException
-//   kResourceExhausted -> LimitExceededException (400) kUnavailable -> ServiceUnavailableException (503)
-//   anything else -> InternalFailure (500)
+//   kInvalidArgument -> InvalidArgumentException (400) kFailedPrecondition ->
+//   ResourceInUseException kResourceExhausted -> LimitExceededException (400) kUnavailable ->
+//   ServiceUnavailableException (503) anything else -> InternalFailure (500)
 #pragma once
 
 #include <functional>
@@ -21,16 +21,16 @@ namespace sluice::api {
 // The outcome of one record of a Put: either a RecordId, or an error code and message
 // (ServiceUnavailableException "Slow down." when the disk quota is reached, or InternalFailure).
 struct PutEntry {
-  std::string record_id;      // set when the record is durable
-  std::string error_code;     // set when it is not
+  std::string record_id;   // set when the record is durable
+  std::string error_code;  // set when it is not
   std::string error_message;
   bool ok() const { return error_code.empty(); }
 };
 
 struct StreamInfo {
   config::StreamConfig config;
-  std::string status = "ACTIVE";    // CREATING | ACTIVE | DELETING ...
-  std::string arn;                  // arn:aws:firehose:<region>:<account>:deliverystream/<name>
+  std::string status = "ACTIVE";  // CREATING | ACTIVE | DELETING ...
+  std::string arn;                // arn:aws:firehose:<region>:<account>:deliverystream/<name>
 };
 
 using PutCallback = std::function<void(Result<std::vector<PutEntry>>)>;
@@ -47,7 +47,8 @@ class Backend {
   // Appends `records` (already base64-decoded and validated) to the stream. `done` runs exactly
   // once, possibly on another thread, with one entry per record in request order, and only after
   // every ok entry is durable. A whole-call error (unknown stream) comes as a Status.
-  virtual void Put(const std::string& stream, std::vector<std::string> records, PutCallback done) = 0;
+  virtual void Put(const std::string& stream, std::vector<std::string> records,
+                   PutCallback done) = 0;
   // Region and account for ARNs.
   virtual std::string Region() const { return "us-east-1"; }
   virtual std::string AccountId() const { return "000000000000"; }

@@ -1,0 +1,123 @@
+#include "api/errors.h"
+
+#include <array>
+#include <cstdint>
+#include <random>
+
+#include "common/json_writer.h"
+
+namespace sluice::api {
+namespace {
+
+struct ErrorMapping {
+  StatusCode code;
+  const char* type;
+  int http_status;
+};
+
+// The one table mapping internal codes to AWS errors. Codes not listed are InternalFailure/500.
+constexpr std::array<ErrorMapping, 6> kErrorTable = {{
+    {StatusCode::kNotFound, "ResourceNotFoundException", 400},
+    {StatusCode::kAlreadyExists, "ResourceInUseException", 400},
+    {StatusCode::kInvalidArgument, "InvalidArgumentException", 400},
+    {StatusCode::kFailedPrecondition, "ResourceInUseException", 400},
+    {StatusCode::kResourceExhausted, "LimitExceededException", 400},
+    {StatusCode::kUnavailable, "ServiceUnavailableException", 503},
+}};
+
+}  // namespace
+
+ApiError ErrorFromStatus(const Status& status) {
+  for (const auto& m : kErrorTable) {
+    if (m.code == status.code()) return {m.type, status.message(), m.http_status};
+  }
+  return ApiError::InternalFailure(status.message());
+}
+
+int HttpStatusForErrorType(std::string_view type) {
+  if (type == "ServiceUnavailableException") return 503;
+  if (type == "InternalFailure") return 500;
+  return 400;
+}
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() != name.size()) continue;
+    bool equal = true;
+    for (size_t i = 0; i < k.size() && equal; ++i) {
+      char a = k[i], b = name[i];
+      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+      equal = a == b;
+    }
+    if (equal) return v;
+  }
+  return {};
+}
+
+void ValidationErrors::Add(std::optional<std::string_view> value, std::string_view path,
+                           std::string_view constraint) {
+  if (items_.size() >= kMaxReported) return;
+  std::string item = "Value ";
+  if (value) {
+    item += '\'';
+    item += *value;
+    item += '\'';
+  } else {
+    item += "null";
+  }
+  item += " at '";
+  item += path;
+  item += "' failed to satisfy constraint: ";
+  item += constraint;
+  items_.push_back(std::move(item));
+}
+
+ApiError ValidationErrors::ToError() const {
+  std::string message = std::to_string(items_.size());
+  message += items_.size() == 1 ? " validation error detected: " : " validation errors detected: ";
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (i > 0) message += "; ";
+    message += items_[i];
+  }
+  return ApiError::Validation(std::move(message));
+}
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                      // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) out += '-';
+    uint64_t word = i < 16 ? hi : lo;
+    int shift = 60 - 4 * (i % 16);
+    out += kHex[(word >> shift) & 0xF];
+  }
+  return out;
+}
+
+HttpResponse JsonResponse(int status, std::string body, const std::string& request_id) {
+  HttpResponse r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", std::string(kAmzJsonContentType));
+  r.headers.emplace_back("x-amzn-RequestId", request_id);
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse ErrorResponse(const ApiError& error, const std::string& request_id) {
+  json::Writer w;
+  w.BeginObject();
+  w.Key("__type");
+  w.String(error.type);
+  w.Key("message");
+  w.String(error.message);
+  w.EndObject();
+  return JsonResponse(error.http_status, w.Take(), request_id);
+}
+
+}  // namespace sluice::api

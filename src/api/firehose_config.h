@@ -1,0 +1,49 @@
+// The mapping between Firehose's CreateDeliveryStream / DescribeDeliveryStream JSON and
+// config::StreamConfig, in both directions, with the model's validation rules.
+//
+// Conventions (also in src/api/README.md):
+//   - BucketARN "arn:aws:s3:::<bucket>" <-> ObjectDestination.url "bucket://<bucket>"; server/
+//     resolves bucket names to real stores. Other URLs (file://, s3://) describe as the ARN of
+//     their last path component or bucket.
+//   - ProcessingConfiguration.Processors[i] <-> ProcessorSpec{type = Type, params_json = a JSON
+//     object ParameterName -> ParameterValue}.
+//   - S3BackupMode Enabled + S3BackupConfiguration <-> StreamConfig.raw.
+//   - DynamicPartitioningConfiguration.RetryOptions.DurationInSeconds <-> retry_duration_s.
+//   - StreamConfig has no field for RoleARN, DirectPut ThroughputHintInMBs, backup buffering or
+//     compression: they are validated and dropped, and Describe reports RoleARN as
+//     "arn:aws:iam::<account>:role/sluice".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/backend.h"
+#include "api/errors.h"
+#include "common/json_writer.h"
+#include "config/stream_config.h"
+
+namespace sluice::api {
+
+inline constexpr std::string_view kDestinationId = "destinationId-000000000001";
+
+// Adds AWS's violations for a DeliveryStreamName (pattern [a-zA-Z0-9_.-]+, length 1..64) at
+// `path`; `name` nullopt adds "Member must not be null" when `required`.
+void ValidateStreamName(std::optional<std::string_view> name, std::string_view path, bool required,
+                        ValidationErrors& errors);
+
+// Parses and validates a CreateDeliveryStream request body. The result has from_api = true and
+// create_timestamp_ms = 0 (the caller stamps it). Errors: SerializationException (bad JSON or
+// types), ValidationException (model constraints), InvalidArgumentException (rules across
+// members, or features Sluice does not support).
+ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body);
+
+// Writes the DeliveryStreamDescription object (the value, not the key) for `info`.
+void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w);
+
+// "arn:aws:s3:::b" -> "bucket://b"; nullopt when `arn` is not an S3 bucket ARN.
+std::optional<std::string> BucketUrlFromArn(std::string_view arn);
+// The inverse, for Describe (see the conventions above).
+std::string BucketArnFromUrl(std::string_view url);
+
+}  // namespace sluice::api

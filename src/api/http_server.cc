@@ -1,0 +1,377 @@
+// clang-format off
+#include <utility>  // before Boost.Asio (Boost 1.74 + g++12 C++20)
+// clang-format on
+
+#include "api/http_server.h"
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "api/errors.h"
+
+namespace sluice::api {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+// Responders check the gate before posting to a connection: once Stop() closes it (before the
+// io_context goes away), late responses are dropped instead of touching a dead io_context.
+struct Gate {
+  std::mutex mu;
+  bool open = true;
+};
+
+constexpr size_t kMaxDrainBytes = 64 * 1024 * 1024;
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+class Session;
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions options, HttpHandler& handler)
+      : options_(std::move(options)),
+        handler_(handler),
+        ioc_(options_.io_threads),
+        acceptor_(net::make_strand(ioc_)),
+        gate_(std::make_shared<Gate>()) {}
+
+  Status Start();
+  void Stop();
+  uint16_t port() const { return port_; }
+
+  const HttpServerOptions& options() const { return options_; }
+  HttpHandler& handler() { return handler_; }
+  const std::shared_ptr<Gate>& gate() const { return gate_; }
+  bool stopping() const { return stopping_.load(); }
+  void Remove(Session* s);
+
+ private:
+  void DoAccept();
+  void OnAccept(error_code ec, tcp::socket socket);
+
+  HttpServerOptions options_;
+  HttpHandler& handler_;
+  net::io_context ioc_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  tcp::acceptor acceptor_;
+  std::shared_ptr<Gate> gate_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+  bool stopped_ = false;
+  uint16_t port_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  // Live connections. shared_ptr: a session is co-owned by this registry (while it waits for its
+  // handler) and by its pending Asio operations.
+  std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
+};
+
+namespace {
+
+// One connection. Thread safety: every member is touched only on the connection's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
+
+  // Stop(): close now if idle, else after the in-flight response.
+  void Shutdown() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      if (!self->busy_) self->stream_.cancel();
+    });
+  }
+
+  void ForceClose() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      error_code ec;
+      self->stream_.socket().close(ec);
+    });
+  }
+
+ private:
+  void DoRead() {
+    if (closing_ || server_.stopping()) return Close();
+    parser_.emplace();
+    parser_->body_limit(server_.options().body_limit);
+    stream_.expires_after(server_.options().idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    auto& req = parser_->get();
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      busy_ = true;
+      continue_.version(11);
+      continue_.result(http::status::continue_);
+      http::async_write(stream_, continue_, [self = shared_from_this()](error_code wec, size_t) {
+        self->busy_ = false;
+        if (wec) return self->Close();
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnReadError(error_code ec) {
+    if (ec == http::error::body_limit) {
+      busy_ = true;
+      keep_alive_ = false;
+      linger_ = true;
+      ApiError e{"RequestEntityTooLargeException",
+                 "Request body exceeds the limit of " +
+                     std::to_string(server_.options().body_limit) + " bytes",
+                 413};
+      return Write(++seq_, ErrorResponse(e, NewRequestId()));
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      // Malformed HTTP.
+      busy_ = true;
+      keep_alive_ = false;
+      linger_ = true;
+      ApiError e = ApiError::Serialization("Malformed HTTP request: " + ec.message());
+      return Write(++seq_, ErrorResponse(e, NewRequestId()));
+    }
+    Close();
+  }
+
+  void OnRead(error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    busy_ = true;
+    http::request<http::string_body> req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    for (const auto& field : req) {
+      r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    r.body = std::move(req.body());
+    stream_.expires_never();  // the handler may wait for a durable commit
+    Responder respond = [weak = weak_from_this(), gate = server_.gate(),
+                         exec = stream_.get_executor(), seq = ++seq_](HttpResponse response) {
+      std::lock_guard<std::mutex> lock(gate->mu);
+      if (!gate->open) return;
+      auto self = weak.lock();
+      if (!self) return;
+      net::post(exec, [self, seq, response = std::move(response)]() mutable {
+        self->Write(seq, std::move(response));
+      });
+    };
+    server_.handler().Handle(std::move(r), std::move(respond));
+  }
+
+  // Writes the response of request `seq`. A second call for the same request is ignored.
+  void Write(uint64_t seq, HttpResponse response) {
+    if (seq != seq_ || writing_ || !busy_) return;
+    writing_ = true;
+    res_ = {};
+    res_.version(11);
+    res_.result(static_cast<unsigned>(response.status));
+    for (auto& [k, v] : response.headers) res_.set(k, v);
+    res_.body() = std::move(response.body);
+    bool keep = keep_alive_ && !closing_ && !server_.stopping();
+    res_.keep_alive(keep);
+    res_.prepare_payload();
+    stream_.expires_after(server_.options().idle_timeout);
+    http::async_write(stream_, res_, [self = shared_from_this(), keep](error_code ec, size_t) {
+      self->busy_ = false;
+      self->writing_ = false;
+      if (ec || !keep) return self->Close();
+      self->DoRead();
+    });
+  }
+
+  // Closes the connection. After an error response (linger_), half-closes first and discards what
+  // the peer still sends (bounded), so that the response is not lost to a TCP reset caused by
+  // unread request bytes.
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    if (!linger_) return Finish();
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Finish();
+    stream_.expires_after(kLingerTime);
+    Drain();
+  }
+
+  void Drain() {
+    drain_buf_.resize(64 * 1024);
+    stream_.async_read_some(net::buffer(drain_buf_),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kMaxDrainBytes) return self->Finish();
+                              self->Drain();
+                            });
+  }
+
+  void Finish() {
+    error_code ec;
+    stream_.socket().close(ec);
+    server_.Remove(this);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  http::response<http::empty_body> continue_;
+  std::vector<char> drain_buf_;
+  size_t drained_ = 0;
+  bool keep_alive_ = true;
+  bool busy_ = false;  // a request is with the handler or its response is being written
+  bool writing_ = false;
+  bool closing_ = false;  // Stop() asked to close after the in-flight response
+  bool closed_ = false;
+  bool linger_ = false;  // drain before closing (an error response left request bytes unread)
+  uint64_t seq_ = 0;     // the current request's number on this connection
+};
+
+}  // namespace
+
+Status HttpServer::Impl::Start() {
+  std::string where = options_.host + ":" + std::to_string(options_.port);
+  error_code ec;
+  auto address = net::ip::make_address(options_.host, ec);
+  if (ec) return Status::InvalidArgument("listen address " + where + ": " + ec.message());
+  tcp::endpoint endpoint(address, options_.port);
+  if (acceptor_.open(endpoint.protocol(), ec); ec) {
+    return Status::IoError("listen " + where + ": open: " + ec.message());
+  }
+  if (acceptor_.set_option(net::socket_base::reuse_address(true), ec); ec) {
+    return Status::IoError("listen " + where + ": SO_REUSEADDR: " + ec.message());
+  }
+  if (acceptor_.bind(endpoint, ec); ec) {
+    return Status::IoError("listen " + where + ": bind: " + ec.message());
+  }
+  if (acceptor_.listen(net::socket_base::max_listen_connections, ec); ec) {
+    return Status::IoError("listen " + where + ": listen: " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint(ec).port();
+  started_ = true;
+  work_.emplace(ioc_.get_executor());
+  DoAccept();
+  int n = options_.io_threads > 0 ? options_.io_threads : 1;
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  return Status::Ok();
+}
+
+void HttpServer::Impl::DoAccept() {
+  acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Impl::OnAccept, this));
+}
+
+void HttpServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (!ec && !stopping_) {
+    auto session = std::make_shared<Session>(std::move(socket), *this);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sessions_.emplace(session.get(), session);
+    }
+    session->Start();
+  }
+  DoAccept();
+}
+
+void HttpServer::Impl::Remove(Session* s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sessions_.erase(s);
+  cv_.notify_all();
+}
+
+void HttpServer::Impl::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  stopping_ = true;
+  std::promise<void> closed;
+  net::post(acceptor_.get_executor(), [this, &closed] {
+    error_code ec;
+    acceptor_.close(ec);
+    closed.set_value();
+  });
+  closed.get_future().wait();
+
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [ptr, s] : sessions_) live.push_back(s);
+  }
+  for (auto& s : live) s->Shutdown();
+  live.clear();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, options_.drain_timeout, [this] { return sessions_.empty(); })) {
+      for (auto& [ptr, s] : sessions_) s->ForceClose();
+      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return sessions_.empty(); });
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->open = false;
+  }
+  work_.reset();
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  sessions_.clear();
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+}
+
+Status HttpServer::Start() {
+  return impl_->Start();
+}
+
+uint16_t HttpServer::port() const {
+  return impl_->port();
+}
+
+void HttpServer::Stop() {
+  impl_->Stop();
+}
+
+}  // namespace sluice::api
