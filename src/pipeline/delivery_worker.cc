@@ -1,0 +1,313 @@
+#include "pipeline/delivery_worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <random>
+
+#include "common/crc32c.h"
+#include "common/file_util.h"
+
+namespace sluice::pipeline {
+namespace {
+
+constexpr size_t kReadChunkRecords = 1000;
+constexpr int64_t kPollMs = 200;
+
+}  // namespace
+
+DeliveryWorker::DeliveryWorker(config::StreamConfig stream, uint32_t partition, journal::PartitionLog* log,
+                               std::unique_ptr<BatchBuilder> builder, BatchSink* sink, WorkerOptions options)
+    : stream_(std::move(stream)),
+      partition_(partition),
+      log_(log),
+      builder_(std::move(builder)),
+      sink_(sink),
+      options_(std::move(options)) {}
+
+DeliveryWorker::~DeliveryWorker() { Abort(); }
+
+void DeliveryWorker::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void DeliveryWorker::Stop() {
+  stopping_ = true;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DeliveryWorker::Abort() {
+  aborting_ = true;
+  stopping_ = true;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string DeliveryWorker::IntentPath() const { return fs::Join(options_.state_dir, "batch.intent"); }
+
+void DeliveryWorker::SleepMs(int64_t ms) {
+  if (options_.sleep_for_test) {
+    options_.sleep_for_test(ms);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return aborting_.load() || stopping_.load(); });
+}
+
+Status DeliveryWorker::WithRetries(const std::string& what, const std::function<Status()>& op) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  const int64_t started = options_.clock->MonotonicMs();
+  const int64_t budget_ms = static_cast<int64_t>(stream_.retry_duration_s) * 1000;
+  int64_t backoff = options_.initial_backoff_ms;
+  for (int attempt = 1;; ++attempt) {
+    Status st = op();
+    if (st.ok()) return st;
+    stats_.put_failures++;
+    int64_t elapsed = options_.clock->MonotonicMs() - started;
+    spdlog::warn("stream {} partition {}: {} failed (attempt {}): {}", stream_.name, partition_, what, attempt,
+                 st.ToString());
+    // A stopping worker gives up after one failure: the batch stays in the journal and its
+    // intent is kept, so the next start redelivers it identically.
+    if (aborting_ || stopping_ || elapsed >= budget_ms) return st;
+    std::uniform_int_distribution<int64_t> jitter(0, backoff);
+    SleepMs(std::min(jitter(rng), budget_ms - elapsed));
+    backoff = std::min(options_.max_backoff_ms, backoff * 2);
+  }
+}
+
+Status DeliveryWorker::WriteIntent(const Batch& b) {
+  char body[160];
+  std::snprintf(body, sizeof body, "sluice-batch-intent v1 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64, b.id.first,
+                b.id.end, b.version, b.oldest_ms);
+  char line[200];
+  std::snprintf(line, sizeof line, "%s %08x\n", body, crc32c::Mask(crc32c::Value(body)));
+  return fs::WriteFileAtomically(IntentPath(), line);
+}
+
+Status DeliveryWorker::LoadPendingIntent(Batch& b, bool& found) {
+  found = false;
+  auto text = fs::ReadFile(IntentPath());
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return Status::Ok();
+    return text.status();
+  }
+  uint64_t first = 0, end = 0, version = 0;
+  int64_t oldest = 0;
+  unsigned crc = 0;
+  char magic[32], ver[8];
+  int n = std::sscanf(text->c_str(), "%31s %7s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %x", magic, ver, &first,
+                      &end, &version, &oldest, &crc);
+  size_t body_len = text->rfind(' ');
+  if (n != 7 || std::string(magic) != "sluice-batch-intent" || body_len == std::string::npos ||
+      crc32c::Unmask(crc) != crc32c::Value(text->data(), body_len)) {
+    return Status::Corruption(IntentPath() + ": batch intent is damaged; delete it to redeliver from the checkpoint");
+  }
+  journal::Offset checkpoint = log_->Checkpoint(kConsumer);
+  if (first != checkpoint.value || end <= first) return Status::Ok();  // already delivered
+  b.id = BatchId{stream_.name, partition_, first, end};
+  b.version = version;
+  b.oldest_ms = oldest;
+  found = true;
+  return Status::Ok();
+}
+
+Status DeliveryWorker::ReadRange(Batch& b) {
+  ASSIGN_OR_RETURN(std::unique_ptr<journal::Reader> reader, log_->NewReader());
+  RETURN_IF_ERROR(reader->Seek(journal::Offset{b.id.first}));
+  b.records.clear();
+  b.bytes = 0;
+  uint64_t want = b.id.end - b.id.first;
+  while (b.records.size() < want) {
+    ASSIGN_OR_RETURN(size_t n, reader->Next(std::min<uint64_t>(kReadChunkRecords, want - b.records.size()),
+                                            64u << 20, b.records));
+    if (n == 0) {
+      return Status::Corruption("stream " + stream_.name + " partition " + std::to_string(partition_) +
+                                ": batch " + b.id.ToString() + " is no longer fully in the journal");
+    }
+  }
+  b.records.resize(want);
+  for (const auto& r : b.records) b.bytes += r.data.size();
+  return Status::Ok();
+}
+
+Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
+  const size_t size_limit = static_cast<size_t>(stream_.buffering.size_mb) << 20;
+  const int64_t interval_ms = static_cast<int64_t>(stream_.buffering.interval_s) * 1000;
+  for (;;) {
+    while (pending_bytes_ < size_limit) {
+      size_t before = pending_.size();
+      ASSIGN_OR_RETURN(size_t n, reader_->Next(kReadChunkRecords, size_limit - pending_bytes_, pending_));
+      if (n == 0) break;
+      for (size_t i = before; i < pending_.size(); ++i) pending_bytes_ += pending_[i].data.size();
+      next_read_ = pending_.back().offset.Next();
+    }
+    bool stopping = stopping_.load() || flush_all;
+    if (pending_.empty()) {
+      if (stopping) return false;
+      log_->WaitForData(next_read_, kPollMs);
+      if (stopping_) continue;  // one more read, then deliver or return
+      return false;
+    }
+    int64_t oldest = pending_.front().arrival_ms;
+    int64_t now = options_.clock->NowMs();
+    bool ready = pending_bytes_ >= size_limit || stopping || now - oldest >= interval_ms;
+    if (!ready) {
+      int64_t wait = std::min<int64_t>(kPollMs, oldest + interval_ms - now);
+      log_->WaitForData(next_read_, std::max<int64_t>(wait, 1));
+      if (log_->End() <= next_read_ && options_.clock->NowMs() - oldest < interval_ms && !stopping_) {
+        return false;  // let Run re-check stop flags, then come back
+      }
+      continue;
+    }
+    // Cut: records in order while the batch stays within the size hint (at least one).
+    size_t take = 0, bytes = 0;
+    while (take < pending_.size() && (take == 0 || bytes + pending_[take].data.size() <= size_limit)) {
+      bytes += pending_[take].data.size();
+      ++take;
+    }
+    batch = Batch{};
+    batch.records.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.begin() + static_cast<long>(take)));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(take));
+    pending_bytes_ -= bytes;
+    batch.bytes = bytes;
+    batch.version = stream_.version;
+    batch.id = BatchId{stream_.name, partition_, batch.records.front().offset.value, batch.records.back().offset.value + 1};
+    batch.oldest_ms = batch.records.front().arrival_ms;
+    for (const auto& r : batch.records) batch.oldest_ms = std::min(batch.oldest_ms, r.arrival_ms);
+    return true;
+  }
+}
+
+Status DeliveryWorker::DeliverBatch(const Batch& batch) {
+  RETURN_IF_ERROR(WithRetries("recording batch " + batch.id.ToString(), [&] { return WriteIntent(batch); }));
+  ASSIGN_OR_RETURN(std::vector<OutputObject> outputs, builder_->Build(batch));
+  for (const OutputObject& out : outputs) {
+    RETURN_IF_ERROR(WithRetries("put " + out.store->Describe() + "/" + out.key,
+                                [&] { return out.store->Put(out.key, out.data); }));
+  }
+  if (sink_ != nullptr) {
+    RETURN_IF_ERROR(WithRetries("loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); }));
+  }
+  RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(),
+                              [&] { return log_->CommitCheckpoint(kConsumer, journal::Offset{batch.id.end}); }));
+  // Retention: delete delivered segments older than the stream's retention, at most once a minute.
+  const int64_t now = options_.clock->MonotonicMs();
+  if (now - last_retention_ms_ >= 60'000 || last_retention_ms_ == 0) {
+    last_retention_ms_ = now;
+    auto deleted = log_->ApplyRetention(static_cast<int64_t>(stream_.retention_hours) * 3600 * 1000);
+    if (!deleted.ok()) {
+      spdlog::warn("stream {} partition {}: retention failed: {}", stream_.name, partition_,
+                   deleted.status().ToString());
+    } else if (*deleted > 0) {
+      spdlog::info("stream {} partition {}: retention deleted {} segment(s)", stream_.name, partition_, *deleted);
+    }
+  }
+  stats_.batches_delivered++;
+  stats_.records_delivered += batch.records.size();
+  stats_.bytes_delivered += batch.bytes;
+  stats_.last_delivery_ms = options_.clock->NowMs();
+  spdlog::debug("stream {} partition {}: delivered batch {} ({} records, {} bytes, {} objects)", stream_.name,
+                partition_, batch.id.ToString(), batch.records.size(), batch.bytes, outputs.size());
+  return Status::Ok();
+}
+
+Status DeliveryWorker::DrainForTest() {
+  RETURN_IF_ERROR(fs::CreateDirs(options_.state_dir));
+  Batch pending;
+  bool found = false;
+  RETURN_IF_ERROR(LoadPendingIntent(pending, found));
+  if (found) {
+    RETURN_IF_ERROR(ReadRange(pending));
+    RETURN_IF_ERROR(DeliverBatch(pending));
+    stats_.redelivered_batches++;
+  }
+  ASSIGN_OR_RETURN(reader_, log_->NewReader());
+  next_read_ = log_->Checkpoint(kConsumer);
+  RETURN_IF_ERROR(reader_->Seek(next_read_));
+  for (;;) {
+    Batch batch;
+    ASSIGN_OR_RETURN(bool got, NextBatch(batch, /*flush_all=*/true));
+    if (!got) return Status::Ok();
+    RETURN_IF_ERROR(DeliverBatch(batch));
+  }
+}
+
+void DeliveryWorker::Run() {
+  // Start-up: recover a batch that was decided but not checkpointed, then follow the log.
+  for (;;) {
+    Status st = fs::CreateDirs(options_.state_dir);
+    Batch pending;
+    bool found = false;
+    if (st.ok()) st = LoadPendingIntent(pending, found);
+    if (st.ok() && found) {
+      st = ReadRange(pending);
+      if (st.ok()) st = DeliverBatch(pending);
+      if (st.ok()) {
+        stats_.redelivered_batches++;
+        spdlog::info("stream {} partition {}: redelivered batch {} after restart", stream_.name, partition_,
+                     pending.id.ToString());
+      }
+    }
+    if (st.ok()) {
+      auto reader = log_->NewReader();
+      st = reader.status();
+      if (st.ok()) {
+        reader_ = std::move(reader).value();
+        next_read_ = log_->Checkpoint(kConsumer);
+        st = reader_->Seek(next_read_);
+      }
+    }
+    if (st.ok()) break;
+    spdlog::error("stream {} partition {}: delivery cannot start: {}", stream_.name, partition_, st.ToString());
+    if (stopping_) return;
+    SleepMs(options_.max_backoff_ms);
+  }
+
+  Batch batch;
+  bool have_batch = false;
+  while (!aborting_) {
+    if (!have_batch) {
+      auto got = NextBatch(batch, false);
+      if (!got.ok()) {
+        spdlog::error("stream {} partition {}: reading the journal failed: {}", stream_.name, partition_,
+                      got.status().ToString());
+        if (stopping_) return;
+        SleepMs(options_.max_backoff_ms);
+        continue;
+      }
+      if (!*got) {
+        if (stopping_ && pending_.empty()) return;
+        continue;
+      }
+      have_batch = true;
+    }
+    Status st = DeliverBatch(batch);
+    if (st.ok()) {
+      have_batch = false;
+      continue;
+    }
+    if (stopping_) {
+      spdlog::error("stream {} partition {}: stopping with batch {} undelivered (it stays in the journal): {}",
+                    stream_.name, partition_, batch.id.ToString(), st.ToString());
+      return;
+    }
+    spdlog::error("stream {} partition {}: batch {} not delivered within {} s; retrying (data is kept): {}",
+                  stream_.name, partition_, batch.id.ToString(), stream_.retry_duration_s, st.ToString());
+    SleepMs(options_.max_backoff_ms);
+  }
+}
+
+Result<std::vector<OutputObject>> ConcatBuilder::Build(const Batch& batch) {
+  OutputObject out;
+  out.store = staged_;
+  out.kind = "staged";
+  ASSIGN_OR_RETURN(out.key, keys_.StagedKey(batch.id, batch.version, batch.oldest_ms));
+  out.data.reserve(batch.bytes);
+  for (const auto& r : batch.records) out.data += r.data;
+  std::vector<OutputObject> outs;
+  outs.push_back(std::move(out));
+  return outs;
+}
+
+}  // namespace sluice::pipeline

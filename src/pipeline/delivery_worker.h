@@ -1,0 +1,149 @@
+// DeliveryWorker: moves one stream partition's journal records into the object store.
+//
+// Contract (design.md §5.4–5.6):
+// - Reads from the partition's "delivery" checkpoint, batches by the stream's BufferingHints
+//   (size before compression, or the oldest record's age reaching the interval).
+// - A batch's boundaries [first, end) are written durably (an intent file) BEFORE any output is
+//   produced, so that after a crash the same batch is rebuilt: same objects, same keys, same bytes.
+// - Each output object is put with retries (exponential backoff with full jitter) until the
+//   stream's retry duration; the checkpoint moves past the batch only after every output is durable.
+// - Stop(): stops waiting for more data, delivers what is buffered (unless the store keeps failing),
+//   and returns. The thread never throws.
+// Thread safety: one thread per worker; Start/Stop from the owner's thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "config/stream_config.h"
+#include "journal/journal.h"
+#include "objectstore/object_store.h"
+#include "pipeline/object_key.h"
+
+namespace sluice::pipeline {
+
+// One object a batch produces.
+struct OutputObject {
+  objectstore::ObjectStore* store = nullptr;  // not owned
+  std::string key;
+  std::string data;
+  std::string kind;  // "staged", "raw", "processing-failed", ... (for logs and metrics)
+};
+
+// The records of one decided batch, in offset order.
+struct Batch {
+  BatchId id;
+  uint64_t version = 1;       // the stream version the batch was decided under
+  int64_t oldest_ms = 0;      // oldest arrival time in the batch
+  std::vector<journal::StoredRecord> records;
+  size_t bytes = 0;
+};
+
+// Turns a batch into its output objects. MUST be deterministic: the same batch yields the same
+// objects byte for byte (redelivery after a crash relies on it).
+class BatchBuilder {
+ public:
+  virtual ~BatchBuilder() = default;
+  virtual Result<std::vector<OutputObject>> Build(const Batch& batch) = 0;
+};
+
+// Runs after a batch's objects are durable and before the checkpoint moves (warehouse loading).
+// Must be idempotent per batch id. Retried like puts.
+class BatchSink {
+ public:
+  virtual ~BatchSink() = default;
+  virtual Status Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) = 0;
+};
+
+// Counters a worker exposes (read by metrics and tests).
+struct WorkerStats {
+  std::atomic<uint64_t> batches_delivered{0};
+  std::atomic<uint64_t> records_delivered{0};
+  std::atomic<uint64_t> bytes_delivered{0};
+  std::atomic<uint64_t> put_failures{0};
+  std::atomic<uint64_t> redelivered_batches{0};
+  std::atomic<int64_t> last_delivery_ms{0};
+};
+
+struct WorkerOptions {
+  std::string state_dir;   // where the batch intent lives (created if missing)
+  Clock* clock = &Clock::System();
+  // Backoff between failed attempts: min(max_backoff, initial * 2^n) with full jitter.
+  int64_t initial_backoff_ms = 100;
+  int64_t max_backoff_ms = 30'000;
+  // Sleep seam for tests (default: interruptible wait on the worker's condition variable).
+  std::function<void(int64_t ms)> sleep_for_test;
+};
+
+class DeliveryWorker {
+ public:
+  DeliveryWorker(config::StreamConfig stream, uint32_t partition, journal::PartitionLog* log,
+                 std::unique_ptr<BatchBuilder> builder, BatchSink* sink, WorkerOptions options);
+  ~DeliveryWorker();
+  DeliveryWorker(const DeliveryWorker&) = delete;
+  DeliveryWorker& operator=(const DeliveryWorker&) = delete;
+
+  void Start();
+  // Flushes buffered records (when the store cooperates) and joins the thread. Idempotent.
+  void Stop();
+  // Stops without flushing (used when a stream is deleted).
+  void Abort();
+  const WorkerStats& stats() const { return stats_; }
+  // Synchronously delivers everything durable now (tests and `flush` paths). REQUIRES: not started.
+  Status DrainForTest();
+
+  static constexpr char kConsumer[] = "delivery";
+
+ private:
+  void Run();
+  // Reads the next batch per the buffering hints; returns false if stopping with nothing to do.
+  Result<bool> NextBatch(Batch& batch, bool flush_all);
+  Status DeliverBatch(const Batch& batch);
+  Status WriteIntent(const Batch& batch);
+  Status LoadPendingIntent(Batch& batch, bool& found);
+  Status ReadRange(Batch& batch);
+  // Retries `op` with backoff until the retry duration passes or the worker is aborted.
+  Status WithRetries(const std::string& what, const std::function<Status()>& op);
+  void SleepMs(int64_t ms);
+  std::string IntentPath() const;
+
+  config::StreamConfig stream_;
+  uint32_t partition_;
+  journal::PartitionLog* log_;
+  std::unique_ptr<BatchBuilder> builder_;
+  BatchSink* sink_;
+  WorkerOptions options_;
+  WorkerStats stats_;
+  std::unique_ptr<journal::Reader> reader_;
+  std::vector<journal::StoredRecord> pending_;  // read but not yet in a batch
+  size_t pending_bytes_ = 0;
+  journal::Offset next_read_;
+  int64_t last_retention_ms_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> aborting_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+// The issue-2 builder: concatenates the records as sent (Firehose adds no delimiter) into one
+// staged object.
+class ConcatBuilder : public BatchBuilder {
+ public:
+  ConcatBuilder(KeyMaker keys, objectstore::ObjectStore* staged) : keys_(std::move(keys)), staged_(staged) {}
+  Result<std::vector<OutputObject>> Build(const Batch& batch) override;
+
+ private:
+  KeyMaker keys_;
+  objectstore::ObjectStore* staged_;
+};
+
+}  // namespace sluice::pipeline
