@@ -1,0 +1,193 @@
+// Journal append throughput against the raw disk.
+//
+// Phase 1: `threads` producers each append batches of `batch` records of `record` bytes and wait
+// for the durable acknowledgement, for `seconds`. Reports records/s, MB/s and fdatasyncs/s.
+// Phase 2: the same disk, plain write + fdatasync of the journal's average group size, for the
+// same time. Reports MB/s and the journal/raw ratio.
+//
+// Usage: journal_bench [--dir D] [--seconds S] [--threads T] [--batch B] [--record BYTES]
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal/file.h"
+#include "journal/journal.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using sluice::Result;
+using sluice::Status;
+namespace journal = sluice::journal;
+
+// Counts fdatasyncs and bytes written through the journal's file seam.
+class CountingFileSystem final : public journal::FileSystem {
+ public:
+  class File final : public journal::WritableFile {
+   public:
+    File(std::unique_ptr<journal::WritableFile> f, CountingFileSystem* owner)
+        : f_(std::move(f)), owner_(owner) {}
+    Result<size_t> Write(const char* data, size_t n) override {
+      auto r = f_->Write(data, n);
+      if (r.ok()) owner_->bytes += *r;
+      return r;
+    }
+    Status Sync() override {
+      ++owner_->syncs;
+      return f_->Sync();
+    }
+    Status Truncate(uint64_t size) override { return f_->Truncate(size); }
+    const std::string& path() const override { return f_->path(); }
+
+   private:
+    std::unique_ptr<journal::WritableFile> f_;
+    CountingFileSystem* owner_;
+  };
+
+  Result<std::unique_ptr<journal::WritableFile>> OpenForAppend(const std::string& path) override {
+    auto f = journal::FileSystem::Posix().OpenForAppend(path);
+    if (!f.ok()) return f.status();
+    return std::unique_ptr<journal::WritableFile>(std::make_unique<File>(std::move(*f), this));
+  }
+  Status SyncDir(const std::string& dir) override {
+    return journal::FileSystem::Posix().SyncDir(dir);
+  }
+
+  std::atomic<uint64_t> syncs{0};
+  std::atomic<uint64_t> bytes{0};
+};
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir;
+  double seconds = 3;
+  int threads = 4;
+  size_t batch = 500;
+  size_t record = 1024;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--dir")
+      dir = argv[i + 1];
+    else if (flag == "--seconds")
+      seconds = std::atof(argv[i + 1]);
+    else if (flag == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (flag == "--batch")
+      batch = static_cast<size_t>(std::atol(argv[i + 1]));
+    else if (flag == "--record")
+      record = static_cast<size_t>(std::atol(argv[i + 1]));
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (dir.empty()) {
+    std::string tmpl = "./journal_bench.XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    dir = tmpl;
+  }
+
+  // Phase 1: the journal.
+  CountingFileSystem counting;
+  journal::Options options;
+  options.dir = dir + "/journal";
+  options.fs = &counting;
+  auto opened = journal::Journal::Open(options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
+    return 1;
+  }
+  auto& jrnl = *opened;
+  auto log = jrnl->Partition("bench", 0);
+  if (!log.ok()) return 1;
+  uint64_t syncs_before = counting.syncs.load();
+  uint64_t bytes_before = counting.bytes.load();
+  std::atomic<uint64_t> records_acked{0};
+  std::atomic<bool> failed{false};
+  const auto start = Clock::now();
+  const auto stop =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> producers;
+  for (int t = 0; t < threads; ++t) {
+    producers.emplace_back([&, t] {
+      std::string payload(record, static_cast<char>('a' + t));
+      while (Clock::now() < stop && !failed) {
+        std::vector<std::string> records(batch, payload);
+        std::promise<Result<journal::AppendResult>> done;
+        auto future = done.get_future();
+        (*log)->Append(std::move(records), 0, [&done](auto r) { done.set_value(std::move(r)); });
+        auto r = future.get();
+        if (!r.ok() || r->accepted != batch) {
+          std::fprintf(stderr, "append: %s\n",
+                       r.ok() ? "quota refused records" : r.status().ToString().c_str());
+          failed = true;
+          return;
+        }
+        records_acked += r->accepted;
+      }
+    });
+  }
+  for (auto& p : producers) p.join();
+  const double journal_s = Seconds(Clock::now() - start);
+  jrnl->Close();
+  if (failed) return 1;
+  const uint64_t syncs = counting.syncs.load() - syncs_before;
+  const uint64_t written = counting.bytes.load() - bytes_before;
+  const double rec_per_s = static_cast<double>(records_acked.load()) / journal_s;
+  const double journal_mb_s = static_cast<double>(written) / journal_s / 1e6;
+  const size_t group_bytes = syncs > 0 ? static_cast<size_t>(written / syncs) : batch * record;
+
+  // Phase 2: raw write + fdatasync of the same size on the same disk.
+  std::string raw_path = dir + "/raw.dat";
+  int fd = ::open(raw_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    std::perror("open raw");
+    return 1;
+  }
+  std::string chunk(group_bytes, 'r');
+  uint64_t raw_bytes = 0;
+  uint64_t raw_syncs = 0;
+  const auto raw_start = Clock::now();
+  const auto raw_stop = raw_start + (stop - start);
+  while (Clock::now() < raw_stop) {
+    if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size()) ||
+        ::fdatasync(fd) != 0) {
+      std::perror("raw write");
+      return 1;
+    }
+    raw_bytes += chunk.size();
+    ++raw_syncs;
+  }
+  const double raw_s = Seconds(Clock::now() - raw_start);
+  ::close(fd);
+  const double raw_mb_s = static_cast<double>(raw_bytes) / raw_s / 1e6;
+
+  std::printf("journal: %d threads x %zu records x %zu B for %.2f s\n", threads, batch, record,
+              journal_s);
+  std::printf("journal: %.0f records/s  %.1f MB/s  %.1f fdatasyncs/s  (avg group %zu B)\n",
+              rec_per_s, journal_mb_s, static_cast<double>(syncs) / journal_s, group_bytes);
+  std::printf("raw:     %.1f MB/s  %.1f fdatasyncs/s  (write of %zu B + fdatasync)\n", raw_mb_s,
+              static_cast<double>(raw_syncs) / raw_s, group_bytes);
+  std::printf("ratio:   journal/raw = %.2f\n", raw_mb_s > 0 ? journal_mb_s / raw_mb_s : 0.0);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return 0;
+}
