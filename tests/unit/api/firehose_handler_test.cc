@@ -1,0 +1,483 @@
+// Firehose handler tests against a fake Backend: success shapes, every error shape and status,
+// and the CreateDeliveryStream <-> DescribeDeliveryStream config mapping.
+#include "api/firehose_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "common/base64.h"
+#include "common/clock.h"
+#include "testutil/api_fake_backend.h"
+
+namespace sluice::api {
+namespace {
+
+class FirehoseHandlerTest : public ::testing::Test {
+ protected:
+  // Sends one request; the fake backend completes synchronously unless deferred.
+  std::optional<HttpResponse> Send(std::string_view op, std::string body,
+                                   std::string method = "POST") {
+    HttpRequest req;
+    req.method = std::move(method);
+    req.target = "/";
+    req.headers.emplace_back("Content-Type", "application/x-amz-json-1.1");
+    req.headers.emplace_back("x-amz-target", "Firehose_20150804." + std::string(op));
+    req.headers.emplace_back("Authorization",
+                             "AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/firehose/"
+                             "aws4_request, SignedHeaders=host, Signature=abc");
+    req.body = std::move(body);
+    std::optional<HttpResponse> out;
+    handler_.Handle(std::move(req), [&out](HttpResponse r) { out = std::move(r); });
+    return out;
+  }
+
+  // Sends and requires an answer with the AWS JSON headers.
+  HttpResponse Call(std::string_view op, std::string body, std::string method = "POST") {
+    auto r = Send(op, std::move(body), std::move(method));
+    EXPECT_TRUE(r.has_value()) << "no response to " << op;
+    if (!r) return {};
+    ExpectAwsHeaders(*r);
+    return *r;
+  }
+
+  static std::string HeaderOf(const HttpResponse& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return {};
+  }
+
+  static void ExpectAwsHeaders(const HttpResponse& r) {
+    static const std::regex kUuid(
+        "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+    EXPECT_TRUE(std::regex_match(HeaderOf(r, "x-amzn-RequestId"), kUuid))
+        << "x-amzn-RequestId: " << HeaderOf(r, "x-amzn-RequestId");
+    EXPECT_EQ(HeaderOf(r, "Content-Type"), "application/x-amz-json-1.1");
+  }
+
+  static void ExpectError(const HttpResponse& r, int status, std::string_view type,
+                          std::string_view message) {
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.body, "{\"__type\":\"" + std::string(type) + "\",\"message\":\"" +
+                          std::string(message) + "\"}");
+  }
+
+  static std::string Batch(const std::string& stream, const std::vector<std::string>& records) {
+    std::string body = "{\"DeliveryStreamName\":\"" + stream + "\",\"Records\":[";
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (i > 0) body += ',';
+      body += "{\"Data\":\"" + base64::Encode(records[i]) + "\"}";
+    }
+    return body + "]}";
+  }
+
+  testutil::ApiFakeBackend backend_;
+  ManualClock clock_{1'700'000'000'123};
+  FirehoseHandler handler_{backend_, clock_};
+};
+
+TEST_F(FirehoseHandlerTest, PutRecordBatchAnswersRecordIdsInRequestOrder) {
+  backend_.AddStream("events");
+  auto r = Call("PutRecordBatch", Batch("events", {"{\"a\":1}\n", "{\"a\":2}\n"}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(
+      r.body,
+      R"({"FailedPutCount":0,"Encrypted":false,"RequestResponses":[{"RecordId":"rid-0"},{"RecordId":"rid-1"}]})");
+  auto puts = backend_.puts();
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0].first, "events");
+  EXPECT_EQ(puts[0].second, (std::vector<std::string>{"{\"a\":1}\n", "{\"a\":2}\n"}));
+}
+
+TEST_F(FirehoseHandlerTest, PutRecordBatchReportsRefusedRecordsPerRecord) {
+  backend_.AddStream("events");
+  backend_.RefuseRecord(1);
+  auto r = Call("PutRecordBatch", Batch("events", {"a", "b", "c"}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(
+      r.body,
+      R"({"FailedPutCount":1,"Encrypted":false,"RequestResponses":[{"RecordId":"rid-0"},{"ErrorCode":"ServiceUnavailableException","ErrorMessage":"Slow down."},{"RecordId":"rid-1"}]})");
+}
+
+TEST_F(FirehoseHandlerTest, PutRecordBatchAnswersOnlyWhenTheBackendCompletes) {
+  backend_.AddStream("events");
+  backend_.DeferCompletion();
+  auto pending = Send("PutRecordBatch", Batch("events", {"x"}));
+  EXPECT_FALSE(pending.has_value());
+  std::optional<HttpResponse> out;
+  HttpRequest req;
+  req.method = "POST";
+  req.headers.emplace_back("X-Amz-Target", "Firehose_20150804.PutRecordBatch");
+  req.body = Batch("events", {"y"});
+  handler_.Handle(std::move(req), [&out](HttpResponse r) { out = std::move(r); });
+  EXPECT_FALSE(out.has_value());
+  EXPECT_EQ(backend_.CompleteDeferred(), 2u);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->status, 200);
+  EXPECT_NE(out->body.find("\"FailedPutCount\":0"), std::string::npos);
+}
+
+TEST_F(FirehoseHandlerTest, PutRecordAnswersRecordIdAndEncryptedFalse) {
+  backend_.AddStream("events");
+  auto r = Call("PutRecord", R"({"DeliveryStreamName":"events","Record":{"Data":")" +
+                                 base64::Encode("hi") + R"("}})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"RecordId":"rid-0","Encrypted":false})");
+  ASSERT_EQ(backend_.puts().size(), 1u);
+  EXPECT_EQ(backend_.puts()[0].second, std::vector<std::string>{"hi"});
+}
+
+TEST_F(FirehoseHandlerTest, PutRecordRefusedFailsTheCallWith503SlowDown) {
+  backend_.AddStream("events");
+  backend_.RefuseRecord(0);
+  auto r = Call("PutRecord", R"({"DeliveryStreamName":"events","Record":{"Data":"aGk="}})");
+  ExpectError(r, 503, "ServiceUnavailableException", "Slow down.");
+}
+
+TEST_F(FirehoseHandlerTest, PutToUnknownStreamIsResourceNotFound) {
+  auto r = Call("PutRecordBatch", Batch("nope", {"x"}));
+  ExpectError(r, 400, "ResourceNotFoundException",
+              "Firehose nope under account 000000000000 not found.");
+  r = Call("PutRecord", R"({"DeliveryStreamName":"nope","Record":{"Data":"aGk="}})");
+  ExpectError(r, 400, "ResourceNotFoundException",
+              "Firehose nope under account 000000000000 not found.");
+}
+
+TEST_F(FirehoseHandlerTest, UnknownTargetIsUnknownOperation) {
+  auto r = Call("Frobnicate", "{}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"("__type":"UnknownOperationException")"), std::string::npos);
+  HttpRequest req;
+  req.method = "POST";
+  req.headers.emplace_back("X-Amz-Target", "Kinesis_20131202.PutRecord");
+  std::optional<HttpResponse> out;
+  handler_.Handle(std::move(req), [&out](HttpResponse x) { out = std::move(x); });
+  ASSERT_TRUE(out.has_value());
+  ExpectAwsHeaders(*out);
+  EXPECT_NE(out->body.find(R"("__type":"UnknownOperationException")"), std::string::npos);
+}
+
+TEST_F(FirehoseHandlerTest, NonPostIsAccessDenied) {
+  auto r = Call("ListDeliveryStreams", "", "GET");
+  ExpectError(r, 400, "AccessDeniedException",
+              "Unable to determine service/operation name to be authorized");
+}
+
+TEST_F(FirehoseHandlerTest, MalformedJsonIsSerializationException) {
+  auto r = Call("PutRecordBatch", R"({"DeliveryStreamName":"events","Records":[)");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"("__type":"SerializationException")"), std::string::npos) << r.body;
+}
+
+TEST_F(FirehoseHandlerTest, WrongMemberTypesAreSerializationExceptions) {
+  ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":5,"Records":[]})"), 400,
+              "SerializationException",
+              "class java.math.BigDecimal can not be converted to an String");
+  ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":{}})"), 400,
+              "SerializationException", "Start of structure or map found where not expected.");
+  ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[{"Data":true}]})"),
+              400, "SerializationException",
+              "class java.lang.Boolean can not be converted to a Blob");
+  ExpectError(Call("ListDeliveryStreams", R"({"Limit":"10"})"), 400, "SerializationException",
+              "class java.lang.String can not be converted to an Integer");
+  ExpectError(Call("PutRecordBatch", "[1]"), 400, "SerializationException",
+              "Start of list found where not expected");
+}
+
+TEST_F(FirehoseHandlerTest, InvalidBase64IsSerializationExceptionWithAwsText) {
+  backend_.AddStream("e");
+  ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[{"Data":"abc"}]})"),
+              400, "SerializationException",
+              "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple "
+              "of 4 bytes but found: 3");
+  ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[{"Data":"ab!d"}]})"),
+              400, "SerializationException",
+              "'ab!d' can not be converted to a Blob: Invalid Base64 character: '!'");
+  ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[{"Data":"YR=="}]})"),
+              400, "SerializationException",
+              "'YR==' can not be converted to a Blob: Invalid last non-pad Base64 character "
+              "dectected");
+  EXPECT_TRUE(backend_.puts().empty());
+}
+
+TEST_F(FirehoseHandlerTest, RecordOverOneThousandKibIsValidationException) {
+  backend_.AddStream("e");
+  std::string ok(1'024'000, 'x');
+  std::string big(1'024'001, 'x');
+  ExpectError(Call("PutRecordBatch", Batch("e", {"small", big})), 400, "ValidationException",
+              "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1024001 "
+              "cap=1024001]' at 'records.2.member.data' failed to satisfy constraint: Member must "
+              "have length less than or equal to 1024000");
+  ExpectError(Call("PutRecord", R"({"DeliveryStreamName":"e","Record":{"Data":")" +
+                                    base64::Encode(big) + R"("}})"),
+              400, "ValidationException",
+              "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1024001 "
+              "cap=1024001]' at 'record.data' failed to satisfy constraint: Member must have "
+              "length less than or equal to 1024000");
+  EXPECT_EQ(Call("PutRecordBatch", Batch("e", {ok})).status, 200);
+  ASSERT_EQ(backend_.puts().size(), 1u);
+  EXPECT_EQ(backend_.puts()[0].second[0].size(), 1'024'000u);
+}
+
+TEST_F(FirehoseHandlerTest, SeveralViolationsAreJoinedAsAwsDoes) {
+  std::string big(1'024'001, 'x');
+  ExpectError(Call("PutRecordBatch", Batch("e", {big, "ok", big})), 400, "ValidationException",
+              "2 validation errors detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1024001 "
+              "cap=1024001]' at 'records.1.member.data' failed to satisfy constraint: Member must "
+              "have length less than or equal to 1024000; Value 'java.nio.HeapByteBuffer[pos=0 "
+              "lim=1024001 cap=1024001]' at 'records.3.member.data' failed to satisfy constraint: "
+              "Member must have length less than or equal to 1024000");
+}
+
+TEST_F(FirehoseHandlerTest, MoreThanFiveHundredRecordsIsValidationException) {
+  backend_.AddStream("e");
+  std::vector<std::string> records(501, "r");
+  ExpectError(Call("PutRecordBatch", Batch("e", records)), 400, "ValidationException",
+              "1 validation error detected: Value '[501 records]' at 'records' failed to satisfy "
+              "constraint: Member must have length less than or equal to 500");
+  records.pop_back();
+  auto r = Call("PutRecordBatch", Batch("e", records));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"rid-499\""), std::string::npos);
+}
+
+TEST_F(FirehoseHandlerTest, EmptyRecordListIsValidationException) {
+  ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[]})"), 400,
+              "ValidationException",
+              "1 validation error detected: Value '[]' at 'records' failed to satisfy constraint: "
+              "Member must have length greater than or equal to 1");
+}
+
+TEST_F(FirehoseHandlerTest, BatchOverFourMibIsInvalidArgument) {
+  backend_.AddStream("e");
+  std::vector<std::string> records(5, std::string(1'000'000, 'y'));
+  ExpectError(Call("PutRecordBatch", Batch("e", records)), 400, "InvalidArgumentException",
+              "Records size exceeds 4 MB limit");
+  EXPECT_TRUE(backend_.puts().empty());
+  records.pop_back();  // 4,000,000 bytes fit
+  EXPECT_EQ(Call("PutRecordBatch", Batch("e", records)).status, 200);
+}
+
+TEST_F(FirehoseHandlerTest, MissingMembersAreNotNullViolations) {
+  ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e"})"), 400, "ValidationException",
+              "1 validation error detected: Value null at 'records' failed to satisfy constraint: "
+              "Member must not be null");
+  ExpectError(Call("PutRecord", R"({"Record":{}})"), 400, "ValidationException",
+              "2 validation errors detected: Value null at 'deliveryStreamName' failed to satisfy "
+              "constraint: Member must not be null; Value null at 'record.data' failed to satisfy "
+              "constraint: Member must not be null");
+  ExpectError(Call("DescribeDeliveryStream", ""), 400, "ValidationException",
+              "1 validation error detected: Value null at 'deliveryStreamName' failed to satisfy "
+              "constraint: Member must not be null");
+}
+
+TEST_F(FirehoseHandlerTest, BadStreamNamesAreValidationExceptions) {
+  ExpectError(Call("DescribeDeliveryStream", R"({"DeliveryStreamName":"bad name"})"), 400,
+              "ValidationException",
+              "1 validation error detected: Value 'bad name' at 'deliveryStreamName' failed to "
+              "satisfy constraint: Member must satisfy regular expression pattern: "
+              "[a-zA-Z0-9_.-]+");
+  std::string long_name(65, 'a');
+  ExpectError(Call("DescribeDeliveryStream", R"({"DeliveryStreamName":")" + long_name + "\"}"), 400,
+              "ValidationException",
+              "1 validation error detected: Value '" + long_name +
+                  "' at 'deliveryStreamName' failed to satisfy constraint: Member must have "
+                  "length less than or equal to 64");
+  ExpectError(Call("DescribeDeliveryStream", R"({"DeliveryStreamName":""})"), 400,
+              "ValidationException",
+              "2 validation errors detected: Value '' at 'deliveryStreamName' failed to satisfy "
+              "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; "
+              "Value '' at 'deliveryStreamName' failed to satisfy constraint: Member must have "
+              "length greater than or equal to 1");
+}
+
+TEST_F(FirehoseHandlerTest, ListDeliveryStreamsPagesAlphabetically) {
+  for (const char* n : {"delta", "alpha", "echo", "charlie", "bravo"}) backend_.AddStream(n);
+  EXPECT_EQ(Call("ListDeliveryStreams", R"({"Limit":2})").body,
+            R"({"DeliveryStreamNames":["alpha","bravo"],"HasMoreDeliveryStreams":true})");
+  EXPECT_EQ(
+      Call("ListDeliveryStreams", R"({"Limit":2,"ExclusiveStartDeliveryStreamName":"bravo"})").body,
+      R"({"DeliveryStreamNames":["charlie","delta"],"HasMoreDeliveryStreams":true})");
+  EXPECT_EQ(
+      Call("ListDeliveryStreams", R"({"Limit":2,"ExclusiveStartDeliveryStreamName":"delta"})").body,
+      R"({"DeliveryStreamNames":["echo"],"HasMoreDeliveryStreams":false})");
+  EXPECT_EQ(
+      Call("ListDeliveryStreams", "{}").body,
+      R"({"DeliveryStreamNames":["alpha","bravo","charlie","delta","echo"],"HasMoreDeliveryStreams":false})");
+  EXPECT_EQ(
+      Call("ListDeliveryStreams", "").body,
+      R"({"DeliveryStreamNames":["alpha","bravo","charlie","delta","echo"],"HasMoreDeliveryStreams":false})");
+}
+
+TEST_F(FirehoseHandlerTest, ListDeliveryStreamsDefaultsToTenAndFiltersByType) {
+  for (int i = 0; i < 12; ++i) backend_.AddStream("s" + std::to_string(100 + i));
+  backend_.AddStream("zk1", "KinesisStreamAsSource");
+  auto r = Call("ListDeliveryStreams", "{}");
+  EXPECT_NE(r.body.find(R"("s109"],"HasMoreDeliveryStreams":true)"), std::string::npos) << r.body;
+  EXPECT_EQ(Call("ListDeliveryStreams", R"({"DeliveryStreamType":"KinesisStreamAsSource"})").body,
+            R"({"DeliveryStreamNames":["zk1"],"HasMoreDeliveryStreams":false})");
+  ExpectError(Call("ListDeliveryStreams", R"({"Limit":0})"), 400, "ValidationException",
+              "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: "
+              "Member must have value greater than or equal to 1");
+}
+
+constexpr char kCreateOrders[] =
+    R"json({"DeliveryStreamName":"orders","DeliveryStreamType":"DirectPut",)json"
+    R"json("ExtendedS3DestinationConfiguration":{"RoleARN":"arn:aws:iam::123456789012:role/fh",)json"
+    R"json("BucketARN":"arn:aws:s3:::staging","Prefix":"orders/!{timestamp:yyyy/MM/dd}/",)json"
+    R"json("ErrorOutputPrefix":"errors/!{firehose:error-output-type}/",)json"
+    R"json("BufferingHints":{"SizeInMBs":64,"IntervalInSeconds":60},"CompressionFormat":"GZIP",)json"
+    R"json("EncryptionConfiguration":{"NoEncryptionConfig":"NoEncryption"},)json"
+    R"json("ProcessingConfiguration":{"Enabled":true,"Processors":[)json"
+    R"json({"Type":"AppendDelimiterToRecord","Parameters":[]},)json"
+    R"json({"Type":"MetadataExtraction","Parameters":[)json"
+    R"json({"ParameterName":"MetadataExtractionQuery","ParameterValue":"{id:.id}"},)json"
+    R"json({"ParameterName":"JsonParsingEngine","ParameterValue":"JQ-1.6"}]}]},)json"
+    R"json("S3BackupMode":"Enabled","S3BackupConfiguration":{"RoleARN":"arn:aws:iam::123456789012:role/fh",)json"
+    R"json("BucketARN":"arn:aws:s3:::raw","Prefix":"raw/"},)json"
+    R"json("FileExtension":".csv.gz","CustomTimeZone":"UTC"},)json"
+    R"json("Tags":[{"Key":"team","Value":"data"}]})json";
+
+TEST_F(FirehoseHandlerTest, CreateDeliveryStreamMapsTheConfig) {
+  auto r = Call("CreateDeliveryStream", kCreateOrders);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(
+      r.body,
+      R"({"DeliveryStreamARN":"arn:aws:firehose:us-east-1:000000000000:deliverystream/orders"})");
+  auto info = backend_.DescribeStream("orders");
+  ASSERT_TRUE(info.ok());
+  const config::StreamConfig& c = info->config;
+  EXPECT_EQ(c.name, "orders");
+  EXPECT_EQ(c.type, "DirectPut");
+  EXPECT_TRUE(c.from_api);
+  EXPECT_EQ(c.create_timestamp_ms, 1'700'000'000'123);
+  EXPECT_EQ(c.staged.url, "bucket://staging");
+  EXPECT_EQ(c.staged.prefix, "orders/!{timestamp:yyyy/MM/dd}/");
+  EXPECT_EQ(c.error_output_prefix, "errors/!{firehose:error-output-type}/");
+  EXPECT_EQ(c.buffering.size_mb, 64u);
+  EXPECT_EQ(c.buffering.interval_s, 60u);
+  EXPECT_EQ(c.compression, "GZIP");
+  ASSERT_EQ(c.processors.size(), 2u);
+  EXPECT_EQ(c.processors[0].type, "AppendDelimiterToRecord");
+  EXPECT_EQ(c.processors[0].params_json, "{}");
+  EXPECT_EQ(c.processors[1].type, "MetadataExtraction");
+  EXPECT_EQ(c.processors[1].params_json,
+            R"({"MetadataExtractionQuery":"{id:.id}","JsonParsingEngine":"JQ-1.6"})");
+  EXPECT_EQ(c.raw.url, "bucket://raw");
+  EXPECT_EQ(c.raw.prefix, "raw/");
+  EXPECT_EQ(c.file_extension, std::optional<std::string>(".csv.gz"));
+  EXPECT_EQ(c.custom_time_zone, "UTC");
+  EXPECT_EQ(c.tags.at("team"), "data");
+}
+
+TEST_F(FirehoseHandlerTest, DescribeDeliveryStreamRendersTheCreatedConfig) {
+  ASSERT_EQ(Call("CreateDeliveryStream", kCreateOrders).status, 200);
+  auto r = Call("DescribeDeliveryStream", R"({"DeliveryStreamName":"orders"})");
+  EXPECT_EQ(r.status, 200);
+  const std::string common =
+      R"("RoleARN":"arn:aws:iam::000000000000:role/sluice","BucketARN":"arn:aws:s3:::staging",)"
+      R"("Prefix":"orders/!{timestamp:yyyy/MM/dd}/","ErrorOutputPrefix":"errors/!{firehose:error-output-type}/",)"
+      R"("BufferingHints":{"SizeInMBs":64,"IntervalInSeconds":60},"CompressionFormat":"GZIP",)"
+      R"("EncryptionConfiguration":{"NoEncryptionConfig":"NoEncryption"})";
+  const std::string expected =
+      R"({"DeliveryStreamDescription":{"DeliveryStreamName":"orders",)"
+      R"("DeliveryStreamARN":"arn:aws:firehose:us-east-1:000000000000:deliverystream/orders",)"
+      R"("DeliveryStreamStatus":"ACTIVE","DeliveryStreamEncryptionConfiguration":{"Status":"DISABLED"},)"
+      R"("DeliveryStreamType":"DirectPut","VersionId":"1","CreateTimestamp":1700000000.123,)"
+      R"("Source":{"DirectPutSourceDescription":{}},"Destinations":[{"DestinationId":"destinationId-000000000001",)"
+      R"("S3DestinationDescription":{)" +
+      common + R"(},"ExtendedS3DestinationDescription":{)" + common +
+      R"json(,"ProcessingConfiguration":{"Enabled":true,"Processors":[{"Type":"AppendDelimiterToRecord","Parameters":[]},)json"
+      R"json({"Type":"MetadataExtraction","Parameters":[{"ParameterName":"MetadataExtractionQuery","ParameterValue":"{id:.id}"},)json"
+      R"json({"ParameterName":"JsonParsingEngine","ParameterValue":"JQ-1.6"}]}]},)json"
+      R"("S3BackupMode":"Enabled","S3BackupDescription":{"RoleARN":"arn:aws:iam::000000000000:role/sluice",)"
+      R"("BucketARN":"arn:aws:s3:::raw","Prefix":"raw/","BufferingHints":{"SizeInMBs":5,"IntervalInSeconds":300},)"
+      R"("CompressionFormat":"UNCOMPRESSED","EncryptionConfiguration":{"NoEncryptionConfig":"NoEncryption"}},)"
+      R"("FileExtension":".csv.gz","CustomTimeZone":"UTC"}}],"HasMoreDestinations":false}})";
+  EXPECT_EQ(r.body, expected);
+}
+
+TEST_F(FirehoseHandlerTest, DescribeUnknownStreamIsResourceNotFound) {
+  ExpectError(Call("DescribeDeliveryStream", R"({"DeliveryStreamName":"ghost"})"), 400,
+              "ResourceNotFoundException", "Firehose ghost under account 000000000000 not found.");
+}
+
+TEST_F(FirehoseHandlerTest, CreateExistingStreamIsResourceInUse) {
+  ASSERT_EQ(Call("CreateDeliveryStream", kCreateOrders).status, 200);
+  ExpectError(Call("CreateDeliveryStream", kCreateOrders), 400, "ResourceInUseException",
+              "Firehose orders under account 000000000000 already exists.");
+}
+
+TEST_F(FirehoseHandlerTest, CreateValidatesBufferingHintsAndDestination) {
+  ExpectError(
+      Call(
+          "CreateDeliveryStream",
+          R"({"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"RoleARN":"r",)"
+          R"("BucketARN":"arn:aws:s3:::b","BufferingHints":{"SizeInMBs":129,"IntervalInSeconds":901}}})"),
+      400, "ValidationException",
+      "2 validation errors detected: Value '129' at "
+      "'extendedS3DestinationConfiguration.bufferingHints.sizeInMBs' failed to satisfy "
+      "constraint: Member must have value less than or equal to 128; Value '901' at "
+      "'extendedS3DestinationConfiguration.bufferingHints.intervalInSeconds' failed to satisfy "
+      "constraint: Member must have value less than or equal to 900");
+  ExpectError(
+      Call("CreateDeliveryStream",
+           R"({"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"RoleARN":"r",)"
+           R"("BucketARN":"arn:aws:s3:::b","BufferingHints":{"SizeInMBs":5}}})"),
+      400, "InvalidArgumentException",
+      "BufferingHints must specify both SizeInMBs and IntervalInSeconds, or neither.");
+  ExpectError(Call("CreateDeliveryStream", R"({"DeliveryStreamName":"x"})"), 400,
+              "InvalidArgumentException",
+              "A destination configuration is required: ExtendedS3DestinationConfiguration.");
+  ExpectError(
+      Call(
+          "CreateDeliveryStream",
+          R"({"DeliveryStreamName":"x","S3DestinationConfiguration":{"RoleARN":"r","BucketARN":"b"}})"),
+      400, "ValidationException",
+      "1 validation error detected: Value 'b' at 's3DestinationConfiguration.bucketARN' failed "
+      "to satisfy constraint: Member must satisfy regular expression pattern: "
+      "arn:.*:s3:::[\\\\w\\\\.\\\\-]{1,255}");
+  ExpectError(
+      Call(
+          "CreateDeliveryStream",
+          R"({"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b",)"
+          R"("CompressionFormat":"LZ4"}})"),
+      400, "ValidationException",
+      "2 validation errors detected: Value null at "
+      "'extendedS3DestinationConfiguration.roleARN' failed to satisfy constraint: Member must not "
+      "be null; Value 'LZ4' at 'extendedS3DestinationConfiguration.compressionFormat' failed to "
+      "satisfy constraint: Member must satisfy enum value set: [UNCOMPRESSED, GZIP, ZIP, Snappy, "
+      "HADOOP_SNAPPY]");
+  EXPECT_TRUE(backend_.ListStreams().empty());
+}
+
+TEST_F(FirehoseHandlerTest, PlainS3DestinationCreatesWithDefaults) {
+  auto r = Call("CreateDeliveryStream",
+                R"({"DeliveryStreamName":"p","S3DestinationConfiguration":{"RoleARN":"r",)"
+                R"("BucketARN":"arn:aws:s3:::plain"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto info = backend_.DescribeStream("p");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->config.staged.url, "bucket://plain");
+  EXPECT_EQ(info->config.buffering.size_mb, 5u);
+  EXPECT_EQ(info->config.buffering.interval_s, 300u);
+  EXPECT_EQ(info->config.compression, "UNCOMPRESSED");
+  EXPECT_TRUE(info->config.processors.empty());
+  EXPECT_TRUE(info->config.raw.empty());
+}
+
+TEST_F(FirehoseHandlerTest, DeleteDeliveryStreamRemovesTheStream) {
+  backend_.AddStream("gone");
+  auto r = Call("DeleteDeliveryStream", R"({"DeliveryStreamName":"gone","AllowForceDelete":true})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{}");
+  EXPECT_TRUE(backend_.ListStreams().empty());
+  ExpectError(Call("DeleteDeliveryStream", R"({"DeliveryStreamName":"gone"})"), 400,
+              "ResourceNotFoundException", "Firehose gone under account 000000000000 not found.");
+}
+
+}  // namespace
+}  // namespace sluice::api
