@@ -8,7 +8,9 @@
 // accepted records are written AND fdatasync'ed (durable), or after the write failed. Concurrent
 // Append calls on one partition share one write+fdatasync (group commit). Records are accepted in
 // order; when the journal-wide quota of undelivered bytes is reached, the tail of a batch is
-// refused (accepted < records.size()) and nothing accepted is ever dropped.
+// refused (accepted < records.size()) and nothing accepted is ever dropped. Exceptions: when the
+// journal is closed, or a record exceeds the frame limit (format::kMaxPayload), the callback runs
+// with an error on the calling thread before Append returns.
 #pragma once
 
 #include <cstdint>
