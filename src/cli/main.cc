@@ -1,0 +1,116 @@
+// sluice: one binary, subcommands serve, put, streams, check-config (design.md §2).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/cmd_put.h"
+#include "cli/cmd_streams.h"
+#include "config/config.h"
+#include "server/server.h"
+
+namespace sluice::cli {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("sluice");
+  // One line per event, UTC, sortable, with the level: easy to grep and to parse.
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+struct ServeFlags {
+  std::string config_file;
+  std::string listen;
+  std::string data_dir;
+  std::string ready_file;
+  std::string log_level;
+};
+
+int RunServe(const ServeFlags& f) {
+  config::Config cfg = config::DefaultConfig();
+  if (!f.config_file.empty()) {
+    auto loaded = config::LoadConfigFile(f.config_file);
+    if (!loaded.ok()) {
+      std::cerr << "sluice serve: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    cfg = std::move(loaded).value();
+  }
+  if (!f.listen.empty()) cfg.server.listen = f.listen;
+  if (!f.data_dir.empty()) cfg.server.data_dir = f.data_dir;
+  if (!f.log_level.empty()) cfg.server.log_level = f.log_level;
+  SetUpLogging(cfg.server.log_level);
+  server::ServeOptions opts;
+  opts.config = std::move(cfg);
+  opts.ready_file = f.ready_file;
+  auto srv = server::Server::Start(std::move(opts));
+  if (!srv.ok()) {
+    spdlog::error("cannot start: {}", srv.status().ToString());
+    return 1;
+  }
+  return (*srv)->WaitForSignalAndStop();
+}
+
+int RunCheckConfig(const std::string& file) {
+  auto cfg = config::LoadConfigFile(file);
+  if (!cfg.ok()) {
+    std::cerr << "sluice check-config: " << cfg.status().message() << "\n";
+    return 1;
+  }
+  std::cout << file << ": OK\n";
+  std::cout << "server: listen " << cfg->server.listen << ", data_dir " << cfg->server.data_dir << ", quota "
+            << cfg->server.quota_mb << " MB\n";
+  for (const auto& s : cfg->streams) {
+    std::cout << "stream " << s.name << ": " << s.partitions << " partition(s), buffering " << s.buffering.size_mb
+              << " MB / " << s.buffering.interval_s << " s, " << s.processors.size() << " processor(s), format "
+              << s.format << ", compression " << s.compression << "\n";
+    std::cout << "  staged: " << (s.staged.empty() ? "bucket://" + s.name + " (default)" : s.staged.url)
+              << " prefix '" << s.staged.prefix << "'\n";
+    if (!s.raw.empty()) std::cout << "  raw:    " << s.raw.url << " prefix '" << s.raw.prefix << "'\n";
+    if (!s.error_output_prefix.empty() || !s.errors.empty()) {
+      std::cout << "  errors: " << (s.errors.empty() ? "(staged bucket)" : s.errors.url) << " prefix '"
+                << s.error_output_prefix << "'\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace sluice::cli
+
+int main(int argc, char** argv) {
+  using namespace sluice::cli;  // NOLINT(google-build-using-namespace)
+  CLI::App app{"Sluice: a self-hosted streaming pipeline for JSON data (Firehose-compatible)", "sluice"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+
+  ServeFlags serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the Firehose-compatible API, the journal and delivery");
+  serve_cmd->add_option("--config", serve.config_file, "YAML config file (default: embedded defaults)");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (default 127.0.0.1:4573; port 0 = any)");
+  serve_cmd->add_option("--data-dir", serve.data_dir, "Directory for the journal and default buckets (default ./var)");
+  serve_cmd->add_option("--ready-file", serve.ready_file, "Write HOST:PORT here once listening");
+  serve_cmd->add_option("--log-level", serve.log_level, "trace|debug|info|warn|error (default info)");
+
+  PutOptions put;
+  auto* put_cmd = AddPutCommand(app, put);
+
+  StreamsOptions streams;
+  auto* streams_cmd = AddStreamsCommand(app, streams);
+
+  std::string config_file;
+  auto* check_cmd = app.add_subcommand("check-config", "Validate a config file and print what it sets up");
+  check_cmd->add_option("file", config_file, "YAML config file")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) return RunServe(serve);
+  if (put_cmd->parsed()) return RunPut(put, &std::cin, std::cerr);
+  if (streams_cmd->parsed()) return RunStreams(streams, std::cout, std::cerr);
+  if (check_cmd->parsed()) return RunCheckConfig(config_file);
+  return 2;
+}

@@ -1,0 +1,115 @@
+#include "server/server.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "api/firehose_handler.h"
+#include "api/http_server.h"
+#include "common/file_util.h"
+#include "journal/journal.h"
+#include "server/stream_registry.h"
+
+namespace sluice::server {
+namespace {
+
+Status SplitHostPort(const std::string& listen, std::string& host, uint16_t& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    return Status::InvalidArgument("listen address '" + listen + "' must be HOST:PORT");
+  }
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string p = listen.substr(colon + 1);
+  if (p.find_first_not_of("0123456789") != std::string::npos || p.size() > 5 || std::stoul(p) > 65535) {
+    return Status::InvalidArgument("listen address '" + listen + "': port must be 0..65535");
+  }
+  port = static_cast<uint16_t>(std::stoul(p));
+  return Status::Ok();
+}
+
+class ServerImpl : public Server {
+ public:
+  explicit ServerImpl(ServeOptions options) : options_(std::move(options)) {}
+  ~ServerImpl() override { Shutdown(); }
+
+  Status Init() {
+    const config::ServerConfig& sc = options_.config.server;
+    RETURN_IF_ERROR(fs::CreateDirs(sc.data_dir));
+    journal::Options jo;
+    jo.dir = fs::Join(sc.data_dir, "journal");
+    jo.segment_bytes = sc.segment_mb << 20;
+    jo.quota_bytes = sc.quota_mb << 20;
+    jo.sync = sc.sync;
+    ASSIGN_OR_RETURN(journal_, journal::Journal::Open(jo));
+    registry_ = std::make_unique<StreamRegistry>(sc, journal_.get());
+    for (const auto& s : options_.config.streams) {
+      RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
+    }
+    RETURN_IF_ERROR(registry_->LoadApiStreams());
+
+    handler_ = std::make_unique<api::FirehoseHandler>(*registry_);
+    api::HttpServerOptions ho;
+    RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
+    ho.io_threads = static_cast<int>(sc.io_threads);
+    http_ = std::make_unique<api::HttpServer>(ho, *handler_);
+    RETURN_IF_ERROR(http_->Start());
+    address_ = (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
+               std::to_string(http_->port());
+    spdlog::info("sluice listening on {} (data in {}, {} stream(s))", address_, sc.data_dir,
+                 registry_->ListStreams().size());
+    if (!options_.ready_file.empty()) {
+      RETURN_IF_ERROR(fs::WriteFileAtomically(options_.ready_file, address_ + "\n"));
+    }
+    return Status::Ok();
+  }
+
+  std::string Address() const override { return address_; }
+
+  int WaitForSignalAndStop() override {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("received {}, stopping: finishing requests, flushing buffers", strsignal(sig));
+    Shutdown();
+    spdlog::info("stopped");
+    return 0;
+  }
+
+  void Shutdown() override {
+    std::lock_guard<std::mutex> lock(shutdown_mu_);
+    if (http_) http_->Stop();
+    if (registry_) registry_->StopAll();
+    if (journal_) journal_->Close();
+  }
+
+ private:
+  ServeOptions options_;
+  std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<StreamRegistry> registry_;
+  std::unique_ptr<api::FirehoseHandler> handler_;
+  std::unique_ptr<api::HttpServer> http_;
+  std::string address_;
+  std::mutex shutdown_mu_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
+  // Block the stop signals in every thread we create, so that WaitForSignalAndStop receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto server = std::make_unique<ServerImpl>(std::move(options));
+  RETURN_IF_ERROR(server->Init());
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace sluice::server

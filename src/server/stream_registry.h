@@ -1,0 +1,75 @@
+// StreamRegistry: the live delivery streams of a server, and the api::Backend the Firehose front
+// end calls. For each stream it owns the object stores and one DeliveryWorker per partition; the
+// journal holds the records.
+//
+// Streams come from the config file (fixed for the process's life) or from CreateDeliveryStream
+// (persisted under <data_dir>/api-streams/<name>.yaml, so they survive restarts).
+// Thread safety: all methods are thread-safe. Put does not block on disk: its callback runs on the
+// journal's commit thread once the records are durable.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/backend.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "journal/journal.h"
+#include "objectstore/object_store.h"
+#include "pipeline/delivery_worker.h"
+
+namespace sluice::server {
+
+class StreamRegistry : public api::Backend {
+ public:
+  StreamRegistry(const config::ServerConfig& server, journal::Journal* journal, Clock* clock = &Clock::System());
+  ~StreamRegistry() override;
+
+  // Adds a stream declared in the config file and starts its workers.
+  Status AddConfigStream(const config::StreamConfig& stream);
+  // Loads the streams created earlier through the API and starts them.
+  Status LoadApiStreams();
+  // Flushes and stops every worker (SIGTERM path). Puts after this fail.
+  void StopAll();
+
+  // api::Backend
+  Result<std::string> CreateStream(config::StreamConfig config) override;
+  Status DeleteStream(const std::string& name) override;
+  Result<api::StreamInfo> DescribeStream(const std::string& name) override;
+  std::vector<std::string> ListStreams() override;
+  void Put(const std::string& stream, std::vector<std::string> records, api::PutCallback done) override;
+  std::string Region() const override { return server_.region; }
+  std::string AccountId() const override { return server_.account_id; }
+
+  // Opaque Firehose RecordId for a journal position; stable and unique per stream incarnation.
+  static std::string MakeRecordId(uint64_t incarnation, uint32_t partition, uint64_t offset);
+
+ private:
+  struct Stream {
+    config::StreamConfig config;
+    uint64_t incarnation = 0;
+    std::vector<journal::PartitionLog*> partitions;
+    std::map<std::string, std::unique_ptr<objectstore::ObjectStore>> stores;  // by resolved URL
+    std::vector<std::unique_ptr<pipeline::DeliveryWorker>> workers;
+    std::atomic<uint64_t> next_partition{0};
+  };
+
+  Status StartStream(const config::StreamConfig& config);
+  Result<objectstore::ObjectStore*> StoreFor(Stream& s, const config::ObjectDestination& dest);
+  std::string Arn(const std::string& name) const;
+  std::string ApiStreamPath(const std::string& name) const;
+
+  config::ServerConfig server_;
+  journal::Journal* journal_;
+  Clock* clock_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Stream>> streams_;  // GUARDED_BY(mu_)
+  // shared_ptr: a Put callback in flight may outlive a concurrent DeleteStream.
+  bool stopped_ = false;  // GUARDED_BY(mu_)
+};
+
+}  // namespace sluice::server
