@@ -30,14 +30,23 @@ class ObjectStore {
 
 // Options for opening a store from a URL.
 struct StoreOptions {
-  std::string url;          // file://<dir> (relative dirs resolve against base_dir) or s3://bucket
-  std::string base_dir;     // for relative file:// URLs
-  std::string endpoint;     // S3: http(s)://host:port; empty = AWS
-  std::string region = "us-east-1";
+  std::string url;  // file://<dir> (relative dirs resolve against base_dir) or s3://bucket[/prefix]
+  std::string base_dir;  // for relative file:// URLs
+  std::string endpoint;  // S3: http(s)://host:port; empty = AWS
+  // S3: empty = AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1.
+  std::string region;
   bool path_style = false;
   std::string access_key_id;      // S3: empty = from the environment / shared files
   std::string secret_access_key;  // never logged
   std::string session_token;
+  // S3 tuning. Objects larger than the threshold use multipart upload in parts of part_size
+  // (AWS requires parts >= 5 MiB except the last), at most max_parallel_parts at once.
+  size_t multipart_threshold_bytes = size_t{16} << 20;
+  size_t part_size_bytes = size_t{8} << 20;
+  int max_parallel_parts = 4;
+  int max_attempts = 5;            // per HTTP request, including the first
+  int connect_timeout_ms = 5'000;  // TCP + TLS connect
+  int low_speed_timeout_s = 30;    // abort a transfer that moves < 1 byte/s for this long
 };
 
 // Opens a store for `options.url`. InvalidArgument for an unknown scheme, naming the allowed ones.

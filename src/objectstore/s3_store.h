@@ -1,0 +1,111 @@
+// S3ObjectStore: an ObjectStore on any S3-compatible service, over libcurl with its built-in SigV4
+// signer (CURLOPT_AWS_SIGV4, service "s3").
+//
+// Contract (on top of ObjectStore's):
+// - Put sends Content-MD5 so the service rejects corrupted uploads; objects above
+//   StoreOptions::multipart_threshold_bytes go up as a multipart upload whose parts are sent at
+//   most max_parallel_parts at a time. Any failure aborts the upload (AbortMultipartUpload), so
+//   no parts are left behind; the object is visible only after CompleteMultipartUpload succeeds.
+// - Every HTTP request is retried on Unavailable (5xx, dropped connection, timeout) and
+//   ResourceExhausted (429, SlowDown) with full-jitter exponential backoff, up to max_attempts.
+//   403 is FailedPrecondition and 404 NotFound, never retried. Messages name the object, the
+//   operation and the S3 error code, and never contain secrets.
+// - Keys are relative to the URL's prefix: s3://bucket/logs + "a/b" is the S3 key "logs/a/b", and
+//   List returns keys relative to the prefix too.
+// Thread safety: safe for concurrent use; libcurl handles come from an internal pool.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "objectstore/aws_credentials.h"
+#include "objectstore/object_store.h"
+#include "objectstore/retry_policy.h"
+
+namespace sluice::objectstore {
+
+struct S3Location {
+  std::string bucket;
+  std::string prefix;  // "" or ends with '/'
+};
+
+// Parses "s3://bucket" or "s3://bucket/some/prefix[/]". InvalidArgument otherwise.
+Result<S3Location> ParseS3Url(const std::string& url);
+
+// RFC 3986 percent-encoding as SigV4 canonicalizes it: A-Z a-z 0-9 - _ . ~ stay, everything else
+// (including every byte of multi-byte UTF-8) becomes %XX; '/' stays when keep_slash.
+std::string UriEncode(std::string_view s, bool keep_slash);
+
+// Inverse of the encoding S3 applies to keys with encoding-type=url (%XX, and '+' for space).
+std::string UriDecode(std::string_view s);
+
+// A canonical SigV4 query string: parameters sorted by name, names and values URI-encoded, a
+// bare key written "key=".
+std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> params);
+
+// Test seams.
+struct S3Hooks {
+  SleepFn sleep = RealSleep();
+  uint64_t seed = std::random_device{}();
+  int list_page_size = 1000;  // max-keys per ListObjectsV2 page
+};
+
+class S3ObjectStore : public ObjectStore {
+ public:
+  // Resolves credentials and region (see aws_credentials.h) and validates the URL. Sends nothing.
+  static Result<std::unique_ptr<S3ObjectStore>> Create(const StoreOptions& options,
+                                                       const EnvLookup& env = ProcessEnv(),
+                                                       S3Hooks hooks = {});
+  ~S3ObjectStore() override;
+  S3ObjectStore(const S3ObjectStore&) = delete;
+  S3ObjectStore& operator=(const S3ObjectStore&) = delete;
+
+  Status Put(const std::string& key, std::string_view data) override;
+  Result<std::string> Get(const std::string& key) override;
+  Result<std::vector<std::string>> List(const std::string& prefix) override;
+  Status Delete(const std::string& key) override;
+  std::string Describe() const override;
+
+  // HTTP requests sent so far, retries included.
+  int64_t RequestCountForTest() const { return requests_sent_.load(); }
+
+ private:
+  struct Request;
+  struct Response;
+  S3ObjectStore(StoreOptions options, S3Location location, AwsCredentials credentials,
+                std::string region, S3Hooks hooks);
+
+  Status PutSingle(const std::string& full_key, std::string_view data);
+  Status PutMultipart(const std::string& full_key, std::string_view data);
+  Status AbortMultipart(const std::string& full_key, const std::string& upload_id);
+  // Sends `request` with retries; maps HTTP and transport failures onto Status.
+  Result<Response> Execute(const Request& request);
+  // One attempt. Transport failures are Unavailable; any HTTP status is returned as a Response.
+  Result<Response> PerformOnce(const Request& request);
+  Status ErrorFor(const Request& request, const Response& response) const;
+  std::string UrlFor(const Request& request) const;
+  std::string Where(const std::string& full_key) const;
+  int64_t NextDelayMs(int retry);
+  void* AcquireHandle();
+  void ReleaseHandle(void* handle);
+
+  const StoreOptions options_;
+  const S3Location location_;
+  const AwsCredentials credentials_;
+  const std::string region_;
+  const std::string sigv4_;  // "aws:amz:<region>:s3"
+  const std::string
+      base_url_;  // scheme://host[:port][/bucket] (path style) or scheme://bucket.host
+  S3Hooks hooks_;
+  std::atomic<int64_t> requests_sent_{0};
+  std::mutex mu_;
+  std::mt19937_64 rng_;         // GUARDED_BY(mu_)
+  std::vector<void*> handles_;  // GUARDED_BY(mu_): idle CURL* easy handles (keep connections)
+};
+
+}  // namespace sluice::objectstore
