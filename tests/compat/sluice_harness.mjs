@@ -7,7 +7,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 
-// The binary under test: `sluice` (serve + put), or the put-only test driver for put tests.
+// The binary under test: `sluice` (serve and put).
 export function sluiceBin() {
   const bin = process.env.SLUICE_BIN;
   if (!bin) throw new Error("SLUICE_BIN is not set: point it at the sluice binary");
