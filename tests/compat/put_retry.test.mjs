@@ -1,6 +1,6 @@
 // `sluice put` against a fake Firehose endpoint: batching limits, retry of the failed subset
 // after FailedPutCount > 0 and after a 503, give-up messages, oversized records, SigV4 signing
-// and connection reuse. Run: SLUICE_BIN=<sluice or sluice_put_driver> node --test put_retry.test.mjs
+// and connection reuse. Run: SLUICE_BIN=<build>/src/cli/sluice node --test put_retry.test.mjs
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
