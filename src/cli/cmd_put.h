@@ -7,8 +7,9 @@
 // strip_newline the "\n" (and a "\r" before it) is removed. Empty lines are skipped. Records
 // over 1,000 KiB are reported with file:line and not sent. Calls carry at most 500 records and
 // 4 MiB of record data. Failed records (FailedPutCount > 0 entries) and whole calls that failed
-// with 5xx or a transport error are retried with exponential backoff and full jitter, at most
-// max_retries times per record and for at most retry_timeout_ms per batch; other 4xx errors stop
+// with 5xx, 429, a throttling error or a transport error are retried with exponential backoff
+// (delay uniform in [d/2, d], d doubling from backoff_base_ms up to backoff_max_ms), at most
+// max_retries times per record and for at most retry_timeout_s per batch; other 4xx errors stop
 // the run. Delivery is at least once: a retried call may duplicate records.
 #pragma once
 
@@ -31,7 +32,7 @@ struct PutOptions {
   bool strip_newline = false;      // --no-newline
   int max_retries = 8;             // --max-retries: extra attempts per record
   double retry_timeout_s = 60;     // --retry-timeout: retry budget per batch, seconds
-  int backoff_base_ms = 100;       // --backoff-base-ms: first backoff (full jitter), doubling
+  int backoff_base_ms = 100;       // --backoff-base-ms: first backoff, doubling
   int backoff_max_ms = 5'000;      // --backoff-max-ms: backoff cap
   double request_timeout_s = 30;   // --request-timeout: one HTTP exchange
   enum class Progress { kAuto, kAlways, kNever };
