@@ -1,0 +1,452 @@
+#include "transform/flatten.h"
+
+#include <cstring>
+
+#include "common/json_writer.h"
+
+namespace sluice::transform {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+
+bool IsJsonNumber(std::string_view t) {
+  size_t i = 0;
+  const size_t n = t.size();
+  auto digit = [&](size_t k) { return k < n && t[k] >= '0' && t[k] <= '9'; };
+  if (i < n && t[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (t[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) ++i;
+  }
+  if (i < n && t[i] == '.') {
+    ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == n;
+}
+
+namespace {
+
+std::string_view TrimRight(std::string_view s) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<FlattenOptions> FlattenOptions::FromParams(Params& p) {
+  FlattenOptions o;
+  ASSIGN_OR_RETURN(auto sep, p.String("separator"));
+  if (sep) o.separator = *sep;
+  if (auto e = p.Get("explode")) {
+    if (auto s = ElementString(*e)) {
+      std::string_view rest = *s;
+      while (!rest.empty()) {
+        auto dot = rest.find('.');
+        o.explode.emplace_back(rest.substr(0, dot));
+        if (dot == std::string_view::npos) break;
+        rest.remove_prefix(dot + 1);
+      }
+    } else if (e->is_array()) {
+      for (auto seg : e->get_array()) {
+        auto s2 = ElementString(seg);
+        if (!s2) return p.Error("explode", "must be a dotted path or an array of keys");
+        o.explode.push_back(*s2);
+      }
+    } else {
+      return p.Error("explode", "must be a dotted path (\"items\", \"order.lines\")");
+    }
+    for (const auto& seg : o.explode) {
+      if (seg.empty()) return p.Error("explode", "has an empty path segment");
+    }
+  }
+  ASSIGN_OR_RETURN(auto arrays, p.String("arrays"));
+  if (arrays) {
+    if (*arrays == "json") {
+      o.arrays = Arrays::kJson;
+    } else if (*arrays == "join") {
+      o.arrays = Arrays::kJoin;
+    } else {
+      return p.Error("arrays", "must be \"json\" or \"join\", got \"" + *arrays + "\"");
+    }
+  }
+  ASSIGN_OR_RETURN(auto join, p.String("join_separator"));
+  if (join) o.join_separator = *join;
+  ASSIGN_OR_RETURN(auto empty, p.String("explode_empty"));
+  if (empty) {
+    if (*empty == "keep") {
+      o.explode_empty_drop = false;
+    } else if (*empty == "drop") {
+      o.explode_empty_drop = true;
+    } else {
+      return p.Error("explode_empty", "must be \"keep\" or \"drop\", got \"" + *empty + "\"");
+    }
+  }
+  ASSIGN_OR_RETURN(auto depth, p.Int("max_depth"));
+  if (depth) {
+    if (*depth < 1 || *depth > 1000) return p.Error("max_depth", "must be in 1..1000");
+    o.max_depth = static_cast<uint32_t>(*depth);
+  }
+  ASSIGN_OR_RETURN(auto maxc, p.Int("max_columns"));
+  if (maxc) {
+    if (*maxc < 1 || *maxc > 10'000'000) return p.Error("max_columns", "must be in 1..10000000");
+    o.max_columns = static_cast<uint32_t>(*maxc);
+  }
+  RETURN_IF_ERROR(p.CheckNoUnknownKeys({"separator", "explode", "arrays", "join_separator",
+                                        "explode_empty", "max_depth", "max_columns"}));
+  return o;
+}
+
+Flattener::Flattener(FlattenOptions options, ColumnRegistry* columns)
+    : options_(std::move(options)), columns_(columns) {
+  ResetTrie();
+}
+
+void Flattener::ResetTrie() {
+  nodes_.clear();
+  nodes_.emplace_back();
+  // Mark the explode path so WalkValue recognises it.
+  uint32_t n = 0;
+  for (const auto& seg : options_.explode) n = Child(n, seg);
+  if (!options_.explode.empty()) nodes_[n].explode = true;
+  too_many_columns_ = false;
+}
+
+void Flattener::TrimCache() {
+  if (nodes_.size() > options_.max_columns / 2) ResetTrie();
+}
+
+uint32_t Flattener::Child(uint32_t node, std::string_view key) {
+  {
+    Node& parent = nodes_[node];
+    const auto& ch = parent.children;
+    uint32_t h = parent.hint;
+    if (h < ch.size() && nodes_[ch[h]].key == key) {
+      parent.hint = h + 1;
+      return ch[h];
+    }
+    for (uint32_t i = 0; i < ch.size(); ++i) {
+      if (nodes_[ch[i]].key == key) {
+        parent.hint = i + 1;
+        return ch[i];
+      }
+    }
+  }
+  if (nodes_.size() >= options_.max_columns) too_many_columns_ = true;
+  Node child;
+  child.key = std::string(key);
+  child.depth = nodes_[node].depth + 1;
+  child.path = node == 0 ? child.key : nodes_[node].path + options_.separator + child.key;
+  auto id = static_cast<uint32_t>(nodes_.size());
+  nodes_.push_back(std::move(child));
+  nodes_[node].children.push_back(id);
+  nodes_[node].hint = static_cast<uint32_t>(nodes_[node].children.size());
+  return id;
+}
+
+uint32_t Flattener::ColumnOf(uint32_t node) {
+  Node& n = nodes_[node];
+  if (n.column == kNoColumn) n.column = columns_->Intern(n.path);
+  return n.column;
+}
+
+void Flattener::Emit(std::vector<Cell>& out, uint32_t node, ValueKind kind, std::string_view text) {
+  out.push_back(arena_->Make(ColumnOf(node), kind, text));
+}
+
+error_code Flattener::WalkObject(od::object obj, uint32_t node, std::vector<Cell>& out,
+                                 bool in_element) {
+  for (auto field_result : obj) {
+    od::field field;
+    SIMDJSON_TRY(std::move(field_result).get(field));
+    std::string_view key;
+    SIMDJSON_TRY(field.unescaped_key().get(key));
+    uint32_t child = Child(node, key);
+    SIMDJSON_TRY(WalkValue(field.value(), child, out, in_element));
+  }
+  return simdjson::SUCCESS;
+}
+
+error_code Flattener::WalkValue(od::value value, uint32_t node, std::vector<Cell>& out,
+                                bool in_element) {
+  od::json_type type;
+  SIMDJSON_TRY(value.type().get(type));
+  switch (type) {
+    case od::json_type::object: {
+      if (nodes_[node].depth >= options_.max_depth) {
+        scratch_.clear();
+        SIMDJSON_TRY(Serialize(value, scratch_));
+        Emit(out, node, ValueKind::kJson, scratch_);
+        return simdjson::SUCCESS;
+      }
+      od::object obj;
+      SIMDJSON_TRY(value.get_object().get(obj));
+      return WalkObject(obj, node, out, in_element);
+    }
+    case od::json_type::array: {
+      od::array arr;
+      SIMDJSON_TRY(value.get_array().get(arr));
+      if (!in_element && nodes_[node].explode) return Explode(arr, node);
+      scratch_.clear();
+      if (options_.arrays == FlattenOptions::Arrays::kJoin) {
+        SIMDJSON_TRY(Join(arr, scratch_));
+        Emit(out, node, ValueKind::kString, scratch_);
+      } else {
+        scratch_ += '[';
+        bool first = true;
+        for (auto element : arr) {
+          od::value v;
+          SIMDJSON_TRY(element.get(v));
+          if (!first) scratch_ += ',';
+          first = false;
+          SIMDJSON_TRY(Serialize(v, scratch_));
+        }
+        scratch_ += ']';
+        Emit(out, node, ValueKind::kJson, scratch_);
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      SIMDJSON_TRY(value.get_string().get(s));
+      Emit(out, node, ValueKind::kString, s);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      std::string_view token = TrimRight(value.raw_json_token());
+      if (!IsJsonNumber(token)) return simdjson::NUMBER_ERROR;
+      Emit(out, node, ValueKind::kNumber, token);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      SIMDJSON_TRY(value.get_bool().get(b));
+      Emit(out, node, ValueKind::kBool, b ? "true" : "false");
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      SIMDJSON_TRY(value.is_null().get(is_null));
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      Emit(out, node, ValueKind::kNull, {});
+      return simdjson::SUCCESS;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+error_code Flattener::Explode(od::array array, uint32_t node) {
+  // A repeated explode key: the later array wins, like any duplicate key.
+  explode_seen_ = true;
+  element_cells_.clear();
+  element_ends_.clear();
+  for (auto element : array) {
+    od::value v;
+    SIMDJSON_TRY(element.get(v));
+    SIMDJSON_TRY(WalkValue(v, node, element_cells_, /*in_element=*/true));
+    element_ends_.push_back(static_cast<uint32_t>(element_cells_.size()));
+  }
+  return simdjson::SUCCESS;
+}
+
+error_code Flattener::Join(od::array array, std::string& out) {
+  bool first = true;
+  for (auto element : array) {
+    od::value v;
+    SIMDJSON_TRY(element.get(v));
+    if (!first) out += options_.join_separator;
+    first = false;
+    od::json_type type;
+    SIMDJSON_TRY(v.type().get(type));
+    if (type == od::json_type::string) {
+      std::string_view s;
+      SIMDJSON_TRY(v.get_string().get(s));
+      out += s;
+    } else {
+      SIMDJSON_TRY(Serialize(v, out));
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+error_code Flattener::Serialize(od::value value, std::string& out) {
+  od::json_type type;
+  SIMDJSON_TRY(value.type().get(type));
+  switch (type) {
+    case od::json_type::object: {
+      od::object obj;
+      SIMDJSON_TRY(value.get_object().get(obj));
+      out += '{';
+      bool first = true;
+      for (auto field_result : obj) {
+        od::field field;
+        SIMDJSON_TRY(std::move(field_result).get(field));
+        std::string_view key;
+        SIMDJSON_TRY(field.unescaped_key().get(key));
+        if (!first) out += ',';
+        first = false;
+        json::AppendString(out, key);
+        out += ':';
+        SIMDJSON_TRY(Serialize(field.value(), out));
+      }
+      out += '}';
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array arr;
+      SIMDJSON_TRY(value.get_array().get(arr));
+      out += '[';
+      bool first = true;
+      for (auto element : arr) {
+        od::value v;
+        SIMDJSON_TRY(element.get(v));
+        if (!first) out += ',';
+        first = false;
+        SIMDJSON_TRY(Serialize(v, out));
+      }
+      out += ']';
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      SIMDJSON_TRY(value.get_string().get(s));
+      json::AppendString(out, s);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      std::string_view token = TrimRight(value.raw_json_token());
+      if (!IsJsonNumber(token)) return simdjson::NUMBER_ERROR;
+      out += token;
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      SIMDJSON_TRY(value.get_bool().get(b));
+      out += b ? "true" : "false";
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      SIMDJSON_TRY(value.is_null().get(is_null));
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      out += "null";
+      return simdjson::SUCCESS;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+void Flattener::DescribeError(error_code error, std::string_view json, Failure& failure) {
+  failure.code = "Transform.InvalidJson";
+  std::string where;
+  const char* location = nullptr;
+  if (!doc_.current_location().get(location) && location >= buffer_.get() &&
+      location <= buffer_.get() + json.size()) {
+    size_t offset = static_cast<size_t>(location - buffer_.get());
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < offset; ++i) {
+      if (json[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string snippet(json.substr(offset, 20));
+    where = "at byte " + std::to_string(offset) + " (line " + std::to_string(line) + ", column " +
+            std::to_string(column) + ") near " + json::Quote(snippet);
+  } else {
+    where = "at end of input (" + std::to_string(json.size()) + " bytes)";
+  }
+  failure.message = "invalid JSON " + where + ": " + simdjson::error_message(error);
+}
+
+bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& arena, RowTable& out,
+                              Failure& failure) {
+  arena_ = &arena;
+  if (buffer_capacity_ < json.size() + simdjson::SIMDJSON_PADDING) {
+    buffer_capacity_ = json.size() + simdjson::SIMDJSON_PADDING + json.size() / 2;
+    buffer_.reset(new char[buffer_capacity_]);
+  }
+  std::memcpy(buffer_.get(), json.data(), json.size());
+  std::memset(buffer_.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+  parent_cells_.clear();
+  element_cells_.clear();
+  element_ends_.clear();
+  explode_seen_ = false;
+
+  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    failure = {"Transform.InvalidJson", "record is empty, expected a JSON object"};
+    return false;
+  }
+  auto err = parser_.iterate(buffer_.get(), json.size(), buffer_capacity_).get(doc_);
+  if (err) {
+    DescribeError(err, json, failure);
+    return false;
+  }
+  od::json_type type;
+  err = doc_.type().get(type);
+  if (err) {
+    DescribeError(err, json, failure);
+    return false;
+  }
+  if (type != od::json_type::object) {
+    static constexpr const char* kNames[] = {"",         "an array",  "an object", "a number",
+                                             "a string", "a boolean", "null"};
+    failure = {"Transform.NotAnObject", std::string("record is ") + kNames[static_cast<int>(type)] +
+                                            ", expected a JSON object"};
+    return false;
+  }
+  od::object root;
+  err = doc_.get_object().get(root);
+  if (!err) err = WalkObject(root, 0, parent_cells_, false);
+  if (!err) {
+    // Fully consumed root object: any further token is trailing content.
+    const char* trailing = nullptr;
+    if (!doc_.current_location().get(trailing)) err = simdjson::TRAILING_CONTENT;
+  }
+  if (err) {
+    DescribeError(err, json, failure);
+    return false;
+  }
+  if (too_many_columns_) {
+    failure = {"Transform.TooManyColumns",
+               "the stream has more than " + std::to_string(options_.max_columns) +
+                   " distinct field paths (raise flatten max_columns or use a schema)"};
+    return false;
+  }
+
+  auto add_row = [&](const Cell* extra, size_t extra_count) {
+    RowRef row;
+    row.record = source;
+    row.first_cell = static_cast<uint32_t>(out.cells.size());
+    out.cells.insert(out.cells.end(), parent_cells_.begin(), parent_cells_.end());
+    out.cells.insert(out.cells.end(), extra, extra + extra_count);
+    row.cell_count = static_cast<uint32_t>(out.cells.size()) - row.first_cell;
+    out.rows.push_back(row);
+  };
+  if (element_ends_.empty()) {
+    if (options_.explode.empty() || !options_.explode_empty_drop) add_row(nullptr, 0);
+    return true;
+  }
+  uint32_t begin = 0;
+  for (uint32_t end : element_ends_) {
+    add_row(element_cells_.data() + begin, end - begin);
+    begin = end;
+  }
+  return true;
+}
+
+}  // namespace sluice::transform

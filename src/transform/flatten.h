@@ -1,0 +1,105 @@
+// flatten: nested JSON objects → one or more flat rows.
+//
+// Nested object fields become columns named by their path joined with `separator`
+// ({"customer":{"id":7}} → customer_id). One array path (`explode`, dotted: "items",
+// "order.lines") is exploded into one row per element with the parent's fields repeated; an
+// element object's fields are named under the array's path (items_sku), a scalar element is
+// the column `items` itself. This is pandas json_normalize(record_path=..., meta=<all other
+// fields>) with the record path kept as a column prefix. A missing, null or empty explode array
+// yields one row with the element columns null (`explode_empty: keep`, default, like
+// DataFrame.explode) or no row (`explode_empty: drop`, like json_normalize; the record is then
+// Dropped). Other arrays become minified JSON text (`arrays: json`, default) or their elements
+// joined with `join_separator` (`arrays: join`). Objects deeper than `max_depth` path segments
+// are kept as minified JSON text. Numbers keep their exact input text (no 64-bit limit);
+// strings are unescaped. Column order is first-seen order; a duplicate key's later value wins.
+// Invalid JSON fails the record (Transform.InvalidJson) with the byte offset and a snippet.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "transform/params.h"
+#include "transform/rows.h"
+#include "transform/stage.h"
+
+namespace sluice::transform {
+
+struct FlattenOptions {
+  static constexpr uint32_t kDefaultMaxDepth = 32;
+  static constexpr uint32_t kDefaultMaxColumns = 100'000;
+  std::string separator = "_";
+  std::vector<std::string> explode;  // path segments; empty = no explode
+  enum class Arrays : uint8_t { kJson, kJoin } arrays = Arrays::kJson;
+  std::string join_separator = ",";
+  bool explode_empty_drop = false;
+  uint32_t max_depth = kDefaultMaxDepth;
+  uint32_t max_columns = kDefaultMaxColumns;  // distinct paths per chain before a reset
+
+  static Result<FlattenOptions> FromParams(Params& params);
+};
+
+// Thread safety: one per chain; not thread-safe (owns parser buffers and the path trie).
+class Flattener {
+ public:
+  Flattener(FlattenOptions options, ColumnRegistry* columns);
+
+  // Appends the rows of one record to `out` (text into `arena`). On failure appends nothing and
+  // fills `failure`.
+  bool FlattenRecord(uint32_t source, std::string_view json, Arena& arena, RowTable& out,
+                     Failure& failure);
+  // Called between batches: drops the path cache when it grew past max_columns / 2.
+  void TrimCache();
+  const FlattenOptions& options() const { return options_; }
+
+ private:
+  static constexpr uint32_t kNoColumn = UINT32_MAX;
+  struct Node {
+    std::string key;
+    std::string path;
+    uint32_t column = kNoColumn;
+    uint32_t depth = 0;
+    uint32_t hint = 0;
+    bool explode = false;
+    std::vector<uint32_t> children;
+  };
+
+  void ResetTrie();
+  uint32_t Child(uint32_t node, std::string_view key);
+  uint32_t ColumnOf(uint32_t node);
+  void Emit(std::vector<Cell>& out, uint32_t node, ValueKind kind, std::string_view text);
+  simdjson::error_code WalkObject(simdjson::ondemand::object obj, uint32_t node,
+                                  std::vector<Cell>& out, bool in_element);
+  simdjson::error_code WalkValue(simdjson::ondemand::value value, uint32_t node,
+                                 std::vector<Cell>& out, bool in_element);
+  simdjson::error_code Explode(simdjson::ondemand::array array, uint32_t node);
+  simdjson::error_code Join(simdjson::ondemand::array array, std::string& out);
+  simdjson::error_code Serialize(simdjson::ondemand::value value, std::string& out);
+  void DescribeError(simdjson::error_code error, std::string_view json, Failure& failure);
+
+  FlattenOptions options_;
+  ColumnRegistry* columns_;
+  simdjson::ondemand::parser parser_;
+  simdjson::ondemand::document doc_;
+  std::unique_ptr<char[]> buffer_;
+  size_t buffer_capacity_ = 0;
+  std::vector<Node> nodes_;  // [0] is the root
+  bool too_many_columns_ = false;
+  // Per record.
+  std::vector<Cell> parent_cells_;
+  std::vector<Cell> element_cells_;
+  std::vector<uint32_t> element_ends_;  // end index in element_cells_ of each element
+  bool explode_seen_ = false;
+  std::string scratch_;
+  Arena* arena_ = nullptr;  // the current record's arena
+};
+
+// Validates JSON number syntax (RFC 8259), e.g. "-0.5e+10"; rejects "01", "1.", "+1", "NaN".
+bool IsJsonNumber(std::string_view text);
+
+}  // namespace sluice::transform

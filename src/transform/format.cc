@@ -1,0 +1,177 @@
+#include "transform/format.h"
+
+#include <cstring>
+
+#include "common/json_writer.h"
+#include "transform/params.h"
+
+namespace sluice::transform {
+
+Result<FormatSpec> FormatSpec::Parse(std::string_view text) {
+  FormatSpec spec;
+  if (text == "raw" || text.empty()) return spec;
+  if (text == "csv") {
+    spec.kind = Kind::kCsv;
+    return spec;
+  }
+  if (text == "jsonl" || text == "json") {
+    spec.kind = Kind::kJsonl;
+    return spec;
+  }
+  if (text.front() != '{') {
+    return Status::InvalidArgument("format \"" + std::string(text) +
+                                   "\": allowed: raw, csv, jsonl, or {\"csv\": {options}}");
+  }
+  ASSIGN_OR_RETURN(auto params, Params::Parse("format", text));
+  if (auto jsonl = params->Get("jsonl")) {
+    spec.kind = Kind::kJsonl;
+  } else if (auto raw = params->Get("raw")) {
+    spec.kind = Kind::kRaw;
+  } else if (auto csv = params->Get("csv")) {
+    spec.kind = Kind::kCsv;
+    if (!csv->is_object()) {
+      return Status::InvalidArgument("format csv: options must be an object, got " +
+                                     ElementToJson(*csv));
+    }
+    ASSIGN_OR_RETURN(auto opts, Params::Parse("format csv", ElementToJson(*csv)));
+    ASSIGN_OR_RETURN(auto header, opts->Bool("header"));
+    spec.header = header.value_or(false);
+    ASSIGN_OR_RETURN(auto delimiter, opts->String("delimiter"));
+    if (delimiter) {
+      if (delimiter->size() != 1 || *delimiter == "\"" || *delimiter == "\r" ||
+          *delimiter == "\n") {
+        return opts->Error("delimiter", "must be one character other than a quote, CR or LF");
+      }
+      spec.delimiter = (*delimiter)[0];
+    }
+    ASSIGN_OR_RETURN(auto null_text, opts->String("null"));
+    if (null_text) spec.null_text = *null_text;
+    ASSIGN_OR_RETURN(auto eol, opts->String("line_ending"));
+    if (eol) {
+      if (*eol != "\n" && *eol != "\r\n")
+        return opts->Error("line_ending", "must be \\n or \\r\\n");
+      spec.line_ending = *eol;
+    }
+    RETURN_IF_ERROR(opts->CheckNoUnknownKeys({"header", "delimiter", "null", "line_ending"}));
+  }
+  RETURN_IF_ERROR(params->CheckNoUnknownKeys({"raw", "csv", "jsonl"}));
+  return spec;
+}
+
+std::string FormatSpec::ToString() const {
+  switch (kind) {
+    case Kind::kRaw: return "raw";
+    case Kind::kJsonl: return "jsonl";
+    case Kind::kCsv: break;
+  }
+  json::Writer w;
+  w.BeginObject();
+  w.Key("csv");
+  w.BeginObject();
+  w.Key("header");
+  w.Bool(header);
+  w.Key("delimiter");
+  w.String(std::string(1, delimiter));
+  w.Key("null");
+  w.String(null_text);
+  w.Key("line_ending");
+  w.String(line_ending);
+  w.EndObject();
+  w.EndObject();
+  return w.Take();
+}
+
+void AppendCsvField(std::string& out, std::string_view field, char delimiter,
+                    std::string_view null_text) {
+  bool quote = !null_text.empty() && field == null_text;
+  if (!quote) {
+    for (char c : field) {
+      if (c == delimiter || c == '"' || c == '\n' || c == '\r') {
+        quote = true;
+        break;
+      }
+    }
+  }
+  if (!quote) {
+    out.append(field);
+    return;
+  }
+  out += '"';
+  size_t start = 0;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '"') {
+      out.append(field.data() + start, i - start + 1);
+      out += '"';
+      start = i + 1;
+    }
+  }
+  out.append(field.data() + start, field.size() - start);
+  out += '"';
+}
+
+void RowFormatter::SetColumns(const std::vector<uint32_t>& columns, const ColumnRegistry& names) {
+  for (uint32_t id : columns_) slot_of_column_[id] = -1;
+  columns_ = columns;
+  names_.clear();
+  if (slot_of_column_.size() < names.size()) slot_of_column_.resize(names.size(), -1);
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    slot_of_column_[columns_[i]] = static_cast<int32_t>(i);
+    names_.push_back(names.Name(columns_[i]));
+  }
+}
+
+void RowFormatter::AppendHeader(std::string& out) const {
+  if (spec_.kind != FormatSpec::Kind::kCsv || !spec_.header) return;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (i > 0) out += spec_.delimiter;
+    AppendCsvField(out, names_[i], spec_.delimiter, {});
+  }
+  out += spec_.line_ending;
+}
+
+const std::vector<const Cell*>& RowFormatter::Slots(const RowTable& table, const RowRef& row) {
+  slots_.assign(columns_.size(), nullptr);
+  const size_t known = slot_of_column_.size();
+  for (uint32_t c = row.first_cell; c < row.first_cell + row.cell_count; ++c) {
+    const Cell& cell = table.cells[c];
+    if (cell.column >= known) continue;
+    int32_t slot = slot_of_column_[cell.column];
+    if (slot >= 0) slots_[static_cast<size_t>(slot)] = &cell;
+  }
+  return slots_;
+}
+
+void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Arena& arena,
+                             std::string& out) {
+  Slots(table, row);
+  if (spec_.kind == FormatSpec::Kind::kCsv) {
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (i > 0) out += spec_.delimiter;
+      const Cell* cell = slots_[i];
+      if (cell == nullptr || cell->kind == ValueKind::kNull) {
+        out += spec_.null_text;
+      } else {
+        AppendCsvField(out, arena.Text(*cell), spec_.delimiter, spec_.null_text);
+      }
+    }
+    out += spec_.line_ending;
+    return;
+  }
+  out += '{';
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (i > 0) out += ',';
+    json::AppendString(out, names_[i]);
+    out += ':';
+    const Cell* cell = slots_[i];
+    if (cell == nullptr || cell->kind == ValueKind::kNull) {
+      out += "null";
+    } else if (cell->kind == ValueKind::kString) {
+      json::AppendString(out, arena.Text(*cell));
+    } else {
+      out += arena.Text(*cell);
+    }
+  }
+  out += "}\n";
+}
+
+}  // namespace sluice::transform

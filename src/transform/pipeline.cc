@@ -1,0 +1,301 @@
+#include "transform/pipeline.h"
+
+#include <algorithm>
+
+#include "transform/builtin.h"
+#include "transform/flatten.h"
+#include "transform/lambda.h"
+#include "transform/lua_engine.h"
+#include "transform/params.h"
+#include "transform/schema.h"
+#include "transform/stage.h"
+
+namespace sluice::transform {
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kOk: return "Ok";
+    case Outcome::kDropped: return "Dropped";
+    case Outcome::kProcessingFailed: return "ProcessingFailed";
+  }
+  return "?";
+}
+
+size_t BatchResult::CountOutcome(Outcome outcome) const {
+  return static_cast<size_t>(std::count_if(records.begin(), records.end(),
+                                           [&](const auto& r) { return r.outcome == outcome; }));
+}
+
+const std::vector<std::string>& AllowedProcessorTypes() {
+  static const std::vector<std::string> kTypes = {"flatten",
+                                                  "schema",
+                                                  "rules",
+                                                  "lua",
+                                                  "Lambda",
+                                                  "AppendDelimiterToRecord",
+                                                  "RecordDeAggregation"};
+  return kTypes;
+}
+
+void BatchContext::SetPartitionKeys(uint32_t source, PartitionKeys keys) {
+  auto& s = states[source];
+  if (!s.has_partition_keys) {
+    s.has_partition_keys = true;
+    s.partition_keys = std::move(keys);
+    return;
+  }
+  if (s.partition_keys != keys) {
+    Fail(source, "Transform.PartitionKeyConflict",
+         "parts of this record were given different partition keys");
+  }
+}
+
+namespace {
+
+// flatten as a stage: items → rows.
+class FlattenStage final : public Stage {
+ public:
+  FlattenStage(FlattenOptions options, ColumnRegistry* columns)
+      : flattener_(std::move(options), columns) {}
+  bool is_row_stage() const override { return true; }
+  void ProcessRows(const std::vector<Item>& items, const RowTable& /*in*/, RowTable& out,
+                   BatchContext& ctx) override {
+    flattener_.TrimCache();
+    Failure failure;
+    for (const Item& item : items) {
+      if (ctx.Failed(item.source)) continue;
+      if (!flattener_.FlattenRecord(item.source, item.data, ctx.arena, out, failure)) {
+        ctx.Fail(item.source, std::move(failure.code), std::move(failure.message));
+      }
+    }
+  }
+  const FlattenOptions& options() const { return flattener_.options(); }
+
+ private:
+  Flattener flattener_;
+};
+
+}  // namespace
+
+struct Chain::Impl {
+  ChainOptions options;
+  ColumnRegistry columns;
+  std::vector<std::unique_ptr<Stage>> byte_stages;
+  std::vector<std::unique_ptr<Stage>> row_stages;  // row_stages[0] is a flatten
+  const SchemaStage* schema = nullptr;
+  std::unique_ptr<RowFormatter> formatter;
+  RowTable tables[2];
+  std::vector<uint8_t> column_seen;
+};
+
+Chain::Chain() : impl_(std::make_unique<Impl>()) {}
+Chain::~Chain() = default;
+
+Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<config::ProcessorSpec>& processors,
+                                            const FormatSpec& format, ChainOptions options) {
+  std::unique_ptr<Chain> chain(new Chain());
+  Impl& impl = *chain->impl_;
+  impl.options = std::move(options);
+  chain->format_ = format;
+  std::string separator = "_";
+  std::string first_row_stage;
+  for (size_t i = 0; i < processors.size(); ++i) {
+    const auto& spec = processors[i];
+    std::string where = "processor " + std::to_string(i + 1) + " (" + spec.type + ")";
+    ASSIGN_OR_RETURN(auto params, Params::Parse(where, spec.params_json));
+    std::unique_ptr<Stage> stage;
+    if (spec.type == "flatten") {
+      if (!impl.row_stages.empty()) {
+        return Status::InvalidArgument(where +
+                                       ": flatten must be the first row processor (after "
+                                       "only byte processors)");
+      }
+      ASSIGN_OR_RETURN(auto opts, FlattenOptions::FromParams(*params));
+      separator = opts.separator;
+      stage = std::make_unique<FlattenStage>(std::move(opts), &impl.columns);
+    } else if (spec.type == "schema") {
+      if (impl.schema != nullptr) return Status::InvalidArgument(where + ": only one schema");
+      ASSIGN_OR_RETURN(auto s, SchemaStage::Create(*params, separator, &impl.columns));
+      impl.schema = s.get();
+      stage = std::move(s);
+    } else if (spec.type == "rules") {
+      ASSIGN_OR_RETURN(stage, MakeRulesStage(*params, &impl.columns));
+    } else if (spec.type == "lua") {
+      ASSIGN_OR_RETURN(stage, MakeLuaStage(*params, &impl.columns));
+    } else if (spec.type == "Lambda" || spec.type == "lambda") {
+      LambdaBuffering buffering;
+      ASSIGN_OR_RETURN(stage, MakeLambdaStage(*params, impl.options, buffering.size_bytes,
+                                              buffering.interval_s));
+      chain->lambda_buffering_ = buffering;
+    } else if (spec.type == "AppendDelimiterToRecord") {
+      ASSIGN_OR_RETURN(stage, MakeAppendDelimiterStage(*params));
+    } else if (spec.type == "RecordDeAggregation") {
+      ASSIGN_OR_RETURN(stage, MakeDeAggregationStage(*params));
+    } else {
+      std::string list;
+      for (const auto& t : AllowedProcessorTypes()) list += (list.empty() ? "" : ", ") + t;
+      return Status::InvalidArgument(where + ": unknown processor type \"" + spec.type +
+                                     "\"; allowed: " + list);
+    }
+    if (stage->is_row_stage()) {
+      if (impl.row_stages.empty() && spec.type != "flatten") {
+        FlattenOptions defaults;
+        impl.row_stages.push_back(std::make_unique<FlattenStage>(defaults, &impl.columns));
+      }
+      if (first_row_stage.empty()) first_row_stage = where;
+      impl.row_stages.push_back(std::move(stage));
+    } else {
+      if (!first_row_stage.empty()) {
+        return Status::InvalidArgument(where +
+                                       ": byte processors (Lambda, RecordDeAggregation, "
+                                       "AppendDelimiterToRecord) must come before " +
+                                       first_row_stage);
+      }
+      impl.byte_stages.push_back(std::move(stage));
+    }
+  }
+  if (format.kind != FormatSpec::Kind::kRaw && impl.row_stages.empty()) {
+    impl.row_stages.push_back(std::make_unique<FlattenStage>(FlattenOptions{}, &impl.columns));
+  }
+  if (format.kind == FormatSpec::Kind::kRaw && !impl.row_stages.empty()) {
+    return Status::InvalidArgument(first_row_stage +
+                                   ": row processors (flatten, schema, rules, lua) produce rows; "
+                                   "set the stream format to csv or jsonl");
+  }
+  impl.formatter = std::make_unique<RowFormatter>(format);
+  return chain;
+}
+
+BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const ProcessOptions& options) {
+  Impl& impl = *impl_;
+  const Clock& clock = *impl.options.clock;
+  BatchContext ctx;
+  ctx.input = &batch;
+  ctx.states.resize(batch.size());
+  ctx.columns = &impl.columns;
+  ctx.clock = &clock;
+  ctx.lua_deadline_ms = clock.MonotonicMs() + impl.options.lua_time_limit_ms;
+
+  std::vector<Item> items;
+  items.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    items.push_back(Item{static_cast<uint32_t>(i), batch[i].data, batch[i].record_id});
+  }
+  for (auto& stage : impl.byte_stages) stage->ProcessItems(items, ctx);
+
+  BatchResult result;
+  result.records.resize(batch.size());
+  std::vector<uint32_t> counts(batch.size(), 0);
+  // Group index per source record, assigned in order of each group's first Ok record.
+  auto group_of = [&](uint32_t source) -> OutputGroup& {
+    const PartitionKeys& keys = ctx.states[source].partition_keys;
+    for (auto& g : result.groups) {
+      if (g.partition_keys == keys) return g;
+    }
+    result.groups.push_back(OutputGroup{keys, {}, 0, 0});
+    return result.groups.back();
+  };
+
+  if (impl.row_stages.empty()) {
+    std::vector<bool> counted(batch.size(), false);
+    for (const Item& item : items) {
+      if (ctx.Failed(item.source)) continue;
+      ++counts[item.source];
+    }
+    for (const Item& item : items) {
+      if (ctx.Failed(item.source)) continue;
+      OutputGroup& g = group_of(item.source);
+      g.data.append(item.data);
+      ++g.rows;
+      if (!counted[item.source]) {
+        counted[item.source] = true;
+        ++g.records;
+      }
+    }
+  } else {
+    RowTable* in = &impl.tables[0];
+    RowTable* out = &impl.tables[1];
+    in->Clear();
+    for (auto& stage : impl.row_stages) {
+      out->Clear();
+      stage->ProcessRows(items, *in, *out, ctx);
+      std::swap(in, out);
+    }
+    const RowTable& table = *in;
+    // Output columns: the schema's, then any other column in first-seen order.
+    std::vector<uint32_t> columns;
+    impl.column_seen.assign(impl.columns.size(), 0);
+    if (impl.schema != nullptr) {
+      for (uint32_t id : impl.schema->output_columns()) {
+        columns.push_back(id);
+        impl.column_seen[id] = 1;
+      }
+    }
+    for (const RowRef& row : table.rows) {
+      if (ctx.Failed(row.record)) continue;
+      ++counts[row.record];
+      for (uint32_t c = row.first_cell; c < row.first_cell + row.cell_count; ++c) {
+        uint32_t id = table.cells[c].column;
+        if (id >= impl.column_seen.size()) impl.column_seen.resize(impl.columns.size(), 0);
+        if (!impl.column_seen[id]) {
+          impl.column_seen[id] = 1;
+          columns.push_back(id);
+        }
+      }
+    }
+    RowFormatter& formatter = *impl.formatter;
+    formatter.SetColumns(columns, impl.columns);
+    std::vector<int32_t> last_record_of_group;
+    for (const RowRef& row : table.rows) {
+      if (ctx.Failed(row.record)) continue;
+      OutputGroup& g = group_of(row.record);
+      size_t gi = static_cast<size_t>(&g - result.groups.data());
+      if (last_record_of_group.size() <= gi) last_record_of_group.resize(gi + 1, -1);
+      if (g.rows == 0) formatter.AppendHeader(g.data);
+      formatter.AppendRow(table, row, ctx.arena, g.data);
+      ++g.rows;
+      if (last_record_of_group[gi] != static_cast<int32_t>(row.record)) {
+        last_record_of_group[gi] = static_cast<int32_t>(row.record);
+        ++g.records;
+      }
+    }
+    if (options.collect_rows) {
+      for (uint32_t id : columns) result.columns.push_back(impl.columns.Name(id));
+      for (const RowRef& row : table.rows) {
+        if (ctx.Failed(row.record)) continue;
+        const auto& slots = formatter.Slots(table, row);
+        std::vector<std::optional<std::string>> values;
+        values.reserve(slots.size());
+        for (const Cell* cell : slots) {
+          if (cell == nullptr || cell->kind == ValueKind::kNull) {
+            values.emplace_back();
+          } else {
+            values.emplace_back(std::string(ctx.arena.Text(*cell)));
+          }
+        }
+        result.rows.push_back(std::move(values));
+        result.row_records.push_back(row.record);
+      }
+    }
+  }
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    RecordState& s = ctx.states[i];
+    RecordOutcome& o = result.records[i];
+    o.lambda_arn = std::move(s.lambda_arn);
+    o.attempts = s.attempts;
+    if (s.failed) {
+      o.outcome = Outcome::kProcessingFailed;
+      o.error_code = std::move(s.error_code);
+      o.error_message = std::move(s.error_message);
+      continue;
+    }
+    o.rows = counts[i];
+    o.outcome = counts[i] > 0 ? Outcome::kOk : Outcome::kDropped;
+    o.partition_keys = std::move(s.partition_keys);
+  }
+  result.attempt_ending_ms = clock.NowMs();
+  return result;
+}
+
+}  // namespace sluice::transform
