@@ -8,7 +8,9 @@
 // Authorization headers are accepted and not verified yet; their contents are never logged.
 //
 // Thread safety: Handle may be called concurrently from any number of threads; the handler keeps
-// no per-request state. The Backend must be thread-safe and outlive the handler.
+// no per-request state. The Backend must be thread-safe and outlive the handler; the handler must
+// outlive every pending Backend::Put completion (server/ stops the HTTP server and drains the
+// journal's commit queue before destroying it).
 #pragma once
 
 #include <cstddef>
