@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/json_writer.h"
+#include "transform/builtin.h"
 
 namespace sluice::transform {
 
@@ -250,6 +251,7 @@ error_code Flattener::WalkValue(od::value value, uint32_t node, std::vector<Cell
 error_code Flattener::Explode(od::array array, uint32_t node) {
   // A repeated explode key: the later array wins, like any duplicate key.
   explode_seen_ = true;
+  explode_at_ = parent_cells_.size();
   element_cells_.clear();
   element_ends_.clear();
   for (auto element : array) {
@@ -350,6 +352,28 @@ error_code Flattener::Serialize(od::value value, std::string& out) {
 
 void Flattener::DescribeError(error_code error, std::string_view json, Failure& failure) {
   failure.code = "Transform.InvalidJson";
+  if (error == simdjson::INCOMPLETE_ARRAY_OR_OBJECT || error == simdjson::TAPE_ERROR) {
+    // simdjson reports these at the document start; find the real place by bracket matching.
+    std::vector<std::string_view> parts;
+    std::string split_error;
+    bool split_ok = SplitJsonValues(json, parts, split_error);
+    if (split_ok && parts.size() > 1) {
+      size_t offset = static_cast<size_t>(parts[1].data() - json.data());
+      failure.message = "invalid JSON at byte " + std::to_string(offset) +
+                        ": unexpected content after the JSON object near " +
+                        json::Quote(std::string(json.substr(offset, 20)));
+      return;
+    }
+    if (!split_ok && split_error.find("unterminated") != std::string::npos) {
+      failure.message = "invalid JSON at byte " + std::to_string(json.size()) +
+                        ": the input ends inside an object or array (missing '}' or ']')";
+      return;
+    }
+    if (!split_ok) {
+      failure.message = "invalid JSON at " + split_error;
+      return;
+    }
+  }
   std::string where;
   const char* location = nullptr;
   if (!doc_.current_location().get(location) && location >= buffer_.get() &&
@@ -386,6 +410,7 @@ bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& are
   element_cells_.clear();
   element_ends_.clear();
   explode_seen_ = false;
+  explode_at_ = 0;
 
   if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     failure = {"Transform.InvalidJson", "record is empty, expected a JSON object"};
@@ -432,8 +457,11 @@ bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& are
     RowRef row;
     row.record = source;
     row.first_cell = static_cast<uint32_t>(out.cells.size());
-    out.cells.insert(out.cells.end(), parent_cells_.begin(), parent_cells_.end());
+    // Document order: the parent's fields before the array, the element, the rest.
+    auto split = parent_cells_.begin() + static_cast<std::ptrdiff_t>(explode_at_);
+    out.cells.insert(out.cells.end(), parent_cells_.begin(), split);
     out.cells.insert(out.cells.end(), extra, extra + extra_count);
+    out.cells.insert(out.cells.end(), split, parent_cells_.end());
     row.cell_count = static_cast<uint32_t>(out.cells.size()) - row.first_cell;
     out.rows.push_back(row);
   };

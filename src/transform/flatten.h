@@ -95,6 +95,7 @@ class Flattener {
   std::vector<Cell> element_cells_;
   std::vector<uint32_t> element_ends_;  // end index in element_cells_ of each element
   bool explode_seen_ = false;
+  size_t explode_at_ = 0;  // parent cells before the explode array
   std::string scratch_;
   Arena* arena_ = nullptr;  // the current record's arena
 };
