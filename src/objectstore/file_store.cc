@@ -14,7 +14,8 @@ FileObjectStore::FileObjectStore(std::string root) : root_(std::move(root)) {
 
 Result<std::string> FileObjectStore::PathFor(const std::string& key) const {
   if (key.empty() || key.front() == '/' || key.back() == '/') {
-    return Status::InvalidArgument("object key '" + key + "' must be non-empty and not start or end with '/'");
+    return Status::InvalidArgument("object key '" + key +
+                                   "' must be non-empty and not start or end with '/'");
   }
   size_t start = 0;
   while (start <= key.size()) {

@@ -32,7 +32,9 @@ Result<std::string> EvaluateWithDefaultTime(const config::PrefixTemplate& t, con
 }  // namespace
 
 std::string BatchId::ToString() const {
-  return stream + "/" + std::to_string(partition) + "/" + std::to_string(first) + "-" + std::to_string(end);
+  std::string s = stream + "/" + std::to_string(partition) + "/" + std::to_string(first) + "-" + std::to_string(end);
+  if (!group.empty()) s += "#" + group;
+  return s;
 }
 
 std::string BatchId::Uuid() const {

@@ -20,7 +20,8 @@ struct BatchId {
   uint32_t partition = 0;
   uint64_t first = 0;
   uint64_t end = 0;
-  std::string ToString() const;  // "orders/0/100-200"
+  std::string group;             // set for the second and later output groups of one batch
+  std::string ToString() const;  // "orders/0/100-200" (+ "#<group>")
   // 8-4-4-4-12 lowercase hex of SHA-256(ToString()).
   std::string Uuid() const;
   uint64_t Seed() const;         // for !{firehose:random-string}

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/file_util.h"
+#include "pipeline/transform_builder.h"
 
 namespace sluice::server {
 namespace {
@@ -64,12 +65,32 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
     s->partitions.push_back(log);
   }
   ASSIGN_OR_RETURN(objectstore::ObjectStore * staged, StoreFor(*s, cfg.staged));
+  pipeline::TransformStores stores;
+  stores.staged = staged;
+  if (!cfg.raw.empty()) {
+    ASSIGN_OR_RETURN(stores.raw, StoreFor(*s, cfg.raw));
+  }
+  if (!cfg.errors.empty()) {
+    ASSIGN_OR_RETURN(stores.errors, StoreFor(*s, cfg.errors));
+  }
+  // The plain Firehose path (records concatenated as sent) needs no transform machinery.
+  const bool plain = cfg.processors.empty() && cfg.format == "raw" && cfg.compression == "UNCOMPRESSED" &&
+                     stores.raw == nullptr;
   ASSIGN_OR_RETURN(pipeline::KeyMaker keys, pipeline::KeyMaker::Create(cfg));
+  transform::ChainOptions chain_options;
+  chain_options.region = server_.region;
+  chain_options.account_id = server_.account_id;
+  chain_options.clock = clock_;
   for (uint32_t p = 0; p < cfg.partitions; ++p) {
     pipeline::WorkerOptions wo;
     wo.clock = clock_;
     wo.state_dir = fs::Join(fs::Join(fs::Join(server_.data_dir, "delivery"), cfg.name), std::to_string(p));
-    auto builder = std::make_unique<pipeline::ConcatBuilder>(keys, staged);
+    std::unique_ptr<pipeline::BatchBuilder> builder;
+    if (plain) {
+      builder = std::make_unique<pipeline::ConcatBuilder>(keys, staged);
+    } else {
+      ASSIGN_OR_RETURN(builder, pipeline::TransformBuilder::Create(cfg, stores, chain_options));
+    }
     s->workers.push_back(std::make_unique<pipeline::DeliveryWorker>(cfg, p, s->partitions[p], std::move(builder),
                                                                      nullptr, wo));
   }

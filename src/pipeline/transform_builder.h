@@ -1,0 +1,59 @@
+// TransformBuilder: the batch builder of a stream with processors, a row format, compression, a
+// raw backup or error output (issue 3). For one batch it produces:
+//   - staged objects: the formatted Ok rows, one object per group of partition keys, compressed;
+//   - a raw backup object with every source record as received (S3BackupMode Enabled);
+//   - a processing-failed error object: one Firehose error record (JSON line) per failed record.
+// Dropped records go nowhere. Deterministic per batch (keys always; bytes except the
+// attemptEndingTimestamp of error records), so redelivery rewrites the same keys.
+#pragma once
+
+#include <memory>
+
+#include "compress/compress.h"
+#include "pipeline/delivery_worker.h"
+#include "transform/pipeline.h"
+
+namespace sluice::pipeline {
+
+struct TransformStores {
+  objectstore::ObjectStore* staged = nullptr;  // required
+  objectstore::ObjectStore* raw = nullptr;     // null: no raw backup
+  objectstore::ObjectStore* errors = nullptr;  // where error output goes (default: staged)
+};
+
+// Counters of record outcomes, for metrics and tests.
+struct TransformStats {
+  std::atomic<uint64_t> ok{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> failed{0};
+};
+
+class TransformBuilder : public BatchBuilder {
+ public:
+  static Result<std::unique_ptr<TransformBuilder>> Create(const config::StreamConfig& stream,
+                                                          TransformStores stores,
+                                                          transform::ChainOptions options);
+  Result<std::vector<OutputObject>> Build(const Batch& batch) override;
+  const TransformStats& stats() const { return stats_; }
+  // The chain's outcome for the last batch built (for the warehouse sink).
+  const transform::BatchResult& last_result() const { return last_result_; }
+
+ private:
+  TransformBuilder(KeyMaker keys, TransformStores stores, compress::Format compression,
+                   std::unique_ptr<transform::Chain> chain, bool raw_enabled)
+      : keys_(std::move(keys)),
+        stores_(stores),
+        compression_(compression),
+        chain_(std::move(chain)),
+        raw_enabled_(raw_enabled) {}
+
+  KeyMaker keys_;
+  TransformStores stores_;
+  compress::Format compression_;
+  std::unique_ptr<transform::Chain> chain_;
+  bool raw_enabled_;
+  TransformStats stats_;
+  transform::BatchResult last_result_;
+};
+
+}  // namespace sluice::pipeline
