@@ -132,7 +132,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (dir.empty()) {
+  bool made_dir = false;
+  if (!dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "%s: %s\n", dir.c_str(), ec.message().c_str());
+      return 1;
+    }
+  } else {
+    made_dir = true;
     std::string tmpl = "./journal_bench.XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) {
       std::perror("mkdtemp");
@@ -213,7 +222,8 @@ int main(int argc, char** argv) {
               raw_after->mb_s, raw_after->syncs_per_s, group_bytes);
   std::printf("ratio:   journal/raw = %.2f (against the faster raw run)\n",
               raw_mb_s > 0 ? journal_mb_s / raw_mb_s : 0.0);
+  // Remove only what this run created.
   std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  std::filesystem::remove_all(made_dir ? dir : options.dir, ec);
   return 0;
 }
