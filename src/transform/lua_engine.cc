@@ -216,14 +216,13 @@ class RulesStage final : public Stage {
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, &RulesStage::NewIndex);
     lua_setfield(L, -2, "__newindex");
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "__metatable_for_row");  // keep a reference for `row`
-    lua_setmetatable(L, -2);
     // row: a proxy with the same lookup, for columns that are not Lua identifiers.
+    lua_pushstring(L, "row");
     lua_newtable(L);
-    lua_getfield(L, -2, "__metatable_for_row");
+    lua_pushvalue(L, -3);  // the metatable
     lua_setmetatable(L, -2);
-    lua_setfield(L, -2, "row");
+    lua_rawset(L, -4);  // env.row = proxy (raw: env rejects assignments)
+    lua_setmetatable(L, -2);
     env_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
     for (auto& rule : rules) {
       Status st = sandbox_.Load("return (" + rule.expr + "\n)", "=" + rule.label);
