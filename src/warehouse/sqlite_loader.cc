@@ -1,0 +1,379 @@
+// SQLite flow for one batch, serialized by a mutex on one connection:
+//   BEGIN IMMEDIATE; SELECT ledger (skip if present); parse and type-check every row;
+//   de-duplicate by key in memory (greatest order_by, then last arrival wins);
+//   INSERT each row (ON CONFLICT (key) DO UPDATE in merge mode) - a row that violates a
+//   constraint fails only its own statement and is reported, the others stay;
+//   INSERT ledger; COMMIT.
+// Tables are STRICT, so a value of the wrong type is rejected like in PostgreSQL.
+#include "warehouse/sqlite_loader.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "warehouse/csv.h"
+#include "warehouse/sql.h"
+
+namespace sluice::warehouse {
+namespace {
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+struct DbDeleter {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using Db = std::unique_ptr<sqlite3, DbDeleter>;
+
+// A converted field: NULL, an integer, a double or text.
+struct Value {
+  enum Kind { kNull, kInt, kReal, kText } kind = kNull;
+  int64_t i = 0;
+  double d = 0;
+  std::string s;
+};
+
+Result<Value> Convert(const Column& column, const CsvField& field) {
+  Value v;
+  if (!field.has_value()) return v;
+  const std::string& text = *field;
+  auto bad = [&](const char* what) {
+    return Status::InvalidArgument("column " + column.name + ": invalid " + what + " '" + text +
+                                   "'");
+  };
+  switch (column.type) {
+    case ColumnType::kBigint:
+    case ColumnType::kInteger: {
+      char* end = nullptr;
+      errno = 0;
+      const long long n = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno == ERANGE) return bad("integer");
+      if (column.type == ColumnType::kInteger && (n < INT32_MIN || n > INT32_MAX)) {
+        return bad("integer (out of range)");
+      }
+      v.kind = Value::kInt;
+      v.i = n;
+      return v;
+    }
+    case ColumnType::kDouble: {
+      char* end = nullptr;
+      v.d = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0') return bad("double");
+      v.kind = Value::kReal;
+      return v;
+    }
+    case ColumnType::kBoolean: {
+      std::string lower;
+      for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower == "true" || lower == "t" || lower == "1" || lower == "yes") {
+        v.i = 1;
+      } else if (lower == "false" || lower == "f" || lower == "0" || lower == "no") {
+        v.i = 0;
+      } else {
+        return bad("boolean");
+      }
+      v.kind = Value::kInt;
+      return v;
+    }
+    case ColumnType::kNumeric: {
+      char* end = nullptr;
+      std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0') return bad("numeric");
+      break;
+    }
+    default: break;
+  }
+  v.kind = Value::kText;
+  v.s = text;
+  return v;
+}
+
+// Orders values of one column: NULL first, numbers numerically, text bytewise.
+int Compare(const Value& a, const Value& b) {
+  if (a.kind == Value::kNull || b.kind == Value::kNull) {
+    return static_cast<int>(a.kind != Value::kNull) - static_cast<int>(b.kind != Value::kNull);
+  }
+  if (a.kind == Value::kText || b.kind == Value::kText) return a.s.compare(b.s);
+  const double x = a.kind == Value::kInt ? static_cast<double>(a.i) : a.d;
+  const double y = b.kind == Value::kInt ? static_cast<double>(b.i) : b.d;
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+std::string KeyOf(const std::vector<Value>& row, const std::vector<size_t>& key_idx) {
+  std::string key;
+  for (size_t k : key_idx) {
+    const Value& v = row[k];
+    key += static_cast<char>('0' + v.kind);
+    key += v.kind == Value::kInt    ? std::to_string(v.i)
+           : v.kind == Value::kReal ? std::to_string(v.d)
+                                    : v.s;
+    key += '\x1f';
+    key += std::to_string(v.s.size());
+    key += '\x1e';
+  }
+  return key;
+}
+
+class SqliteLoader : public Loader {
+ public:
+  SqliteLoader(WarehouseConfig config, LoaderOptions options, const secrets::Redactor* redactor,
+               TableName table)
+      : config_(std::move(config)),
+        options_(std::move(options)),
+        redactor_(redactor),
+        table_(std::move(table)) {}
+
+  Status Init() {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(
+        config_.dsn.c_str(), &raw,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+        nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) {
+      return Status::IoError("warehouse sqlite " + redactor_->Redact(config_.dsn) + ": " +
+                             (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_busy_timeout(
+        db_.get(), static_cast<int>(std::min<uint32_t>(config_.statement_timeout_ms, 60'000)));
+    RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+    RETURN_IF_ERROR(Exec(CreateLedgerSql(Engine::kSqlite, table_)));
+    if (!config_.create_table || !config_.columns.empty()) {
+      RETURN_IF_ERROR(EnsureTable(config_.columns));
+    }
+    return Status::Ok();
+  }
+
+  Result<LoadResult> Load(const LoadBatch& batch) override {
+    std::lock_guard lock(mu_);
+    const std::string context = "batch " + batch.batch_id;
+    if (batch.columns.empty()) return Status::InvalidArgument(context + ": no columns");
+    if (config_.create_table && !table_ready_) RETURN_IF_ERROR(EnsureTable(batch.columns));
+    Status begin = Exec("BEGIN IMMEDIATE");
+    if (!begin.ok()) return begin.WithContext(context);
+    Result<LoadResult> result = LoadInTransaction(batch, context);
+    if (!result.ok() || result->outcome == LoadOutcome::kSkipped) {
+      (void)Exec("ROLLBACK");
+      return result;
+    }
+    if (options_.step_hook_for_test) options_.step_hook_for_test(LoadStep::kBeforeCommit);
+    Status commit = Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)Exec("ROLLBACK");
+      return commit.WithContext(context);
+    }
+    return result;
+  }
+
+ private:
+  Status Error(int rc, const std::string& what) const {
+    const std::string message = redactor_->Redact(what + ": " + sqlite3_errmsg(db_.get()));
+    switch (rc & 0xff) {
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+      case SQLITE_IOERR:
+      case SQLITE_FULL:
+      case SQLITE_INTERRUPT: return Status::Unavailable(message);
+      case SQLITE_CONSTRAINT:
+      case SQLITE_MISMATCH:
+      case SQLITE_TOOBIG: return Status::InvalidArgument(message);
+      default: return Status::FailedPrecondition(message);
+    }
+  }
+
+  Status Exec(const std::string& sql) {
+    const int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return Error(rc, "warehouse " + config_.table);
+    return Status::Ok();
+  }
+
+  Result<Stmt> Prepare(const std::string& sql) {
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr);
+    Stmt stmt(raw);
+    if (rc != SQLITE_OK) return Error(rc, "warehouse " + config_.table);
+    return stmt;
+  }
+
+  Status EnsureTable(const std::vector<Column>& columns) {
+    if (table_ready_) return Status::Ok();
+    if (config_.create_table) RETURN_IF_ERROR(Exec(CreateTableSql(config_, table_, columns)));
+    for (const auto& [name, select] : config_.views) {
+      ASSIGN_OR_RETURN(TableName view, ParseTableName(name));
+      RETURN_IF_ERROR(Exec("DROP VIEW IF EXISTS " + view.Quoted()));
+      RETURN_IF_ERROR(Exec("CREATE VIEW " + view.Quoted() + " AS " + select));
+    }
+    table_ready_ = true;
+    return Status::Ok();
+  }
+
+  Result<LoadResult> LoadInTransaction(const LoadBatch& batch, const std::string& context) {
+    const std::string ledger = table_.Sibling(kLedgerTable);
+    {
+      ASSIGN_OR_RETURN(Stmt check, Prepare("SELECT rows FROM " + ledger + " WHERE batch_id = ?"));
+      sqlite3_bind_text(check.get(), 1, batch.batch_id.data(),
+                        static_cast<int>(batch.batch_id.size()), SQLITE_TRANSIENT);
+      const int rc = sqlite3_step(check.get());
+      if (rc == SQLITE_ROW) {
+        return LoadResult{
+            LoadOutcome::kSkipped, static_cast<uint64_t>(sqlite3_column_int64(check.get(), 0)), {}};
+      }
+      if (rc != SQLITE_DONE) return Error(rc, context);
+    }
+
+    LoadResult result;
+    ASSIGN_OR_RETURN(std::vector<RowSpan> spans, SplitCsvRows(batch.csv));
+    const size_t ncols = batch.columns.size();
+    std::vector<std::optional<std::vector<Value>>> rows(spans.size());
+    for (size_t r = 0; r < spans.size(); ++r) {
+      Result<std::vector<CsvField>> fields = ParseCsvRow(
+          std::string_view(batch.csv).substr(spans[r].begin, spans[r].end - spans[r].begin));
+      if (!fields.ok()) {
+        result.rejected.push_back({r, fields.status().message()});
+        continue;
+      }
+      if (fields->size() != ncols) {
+        result.rejected.push_back({r, "expected " + std::to_string(ncols) + " fields, got " +
+                                          std::to_string(fields->size())});
+        continue;
+      }
+      std::vector<Value> values;
+      Status bad;
+      for (size_t c = 0; c < ncols && bad.ok(); ++c) {
+        Result<Value> v = Convert(batch.columns[c], (*fields)[c]);
+        if (v.ok()) {
+          values.push_back(std::move(v).value());
+        } else {
+          bad = v.status();
+        }
+      }
+      if (!bad.ok()) {
+        result.rejected.push_back({r, redactor_->Redact(bad.message())});
+        continue;
+      }
+      rows[r] = std::move(values);
+    }
+
+    // In-batch de-duplication: keep one row per key.
+    std::vector<size_t> key_idx;
+    std::optional<size_t> order_idx;
+    for (size_t c = 0; c < ncols; ++c) {
+      for (const std::string& k : config_.key) {
+        if (k == batch.columns[c].name) key_idx.push_back(c);
+      }
+      if (batch.columns[c].name == config_.order_by) order_idx = c;
+    }
+    if (key_idx.size() != config_.key.size()) {
+      return Status::InvalidArgument(context + ": a key column is missing from the batch");
+    }
+    if (!key_idx.empty()) {
+      std::map<std::string, size_t> winner;
+      for (size_t r = 0; r < rows.size(); ++r) {
+        if (!rows[r]) continue;
+        auto [it, inserted] = winner.emplace(KeyOf(*rows[r], key_idx), r);
+        if (inserted) continue;
+        const bool newer =
+            !order_idx || Compare((*rows[r])[*order_idx], (*rows[it->second])[*order_idx]) >= 0;
+        if (newer) {
+          rows[it->second].reset();
+          it->second = r;
+        } else {
+          rows[r].reset();
+        }
+      }
+    }
+
+    std::string sql =
+        "INSERT INTO " + table_.Quoted() + " (" + ColumnList(batch.columns) + ") VALUES (";
+    for (size_t c = 0; c < ncols; ++c) sql += c ? ", ?" : "?";
+    sql += ")";
+    if (config_.mode == LoadMode::kMerge) {
+      std::string set;
+      for (size_t c = 0; c < ncols; ++c) {
+        if (std::find(key_idx.begin(), key_idx.end(), c) != key_idx.end()) continue;
+        if (!set.empty()) set += ", ";
+        set +=
+            QuoteIdent(batch.columns[c].name) + " = excluded." + QuoteIdent(batch.columns[c].name);
+      }
+      sql += " ON CONFLICT (" + NameList(config_.key) + ") DO ";
+      sql += set.empty() ? "NOTHING" : "UPDATE SET " + set;
+    }
+    ASSIGN_OR_RETURN(Stmt insert, Prepare(sql));
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (!rows[r]) continue;
+      sqlite3_stmt* st = insert.get();
+      sqlite3_reset(st);
+      for (size_t c = 0; c < ncols; ++c) {
+        const Value& v = (*rows[r])[c];
+        const int i = static_cast<int>(c) + 1;
+        switch (v.kind) {
+          case Value::kNull: sqlite3_bind_null(st, i); break;
+          case Value::kInt: sqlite3_bind_int64(st, i, v.i); break;
+          case Value::kReal: sqlite3_bind_double(st, i, v.d); break;
+          case Value::kText:
+            sqlite3_bind_text(st, i, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
+            break;
+        }
+      }
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_DONE) {
+        result.rows_loaded += static_cast<uint64_t>(sqlite3_changes(db_.get()));
+        continue;
+      }
+      Status error = Error(rc, "row " + std::to_string(r));
+      sqlite3_reset(st);
+      if (error.code() != StatusCode::kInvalidArgument) return error.WithContext(context);
+      result.rejected.push_back({r, error.message()});
+    }
+    insert.reset();
+    std::sort(result.rejected.begin(), result.rejected.end(),
+              [](const RejectedRow& a, const RejectedRow& b) { return a.row_index < b.row_index; });
+    if (options_.step_hook_for_test) options_.step_hook_for_test(LoadStep::kStaged);
+
+    ASSIGN_OR_RETURN(Stmt record, Prepare("INSERT INTO " + ledger +
+                                          " (batch_id, table_name, rows, rejected) "
+                                          "VALUES (?, ?, ?, ?)"));
+    sqlite3_bind_text(record.get(), 1, batch.batch_id.data(),
+                      static_cast<int>(batch.batch_id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(record.get(), 2, config_.table.data(), static_cast<int>(config_.table.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(record.get(), 3, static_cast<int64_t>(result.rows_loaded));
+    sqlite3_bind_int64(record.get(), 4, static_cast<int64_t>(result.rejected.size()));
+    const int rc = sqlite3_step(record.get());
+    if (rc != SQLITE_DONE) return Error(rc, context + ": ledger");
+    return result;
+  }
+
+  const WarehouseConfig config_;
+  const LoaderOptions options_;
+  const secrets::Redactor* redactor_;
+  const TableName table_;
+  std::mutex mu_;  // serializes Load: one SQLite connection
+  Db db_;
+  bool table_ready_ = false;  // GUARDED_BY(mu_) after Init
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Loader>> OpenSqliteLoader(const WarehouseConfig& config,
+                                                 LoaderOptions options,
+                                                 const secrets::Redactor* redactor) {
+  ASSIGN_OR_RETURN(TableName table, ParseTableName(config.table));
+  if (!table.schema.empty() && table.schema != "main") {
+    // SQLite schemas are attached databases; only "main" exists here.
+    table.schema.clear();
+  }
+  auto loader =
+      std::make_unique<SqliteLoader>(config, std::move(options), redactor, std::move(table));
+  RETURN_IF_ERROR(loader->Init());
+  return std::unique_ptr<Loader>(std::move(loader));
+}
+
+}  // namespace sluice::warehouse
