@@ -9,6 +9,7 @@
 
 #include "common/crc32c.h"
 #include "common/file_util.h"
+#include "transform/error_record.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -55,12 +56,14 @@ void DeliveryWorker::SleepMs(int64_t ms) {
   cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return aborting_.load() || stopping_.load(); });
 }
 
-Status DeliveryWorker::WithRetries(const std::string& what, const std::function<Status()>& op) {
+Status DeliveryWorker::WithRetries(const std::string& what, const std::function<Status()>& op, uint32_t* attempts,
+                                   bool unbounded) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   const int64_t started = options_.clock->MonotonicMs();
   const int64_t budget_ms = static_cast<int64_t>(stream_.retry_duration_s) * 1000;
   int64_t backoff = options_.initial_backoff_ms;
-  for (int attempt = 1;; ++attempt) {
+  for (uint32_t attempt = 1;; ++attempt) {
+    if (attempts != nullptr) *attempts = attempt;
     Status st = op();
     if (st.ok()) return st;
     stats_.put_failures++;
@@ -69,9 +72,9 @@ Status DeliveryWorker::WithRetries(const std::string& what, const std::function<
                  st.ToString());
     // A stopping worker gives up after one failure: the batch stays in the journal and its
     // intent is kept, so the next start redelivers it identically.
-    if (aborting_ || stopping_ || elapsed >= budget_ms) return st;
+    if (aborting_ || stopping_ || (!unbounded && elapsed >= budget_ms)) return st;
     std::uniform_int_distribution<int64_t> jitter(0, backoff);
-    SleepMs(std::min(jitter(rng), budget_ms - elapsed));
+    SleepMs(unbounded ? jitter(rng) : std::min(jitter(rng), budget_ms - elapsed));
     backoff = std::min(options_.max_backoff_ms, backoff * 2);
   }
 }
@@ -182,12 +185,26 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
 Status DeliveryWorker::DeliverBatch(const Batch& batch) {
   RETURN_IF_ERROR(WithRetries("recording batch " + batch.id.ToString(), [&] { return WriteIntent(batch); }));
   ASSIGN_OR_RETURN(std::vector<OutputObject> outputs, builder_->Build(batch));
+  bool diverted = false;
   for (const OutputObject& out : outputs) {
-    RETURN_IF_ERROR(WithRetries("put " + out.store->Describe() + "/" + out.key,
-                                [&] { return out.store->Put(out.key, out.data); }));
+    uint32_t attempts = 0;
+    Status st = WithRetries("put " + out.store->Describe() + "/" + out.key,
+                            [&] { return out.store->Put(out.key, out.data); }, &attempts);
+    if (!st.ok()) {
+      if (stopping_ || aborting_) return st;
+      RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", st, attempts));
+      diverted = true;
+      break;
+    }
   }
-  if (sink_ != nullptr) {
-    RETURN_IF_ERROR(WithRetries("loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); }));
+  if (sink_ != nullptr && !diverted) {
+    uint32_t attempts = 0;
+    Status st = WithRetries("loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); },
+                            &attempts);
+    if (!st.ok()) {
+      if (stopping_ || aborting_) return st;
+      RETURN_IF_ERROR(DivertToErrorOutput(batch, "warehouse-failed", st, attempts));
+    }
   }
   RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(),
                               [&] { return log_->CommitCheckpoint(kConsumer, journal::Offset{batch.id.end}); }));
@@ -209,6 +226,20 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
   stats_.last_delivery_ms = options_.clock->NowMs();
   spdlog::debug("stream {} partition {}: delivered batch {} ({} records, {} bytes, {} objects)", stream_.name,
                 partition_, batch.id.ToString(), batch.records.size(), batch.bytes, outputs.size());
+  return Status::Ok();
+}
+
+Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string& error_type, const Status& cause,
+                                           uint32_t attempts) {
+  spdlog::error("stream {} partition {}: batch {} ({} records) failed for the whole retry duration ({} s); "
+                "writing it to error output as {}: {}",
+                stream_.name, partition_, batch.id.ToString(), batch.records.size(), stream_.retry_duration_s,
+                error_type, cause.ToString());
+  ASSIGN_OR_RETURN(OutputObject out, builder_->BuildErrorOutput(batch, error_type, StatusCodeName(cause.code()),
+                                                               cause.message(), options_.clock->NowMs(), attempts));
+  RETURN_IF_ERROR(WithRetries("error output " + out.store->Describe() + "/" + out.key,
+                              [&] { return out.store->Put(out.key, out.data); }, nullptr, /*unbounded=*/true));
+  stats_.error_output_batches++;
   return Status::Ok();
 }
 
@@ -296,6 +327,26 @@ void DeliveryWorker::Run() {
                   stream_.name, partition_, batch.id.ToString(), stream_.retry_duration_s, st.ToString());
     SleepMs(options_.max_backoff_ms);
   }
+}
+
+Result<OutputObject> BatchBuilder::BuildErrorOutput(const Batch& batch, const std::string& error_type,
+                                                    const std::string& error_code, const std::string& error_message,
+                                                    int64_t now_ms, uint32_t attempts) const {
+  OutputObject out;
+  out.store = errors_;
+  out.kind = error_type;
+  ASSIGN_OR_RETURN(out.key, error_keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, error_type));
+  for (const auto& r : batch.records) {
+    transform::ErrorRecord e;
+    e.attempts_made = attempts;
+    e.arrival_ms = r.arrival_ms;
+    e.error_code = error_code;
+    e.error_message = error_message;
+    e.attempt_ending_ms = now_ms;
+    e.raw_data = r.data;
+    transform::AppendErrorRecord(e, out.data);
+  }
+  return out;
 }
 
 Result<std::vector<OutputObject>> ConcatBuilder::Build(const Batch& batch) {

@@ -53,6 +53,19 @@ class BatchBuilder {
  public:
   virtual ~BatchBuilder() = default;
   virtual Result<std::vector<OutputObject>> Build(const Batch& batch) = 0;
+  // The error-output object for a batch that could not be delivered within the retry duration:
+  // one Firehose error record per source record, under the error prefix with
+  // !{firehose:error-output-type} = `error_type` (e.g. "delivery-failed", "warehouse-failed").
+  Result<OutputObject> BuildErrorOutput(const Batch& batch, const std::string& error_type,
+                                        const std::string& error_code, const std::string& error_message,
+                                        int64_t now_ms, uint32_t attempts) const;
+
+ protected:
+  BatchBuilder(const KeyMaker& keys, objectstore::ObjectStore* errors) : error_keys_(keys), errors_(errors) {}
+
+ private:
+  KeyMaker error_keys_;
+  objectstore::ObjectStore* errors_;
 };
 
 // Runs after a batch's objects are durable and before the checkpoint moves (warehouse loading).
@@ -70,6 +83,7 @@ struct WorkerStats {
   std::atomic<uint64_t> bytes_delivered{0};
   std::atomic<uint64_t> put_failures{0};
   std::atomic<uint64_t> redelivered_batches{0};
+  std::atomic<uint64_t> error_output_batches{0};  // batches diverted to error output
   std::atomic<int64_t> last_delivery_ms{0};
 };
 
@@ -107,11 +121,17 @@ class DeliveryWorker {
   // Reads the next batch per the buffering hints; returns false if stopping with nothing to do.
   Result<bool> NextBatch(Batch& batch, bool flush_all);
   Status DeliverBatch(const Batch& batch);
+  // Writes the batch to error output after its delivery failed for the whole retry duration.
+  // Retries until it succeeds or the worker stops: error output is never dropped.
+  Status DivertToErrorOutput(const Batch& batch, const std::string& error_type, const Status& cause,
+                             uint32_t attempts);
   Status WriteIntent(const Batch& batch);
   Status LoadPendingIntent(Batch& batch, bool& found);
   Status ReadRange(Batch& batch);
   // Retries `op` with backoff until the retry duration passes or the worker is aborted.
-  Status WithRetries(const std::string& what, const std::function<Status()>& op);
+  // `attempts` (optional) receives how many attempts were made.
+  Status WithRetries(const std::string& what, const std::function<Status()>& op, uint32_t* attempts = nullptr,
+                     bool unbounded = false);
   void SleepMs(int64_t ms);
   std::string IntentPath() const;
 
@@ -138,7 +158,9 @@ class DeliveryWorker {
 // staged object.
 class ConcatBuilder : public BatchBuilder {
  public:
-  ConcatBuilder(KeyMaker keys, objectstore::ObjectStore* staged) : keys_(std::move(keys)), staged_(staged) {}
+  // `errors` receives error output (the staged store when null).
+  ConcatBuilder(KeyMaker keys, objectstore::ObjectStore* staged, objectstore::ObjectStore* errors = nullptr)
+      : BatchBuilder(keys, errors != nullptr ? errors : staged), keys_(std::move(keys)), staged_(staged) {}
   Result<std::vector<OutputObject>> Build(const Batch& batch) override;
 
  private:

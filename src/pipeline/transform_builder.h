@@ -41,7 +41,8 @@ class TransformBuilder : public BatchBuilder {
  private:
   TransformBuilder(KeyMaker keys, TransformStores stores, compress::Format compression,
                    std::unique_ptr<transform::Chain> chain, bool raw_enabled)
-      : keys_(std::move(keys)),
+      : BatchBuilder(keys, stores.errors),
+        keys_(std::move(keys)),
         stores_(stores),
         compression_(compression),
         chain_(std::move(chain)),

@@ -87,7 +87,7 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
     wo.state_dir = fs::Join(fs::Join(fs::Join(server_.data_dir, "delivery"), cfg.name), std::to_string(p));
     std::unique_ptr<pipeline::BatchBuilder> builder;
     if (plain) {
-      builder = std::make_unique<pipeline::ConcatBuilder>(keys, staged);
+      builder = std::make_unique<pipeline::ConcatBuilder>(keys, staged, stores.errors);
     } else {
       ASSIGN_OR_RETURN(builder, pipeline::TransformBuilder::Create(cfg, stores, chain_options));
     }

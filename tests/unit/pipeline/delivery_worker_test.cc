@@ -65,14 +65,15 @@ class DeliveryWorkerTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
 
-  std::unique_ptr<DeliveryWorker> MakeWorker(objectstore::ObjectStore* store) {
+  std::unique_ptr<DeliveryWorker> MakeWorker(objectstore::ObjectStore* store,
+                                             objectstore::ObjectStore* errors = nullptr) {
     WorkerOptions wo;
     wo.state_dir = root_ + "/delivery/orders/0";
     wo.clock = &clock_;
     wo.sleep_for_test = [this](int64_t ms) { clock_.AdvanceMs(ms); };
     auto keys = KeyMaker::Create(stream_);
     EXPECT_TRUE(keys.ok());
-    return std::make_unique<DeliveryWorker>(stream_, 0, log_, std::make_unique<ConcatBuilder>(*keys, store), nullptr,
+    return std::make_unique<DeliveryWorker>(stream_, 0, log_, std::make_unique<ConcatBuilder>(*keys, store, errors), nullptr,
                                             wo);
   }
 
@@ -148,15 +149,38 @@ TEST_F(DeliveryWorkerTest, StoreFailuresAreRetriedAndNothingIsLost) {
   EXPECT_EQ(*store_->Get(keys[0]), "ab");
 }
 
-TEST_F(DeliveryWorkerTest, GivingUpAfterRetryDurationKeepsTheCheckpoint) {
+TEST_F(DeliveryWorkerTest, AfterRetryDurationTheBatchGoesToErrorOutputAndTheStreamMovesOn) {
   stream_.retry_duration_s = 2;
-  Append({"a"});
+  stream_.error_output_prefix = "errors/!{firehose:error-output-type}/";
+  Append({"a", "b"});
   FlakyStore flaky(store_.get(), 1000);
-  auto w = MakeWorker(&flaky);
-  Status st = w->DrainForTest();
-  EXPECT_FALSE(st.ok());
-  EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 0u) << "undelivered data stays in the journal";
-  EXPECT_GT(flaky.attempts, 1);
+  objectstore::FileObjectStore errors(root_ + "/errors");
+  auto w = MakeWorker(&flaky, &errors);
+  ASSERT_TRUE(w->DrainForTest().ok());
+  EXPECT_GT(flaky.attempts, 1) << "retried before giving up";
+  EXPECT_EQ(w->stats().error_output_batches.load(), 1u);
+  EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 2u);
+  auto keys = *errors.List("");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].rfind("errors/delivery-failed/2018/08/27/10/orders-1-", 0), 0u) << keys[0];
+  std::string body = *errors.Get(keys[0]);
+  // One Firehose error record per source record, with the original bytes in base64.
+  EXPECT_NE(body.find("\"rawData\":\"YQ==\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"rawData\":\"Yg==\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"errorCode\":\"Unavailable\""), std::string::npos) << body;
+  EXPECT_NE(body.find("injected: 503 Slow Down"), std::string::npos) << body;
+}
+
+TEST_F(DeliveryWorkerTest, ErrorOutputIsRetriedUntilItSucceeds) {
+  stream_.retry_duration_s = 1;
+  Append({"a"});
+  FlakyStore staged(store_.get(), 1000);
+  objectstore::FileObjectStore errors_dir(root_ + "/errors");
+  FlakyStore errors(&errors_dir, 5);  // fails long past the retry duration, then recovers
+  auto w = MakeWorker(&staged, &errors);
+  ASSERT_TRUE(w->DrainForTest().ok());
+  EXPECT_EQ(errors.attempts, 6);
+  EXPECT_EQ(errors_dir.List("")->size(), 1u);
 }
 
 TEST_F(DeliveryWorkerTest, RunningWorkerDeliversAndStopFlushes) {
