@@ -156,6 +156,7 @@ bool MatchesFileExtension(std::string_view ext) {
 // The fields S3DestinationConfiguration and ExtendedS3DestinationConfiguration share.
 struct S3Fields {
   std::optional<std::string> bucket_url;
+  std::optional<std::string_view> role_arn;
   std::optional<std::string_view> prefix;
   std::optional<std::string_view> error_output_prefix;
   std::optional<config::Buffering> buffering;
@@ -165,7 +166,7 @@ struct S3Fields {
 // Parses the common S3 fields of `o` at `path`. Cross-member rule violations go to `invalid`.
 S3Fields ParseS3Fields(Checker& c, object o, const std::string& path, std::string& invalid) {
   S3Fields f;
-  c.Str(o, path, "RoleARN", true, 1, 512);
+  f.role_arn = c.Str(o, path, "RoleARN", true, 1, 512);
   if (auto arn = c.Str(o, path, "BucketARN", true, 1, 2048)) {
     f.bucket_url = BucketUrlFromArn(*arn);
     if (!f.bucket_url) {
@@ -464,6 +465,7 @@ ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body)
   if (dest) {
     S3Fields f = ParseS3Fields(c, *dest, dpath, invalid);
     if (f.bucket_url) cfg.staged.url = *f.bucket_url;
+    if (f.role_arn) cfg.role_arn = std::string(*f.role_arn);
     if (f.prefix) cfg.staged.prefix = std::string(*f.prefix);
     if (f.error_output_prefix) cfg.error_output_prefix = std::string(*f.error_output_prefix);
     if (f.buffering) cfg.buffering = *f.buffering;
@@ -526,7 +528,8 @@ ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body)
 
 void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w) {
   const config::StreamConfig& cfg = info.config;
-  std::string role = "arn:aws:iam::" + AccountOf(info.arn) + ":role/sluice";
+  std::string role =
+      cfg.role_arn.empty() ? "arn:aws:iam::" + AccountOf(info.arn) + ":role/sluice" : cfg.role_arn;
   w.BeginObject();
   w.Key("DeliveryStreamName");
   w.String(cfg.name);

@@ -153,7 +153,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
                               {"name", "source", "partitions", "buffering", "processors", "format",
                                "compression", "file_extension", "staged", "raw", "errors",
                                "error_output_prefix", "retry_duration_s", "retention_hours", "warehouse",
-                               "custom_time_zone", "version", "create_timestamp_ms", "from_api", "tags"}));
+                               "custom_time_zone", "version", "create_timestamp_ms", "from_api", "tags", "role_arn"}));
   if (!n["name"]) return w.Error(n, "delivery stream needs a 'name'");
   RETURN_IF_ERROR(w.String(n, "name", s.name));
   if (!IsValidStreamName(s.name)) {
@@ -228,6 +228,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
   RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0, std::numeric_limits<int64_t>::max()));
   RETURN_IF_ERROR(w.Bool(n, "from_api", s.from_api));
+  RETURN_IF_ERROR(w.String(n, "role_arn", s.role_arn));
   if (YAML::Node t = n["tags"]) {
     if (!t.IsMap()) return w.Error(t, "'tags' must be a mapping of key: value");
     for (const auto& kv : t) s.tags[kv.first.as<std::string>()] = kv.second.as<std::string>();
@@ -379,6 +380,7 @@ std::string StreamToYaml(const StreamConfig& s) {
   e << YAML::Key << "version" << YAML::Value << s.version;
   e << YAML::Key << "create_timestamp_ms" << YAML::Value << s.create_timestamp_ms;
   e << YAML::Key << "from_api" << YAML::Value << s.from_api;
+  if (!s.role_arn.empty()) e << YAML::Key << "role_arn" << YAML::Value << YAML::DoubleQuoted << s.role_arn;
   e << YAML::Key << "buffering" << YAML::Value << YAML::BeginMap << YAML::Key << "size_mb" << YAML::Value
     << s.buffering.size_mb << YAML::Key << "interval_s" << YAML::Value << s.buffering.interval_s << YAML::EndMap;
   EmitDestination(e, "staged", s.staged);

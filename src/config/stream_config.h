@@ -44,6 +44,7 @@ struct ProcessorSpec {
 
 struct StreamConfig {
   std::string name;                      // [a-zA-Z0-9_.-]{1,64}
+  std::string role_arn;                  // RoleARN given to CreateDeliveryStream (echoed back)
   std::string type = "DirectPut";        // DirectPut | KinesisStreamAsSource | MSKAsSource
   uint32_t partitions = 1;               // journal partitions (delivery workers)
   uint64_t version = 1;                  // Firehose VersionId; bumps on every config change
