@@ -64,34 +64,44 @@ size_t DecodedSize(std::string_view text) {
 std::optional<std::string> Decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
   std::string out;
+  if (text.empty()) return out;
   out.resize(DecodedSize(text));
-  char* o = out.data();
-  const size_t n = text.size();
-  for (size_t i = 0; i < n; i += 4) {
-    int8_t a = kReverse[static_cast<uint8_t>(text[i])];
-    int8_t b = kReverse[static_cast<uint8_t>(text[i + 1])];
-    if (a < 0 || b < 0) return std::nullopt;
-    bool last = i + 4 == n;
-    char c3 = text[i + 2], c4 = text[i + 3];
-    if (last && c3 == '=') {
-      if (c4 != '=' || (b & 15) != 0) return std::nullopt;
-      *o++ = static_cast<char>((a << 2) | (b >> 4));
-      break;
-    }
-    int8_t c = kReverse[static_cast<uint8_t>(c3)];
-    if (c < 0) return std::nullopt;
-    if (last && c4 == '=') {
-      if ((c & 3) != 0) return std::nullopt;
-      *o++ = static_cast<char>((a << 2) | (b >> 4));
-      *o++ = static_cast<char>(((b & 15) << 4) | (c >> 2));
-      break;
-    }
-    int8_t d = kReverse[static_cast<uint8_t>(c4)];
-    if (d < 0) return std::nullopt;
-    *o++ = static_cast<char>((a << 2) | (b >> 4));
-    *o++ = static_cast<char>(((b & 15) << 4) | (c >> 2));
-    *o++ = static_cast<char>(((c & 3) << 6) | d);
+  auto* o = reinterpret_cast<uint8_t*>(out.data());
+  const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t quads = text.size() / 4;
+  // Every quad but the last has no padding: decode them with one validity check per quad
+  // (an invalid character maps to -1, whose sign bit survives the OR).
+  for (size_t q = 0; q + 1 < quads; ++q, in += 4) {
+    const int32_t a = kReverse[in[0]], b = kReverse[in[1]], c = kReverse[in[2]], d = kReverse[in[3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    const uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                       (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+    o[0] = static_cast<uint8_t>(v >> 16);
+    o[1] = static_cast<uint8_t>(v >> 8);
+    o[2] = static_cast<uint8_t>(v);
+    o += 3;
   }
+  // The last quad may end with "=" or "==".
+  const int32_t a = kReverse[in[0]], b = kReverse[in[1]];
+  if ((a | b) < 0) return std::nullopt;
+  if (in[2] == '=') {
+    if (in[3] != '=' || (b & 15) != 0) return std::nullopt;
+    o[0] = static_cast<uint8_t>((a << 2) | (b >> 4));
+    return out;
+  }
+  const int32_t c = kReverse[in[2]];
+  if (c < 0) return std::nullopt;
+  if (in[3] == '=') {
+    if ((c & 3) != 0) return std::nullopt;
+    o[0] = static_cast<uint8_t>((a << 2) | (b >> 4));
+    o[1] = static_cast<uint8_t>(((b & 15) << 4) | (c >> 2));
+    return out;
+  }
+  const int32_t d = kReverse[in[3]];
+  if (d < 0) return std::nullopt;
+  o[0] = static_cast<uint8_t>((a << 2) | (b >> 4));
+  o[1] = static_cast<uint8_t>(((b & 15) << 4) | (c >> 2));
+  o[2] = static_cast<uint8_t>(((c & 3) << 6) | d);
   return out;
 }
 
