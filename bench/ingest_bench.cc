@@ -468,6 +468,14 @@ double Percentile(std::vector<double>& sorted, double p) {
   return sorted[std::min(idx, sorted.size() - 1)];
 }
 
+// The 1-minute load average: other work on the machine competes for the same cores.
+double LoadAverage1() {
+  std::ifstream in("/proc/loadavg");
+  double load = 0;
+  in >> load;
+  return load;
+}
+
 std::string CpuModel() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
@@ -587,9 +595,9 @@ int main(int argc, char** argv) {
       "ceiling = write(%llu B) + fdatasync; group = write(%zu B) + fdatasync; "
       "same bytes as the row ingested\n\n",
       static_cast<unsigned long long>(payload_per_request), group_bytes);
-  std::printf("%5s %11s %8s %8s %8s %8s %6s %8s %8s %8s %9s %9s %6s\n", "conns", "records/s",
-              "MB/s", "p50 ms", "p99 ms", "max ms", "failed", "RSS MB", "srv CPU", "gen CPU",
-              "ceil MB/s", "grp MB/s", "ratio");
+  std::printf("%5s %11s %8s %8s %8s %8s %6s %8s %8s %8s %9s %9s %6s %13s %6s\n", "conns",
+              "records/s", "MB/s", "p50 ms", "p99 ms", "max ms", "failed", "RSS MB", "srv CPU",
+              "gen CPU", "ceil MB/s", "grp MB/s", "ratio", "rec/srv-CPU-s", "load1");
   std::fflush(stdout);
 
   bool all_ok = true;
@@ -599,6 +607,7 @@ int main(int argc, char** argv) {
     fs::create_directories(run_dir);
     ServerProcess server;
     if (!server.Start(f, run_dir)) return 1;
+    const double load1 = LoadAverage1();
     const double srv_cpu0 = ProcessCpuSeconds(server.pid()).value_or(0);
     const double gen_cpu0 = SelfCpuSeconds();
     const auto t0 = Clock::now();
@@ -623,11 +632,13 @@ int main(int argc, char** argv) {
     auto& lat = load->latencies_ms;
     std::sort(lat.begin(), lat.end());
     std::printf(
-        "%5d %11.0f %8.1f %8.1f %8.1f %8.1f %6llu %8.1f %7.0f%% %7.0f%% %9.1f %9.1f %6.2f\n", conns,
-        records_s, mb_s, Percentile(lat, 0.50), Percentile(lat, 0.99),
+        "%5d %11.0f %8.1f %8.1f %8.1f %8.1f %6llu %8.1f %7.0f%% %7.0f%% %9.1f %9.1f %6.2f %13.0f "
+        "%6.2f\n",
+        conns, records_s, mb_s, Percentile(lat, 0.50), Percentile(lat, 0.99),
         lat.empty() ? 0.0 : lat.back(), static_cast<unsigned long long>(load->failed_requests),
         rss_kb / 1024.0, 100 * srv_cpu / wall, 100 * gen_cpu / wall, *ceiling, *group,
-        *ceiling > 0 ? mb_s / *ceiling : 0.0);
+        *ceiling > 0 ? mb_s / *ceiling : 0.0, srv_cpu > 0 ? records_s * wall / srv_cpu : 0.0,
+        load1);
     std::fflush(stdout);
     if (load->failed_requests > 0) {
       std::printf("      first failure: %s\n", load->first_failure.c_str());
@@ -641,6 +652,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "\nratio = ingest MB/s / ceiling MB/s (payload bytes; the journal also writes "
-      "frame headers). CPU %% is of one core over the row's wall time.\n");
+      "frame headers). CPU %% is of one core over the row's wall time;\n"
+      "rec/srv-CPU-s = records per second of server CPU time; load1 = 1-minute load average "
+      "when the row started.\n");
   return all_ok ? 0 : 1;
 }
