@@ -3,11 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 
 #include "cli/cmd_put.h"
 #include "cli/cmd_streams.h"
+#include "cli/cmd_transform.h"
 #include "config/config.h"
+#include "pipeline/transform_builder.h"
 #include "server/server.h"
 
 namespace sluice::cli {
@@ -56,11 +61,49 @@ int RunServe(const ServeFlags& f) {
   return (*srv)->WaitForSignalAndStop();
 }
 
+int RunTransform(const std::string& config_file, const std::string& stream, const std::string& input) {
+  auto cfg = config::LoadConfigFile(config_file);
+  if (!cfg.ok()) {
+    std::cerr << "sluice transform: " << cfg.status().message() << "\n";
+    return 2;
+  }
+  const config::StreamConfig* found = nullptr;
+  std::string names;
+  for (const auto& s : cfg->streams) {
+    if (s.name == stream) found = &s;
+    names += (names.empty() ? "" : ", ") + s.name;
+  }
+  if (found == nullptr) {
+    std::cerr << "sluice transform: " << config_file << " declares no stream '" << stream << "' (streams: "
+              << (names.empty() ? "none" : names) << ")\n";
+    return 2;
+  }
+  std::string format = found->format_params_json.empty()
+                           ? found->format
+                           : "{\"" + found->format + "\":" + found->format_params_json + "}";
+  if (input.empty() || input == "-") {
+    return RunTransformCommand(found->processors, format, found->name, std::cin, std::cout, std::cerr);
+  }
+  std::ifstream in(input, std::ios::binary);
+  if (!in) {
+    std::cerr << "sluice transform: cannot read " << input << ": " << std::strerror(errno) << "\n";
+    return 2;
+  }
+  return RunTransformCommand(found->processors, format, found->name, in, std::cout, std::cerr);
+}
+
 int RunCheckConfig(const std::string& file) {
   auto cfg = config::LoadConfigFile(file);
   if (!cfg.ok()) {
     std::cerr << "sluice check-config: " << cfg.status().message() << "\n";
     return 1;
+  }
+  for (const auto& s : cfg->streams) {
+    Status st = pipeline::ValidateProcessing(s);
+    if (!st.ok()) {
+      std::cerr << "sluice check-config: " << file << ": " << st.message() << "\n";
+      return 1;
+    }
   }
   std::cout << file << ": OK\n";
   std::cout << "server: listen " << cfg->server.listen << ", data_dir " << cfg->server.data_dir << ", quota "
@@ -107,7 +150,15 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check-config", "Validate a config file and print what it sets up");
   check_cmd->add_option("file", config_file, "YAML config file")->required();
 
+  std::string transform_config, transform_stream, transform_input;
+  auto* transform_cmd = app.add_subcommand(
+      "transform", "Dry-run a stream's processors on sample input: rows (CSV) on stdout, outcomes on stderr");
+  transform_cmd->add_option("--config", transform_config, "YAML config file declaring the stream")->required();
+  transform_cmd->add_option("--stream", transform_stream, "Stream whose processors to run")->required();
+  transform_cmd->add_option("file", transform_input, "Newline-delimited records (default: stdin)");
+
   CLI11_PARSE(app, argc, argv);
+  if (transform_cmd->parsed()) return RunTransform(transform_config, transform_stream, transform_input);
   if (serve_cmd->parsed()) return RunServe(serve);
   if (put_cmd->parsed()) return RunPut(put, &std::cin, std::cerr);
   if (streams_cmd->parsed()) return RunStreams(streams, std::cout, std::cerr);

@@ -4,6 +4,24 @@
 
 namespace sluice::pipeline {
 
+Result<transform::FormatSpec> FormatFor(const config::StreamConfig& stream) {
+  std::string text = stream.format_params_json.empty()
+                         ? stream.format
+                         : "{\"" + stream.format + "\":" + stream.format_params_json + "}";
+  auto spec = transform::FormatSpec::Parse(text);
+  if (!spec.ok()) return spec.status().WithContext("stream " + stream.name + ": format");
+  return spec;
+}
+
+Status ValidateProcessing(const config::StreamConfig& stream) {
+  auto compression = compress::ParseFormat(stream.compression);
+  if (!compression.ok()) return compression.status().WithContext("stream " + stream.name);
+  ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
+  auto chain = transform::Chain::Build(stream.processors, format);
+  if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(const config::StreamConfig& stream,
                                                                    TransformStores stores,
                                                                    transform::ChainOptions options) {
@@ -11,10 +29,7 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(const config:
   if (stores.errors == nullptr) stores.errors = stores.staged;
   ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(stream));
   ASSIGN_OR_RETURN(compress::Format compression, compress::ParseFormat(stream.compression));
-  std::string format_text = stream.format_params_json.empty()
-                                ? stream.format
-                                : "{\"" + stream.format + "\":" + stream.format_params_json + "}";
-  ASSIGN_OR_RETURN(transform::FormatSpec format, transform::FormatSpec::Parse(format_text));
+  ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
   options.stream_name = stream.name;
   auto chain = transform::Chain::Build(stream.processors, format, options);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);

@@ -28,6 +28,12 @@ struct TransformStats {
   std::atomic<uint64_t> failed{0};
 };
 
+// The stream's output format (format + format_params_json) as a transform::FormatSpec.
+Result<transform::FormatSpec> FormatFor(const config::StreamConfig& stream);
+// Builds (and discards) the stream's processor chain, formatter and compression: every error a
+// stream's processing configuration can have, reported before the stream starts.
+Status ValidateProcessing(const config::StreamConfig& stream);
+
 class TransformBuilder : public BatchBuilder {
  public:
   static Result<std::unique_ptr<TransformBuilder>> Create(const config::StreamConfig& stream,
