@@ -103,10 +103,19 @@ std::string Join(const std::vector<std::string>& parts) {
   return out;
 }
 
-// Shadows the builtins that would read the server's environment. `Term as $v | Exp` scopes over
-// everything after it, so the user's query needs no parentheses (an unbalanced ')' in it stays a
-// syntax error) and starts on a line of its own; the final newline ends a trailing `# comment`.
-constexpr std::string_view kSandboxPrelude = "def env: {}; {} as $ENV |\n";
+// Prepended to every query. It shadows
+// - `env` and `$ENV`, which would read the server's environment (secrets) into object keys;
+// - `halt` and `halt_error`, which stop the interpreter: libjq 1.6's jq_reset frees the halt
+//   message without clearing it, so the next jq_start or jq_teardown frees it again (fixed in jq
+//   1.7). Here they raise an ordinary jq error instead, which fails only the record.
+// The C builtins are unreachable once shadowed. `Term as $v | Exp` scopes over everything after
+// it, so the user's query needs no parentheses (an unbalanced ')' in it stays a syntax error) and
+// starts on a line of its own; the final newline ends a trailing `# comment`.
+constexpr std::string_view kSandboxPrelude =
+    R"jq(def halt: error("halt is not supported in a MetadataExtractionQuery"); )jq"
+    R"jq(def halt_error: error("halt_error: \(if type == "string" then . else tojson end)"); )jq"
+    R"jq(def halt_error(exit_code): halt_error; )jq"
+    "def env: {}; {} as $ENV |\n";
 constexpr std::string_view kSandboxEpilogue = "\n";
 
 }  // namespace
@@ -175,16 +184,10 @@ Result<std::map<std::string, std::string>> MetadataExtractor::Extract(
                                    Truncate(std::move(message), kMaxQuotedMessageBytes));
   }
 
-  reported_.clear();
+  reported_.clear();         // bounds what jq might report through the callback while running
   jq_start(jq_, parsed, 0);  // consumes `parsed`
   Owned first(jq_next(jq_));
   if (!jv_is_valid(first.get())) {
-    if (jq_halted(jq_)) {
-      Owned message(jq_get_error_message(jq_));
-      std::string text = message.kind() == JV_KIND_NULL ? "" : ": " + MessageText(message);
-      return Status::InvalidArgument("jq query stopped with halt/halt_error" +
-                                     Truncate(std::move(text), kMaxQuotedMessageBytes));
-    }
     std::string message = InvalidMessage(first);
     if (!message.empty()) {
       return Status::InvalidArgument(

@@ -29,8 +29,9 @@ namespace sluice::jq {
 // value, for which key; the caller sends that record to the error output (processing-failed).
 //
 // Sandbox: the query runs with `env` and `$ENV` bound to `{}` (server secrets must not leak into
-// object keys) and with an empty module search path (`import`/`include` fail to compile). There is
-// no execution time limit: queries are stream configuration, not record data.
+// object keys), with `halt`/`halt_error` raising ordinary jq errors (libjq 1.6 double-frees after
+// a halt), and with an empty module search path (`import`/`include` fail to compile). There is no
+// execution time limit: queries are stream configuration, not record data.
 //
 // Thread safety: an extractor is used by one thread at a time (jq_state is not thread-safe).
 // Distinct extractors may run concurrently on different threads.
