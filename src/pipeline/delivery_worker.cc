@@ -57,10 +57,11 @@ void DeliveryWorker::SleepMs(int64_t ms) {
 }
 
 Status DeliveryWorker::WithRetries(const std::string& what, const std::function<Status()>& op, uint32_t* attempts,
-                                   bool unbounded) {
+                                   bool unbounded, std::optional<uint32_t> budget_s,
+                                   const std::function<bool(const Status&)>& retryable) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   const int64_t started = options_.clock->MonotonicMs();
-  const int64_t budget_ms = static_cast<int64_t>(stream_.retry_duration_s) * 1000;
+  const int64_t budget_ms = static_cast<int64_t>(budget_s.value_or(stream_.retry_duration_s)) * 1000;
   int64_t backoff = options_.initial_backoff_ms;
   for (uint32_t attempt = 1;; ++attempt) {
     if (attempts != nullptr) *attempts = attempt;
@@ -73,6 +74,7 @@ Status DeliveryWorker::WithRetries(const std::string& what, const std::function<
     // A stopping worker gives up after one failure: the batch stays in the journal and its
     // intent is kept, so the next start redelivers it identically.
     if (aborting_ || stopping_ || (!unbounded && elapsed >= budget_ms)) return st;
+    if (retryable && !retryable(st)) return st;
     std::uniform_int_distribution<int64_t> jitter(0, backoff);
     SleepMs(unbounded ? jitter(rng) : std::min(jitter(rng), budget_ms - elapsed));
     backoff = std::min(options_.max_backoff_ms, backoff * 2);
@@ -199,8 +201,9 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
   }
   if (sink_ != nullptr && !diverted) {
     uint32_t attempts = 0;
-    Status st = WithRetries("loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); },
-                            &attempts);
+    Status st = WithRetries(
+        "loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); }, &attempts, false,
+        sink_->RetryDurationS(), [this](const Status& s) { return sink_->IsRetryable(s); });
     if (!st.ok()) {
       if (stopping_ || aborting_) return st;
       RETURN_IF_ERROR(DivertToErrorOutput(batch, "warehouse-failed", st, attempts));

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +75,11 @@ class BatchSink {
  public:
   virtual ~BatchSink() = default;
   virtual Status Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) = 0;
+  // How long a failing Deliver is retried before the batch goes to error output.
+  virtual uint32_t RetryDurationS() const = 0;
+  // False for errors that retrying cannot fix (bad config, missing table): the batch goes to
+  // error output at once.
+  virtual bool IsRetryable(const Status& status) const = 0;
 };
 
 // Counters a worker exposes (read by metrics and tests).
@@ -130,8 +136,10 @@ class DeliveryWorker {
   Status ReadRange(Batch& batch);
   // Retries `op` with backoff until the retry duration passes or the worker is aborted.
   // `attempts` (optional) receives how many attempts were made.
+  // `budget_s` overrides the stream's retry duration; `retryable` says which errors to retry.
   Status WithRetries(const std::string& what, const std::function<Status()>& op, uint32_t* attempts = nullptr,
-                     bool unbounded = false);
+                     bool unbounded = false, std::optional<uint32_t> budget_s = std::nullopt,
+                     const std::function<bool(const Status&)>& retryable = nullptr);
   void SleepMs(int64_t ms);
   std::string IntentPath() const;
 

@@ -24,7 +24,8 @@ Status ValidateProcessing(const config::StreamConfig& stream) {
 
 Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(const config::StreamConfig& stream,
                                                                    TransformStores stores,
-                                                                   transform::ChainOptions options) {
+                                                                   transform::ChainOptions options,
+                                                                   bool collect_rows) {
   if (stores.staged == nullptr) return Status::InvalidArgument("stream " + stream.name + ": no staged store");
   if (stores.errors == nullptr) stores.errors = stores.staged;
   ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(stream));
@@ -33,8 +34,10 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(const config:
   options.stream_name = stream.name;
   auto chain = transform::Chain::Build(stream.processors, format, options);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
-  return std::unique_ptr<TransformBuilder>(new TransformBuilder(std::move(keys), stores, compression,
-                                                                std::move(chain).value(), stores.raw != nullptr));
+  auto builder = std::unique_ptr<TransformBuilder>(new TransformBuilder(
+      std::move(keys), stores, compression, std::move(chain).value(), stores.raw != nullptr));
+  builder->collect_rows_ = collect_rows;
+  return builder;
 }
 
 Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
@@ -46,7 +49,9 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
   for (size_t i = 0; i < batch.records.size(); ++i) {
     sources.push_back({batch.records[i].data, batch.records[i].arrival_ms, ids[i]});
   }
-  last_result_ = chain_->Process(sources);
+  transform::ProcessOptions po;
+  po.collect_rows = collect_rows_;
+  last_result_ = chain_->Process(sources, po);
   const transform::BatchResult& result = last_result_;
   stats_.ok += result.CountOutcome(transform::Outcome::kOk);
   stats_.dropped += result.CountOutcome(transform::Outcome::kDropped);

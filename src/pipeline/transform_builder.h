@@ -36,9 +36,11 @@ Status ValidateProcessing(const config::StreamConfig& stream);
 
 class TransformBuilder : public BatchBuilder {
  public:
+  // `collect_rows`: keep the batch's rows (last_result().rows) for a warehouse sink.
   static Result<std::unique_ptr<TransformBuilder>> Create(const config::StreamConfig& stream,
                                                           TransformStores stores,
-                                                          transform::ChainOptions options);
+                                                          transform::ChainOptions options,
+                                                          bool collect_rows = false);
   Result<std::vector<OutputObject>> Build(const Batch& batch) override;
   const TransformStats& stats() const { return stats_; }
   // The chain's outcome for the last batch built (for the warehouse sink).
@@ -59,6 +61,7 @@ class TransformBuilder : public BatchBuilder {
   compress::Format compression_;
   std::unique_ptr<transform::Chain> chain_;
   bool raw_enabled_;
+  bool collect_rows_ = false;
   TransformStats stats_;
   transform::BatchResult last_result_;
 };

@@ -10,6 +10,7 @@
 #include "api/http_server.h"
 #include "common/file_util.h"
 #include "journal/journal.h"
+#include "secrets/resolver.h"
 #include "server/stream_registry.h"
 
 namespace sluice::server {
@@ -44,7 +45,12 @@ class ServerImpl : public Server {
     jo.quota_bytes = sc.quota_mb << 20;
     jo.sync = sc.sync;
     ASSIGN_OR_RETURN(journal_, journal::Journal::Open(jo));
-    registry_ = std::make_unique<StreamRegistry>(sc, journal_.get());
+    if (options_.redactor == nullptr) {
+      own_redactor_ = std::make_unique<secrets::Redactor>();
+      options_.redactor = own_redactor_.get();
+    }
+    resolver_ = std::make_unique<secrets::Resolver>(options_.redactor, &Clock::System());
+    registry_ = std::make_unique<StreamRegistry>(sc, journal_.get(), resolver_.get());
     for (const auto& s : options_.config.streams) {
       RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
     }
@@ -90,6 +96,8 @@ class ServerImpl : public Server {
 
  private:
   ServeOptions options_;
+  std::unique_ptr<secrets::Redactor> own_redactor_;
+  std::unique_ptr<secrets::Resolver> resolver_;
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<StreamRegistry> registry_;
   std::unique_ptr<api::FirehoseHandler> handler_;

@@ -9,12 +9,15 @@
 
 #include "common/status.h"
 #include "config/config.h"
+#include "secrets/redactor.h"
 
 namespace sluice::server {
 
 struct ServeOptions {
   config::Config config;
   std::string ready_file;  // written with "HOST:PORT\n" once listening (optional)
+  // Every secret resolved while serving is added here; the logger masks them (optional).
+  secrets::Redactor* redactor = nullptr;
 };
 
 class Server {

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
-#include <random>
 
 #include "common/file_util.h"
 #include "pipeline/transform_builder.h"
@@ -15,8 +14,9 @@ constexpr char kSlowDown[] = "Slow down.";
 
 }  // namespace
 
-StreamRegistry::StreamRegistry(const config::ServerConfig& server, journal::Journal* journal, Clock* clock)
-    : server_(server), journal_(journal), clock_(clock) {}
+StreamRegistry::StreamRegistry(const config::ServerConfig& server, journal::Journal* journal,
+                               secrets::Resolver* resolver, Clock* clock)
+    : server_(server), journal_(journal), resolver_(resolver), clock_(clock) {}
 
 StreamRegistry::~StreamRegistry() { StopAll(); }
 
@@ -74,8 +74,13 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
     ASSIGN_OR_RETURN(stores.errors, StoreFor(*s, cfg.errors));
   }
   // The plain Firehose path (records concatenated as sent) needs no transform machinery.
+  const bool has_warehouse = !cfg.warehouse_json.empty();
   const bool plain = cfg.processors.empty() && cfg.format == "raw" && cfg.compression == "UNCOMPRESSED" &&
-                     stores.raw == nullptr;
+                     stores.raw == nullptr && !has_warehouse;
+  std::optional<warehouse::WarehouseConfig> warehouse_config;
+  if (has_warehouse) {
+    ASSIGN_OR_RETURN(warehouse_config, pipeline::ParseWarehouseConfig(cfg));
+  }
   ASSIGN_OR_RETURN(pipeline::KeyMaker keys, pipeline::KeyMaker::Create(cfg));
   transform::ChainOptions chain_options;
   chain_options.region = server_.region;
@@ -86,13 +91,21 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
     wo.clock = clock_;
     wo.state_dir = fs::Join(fs::Join(fs::Join(server_.data_dir, "delivery"), cfg.name), std::to_string(p));
     std::unique_ptr<pipeline::BatchBuilder> builder;
+    pipeline::WarehouseSink* sink = nullptr;
     if (plain) {
       builder = std::make_unique<pipeline::ConcatBuilder>(keys, staged, stores.errors);
     } else {
-      ASSIGN_OR_RETURN(builder, pipeline::TransformBuilder::Create(cfg, stores, chain_options));
+      ASSIGN_OR_RETURN(std::unique_ptr<pipeline::TransformBuilder> tb,
+                       pipeline::TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
+      if (has_warehouse) {
+        s->sinks.push_back(std::make_unique<pipeline::WarehouseSink>(
+            cfg, *warehouse_config, tb.get(), stores.errors != nullptr ? stores.errors : staged, resolver_));
+        sink = s->sinks.back().get();
+      }
+      builder = std::move(tb);
     }
     s->workers.push_back(std::make_unique<pipeline::DeliveryWorker>(cfg, p, s->partitions[p], std::move(builder),
-                                                                     nullptr, wo));
+                                                                     sink, wo));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -21,12 +21,17 @@
 #include "journal/journal.h"
 #include "objectstore/object_store.h"
 #include "pipeline/delivery_worker.h"
+#include "pipeline/warehouse_sink.h"
+#include "secrets/resolver.h"
 
 namespace sluice::server {
 
 class StreamRegistry : public api::Backend {
  public:
-  StreamRegistry(const config::ServerConfig& server, journal::Journal* journal, Clock* clock = &Clock::System());
+  // `resolver` resolves ${secret:...} references of warehouse settings; it must outlive the
+  // registry.
+  StreamRegistry(const config::ServerConfig& server, journal::Journal* journal, secrets::Resolver* resolver,
+                 Clock* clock = &Clock::System());
   ~StreamRegistry() override;
 
   // Adds a stream declared in the config file and starts its workers.
@@ -54,6 +59,7 @@ class StreamRegistry : public api::Backend {
     uint64_t incarnation = 0;
     std::vector<journal::PartitionLog*> partitions;
     std::map<std::string, std::unique_ptr<objectstore::ObjectStore>> stores;  // by resolved URL
+    std::vector<std::unique_ptr<pipeline::WarehouseSink>> sinks;  // one per worker, if any
     std::vector<std::unique_ptr<pipeline::DeliveryWorker>> workers;
     std::atomic<uint64_t> next_partition{0};
   };
@@ -65,6 +71,7 @@ class StreamRegistry : public api::Backend {
 
   config::ServerConfig server_;
   journal::Journal* journal_;
+  secrets::Resolver* resolver_;
   Clock* clock_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>> streams_;  // GUARDED_BY(mu_)

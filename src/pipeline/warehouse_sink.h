@@ -1,0 +1,60 @@
+// WarehouseSink: loads each delivered batch's Ok rows into the stream's warehouse table, exactly
+// once (the loader records the batch id in its ledger in the same transaction), after the staged
+// objects are durable and before the checkpoint moves (design.md §5.5).
+//
+// Rows come from the TransformBuilder's last processed batch (with collect_rows), in arrival
+// order, as CSV in the warehouse convention (empty unquoted = NULL, "" = empty string). Rows the
+// database rejects for their data (isolated by bisection) go to error output as
+// `warehouse-failed` error records, while the rest of the batch loads.
+// Thread safety: one sink per delivery worker; called from the worker's thread only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "pipeline/delivery_worker.h"
+#include "pipeline/transform_builder.h"
+#include "secrets/resolver.h"
+#include "warehouse/config.h"
+#include "warehouse/loader.h"
+
+namespace sluice::pipeline {
+
+// Parses a stream's `warehouse:` block (JSON text) into a WarehouseConfig. The target's columns
+// come from `columns` when given, else from the stream's schema processor (plus text columns for
+// rules' `set`).
+Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConfig& stream);
+
+class WarehouseSink : public BatchSink {
+ public:
+  // `builder` must be the worker's TransformBuilder (it holds the batch's rows) and outlive the
+  // sink; `errors` receives warehouse-failed records; `resolver` resolves ${secret:...}.
+  WarehouseSink(const config::StreamConfig& stream, warehouse::WarehouseConfig config,
+                TransformBuilder* builder, objectstore::ObjectStore* errors, secrets::Resolver* resolver);
+
+  Status Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) override;
+  uint32_t RetryDurationS() const override { return config_.retry_duration_s; }
+  bool IsRetryable(const Status& status) const override;
+
+  uint64_t rows_loaded() const { return rows_loaded_; }
+  uint64_t rows_rejected() const { return rows_rejected_; }
+
+ private:
+  Result<std::string> RowsAsCsv(const transform::BatchResult& result) const;
+
+  std::string stream_;
+  warehouse::WarehouseConfig config_;
+  TransformBuilder* builder_;
+  objectstore::ObjectStore* errors_;
+  secrets::Resolver* resolver_;
+  KeyMaker keys_;
+  std::unique_ptr<warehouse::Loader> loader_;  // opened lazily (the database may be down at start)
+  // Error output of rejected rows that could not be written yet, for the batch it belongs to:
+  // the retry of Deliver writes it instead of loading again (the load is committed).
+  std::optional<std::pair<std::string, OutputObject>> pending_rejects_;
+  uint64_t rows_loaded_ = 0;
+  uint64_t rows_rejected_ = 0;
+};
+
+}  // namespace sluice::pipeline
