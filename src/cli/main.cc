@@ -1,9 +1,11 @@
 // sluice: one binary, subcommands serve, put, streams, check-config (design.md §2).
-#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cstdio>
+#include <mutex>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "cli/cmd_streams.h"
 #include "cli/cmd_transform.h"
 #include "config/config.h"
+#include "secrets/redactor.h"
 #include "pipeline/transform_builder.h"
 #include "server/server.h"
 
@@ -20,8 +23,31 @@ namespace {
 
 constexpr char kVersion[] = "0.1.0";
 
+// Writes log lines to stderr with every secret the server resolved masked.
+class RedactingStderrSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit RedactingStderrSink(const secrets::Redactor* redactor) : redactor_(redactor) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t buf;
+    formatter_->format(msg, buf);
+    std::string text = redactor_->Redact(std::string_view(buf.data(), buf.size()));
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+
+ private:
+  const secrets::Redactor* redactor_;
+};
+
+secrets::Redactor& LogRedactor() {
+  static secrets::Redactor redactor;
+  return redactor;
+}
+
 void SetUpLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("sluice");
+  auto logger = std::make_shared<spdlog::logger>("sluice", std::make_shared<RedactingStderrSink>(&LogRedactor()));
   // One line per event, UTC, sortable, with the level: easy to grep and to parse.
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);
@@ -53,6 +79,7 @@ int RunServe(const ServeFlags& f) {
   server::ServeOptions opts;
   opts.config = std::move(cfg);
   opts.ready_file = f.ready_file;
+  opts.redactor = &LogRedactor();
   auto srv = server::Server::Start(std::move(opts));
   if (!srv.ok()) {
     spdlog::error("cannot start: {}", srv.status().ToString());
