@@ -378,7 +378,7 @@ TEST_F(FirehoseHandlerTest, DescribeDeliveryStreamRendersTheCreatedConfig) {
   auto r = Call("DescribeDeliveryStream", R"({"DeliveryStreamName":"orders"})");
   EXPECT_EQ(r.status, 200);
   const std::string common =
-      R"("RoleARN":"arn:aws:iam::000000000000:role/sluice","BucketARN":"arn:aws:s3:::staging",)"
+      R"("RoleARN":"arn:aws:iam::123456789012:role/fh","BucketARN":"arn:aws:s3:::staging",)"
       R"("Prefix":"orders/!{timestamp:yyyy/MM/dd}/","ErrorOutputPrefix":"errors/!{firehose:error-output-type}/",)"
       R"("BufferingHints":{"SizeInMBs":64,"IntervalInSeconds":60},"CompressionFormat":"GZIP",)"
       R"("EncryptionConfiguration":{"NoEncryptionConfig":"NoEncryption"})";
@@ -393,7 +393,7 @@ TEST_F(FirehoseHandlerTest, DescribeDeliveryStreamRendersTheCreatedConfig) {
       R"json(,"ProcessingConfiguration":{"Enabled":true,"Processors":[{"Type":"AppendDelimiterToRecord","Parameters":[]},)json"
       R"json({"Type":"MetadataExtraction","Parameters":[{"ParameterName":"MetadataExtractionQuery","ParameterValue":"{id:.id}"},)json"
       R"json({"ParameterName":"JsonParsingEngine","ParameterValue":"JQ-1.6"}]}]},)json"
-      R"("S3BackupMode":"Enabled","S3BackupDescription":{"RoleARN":"arn:aws:iam::000000000000:role/sluice",)"
+      R"("S3BackupMode":"Enabled","S3BackupDescription":{"RoleARN":"arn:aws:iam::123456789012:role/fh",)"
       R"("BucketARN":"arn:aws:s3:::raw","Prefix":"raw/","BufferingHints":{"SizeInMBs":5,"IntervalInSeconds":300},)"
       R"("CompressionFormat":"UNCOMPRESSED","EncryptionConfiguration":{"NoEncryptionConfig":"NoEncryption"}},)"
       R"("FileExtension":".csv.gz","CustomTimeZone":"UTC"}}],"HasMoreDestinations":false}})";
