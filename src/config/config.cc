@@ -153,7 +153,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
                               {"name", "source", "partitions", "buffering", "processors", "format",
                                "compression", "file_extension", "staged", "raw", "errors",
                                "error_output_prefix", "retry_duration_s", "retention_hours", "warehouse",
-                               "custom_time_zone", "version", "create_timestamp_ms", "from_api", "tags", "role_arn"}));
+                               "custom_time_zone", "version", "create_timestamp_ms", "from_api", "tags", "role_arn", "max_active_partitions"}));
   if (!n["name"]) return w.Error(n, "delivery stream needs a 'name'");
   RETURN_IF_ERROR(w.String(n, "name", s.name));
   if (!IsValidStreamName(s.name)) {
@@ -224,6 +224,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   if (!s.errors.empty() && s.error_output_prefix.empty()) s.error_output_prefix = s.errors.prefix;
   RETURN_IF_ERROR(w.Uint(n, "retry_duration_s", s.retry_duration_s, 0, 7 * 86400));
   RETURN_IF_ERROR(w.Uint(n, "retention_hours", s.retention_hours, 1, 24 * 365));
+  RETURN_IF_ERROR(w.Uint(n, "max_active_partitions", s.max_active_partitions, 1, 5000));
   RETURN_IF_ERROR(w.OneOf(n, "custom_time_zone", s.custom_time_zone, {"UTC"}));
   RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
   RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0, std::numeric_limits<int64_t>::max()));
@@ -391,6 +392,7 @@ std::string StreamToYaml(const StreamConfig& s) {
   if (s.file_extension) e << YAML::Key << "file_extension" << YAML::Value << YAML::DoubleQuoted << *s.file_extension;
   e << YAML::Key << "retry_duration_s" << YAML::Value << s.retry_duration_s;
   e << YAML::Key << "retention_hours" << YAML::Value << s.retention_hours;
+  e << YAML::Key << "max_active_partitions" << YAML::Value << s.max_active_partitions;
   e << YAML::EndMap;
   std::string out = e.c_str();
   // Flow-style parts (JSON text) are appended as raw YAML lines.

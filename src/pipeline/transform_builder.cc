@@ -1,5 +1,7 @@
 #include "pipeline/transform_builder.h"
 
+#include <simdjson.h>
+
 #include "transform/error_record.h"
 
 namespace sluice::pipeline {
@@ -13,11 +15,67 @@ Result<transform::FormatSpec> FormatFor(const config::StreamConfig& stream) {
   return spec;
 }
 
+namespace {
+
+// Splits the stream's processors into the transform chain's and the jq metadata extraction
+// (Firehose's MetadataExtraction processor, which drives dynamic partitioning).
+Status SplitProcessors(const config::StreamConfig& stream, std::vector<config::ProcessorSpec>& chain_specs,
+                       std::unique_ptr<jq::MetadataExtractor>* extractor) {
+  bool has_query = false;
+  for (const auto& spec : stream.processors) {
+    if (spec.type != "MetadataExtraction") {
+      chain_specs.push_back(spec);
+      continue;
+    }
+    if (has_query) return Status::InvalidArgument("stream " + stream.name + ": only one MetadataExtraction processor is allowed");
+    has_query = true;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view query, engine;
+    if (parser.parse(spec.params_json).get(doc) != simdjson::SUCCESS ||
+        doc["MetadataExtractionQuery"].get(query) != simdjson::SUCCESS) {
+      return Status::InvalidArgument("stream " + stream.name +
+                                     ": MetadataExtraction needs the parameter MetadataExtractionQuery (a jq 1.6 "
+                                     "expression such as {customer_id:.customer_id})");
+    }
+    if (doc["JsonParsingEngine"].get(engine) == simdjson::SUCCESS && engine != "JQ-1.6") {
+      return Status::InvalidArgument("stream " + stream.name + ": JsonParsingEngine must be JQ-1.6, got '" +
+                                     std::string(engine) + "'");
+    }
+    auto compiled = jq::MetadataExtractor::Compile(query);
+    if (!compiled.ok()) return compiled.status().WithContext("stream " + stream.name + ": MetadataExtraction");
+    if (extractor != nullptr) *extractor = std::move(compiled).value();
+  }
+  bool uses_query_keys = stream.staged.prefix.find("!{partitionKeyFromQuery:") != std::string::npos;
+  if (uses_query_keys && !has_query) {
+    return Status::InvalidArgument("stream " + stream.name +
+                                   ": the prefix uses !{partitionKeyFromQuery:...} but no MetadataExtraction "
+                                   "processor defines the keys");
+  }
+  return Status::Ok();
+}
+
+// The Firehose error record of source record `r` for a partitioning failure.
+void AppendPartitionError(const journal::StoredRecord& r, std::string_view code, std::string_view message,
+                          int64_t now_ms, std::string& out) {
+  transform::ErrorRecord e;
+  e.arrival_ms = r.arrival_ms;
+  e.error_code = code;
+  e.error_message = message;
+  e.attempt_ending_ms = now_ms;
+  e.raw_data = r.data;
+  transform::AppendErrorRecord(e, out);
+}
+
+}  // namespace
+
 Status ValidateProcessing(const config::StreamConfig& stream) {
+  std::vector<config::ProcessorSpec> chain_specs;
+  RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, nullptr));
   auto compression = compress::ParseFormat(stream.compression);
   if (!compression.ok()) return compression.status().WithContext("stream " + stream.name);
   ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
-  auto chain = transform::Chain::Build(stream.processors, format);
+  auto chain = transform::Chain::Build(chain_specs, format);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
   return Status::Ok();
 }
@@ -32,45 +90,98 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(const config:
   ASSIGN_OR_RETURN(compress::Format compression, compress::ParseFormat(stream.compression));
   ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
   options.stream_name = stream.name;
-  auto chain = transform::Chain::Build(stream.processors, format, options);
+  std::vector<config::ProcessorSpec> chain_specs;
+  std::unique_ptr<jq::MetadataExtractor> extractor;
+  RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, &extractor));
+  if (extractor && collect_rows) {
+    return Status::InvalidArgument("stream " + stream.name +
+                                   ": dynamic partitioning (MetadataExtraction) and a warehouse destination cannot "
+                                   "be combined in one stream yet");
+  }
+  auto chain = transform::Chain::Build(chain_specs, format, options);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
   auto builder = std::unique_ptr<TransformBuilder>(new TransformBuilder(
       std::move(keys), stores, compression, std::move(chain).value(), stores.raw != nullptr));
   builder->collect_rows_ = collect_rows;
+  builder->extractor_ = std::move(extractor);
+  builder->max_active_partitions_ = stream.max_active_partitions;
+  builder->clock_ = options.clock;
   return builder;
 }
 
 Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
   std::vector<std::string> ids;
   ids.reserve(batch.records.size());
-  std::vector<transform::SourceRecord> sources;
-  sources.reserve(batch.records.size());
   for (const auto& r : batch.records) ids.push_back(std::to_string(r.offset.value));
-  for (size_t i = 0; i < batch.records.size(); ++i) {
-    sources.push_back({batch.records[i].data, batch.records[i].arrival_ms, ids[i]});
+
+  // Dynamic partitioning: group the source records by their jq keys (first-seen order). Records
+  // whose keys cannot be evaluated, and records of partitions beyond the active-partition limit,
+  // go to error output.
+  struct Partition {
+    std::map<std::string, std::string> keys;
+    std::vector<size_t> members;
+  };
+  std::vector<Partition> partitions;
+  std::string partition_errors, overflow_errors;
+  const int64_t now_ms = clock_->NowMs();
+  if (extractor_) {
+    std::map<std::map<std::string, std::string>, size_t> index;
+    for (size_t i = 0; i < batch.records.size(); ++i) {
+      auto keys = extractor_->Extract(batch.records[i].data);
+      if (!keys.ok()) {
+        AppendPartitionError(batch.records[i], "DynamicPartitioning.MetadataExtractionFailed",
+                             keys.status().message(), now_ms, partition_errors);
+        continue;
+      }
+      auto it = index.find(*keys);
+      if (it == index.end()) {
+        if (partitions.size() >= max_active_partitions_) {
+          AppendPartitionError(batch.records[i], "DynamicPartitioning.ActivePartitionExceeded",
+                               "more than " + std::to_string(max_active_partitions_) +
+                                   " active partitions in one buffer",
+                               now_ms, overflow_errors);
+          continue;
+        }
+        it = index.emplace(*keys, partitions.size()).first;
+        partitions.push_back({*keys, {}});
+      }
+      partitions[it->second].members.push_back(i);
+    }
+  } else {
+    partitions.push_back({{}, {}});
+    for (size_t i = 0; i < batch.records.size(); ++i) partitions[0].members.push_back(i);
   }
-  transform::ProcessOptions po;
-  po.collect_rows = collect_rows_;
-  last_result_ = chain_->Process(sources, po);
-  const transform::BatchResult& result = last_result_;
-  stats_.ok += result.CountOutcome(transform::Outcome::kOk);
-  stats_.dropped += result.CountOutcome(transform::Outcome::kDropped);
-  stats_.failed += result.CountOutcome(transform::Outcome::kProcessingFailed);
 
   std::vector<OutputObject> outs;
-  for (size_t g = 0; g < result.groups.size(); ++g) {
-    const transform::OutputGroup& group = result.groups[g];
-    if (group.data.empty()) continue;
-    BatchId id = batch.id;
-    // Groups beyond the first get their own name even when the prefix ignores partition keys.
-    if (g > 0) id.group = std::to_string(g);
-    OutputObject out;
-    out.store = stores_.staged;
-    out.kind = "staged";
-    ASSIGN_OR_RETURN(out.key, keys_.StagedKey(id, batch.version, batch.oldest_ms, group.partition_keys,
-                                              group.partition_keys));
-    ASSIGN_OR_RETURN(out.data, compress::Compress(compression_, group.data));
-    outs.push_back(std::move(out));
+  std::string processing_errors;
+  transform::ProcessOptions po;
+  po.collect_rows = collect_rows_;
+  for (size_t p = 0; p < partitions.size(); ++p) {
+    std::vector<transform::SourceRecord> sources;
+    sources.reserve(partitions[p].members.size());
+    for (size_t i : partitions[p].members) {
+      sources.push_back({batch.records[i].data, batch.records[i].arrival_ms, ids[i]});
+    }
+    last_result_ = chain_->Process(sources, po);
+    const transform::BatchResult& result = last_result_;
+    stats_.ok += result.CountOutcome(transform::Outcome::kOk);
+    stats_.dropped += result.CountOutcome(transform::Outcome::kDropped);
+    stats_.failed += result.CountOutcome(transform::Outcome::kProcessingFailed);
+    for (size_t g = 0; g < result.groups.size(); ++g) {
+      const transform::OutputGroup& group = result.groups[g];
+      if (group.data.empty()) continue;
+      BatchId id = batch.id;
+      // Each output group gets its own object name, even when the prefix ignores the keys.
+      if (p > 0 || g > 0) id.group = std::to_string(p) + "." + std::to_string(g);
+      OutputObject out;
+      out.store = stores_.staged;
+      out.kind = "staged";
+      ASSIGN_OR_RETURN(out.key, keys_.StagedKey(id, batch.version, batch.oldest_ms, partitions[p].keys,
+                                                group.partition_keys));
+      ASSIGN_OR_RETURN(out.data, compress::Compress(compression_, group.data));
+      outs.push_back(std::move(out));
+    }
+    transform::AppendErrorRecords(sources, result, processing_errors);
   }
   if (raw_enabled_) {
     OutputObject raw;
@@ -83,13 +194,15 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
     ASSIGN_OR_RETURN(raw.data, compress::Compress(compression_, concatenated));
     outs.push_back(std::move(raw));
   }
-  std::string errors;
-  if (transform::AppendErrorRecords(sources, result, errors) > 0) {
+  for (auto& [type, data] : {std::pair<const char*, std::string*>{"processing-failed", &processing_errors},
+                             {"partitioning-failed", &partition_errors},
+                             {"activePartitionExceeded", &overflow_errors}}) {
+    if (data->empty()) continue;
     OutputObject err;
     err.store = stores_.errors;
-    err.kind = "processing-failed";
-    ASSIGN_OR_RETURN(err.key, keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, "processing-failed"));
-    err.data = std::move(errors);
+    err.kind = type;
+    ASSIGN_OR_RETURN(err.key, keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, type));
+    err.data = std::move(*data);
     outs.push_back(std::move(err));
   }
   return outs;

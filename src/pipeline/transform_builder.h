@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "compress/compress.h"
+#include "jq/metadata_extractor.h"
 #include "pipeline/delivery_worker.h"
 #include "transform/pipeline.h"
 
@@ -62,6 +63,9 @@ class TransformBuilder : public BatchBuilder {
   std::unique_ptr<transform::Chain> chain_;
   bool raw_enabled_;
   bool collect_rows_ = false;
+  std::unique_ptr<jq::MetadataExtractor> extractor_;  // dynamic partitioning, if configured
+  size_t max_active_partitions_ = 500;
+  const Clock* clock_ = &Clock::System();
   TransformStats stats_;
   transform::BatchResult last_result_;
 };
