@@ -1,11 +1,12 @@
 // Warehouse freshness benchmark (issue 5): steady PutRecordBatch load into a `sluice serve` stream
-// with IntervalInSeconds 1 whose warehouse is a throwaway PostgreSQL; for every record, the time
-// from its acknowledgement (the 200 answer) to the moment its row is visible in PostgreSQL.
+// with buffering interval_s 1 (--interval) whose warehouse is a throwaway PostgreSQL; for every
+// record, the time from its acknowledgement (the 200 answer) to the moment its row is visible in PostgreSQL.
 // Visibility is stamped by one persistent psql session polling every --poll-ms for ids at or
 // above the lowest id not seen yet.
 //
 // Usage: SLUICE_BIN=<build>/src/cli/sluice node bench/freshness_bench.mjs
 //          [--rate 2000] [--seconds 20] [--batch 100] [--mode append|merge] [--poll-ms 20]
+//          [--interval 1]   (the stream's buffering interval_s)
 // Prints throughput and p50/p90/p99/max freshness in ms.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -23,6 +24,7 @@ const kSeconds = Number(args.seconds ?? 20);
 const kBatch = Number(args.batch ?? 100);
 const kMode = args.mode ?? "append";
 const kPollMs = Number(args["poll-ms"] ?? 20);
+const kIntervalS = Number(args.interval ?? 1);
 const kStream = "fresh";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -80,7 +82,7 @@ async function main() {
     fs.writeFileSync(config, `
 delivery_streams:
   - name: ${kStream}
-    buffering: {size_mb: 5, interval_s: 1}
+    buffering: {size_mb: 5, interval_s: ${kIntervalS}}
     processors:
       - schema:
           columns:
@@ -176,7 +178,7 @@ ${kMode === "merge" ? "      key: [id]\n" : ""}      create_table: true
     const fresh = [...ackMs].map(([id, t]) => seenMs.get(id) - t).sort((a, b) => a - b);
     const seconds = (sendEnd - start) / 1000;
     const result = {
-      mode: kMode, target_rate: kRate, batch: kBatch, seconds: Number(seconds.toFixed(2)),
+      mode: kMode, interval_s: kIntervalS, target_rate: kRate, batch: kBatch, seconds: Number(seconds.toFixed(2)),
       acknowledged: ackMs.size, failed: errors, ack_throughput_per_s: Math.round(ackMs.size / seconds),
       freshness_ms: {
         p50: percentile(fresh, 50), p90: percentile(fresh, 90), p99: percentile(fresh, 99), max: fresh.at(-1),
