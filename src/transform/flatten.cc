@@ -10,6 +10,15 @@ namespace sluice::transform {
 namespace od = simdjson::ondemand;
 using simdjson::error_code;
 
+// simdjson::builtin_implementation() is compiled into libsimdjson (a generic build, so it says
+// "fallback"); the On-Demand code flatten runs is inlined here and picks the kernel from this
+// translation unit's target flags, which this macro names.
+#define SLUICE_STRINGIZE_INNER(x) #x
+#define SLUICE_STRINGIZE(x) SLUICE_STRINGIZE_INNER(x)
+const char* FlattenKernelName() {
+  return SLUICE_STRINGIZE(SIMDJSON_BUILTIN_IMPLEMENTATION);
+}
+
 bool IsJsonNumber(std::string_view t) {
   size_t i = 0;
   const size_t n = t.size();

@@ -100,6 +100,11 @@ class Flattener {
   Arena* arena_ = nullptr;  // the current record's arena
 };
 
+// The simdjson On-Demand kernel compiled into flatten ("haswell", "icelake", "fallback", ...):
+// flatten.cc is built with -march=native (SLUICE_NATIVE), so this is the build machine's best
+// kernel, not the runtime-dispatched one.
+const char* FlattenKernelName();
+
 // Validates JSON number syntax (RFC 8259), e.g. "-0.5e+10"; rejects "01", "1.", "+1", "NaN".
 bool IsJsonNumber(std::string_view text);
 
