@@ -5,6 +5,7 @@
 // logged), a store outage (retried until it returns) and kill -9 before delivery (delivered once).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -129,6 +130,8 @@ test("SIGTERM flushes records put through the SDK into one S3 object with the Fi
     assert.ok(body.equals(Buffer.from(records.join(""))),
       `object ${keys[0]} holds the records as sent, in order; got ${body.length} bytes:\n` +
       body.toString("utf8").slice(0, 400));
+    assert.deepEqual(w.s3.events(), [{ name: "ObjectCreated:Put", bucket: "landing", key: keys[0] }],
+      "one PutObject, written once");
   });
 });
 
@@ -289,6 +292,7 @@ test("records acknowledged while the store is down are delivered once it is back
       assert.match(k, keyPattern("", "clicks"));
       bodies.push((await getObject(w.s3.endpoint, "landing", k)).toString("utf8"));
     }
+    assert.deepEqual(w.s3.events().map((e) => e.key).sort(), keys, "each object written once");
     const lines = bodies.join("").split(/(?<=\n)/).sort();
     assert.deepEqual(lines, [...records].sort(),
       "every acknowledged record delivered exactly once, as sent");
@@ -323,5 +327,46 @@ test("kill -9 before delivery, then restart and SIGTERM, delivers every record o
     assert.match(keys[0], keyPattern("", "clicks"));
     const body = await getObject(w.s3.endpoint, "landing", keys[0]);
     assert.equal(body.toString("utf8"), records.join(""), "every record once, in order, as sent");
+    assert.deepEqual(w.s3.events(), [{ name: "ObjectCreated:Put", bucket: "landing", key: keys[0] }],
+      "the object was written exactly once");
+  });
+});
+
+test("an object above the 16 MiB multipart threshold arrives whole and in order", async () => {
+  await withS3("multipart", ["landing"], async (w) => {
+    const config = writeConfig(w.dir, `
+  - name: big
+    buffering: {size_mb: 64, interval_s: 900}
+    staged: ${s3Dest(w.s3, "landing", "big/")}
+`);
+    const server = new SluiceServer(path.join(w.dir, "data"), ["--config", config]);
+    w.servers.push(server);
+    const endpoint = await startWithEnv(server, kGoodEnv);
+    // 24 distinct records of 900 000 bytes: 21.6 MB, three 8 MiB parts.
+    const records = Array.from({ length: 24 }, (_, i) =>
+      crypto.createHash("sha256").update(String(i)).digest("hex").repeat(28125).slice(0, 899999) + "\n");
+    const client = new FirehoseClient({
+      endpoint, region: "us-east-1", credentials: { accessKeyId: "AKID", secretAccessKey: "secret" },
+      maxAttempts: 1,
+    });
+    for (let i = 0; i < records.length; i += 4) {
+      const res = await client.send(new PutRecordBatchCommand({
+        DeliveryStreamName: "big", Records: records.slice(i, i + 4).map((r) => ({ Data: Buffer.from(r) })),
+      }));
+      assert.equal(res.FailedPutCount, 0);
+    }
+    client.destroy();
+    await stopClean(server);
+
+    const keys = await listKeys(w.s3.endpoint, "landing");
+    assert.equal(keys.length, 1, `one object: ${keys}; stderr:\n${server.stderr}`);
+    assert.match(keys[0], keyPattern("big/", "big"));
+    const body = await getObject(w.s3.endpoint, "landing", keys[0]);
+    const expected = Buffer.from(records.join(""));
+    const sha = (b) => crypto.createHash("sha256").update(b).digest("hex");
+    assert.deepEqual({ bytes: body.length, sha256: sha(body) },
+      { bytes: expected.length, sha256: sha(expected) }, "the object is the records as sent");
+    assert.deepEqual(w.s3.events(), [{ name: "ObjectCreated:Post", bucket: "landing", key: keys[0] }],
+      "written by one CompleteMultipartUpload (s3rver reports it as ObjectCreated:Post)");
   });
 });

@@ -2,7 +2,10 @@
 // credentials S3RVER/S3RVER) as a child process for the S3 end-to-end tests, plus plain-HTTP
 // readers for its buckets (s3rver serves anonymous GETs, so no S3 client is needed).
 //
-// As a module: startS3rver({dir, buckets, port}) -> {port, endpoint, stop()}, listKeys, getObject.
+// As a module: startS3rver({dir, buckets, port}) -> {port, endpoint, events(), stop()}, listKeys,
+// getObject. events() lists the object events seen so far as {name, bucket, key}, name being
+// ObjectCreated:Put (PutObject), ObjectCreated:Post (CompleteMultipartUpload) or
+// ObjectRemoved:Delete.
 // As a script: node --openssl-legacy-provider s3_harness.mjs <data dir> <bucket>[,...] <port>
 // serves on 127.0.0.1:<port> (0 = free port), prints "READY <port>", and exits when stdin closes
 // or on SIGTERM, so the server never outlives the test that started it. The legacy provider is
@@ -37,6 +40,8 @@ export async function startS3rver({ dir, buckets, port = 0, timeoutMs = 20000 })
     port: ready,
     endpoint: `http://127.0.0.1:${ready}`,
     stderr: () => stderr,
+    events: () => [...stdout.matchAll(/^EVENT (\S+) ([^/\n]+)\/(.*)$/gm)]
+      .map((m) => ({ name: m[1], bucket: m[2], key: m[3] })),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.stdin.end();
@@ -94,6 +99,11 @@ async function serve([dir, buckets, port]) {
   const server = new S3rver({
     port: Number(port), address: "127.0.0.1", directory: dir, silent: true,
     configureBuckets: buckets.split(",").map((name) => ({ name })),
+  });
+  server.on("event", (e) => {
+    for (const r of e.Records) {
+      process.stdout.write(`EVENT ${r.eventName} ${r.s3.bucket.name}/${r.s3.object.key}\n`);
+    }
   });
   const address = await server.run();
   process.stdout.write(`READY ${address.port}\n`);
