@@ -20,8 +20,8 @@ std::string RegionOrDefault(const std::string& region) {
 }
 
 // Calls one Firehose operation; returns the response body, or prints the AWS error and fails.
-bool Call(const StreamsOptions& o, const std::string& op, const std::string& body, std::string& response,
-          std::ostream& err) {
+bool Call(const StreamsOptions& o, const std::string& op, const std::string& body,
+          std::string& response, std::ostream& err) {
   auto client = HttpClient::Create();
   if (!client.ok()) {
     err << "sluice streams: " << client.status().message() << "\n";
@@ -29,9 +29,9 @@ bool Call(const StreamsOptions& o, const std::string& op, const std::string& bod
   }
   AwsCredentials creds = CredentialsFromEnvironment();
   if (!creds.access_key.empty()) (*client)->SetSigV4(RegionOrDefault(o.region), "firehose", creds);
-  auto r = (*client)->Post(o.endpoint + "/",
-                           {"Content-Type: application/x-amz-json-1.1", "X-Amz-Target: Firehose_20150804." + op},
-                           body);
+  auto r = (*client)->Post(
+      o.endpoint + "/",
+      {"Content-Type: application/x-amz-json-1.1", "X-Amz-Target: Firehose_20150804." + op}, body);
   if (!r.ok()) {
     err << "sluice streams: " << op << " to " << o.endpoint << " failed: " << r.status().message()
         << "\n(is `sluice serve` running there? use --endpoint)\n";
@@ -56,13 +56,19 @@ bool Call(const StreamsOptions& o, const std::string& op, const std::string& bod
 }  // namespace
 
 CLI::App* AddStreamsCommand(CLI::App& app, StreamsOptions& o) {
-  CLI::App* cmd = app.add_subcommand("streams", "List, describe, create and delete delivery streams");
+  CLI::App* cmd =
+      app.add_subcommand("streams", "List, describe, create and delete delivery streams");
   cmd->require_subcommand(1);
   cmd->fallthrough();  // --endpoint/--region may also follow the action
-  cmd->add_option("--endpoint", o.endpoint, "Sluice (or Firehose) endpoint URL")->capture_default_str();
-  cmd->add_option("--region", o.region, "Region for SigV4 signing (default: AWS_REGION or us-east-1)");
-  cmd->add_subcommand("list", "List delivery stream names")->fallthrough()->callback([&o] { o.action = "list"; });
-  auto* describe = cmd->add_subcommand("describe", "Print a stream's DeliveryStreamDescription (JSON)");
+  cmd->add_option("--endpoint", o.endpoint, "Sluice (or Firehose) endpoint URL")
+      ->capture_default_str();
+  cmd->add_option("--region", o.region,
+                  "Region for SigV4 signing (default: AWS_REGION or us-east-1)");
+  cmd->add_subcommand("list", "List delivery stream names")->fallthrough()->callback([&o] {
+    o.action = "list";
+  });
+  auto* describe =
+      cmd->add_subcommand("describe", "Print a stream's DeliveryStreamDescription (JSON)");
   describe->add_option("name", o.name, "Stream name")->required();
   describe->fallthrough();
   describe->callback([&o] { o.action = "describe"; });
@@ -71,8 +77,10 @@ CLI::App* AddStreamsCommand(CLI::App& app, StreamsOptions& o) {
   create->add_option("--bucket", o.bucket, "Destination bucket (default: the stream name)");
   create->add_option("--prefix", o.prefix, "S3 Prefix expression (default: YYYY/MM/dd/HH/)");
   create->add_option("--error-prefix", o.error_prefix, "ErrorOutputPrefix expression");
-  create->add_option("--size-mb", o.size_mb, "BufferingHints.SizeInMBs (1-128)")->capture_default_str();
-  create->add_option("--interval-s", o.interval_s, "BufferingHints.IntervalInSeconds (0-900)")->capture_default_str();
+  create->add_option("--size-mb", o.size_mb, "BufferingHints.SizeInMBs (1-128)")
+      ->capture_default_str();
+  create->add_option("--interval-s", o.interval_s, "BufferingHints.IntervalInSeconds (0-900)")
+      ->capture_default_str();
   create->add_option("--compression", o.compression, "CompressionFormat")->capture_default_str();
   create->fallthrough();
   create->callback([&o] { o.action = "create"; });
@@ -161,7 +169,8 @@ int RunStreams(const StreamsOptions& o, std::ostream& out, std::ostream& err) {
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     std::string_view arn;
-    if (parser.parse(response).get(doc) == simdjson::SUCCESS && doc["DeliveryStreamARN"].get(arn) == simdjson::SUCCESS) {
+    if (parser.parse(response).get(doc) == simdjson::SUCCESS &&
+        doc["DeliveryStreamARN"].get(arn) == simdjson::SUCCESS) {
       out << arn << "\n";
     }
   } else {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <ostream>
 #include <string>
 
@@ -14,11 +13,11 @@ struct StreamsOptions {
   std::string region;
   std::string action;  // list | describe | create | delete (set by the chosen subcommand)
   std::string name;
-  std::string bucket;         // create: BucketARN arn:aws:s3:::<bucket> (default: the name)
-  std::string prefix;         // create: Prefix
-  std::string error_prefix;   // create: ErrorOutputPrefix
-  int size_mb = 5;            // create: BufferingHints.SizeInMBs
-  int interval_s = 300;       // create: BufferingHints.IntervalInSeconds
+  std::string bucket;        // create: BucketARN arn:aws:s3:::<bucket> (default: the name)
+  std::string prefix;        // create: Prefix
+  std::string error_prefix;  // create: ErrorOutputPrefix
+  int size_mb = 5;           // create: BufferingHints.SizeInMBs
+  int interval_s = 300;      // create: BufferingHints.IntervalInSeconds
   std::string compression = "UNCOMPRESSED";
 };
 

@@ -5,17 +5,17 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
-#include <mutex>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 
 #include "cli/cmd_put.h"
 #include "cli/cmd_streams.h"
 #include "cli/cmd_transform.h"
 #include "config/config.h"
-#include "secrets/redactor.h"
 #include "pipeline/transform_builder.h"
+#include "secrets/redactor.h"
 #include "server/server.h"
 
 namespace sluice::cli {
@@ -47,7 +47,8 @@ secrets::Redactor& LogRedactor() {
 }
 
 void SetUpLogging(const std::string& level) {
-  auto logger = std::make_shared<spdlog::logger>("sluice", std::make_shared<RedactingStderrSink>(&LogRedactor()));
+  auto logger = std::make_shared<spdlog::logger>(
+      "sluice", std::make_shared<RedactingStderrSink>(&LogRedactor()));
   // One line per event, UTC, sortable, with the level: easy to grep and to parse.
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);
@@ -88,7 +89,8 @@ int RunServe(const ServeFlags& f) {
   return (*srv)->WaitForSignalAndStop();
 }
 
-int RunTransform(const std::string& config_file, const std::string& stream, const std::string& input) {
+int RunTransform(const std::string& config_file, const std::string& stream,
+                 const std::string& input) {
   auto cfg = config::LoadConfigFile(config_file);
   if (!cfg.ok()) {
     std::cerr << "sluice transform: " << cfg.status().message() << "\n";
@@ -101,15 +103,16 @@ int RunTransform(const std::string& config_file, const std::string& stream, cons
     names += (names.empty() ? "" : ", ") + s.name;
   }
   if (found == nullptr) {
-    std::cerr << "sluice transform: " << config_file << " declares no stream '" << stream << "' (streams: "
-              << (names.empty() ? "none" : names) << ")\n";
+    std::cerr << "sluice transform: " << config_file << " declares no stream '" << stream
+              << "' (streams: " << (names.empty() ? "none" : names) << ")\n";
     return 2;
   }
   std::string format = found->format_params_json.empty()
                            ? found->format
                            : "{\"" + found->format + "\":" + found->format_params_json + "}";
   if (input.empty() || input == "-") {
-    return RunTransformCommand(found->processors, format, found->name, std::cin, std::cout, std::cerr);
+    return RunTransformCommand(found->processors, format, found->name, std::cin, std::cout,
+                               std::cerr);
   }
   std::ifstream in(input, std::ios::binary);
   if (!in) {
@@ -133,18 +136,21 @@ int RunCheckConfig(const std::string& file) {
     }
   }
   std::cout << file << ": OK\n";
-  std::cout << "server: listen " << cfg->server.listen << ", data_dir " << cfg->server.data_dir << ", quota "
-            << cfg->server.quota_mb << " MB\n";
+  std::cout << "server: listen " << cfg->server.listen << ", data_dir " << cfg->server.data_dir
+            << ", quota " << cfg->server.quota_mb << " MB\n";
   for (const auto& s : cfg->streams) {
-    std::cout << "stream " << s.name << ": " << s.partitions << " partition(s), buffering " << s.buffering.size_mb
-              << " MB / " << s.buffering.interval_s << " s, " << s.processors.size() << " processor(s), format "
-              << s.format << ", compression " << s.compression << "\n";
-    std::cout << "  staged: " << (s.staged.empty() ? "bucket://" + s.name + " (default)" : s.staged.url)
+    std::cout << "stream " << s.name << ": " << s.partitions << " partition(s), buffering "
+              << s.buffering.size_mb << " MB / " << s.buffering.interval_s << " s, "
+              << s.processors.size() << " processor(s), format " << s.format << ", compression "
+              << s.compression << "\n";
+    std::cout << "  staged: "
+              << (s.staged.empty() ? "bucket://" + s.name + " (default)" : s.staged.url)
               << " prefix '" << s.staged.prefix << "'\n";
-    if (!s.raw.empty()) std::cout << "  raw:    " << s.raw.url << " prefix '" << s.raw.prefix << "'\n";
+    if (!s.raw.empty())
+      std::cout << "  raw:    " << s.raw.url << " prefix '" << s.raw.prefix << "'\n";
     if (!s.error_output_prefix.empty() || !s.errors.empty()) {
-      std::cout << "  errors: " << (s.errors.empty() ? "(staged bucket)" : s.errors.url) << " prefix '"
-                << s.error_output_prefix << "'\n";
+      std::cout << "  errors: " << (s.errors.empty() ? "(staged bucket)" : s.errors.url)
+                << " prefix '" << s.error_output_prefix << "'\n";
     }
   }
   return 0;
@@ -155,17 +161,23 @@ int RunCheckConfig(const std::string& file) {
 
 int main(int argc, char** argv) {
   using namespace sluice::cli;  // NOLINT(google-build-using-namespace)
-  CLI::App app{"Sluice: a self-hosted streaming pipeline for JSON data (Firehose-compatible)", "sluice"};
+  CLI::App app{"Sluice: a self-hosted streaming pipeline for JSON data (Firehose-compatible)",
+               "sluice"};
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);
 
   ServeFlags serve;
-  auto* serve_cmd = app.add_subcommand("serve", "Run the Firehose-compatible API, the journal and delivery");
-  serve_cmd->add_option("--config", serve.config_file, "YAML config file (default: embedded defaults)");
-  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (default 127.0.0.1:4573; port 0 = any)");
-  serve_cmd->add_option("--data-dir", serve.data_dir, "Directory for the journal and default buckets (default ./var)");
+  auto* serve_cmd =
+      app.add_subcommand("serve", "Run the Firehose-compatible API, the journal and delivery");
+  serve_cmd->add_option("--config", serve.config_file,
+                        "YAML config file (default: embedded defaults)");
+  serve_cmd->add_option("--listen", serve.listen,
+                        "HOST:PORT to listen on (default 127.0.0.1:4573; port 0 = any)");
+  serve_cmd->add_option("--data-dir", serve.data_dir,
+                        "Directory for the journal and default buckets (default ./var)");
   serve_cmd->add_option("--ready-file", serve.ready_file, "Write HOST:PORT here once listening");
-  serve_cmd->add_option("--log-level", serve.log_level, "trace|debug|info|warn|error (default info)");
+  serve_cmd->add_option("--log-level", serve.log_level,
+                        "trace|debug|info|warn|error (default info)");
 
   PutOptions put;
   auto* put_cmd = AddPutCommand(app, put);
@@ -174,18 +186,23 @@ int main(int argc, char** argv) {
   auto* streams_cmd = AddStreamsCommand(app, streams);
 
   std::string config_file;
-  auto* check_cmd = app.add_subcommand("check-config", "Validate a config file and print what it sets up");
+  auto* check_cmd =
+      app.add_subcommand("check-config", "Validate a config file and print what it sets up");
   check_cmd->add_option("file", config_file, "YAML config file")->required();
 
   std::string transform_config, transform_stream, transform_input;
   auto* transform_cmd = app.add_subcommand(
-      "transform", "Dry-run a stream's processors on sample input: rows (CSV) on stdout, outcomes on stderr");
-  transform_cmd->add_option("--config", transform_config, "YAML config file declaring the stream")->required();
-  transform_cmd->add_option("--stream", transform_stream, "Stream whose processors to run")->required();
+      "transform",
+      "Dry-run a stream's processors on sample input: rows (CSV) on stdout, outcomes on stderr");
+  transform_cmd->add_option("--config", transform_config, "YAML config file declaring the stream")
+      ->required();
+  transform_cmd->add_option("--stream", transform_stream, "Stream whose processors to run")
+      ->required();
   transform_cmd->add_option("file", transform_input, "Newline-delimited records (default: stdin)");
 
   CLI11_PARSE(app, argc, argv);
-  if (transform_cmd->parsed()) return RunTransform(transform_config, transform_stream, transform_input);
+  if (transform_cmd->parsed())
+    return RunTransform(transform_config, transform_stream, transform_input);
   if (serve_cmd->parsed()) return RunServe(serve);
   if (put_cmd->parsed()) return RunPut(put, &std::cin, std::cerr);
   if (streams_cmd->parsed()) return RunStreams(streams, std::cout, std::cerr);

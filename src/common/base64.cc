@@ -72,7 +72,8 @@ std::optional<std::string> Decode(std::string_view text) {
   // Every quad but the last has no padding: decode them with one validity check per quad
   // (an invalid character maps to -1, whose sign bit survives the OR).
   for (size_t q = 0; q + 1 < quads; ++q, in += 4) {
-    const int32_t a = kReverse[in[0]], b = kReverse[in[1]], c = kReverse[in[2]], d = kReverse[in[3]];
+    const int32_t a = kReverse[in[0]], b = kReverse[in[1]], c = kReverse[in[2]],
+                  d = kReverse[in[3]];
     if ((a | b | c | d) < 0) return std::nullopt;
     const uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
                        (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);

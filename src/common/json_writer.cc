@@ -1,8 +1,8 @@
 #include "common/json_writer.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace sluice::json {
 

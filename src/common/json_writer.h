@@ -17,19 +17,56 @@ std::string Quote(std::string_view s);
 //   Writer w; w.BeginObject(); w.Key("a"); w.Int(1); w.EndObject(); w.str();
 class Writer {
  public:
-  void BeginObject() { Separate(); out_ += '{'; first_ = true; }
-  void EndObject() { out_ += '}'; first_ = false; }
-  void BeginArray() { Separate(); out_ += '['; first_ = true; }
-  void EndArray() { out_ += ']'; first_ = false; }
-  void Key(std::string_view k) { Separate(); AppendString(out_, k); out_ += ':'; first_ = true; }
-  void String(std::string_view v) { Separate(); AppendString(out_, v); }
-  void Int(int64_t v) { Separate(); out_ += std::to_string(v); }
-  void Uint(uint64_t v) { Separate(); out_ += std::to_string(v); }
+  void BeginObject() {
+    Separate();
+    out_ += '{';
+    first_ = true;
+  }
+  void EndObject() {
+    out_ += '}';
+    first_ = false;
+  }
+  void BeginArray() {
+    Separate();
+    out_ += '[';
+    first_ = true;
+  }
+  void EndArray() {
+    out_ += ']';
+    first_ = false;
+  }
+  void Key(std::string_view k) {
+    Separate();
+    AppendString(out_, k);
+    out_ += ':';
+    first_ = true;
+  }
+  void String(std::string_view v) {
+    Separate();
+    AppendString(out_, v);
+  }
+  void Int(int64_t v) {
+    Separate();
+    out_ += std::to_string(v);
+  }
+  void Uint(uint64_t v) {
+    Separate();
+    out_ += std::to_string(v);
+  }
   void Double(double v);
-  void Bool(bool v) { Separate(); out_ += v ? "true" : "false"; }
-  void Null() { Separate(); out_ += "null"; }
+  void Bool(bool v) {
+    Separate();
+    out_ += v ? "true" : "false";
+  }
+  void Null() {
+    Separate();
+    out_ += "null";
+  }
   // Inserts already-serialized JSON as a value.
-  void Raw(std::string_view json) { Separate(); out_ += json; }
+  void Raw(std::string_view json) {
+    Separate();
+    out_ += json;
+  }
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }
 

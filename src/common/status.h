@@ -13,16 +13,16 @@ namespace sluice {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // bad input from a user or client
-  kNotFound,          // a named thing does not exist
-  kAlreadyExists,     // a named thing exists already
-  kResourceExhausted, // quota or limit reached: retry later
-  kUnavailable,       // a peer or device is temporarily unreachable: retry
-  kCorruption,        // stored data failed a check
-  kIoError,           // the OS refused an operation
+  kInvalidArgument,    // bad input from a user or client
+  kNotFound,           // a named thing does not exist
+  kAlreadyExists,      // a named thing exists already
+  kResourceExhausted,  // quota or limit reached: retry later
+  kUnavailable,        // a peer or device is temporarily unreachable: retry
+  kCorruption,         // stored data failed a check
+  kIoError,            // the OS refused an operation
   kFailedPrecondition,
   kCancelled,
-  kInternal,          // a bug
+  kInternal,  // a bug
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -33,14 +33,20 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return {}; }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-  static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
-  static Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   // An IoError whose message ends with ": <strerror(err)>".
@@ -63,7 +69,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.ok() && "Result constructed from an OK status without a value");
   }
@@ -98,10 +104,10 @@ class [[nodiscard]] Result {
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function when `expr` yields a non-OK Status.
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    ::sluice::Status _st = (expr);             \
-    if (!_st.ok()) return _st;                 \
+#define RETURN_IF_ERROR(expr)      \
+  do {                             \
+    ::sluice::Status _st = (expr); \
+    if (!_st.ok()) return _st;     \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, F()); declares x from a Result, or returns its error.

@@ -26,14 +26,16 @@ class Walker {
   }
 
   // Fails on keys not in `allowed`, naming them and the allowed set.
-  Status CheckKeys(const YAML::Node& map, const std::string& where, const std::set<std::string>& allowed) const {
+  Status CheckKeys(const YAML::Node& map, const std::string& where,
+                   const std::set<std::string>& allowed) const {
     if (!map.IsMap()) return Error(map, where + " must be a mapping");
     for (const auto& kv : map) {
       auto key = kv.first.as<std::string>();
       if (allowed.count(key) == 0) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        return Error(kv.first, "unknown key '" + key + "' in " + where + " (allowed: " + list + ")");
+        return Error(kv.first,
+                     "unknown key '" + key + "' in " + where + " (allowed: " + list + ")");
       }
     }
     return Status::Ok();
@@ -60,7 +62,8 @@ class Walker {
     }
     if (!ok || v < lo || v > hi) {
       return Error(n, std::string("'") + key + "' must be an integer from " + std::to_string(lo) +
-                          " to " + std::to_string(hi) + (n.IsScalar() ? ", got '" + n.Scalar() + "'" : ""));
+                          " to " + std::to_string(hi) +
+                          (n.IsScalar() ? ", got '" + n.Scalar() + "'" : ""));
     }
     out = static_cast<T>(v);
     return Status::Ok();
@@ -80,7 +83,8 @@ class Walker {
     return Status::Ok();
   }
 
-  Status OneOf(const YAML::Node& map, const char* key, std::string& out, const std::vector<std::string>& allowed) const {
+  Status OneOf(const YAML::Node& map, const char* key, std::string& out,
+               const std::vector<std::string>& allowed) const {
     YAML::Node n = map[key];
     if (!n) return Status::Ok();
     std::string v = n.IsScalar() ? n.Scalar() : "";
@@ -135,7 +139,8 @@ void YamlToJson(const YAML::Node& n, json::Writer& w) {
   }
 }
 
-Status ParseDestination(const Walker& w, const YAML::Node& n, const std::string& where, ObjectDestination& d) {
+Status ParseDestination(const Walker& w, const YAML::Node& n, const std::string& where,
+                        ObjectDestination& d) {
   RETURN_IF_ERROR(w.CheckKeys(n, where, {"url", "prefix", "endpoint", "region", "path_style"}));
   RETURN_IF_ERROR(w.String(n, "url", d.url));
   RETURN_IF_ERROR(w.String(n, "prefix", d.prefix));
@@ -146,14 +151,33 @@ Status ParseDestination(const Walker& w, const YAML::Node& n, const std::string&
   return Status::Ok();
 }
 
-const std::vector<std::string> kCompressionFormats = {"UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY", "ZSTD"};
+const std::vector<std::string> kCompressionFormats = {"UNCOMPRESSED", "GZIP",          "ZIP",
+                                                      "Snappy",       "HADOOP_SNAPPY", "ZSTD"};
 
 Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   RETURN_IF_ERROR(w.CheckKeys(n, "delivery stream",
-                              {"name", "source", "partitions", "buffering", "processors", "format",
-                               "compression", "file_extension", "staged", "raw", "errors",
-                               "error_output_prefix", "retry_duration_s", "retention_hours", "warehouse",
-                               "custom_time_zone", "version", "create_timestamp_ms", "from_api", "tags", "role_arn", "max_active_partitions"}));
+                              {"name",
+                               "source",
+                               "partitions",
+                               "buffering",
+                               "processors",
+                               "format",
+                               "compression",
+                               "file_extension",
+                               "staged",
+                               "raw",
+                               "errors",
+                               "error_output_prefix",
+                               "retry_duration_s",
+                               "retention_hours",
+                               "warehouse",
+                               "custom_time_zone",
+                               "version",
+                               "create_timestamp_ms",
+                               "from_api",
+                               "tags",
+                               "role_arn",
+                               "max_active_partitions"}));
   if (!n["name"]) return w.Error(n, "delivery stream needs a 'name'");
   RETURN_IF_ERROR(w.String(n, "name", s.name));
   if (!IsValidStreamName(s.name)) {
@@ -161,20 +185,25 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   }
   if (YAML::Node src = n["source"]) {
     if (!src.IsScalar() || src.Scalar() != "direct_put") {
-      return w.Error(src, "stream '" + s.name + "': source must be direct_put (kinesis_stream and kafka sources are not available in this build)");
+      return w.Error(src, "stream '" + s.name +
+                              "': source must be direct_put (kinesis_stream and kafka sources are "
+                              "not available in this build)");
     }
   }
   RETURN_IF_ERROR(w.Uint(n, "partitions", s.partitions, 1, 64));
   if (YAML::Node b = n["buffering"]) {
     RETURN_IF_ERROR(w.CheckKeys(b, "buffering", {"size_mb", "interval_s"}));
-    RETURN_IF_ERROR(w.Uint(b, "size_mb", s.buffering.size_mb, Buffering::kMinSizeMb, Buffering::kMaxSizeMb));
+    RETURN_IF_ERROR(
+        w.Uint(b, "size_mb", s.buffering.size_mb, Buffering::kMinSizeMb, Buffering::kMaxSizeMb));
     RETURN_IF_ERROR(w.Uint(b, "interval_s", s.buffering.interval_s, 0, Buffering::kMaxIntervalS));
   }
   if (YAML::Node p = n["processors"]) {
     if (!p.IsSequence()) return w.Error(p, "'processors' must be a list of {<type>: {parameters}}");
     for (const auto& item : p) {
       if (!item.IsMap() || item.size() != 1) {
-        return w.Error(item, "each processor must be a mapping with exactly one key, e.g. '- flatten: {separator: \"_\"}'");
+        return w.Error(item,
+                       "each processor must be a mapping with exactly one key, e.g. '- flatten: "
+                       "{separator: \"_\"}'");
       }
       auto kv = *item.begin();
       ProcessorSpec spec;
@@ -197,7 +226,9 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
       auto kv = *f.begin();
       std::string kind = kv.first.as<std::string>();
       if (kind != "csv" && kind != "jsonl" && kind != "raw") {
-        return w.Error(f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}, got '" + kind + "'");
+        return w.Error(
+            f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}, got '" + kind +
+                   "'");
       }
       s.format = kind;
       json::Writer jw;
@@ -213,7 +244,8 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
     RETURN_IF_ERROR(w.String(n, "file_extension", ext));
     static const std::regex kExt(R"(^$|\.[0-9a-z!\-_.*'()]+)");
     if (!std::regex_match(ext, kExt)) {
-      return w.Error(fe, "file_extension '" + ext + "' must be empty or match \\.[0-9a-z!-_.*'()]+");
+      return w.Error(fe,
+                     "file_extension '" + ext + "' must be empty or match \\.[0-9a-z!-_.*'()]+");
     }
     s.file_extension = ext;
   }
@@ -227,7 +259,8 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   RETURN_IF_ERROR(w.Uint(n, "max_active_partitions", s.max_active_partitions, 1, 5000));
   RETURN_IF_ERROR(w.OneOf(n, "custom_time_zone", s.custom_time_zone, {"UTC"}));
   RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
-  RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0, std::numeric_limits<int64_t>::max()));
+  RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0,
+                         std::numeric_limits<int64_t>::max()));
   RETURN_IF_ERROR(w.Bool(n, "from_api", s.from_api));
   RETURN_IF_ERROR(w.String(n, "role_arn", s.role_arn));
   if (YAML::Node t = n["tags"]) {
@@ -245,7 +278,9 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
 }
 
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
-  RETURN_IF_ERROR(w.CheckKeys(n, "server", {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region", "account_id", "log_level"}));
+  RETURN_IF_ERROR(w.CheckKeys(n, "server",
+                              {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync",
+                               "region", "account_id", "log_level"}));
   RETURN_IF_ERROR(w.String(n, "listen", s.listen));
   RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
   RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
@@ -254,7 +289,8 @@ Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   RETURN_IF_ERROR(w.Bool(n, "sync", s.sync));
   RETURN_IF_ERROR(w.String(n, "region", s.region));
   RETURN_IF_ERROR(w.String(n, "account_id", s.account_id));
-  RETURN_IF_ERROR(w.OneOf(n, "log_level", s.log_level, {"trace", "debug", "info", "warn", "error"}));
+  RETURN_IF_ERROR(
+      w.OneOf(n, "log_level", s.log_level, {"trace", "debug", "info", "warn", "error"}));
   if (s.listen.find(':') == std::string::npos) {
     return w.Error(n["listen"], "'listen' must be HOST:PORT, got '" + s.listen + "'");
   }
@@ -278,7 +314,8 @@ Status Guard(const std::string& source, F f) {
 bool IsValidStreamName(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -307,13 +344,17 @@ Status ValidateStream(const StreamConfig& s) {
   auto err_prefix = PrefixTemplate::Parse(s.error_output_prefix, true);
   if (!err_prefix.ok()) return err_prefix.status();
   if (prefix->has_expressions() && s.error_output_prefix.empty()) {
-    return Status::InvalidArgument("stream '" + s.name + "': an error output prefix is required when the prefix has expressions");
+    return Status::InvalidArgument(
+        "stream '" + s.name +
+        "': an error output prefix is required when the prefix has expressions");
   }
   if (err_prefix->has_expressions()) {
-    bool has_type = s.error_output_prefix.find("!{firehose:error-output-type}") != std::string::npos;
+    bool has_type =
+        s.error_output_prefix.find("!{firehose:error-output-type}") != std::string::npos;
     if (!has_type) {
-      return Status::InvalidArgument("stream '" + s.name + "': error output prefix '" + s.error_output_prefix +
-                                     "' has expressions, so it must contain !{firehose:error-output-type}");
+      return Status::InvalidArgument(
+          "stream '" + s.name + "': error output prefix '" + s.error_output_prefix +
+          "' has expressions, so it must contain !{firehose:error-output-type}");
     }
   }
   if (!s.raw.empty()) RETURN_IF_ERROR(ValidatePrefix(s.raw.prefix, false));
@@ -341,7 +382,8 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
       for (const auto& n : ds) {
         StreamConfig s;
         RETURN_IF_ERROR(ParseStream(w, n, s));
-        if (!names.insert(s.name).second) return w.Error(n, "stream '" + s.name + "' is declared twice");
+        if (!names.insert(s.name).second)
+          return w.Error(n, "stream '" + s.name + "' is declared twice");
         cfg.streams.push_back(std::move(s));
       }
     }
@@ -364,8 +406,10 @@ void EmitDestination(YAML::Emitter& e, const char* key, const ObjectDestination&
   e << YAML::Key << key << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "url" << YAML::Value << YAML::DoubleQuoted << d.url;
   e << YAML::Key << "prefix" << YAML::Value << YAML::DoubleQuoted << d.prefix;
-  if (!d.endpoint.empty()) e << YAML::Key << "endpoint" << YAML::Value << YAML::DoubleQuoted << d.endpoint;
-  if (!d.region.empty()) e << YAML::Key << "region" << YAML::Value << YAML::DoubleQuoted << d.region;
+  if (!d.endpoint.empty())
+    e << YAML::Key << "endpoint" << YAML::Value << YAML::DoubleQuoted << d.endpoint;
+  if (!d.region.empty())
+    e << YAML::Key << "region" << YAML::Value << YAML::DoubleQuoted << d.region;
   if (d.path_style) e << YAML::Key << "path_style" << YAML::Value << true;
   e << YAML::EndMap;
 }
@@ -381,15 +425,19 @@ std::string StreamToYaml(const StreamConfig& s) {
   e << YAML::Key << "version" << YAML::Value << s.version;
   e << YAML::Key << "create_timestamp_ms" << YAML::Value << s.create_timestamp_ms;
   e << YAML::Key << "from_api" << YAML::Value << s.from_api;
-  if (!s.role_arn.empty()) e << YAML::Key << "role_arn" << YAML::Value << YAML::DoubleQuoted << s.role_arn;
-  e << YAML::Key << "buffering" << YAML::Value << YAML::BeginMap << YAML::Key << "size_mb" << YAML::Value
-    << s.buffering.size_mb << YAML::Key << "interval_s" << YAML::Value << s.buffering.interval_s << YAML::EndMap;
+  if (!s.role_arn.empty())
+    e << YAML::Key << "role_arn" << YAML::Value << YAML::DoubleQuoted << s.role_arn;
+  e << YAML::Key << "buffering" << YAML::Value << YAML::BeginMap << YAML::Key << "size_mb"
+    << YAML::Value << s.buffering.size_mb << YAML::Key << "interval_s" << YAML::Value
+    << s.buffering.interval_s << YAML::EndMap;
   EmitDestination(e, "staged", s.staged);
   EmitDestination(e, "raw", s.raw);
   EmitDestination(e, "errors", s.errors);
-  e << YAML::Key << "error_output_prefix" << YAML::Value << YAML::DoubleQuoted << s.error_output_prefix;
+  e << YAML::Key << "error_output_prefix" << YAML::Value << YAML::DoubleQuoted
+    << s.error_output_prefix;
   e << YAML::Key << "compression" << YAML::Value << s.compression;
-  if (s.file_extension) e << YAML::Key << "file_extension" << YAML::Value << YAML::DoubleQuoted << *s.file_extension;
+  if (s.file_extension)
+    e << YAML::Key << "file_extension" << YAML::Value << YAML::DoubleQuoted << *s.file_extension;
   e << YAML::Key << "retry_duration_s" << YAML::Value << s.retry_duration_s;
   e << YAML::Key << "retention_hours" << YAML::Value << s.retention_hours;
   e << YAML::Key << "max_active_partitions" << YAML::Value << s.max_active_partitions;
@@ -398,11 +446,14 @@ std::string StreamToYaml(const StreamConfig& s) {
   // Flow-style parts (JSON text) are appended as raw YAML lines.
   if (!s.processors.empty()) {
     out += "\nprocessors:\n";
-    for (const auto& p : s.processors) out += "  - " + json::Quote(p.type) + ": " + p.params_json + "\n";
+    for (const auto& p : s.processors)
+      out += "  - " + json::Quote(p.type) + ": " + p.params_json + "\n";
   }
   if (s.format != "raw" || !s.format_params_json.empty()) {
     out += "\nformat: ";
-    out += s.format_params_json.empty() ? s.format : "{" + json::Quote(s.format) + ": " + s.format_params_json + "}";
+    out += s.format_params_json.empty()
+               ? s.format
+               : "{" + json::Quote(s.format) + ": " + s.format_params_json + "}";
     out += "\n";
   }
   if (!s.tags.empty()) {

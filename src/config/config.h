@@ -18,10 +18,10 @@ struct ServerConfig {
   uint64_t quota_mb = 10240;              // disk quota for undelivered data (all streams)
   uint64_t segment_mb = 64;               // journal segment size
   uint32_t io_threads = 2;                // HTTP worker threads
-  bool sync = true;                       // fdatasync before acknowledging (never off in production)
-  std::string region = "us-east-1";       // for ARNs
+  bool sync = true;                  // fdatasync before acknowledging (never off in production)
+  std::string region = "us-east-1";  // for ARNs
   std::string account_id = "000000000000";
-  std::string log_level = "info";         // trace|debug|info|warn|error
+  std::string log_level = "info";  // trace|debug|info|warn|error
 };
 
 struct Config {

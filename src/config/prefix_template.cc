@@ -57,7 +57,8 @@ Status WalkPattern(const std::string& p, OnField on_field, OnLiteral on_literal)
 }  // namespace
 
 Status ValidateTimestampPattern(const std::string& pattern) {
-  return WalkPattern(pattern, [](char, int) {}, [](const std::string&) {});
+  return WalkPattern(
+      pattern, [](char, int) {}, [](const std::string&) {});
 }
 
 Result<std::string> FormatTimestamp(const std::string& pattern, int64_t epoch_ms) {
@@ -158,7 +159,8 @@ Result<PrefixTemplate> PrefixTemplate::Parse(const std::string& text, bool is_er
       if (value.empty()) {
         return Status::InvalidArgument("prefix '" + text + "': !{" + ns + ":} needs a key name");
       }
-      t.parts_.push_back({ns == "partitionKeyFromQuery" ? Kind::kQueryKey : Kind::kLambdaKey, value});
+      t.parts_.push_back(
+          {ns == "partitionKeyFromQuery" ? Kind::kQueryKey : Kind::kLambdaKey, value});
       t.uses_partition_keys_ = true;
     } else {
       return Status::InvalidArgument(
@@ -200,10 +202,11 @@ Result<std::string> PrefixTemplate::Evaluate(const PrefixContext& ctx) const {
       case Kind::kQueryKey:
       case Kind::kLambdaKey: {
         const auto& keys = p.kind == Kind::kQueryKey ? ctx.partition_keys_from_query
-                                                      : ctx.partition_keys_from_lambda;
+                                                     : ctx.partition_keys_from_lambda;
         auto it = keys.find(p.value);
         if (it == keys.end()) {
-          return Status::InvalidArgument("partition key '" + p.value + "' has no value for this record");
+          return Status::InvalidArgument("partition key '" + p.value +
+                                         "' has no value for this record");
         }
         out += it->second;
         break;

@@ -16,11 +16,11 @@
 namespace sluice::config {
 
 struct PrefixContext {
-  int64_t timestamp_ms = 0;                 // the oldest record's arrival time (UTC)
-  std::string error_output_type;            // e.g. "processing-failed"
+  int64_t timestamp_ms = 0;       // the oldest record's arrival time (UTC)
+  std::string error_output_type;  // e.g. "processing-failed"
   std::map<std::string, std::string> partition_keys_from_query;
   std::map<std::string, std::string> partition_keys_from_lambda;
-  uint64_t random_seed = 0;                 // derived from the batch id: stable across redelivery
+  uint64_t random_seed = 0;  // derived from the batch id: stable across redelivery
 };
 
 class PrefixTemplate {
@@ -33,7 +33,9 @@ class PrefixTemplate {
   Result<std::string> Evaluate(const PrefixContext& ctx) const;
 
   bool has_timestamp() const { return has_timestamp_; }
-  bool has_expressions() const { return parts_.size() > 1 || (!parts_.empty() && parts_[0].kind != Kind::kLiteral); }
+  bool has_expressions() const {
+    return parts_.size() > 1 || (!parts_.empty() && parts_[0].kind != Kind::kLiteral);
+  }
   bool uses_partition_keys() const { return uses_partition_keys_; }
   const std::string& text() const { return text_; }
 

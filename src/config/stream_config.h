@@ -43,29 +43,30 @@ struct ProcessorSpec {
 };
 
 struct StreamConfig {
-  std::string name;                      // [a-zA-Z0-9_.-]{1,64}
-  std::string role_arn;                  // RoleARN given to CreateDeliveryStream (echoed back)
-  std::string type = "DirectPut";        // DirectPut | KinesisStreamAsSource | MSKAsSource
-  uint32_t partitions = 1;               // journal partitions (delivery workers)
-  uint64_t version = 1;                  // Firehose VersionId; bumps on every config change
+  std::string name;                // [a-zA-Z0-9_.-]{1,64}
+  std::string role_arn;            // RoleARN given to CreateDeliveryStream (echoed back)
+  std::string type = "DirectPut";  // DirectPut | KinesisStreamAsSource | MSKAsSource
+  uint32_t partitions = 1;         // journal partitions (delivery workers)
+  uint64_t version = 1;            // Firehose VersionId; bumps on every config change
   int64_t create_timestamp_ms = 0;
   Buffering buffering;
-  ObjectDestination staged;              // Firehose "Prefix": the delivered objects
-  ObjectDestination raw;                 // S3BackupMode Enabled: source records as received
-  std::string error_output_prefix;       // ErrorOutputPrefix (in the staged bucket unless errors.url)
-  ObjectDestination errors;              // optional separate bucket for error output
+  ObjectDestination staged;         // Firehose "Prefix": the delivered objects
+  ObjectDestination raw;            // S3BackupMode Enabled: source records as received
+  std::string error_output_prefix;  // ErrorOutputPrefix (in the staged bucket unless errors.url)
+  ObjectDestination errors;         // optional separate bucket for error output
   std::string compression = "UNCOMPRESSED";
   std::optional<std::string> file_extension;
   std::string custom_time_zone = "UTC";
-  uint32_t retry_duration_s = 86400;     // give up on a store after this long (Firehose: 24 h)
+  uint32_t retry_duration_s = 86400;  // give up on a store after this long (Firehose: 24 h)
   uint32_t retention_hours = 24;
-  uint32_t max_active_partitions = 500;  // dynamic partitioning: distinct prefixes per buffer         // journal retention for delivered data
+  uint32_t max_active_partitions = 500;  // dynamic partitioning: distinct prefixes per buffer //
+                                         // journal retention for delivered data
   std::vector<ProcessorSpec> processors;
-  std::string format = "raw";            // raw (concatenate as sent) | csv | jsonl
-  std::string format_params_json;        // e.g. {"header":true,"delimiter":","} for csv
-  std::string warehouse_json;            // the warehouse destination's settings (JSON), if any
+  std::string format = "raw";      // raw (concatenate as sent) | csv | jsonl
+  std::string format_params_json;  // e.g. {"header":true,"delimiter":","} for csv
+  std::string warehouse_json;      // the warehouse destination's settings (JSON), if any
   std::map<std::string, std::string> tags;
-  bool from_api = false;                 // created via CreateDeliveryStream (persisted by us)
+  bool from_api = false;  // created via CreateDeliveryStream (persisted by us)
 };
 
 }  // namespace sluice::config

@@ -19,8 +19,9 @@ constexpr int64_t kPollMs = 200;
 
 }  // namespace
 
-DeliveryWorker::DeliveryWorker(config::StreamConfig stream, uint32_t partition, journal::PartitionLog* log,
-                               std::unique_ptr<BatchBuilder> builder, BatchSink* sink, WorkerOptions options)
+DeliveryWorker::DeliveryWorker(config::StreamConfig stream, uint32_t partition,
+                               journal::PartitionLog* log, std::unique_ptr<BatchBuilder> builder,
+                               BatchSink* sink, WorkerOptions options)
     : stream_(std::move(stream)),
       partition_(partition),
       log_(log),
@@ -28,9 +29,13 @@ DeliveryWorker::DeliveryWorker(config::StreamConfig stream, uint32_t partition, 
       sink_(sink),
       options_(std::move(options)) {}
 
-DeliveryWorker::~DeliveryWorker() { Abort(); }
+DeliveryWorker::~DeliveryWorker() {
+  Abort();
+}
 
-void DeliveryWorker::Start() { thread_ = std::thread([this] { Run(); }); }
+void DeliveryWorker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void DeliveryWorker::Stop() {
   stopping_ = true;
@@ -45,7 +50,9 @@ void DeliveryWorker::Abort() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string DeliveryWorker::IntentPath() const { return fs::Join(options_.state_dir, "batch.intent"); }
+std::string DeliveryWorker::IntentPath() const {
+  return fs::Join(options_.state_dir, "batch.intent");
+}
 
 void DeliveryWorker::SleepMs(int64_t ms) {
   if (options_.sleep_for_test) {
@@ -53,15 +60,18 @@ void DeliveryWorker::SleepMs(int64_t ms) {
     return;
   }
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return aborting_.load() || stopping_.load(); });
+  cv_.wait_for(lock, std::chrono::milliseconds(ms),
+               [this] { return aborting_.load() || stopping_.load(); });
 }
 
-Status DeliveryWorker::WithRetries(const std::string& what, const std::function<Status()>& op, uint32_t* attempts,
-                                   bool unbounded, std::optional<uint32_t> budget_s,
+Status DeliveryWorker::WithRetries(const std::string& what, const std::function<Status()>& op,
+                                   uint32_t* attempts, bool unbounded,
+                                   std::optional<uint32_t> budget_s,
                                    const std::function<bool(const Status&)>& retryable) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   const int64_t started = options_.clock->MonotonicMs();
-  const int64_t budget_ms = static_cast<int64_t>(budget_s.value_or(stream_.retry_duration_s)) * 1000;
+  const int64_t budget_ms =
+      static_cast<int64_t>(budget_s.value_or(stream_.retry_duration_s)) * 1000;
   int64_t backoff = options_.initial_backoff_ms;
   for (uint32_t attempt = 1;; ++attempt) {
     if (attempts != nullptr) *attempts = attempt;
@@ -69,8 +79,8 @@ Status DeliveryWorker::WithRetries(const std::string& what, const std::function<
     if (st.ok()) return st;
     stats_.put_failures++;
     int64_t elapsed = options_.clock->MonotonicMs() - started;
-    spdlog::warn("stream {} partition {}: {} failed (attempt {}): {}", stream_.name, partition_, what, attempt,
-                 st.ToString());
+    spdlog::warn("stream {} partition {}: {} failed (attempt {}): {}", stream_.name, partition_,
+                 what, attempt, st.ToString());
     // A stopping worker gives up after one failure: the batch stays in the journal and its
     // intent is kept, so the next start redelivers it identically.
     if (aborting_ || stopping_ || (!unbounded && elapsed >= budget_ms)) return st;
@@ -83,7 +93,8 @@ Status DeliveryWorker::WithRetries(const std::string& what, const std::function<
 
 Status DeliveryWorker::WriteIntent(const Batch& b) {
   char body[160];
-  std::snprintf(body, sizeof body, "sluice-batch-intent v1 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64, b.id.first,
+  std::snprintf(body, sizeof body,
+                "sluice-batch-intent v1 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64, b.id.first,
                 b.id.end, b.version, b.oldest_ms);
   char line[200];
   std::snprintf(line, sizeof line, "%s %08x\n", body, crc32c::Mask(crc32c::Value(body)));
@@ -101,12 +112,13 @@ Status DeliveryWorker::LoadPendingIntent(Batch& b, bool& found) {
   int64_t oldest = 0;
   unsigned crc = 0;
   char magic[32], ver[8];
-  int n = std::sscanf(text->c_str(), "%31s %7s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %x", magic, ver, &first,
-                      &end, &version, &oldest, &crc);
+  int n = std::sscanf(text->c_str(), "%31s %7s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %x",
+                      magic, ver, &first, &end, &version, &oldest, &crc);
   size_t body_len = text->rfind(' ');
   if (n != 7 || std::string(magic) != "sluice-batch-intent" || body_len == std::string::npos ||
       crc32c::Unmask(crc) != crc32c::Value(text->data(), body_len)) {
-    return Status::Corruption(IntentPath() + ": batch intent is damaged; delete it to redeliver from the checkpoint");
+    return Status::Corruption(
+        IntentPath() + ": batch intent is damaged; delete it to redeliver from the checkpoint");
   }
   journal::Offset checkpoint = log_->Checkpoint(kConsumer);
   if (first != checkpoint.value || end <= first) return Status::Ok();  // already delivered
@@ -124,11 +136,13 @@ Status DeliveryWorker::ReadRange(Batch& b) {
   b.bytes = 0;
   uint64_t want = b.id.end - b.id.first;
   while (b.records.size() < want) {
-    ASSIGN_OR_RETURN(size_t n, reader->Next(std::min<uint64_t>(kReadChunkRecords, want - b.records.size()),
-                                            64u << 20, b.records));
+    ASSIGN_OR_RETURN(size_t n,
+                     reader->Next(std::min<uint64_t>(kReadChunkRecords, want - b.records.size()),
+                                  64u << 20, b.records));
     if (n == 0) {
-      return Status::Corruption("stream " + stream_.name + " partition " + std::to_string(partition_) +
-                                ": batch " + b.id.ToString() + " is no longer fully in the journal");
+      return Status::Corruption("stream " + stream_.name + " partition " +
+                                std::to_string(partition_) + ": batch " + b.id.ToString() +
+                                " is no longer fully in the journal");
     }
   }
   b.records.resize(want);
@@ -142,7 +156,8 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
   for (;;) {
     while (pending_bytes_ < size_limit) {
       size_t before = pending_.size();
-      ASSIGN_OR_RETURN(size_t n, reader_->Next(kReadChunkRecords, size_limit - pending_bytes_, pending_));
+      ASSIGN_OR_RETURN(size_t n,
+                       reader_->Next(kReadChunkRecords, size_limit - pending_bytes_, pending_));
       if (n == 0) break;
       for (size_t i = before; i < pending_.size(); ++i) pending_bytes_ += pending_[i].data.size();
       next_read_ = pending_.back().offset.Next();
@@ -160,24 +175,28 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
     if (!ready) {
       int64_t wait = std::min<int64_t>(kPollMs, oldest + interval_ms - now);
       log_->WaitForData(next_read_, std::max<int64_t>(wait, 1));
-      if (log_->End() <= next_read_ && options_.clock->NowMs() - oldest < interval_ms && !stopping_) {
+      if (log_->End() <= next_read_ && options_.clock->NowMs() - oldest < interval_ms &&
+          !stopping_) {
         return false;  // let Run re-check stop flags, then come back
       }
       continue;
     }
     // Cut: records in order while the batch stays within the size hint (at least one).
     size_t take = 0, bytes = 0;
-    while (take < pending_.size() && (take == 0 || bytes + pending_[take].data.size() <= size_limit)) {
+    while (take < pending_.size() &&
+           (take == 0 || bytes + pending_[take].data.size() <= size_limit)) {
       bytes += pending_[take].data.size();
       ++take;
     }
     batch = Batch{};
-    batch.records.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.begin() + static_cast<long>(take)));
+    batch.records.assign(std::make_move_iterator(pending_.begin()),
+                         std::make_move_iterator(pending_.begin() + static_cast<long>(take)));
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(take));
     pending_bytes_ -= bytes;
     batch.bytes = bytes;
     batch.version = stream_.version;
-    batch.id = BatchId{stream_.name, partition_, batch.records.front().offset.value, batch.records.back().offset.value + 1};
+    batch.id = BatchId{stream_.name, partition_, batch.records.front().offset.value,
+                       batch.records.back().offset.value + 1};
     batch.oldest_ms = batch.records.front().arrival_ms;
     for (const auto& r : batch.records) batch.oldest_ms = std::min(batch.oldest_ms, r.arrival_ms);
     return true;
@@ -185,13 +204,15 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
 }
 
 Status DeliveryWorker::DeliverBatch(const Batch& batch) {
-  RETURN_IF_ERROR(WithRetries("recording batch " + batch.id.ToString(), [&] { return WriteIntent(batch); }));
+  RETURN_IF_ERROR(
+      WithRetries("recording batch " + batch.id.ToString(), [&] { return WriteIntent(batch); }));
   ASSIGN_OR_RETURN(std::vector<OutputObject> outputs, builder_->Build(batch));
   bool diverted = false;
   for (const OutputObject& out : outputs) {
     uint32_t attempts = 0;
-    Status st = WithRetries("put " + out.store->Describe() + "/" + out.key,
-                            [&] { return out.store->Put(out.key, out.data); }, &attempts);
+    Status st = WithRetries(
+        "put " + out.store->Describe() + "/" + out.key,
+        [&] { return out.store->Put(out.key, out.data); }, &attempts);
     if (!st.ok()) {
       if (stopping_ || aborting_) return st;
       RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", st, attempts));
@@ -202,46 +223,54 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
   if (sink_ != nullptr && !diverted) {
     uint32_t attempts = 0;
     Status st = WithRetries(
-        "loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); }, &attempts, false,
-        sink_->RetryDurationS(), [this](const Status& s) { return sink_->IsRetryable(s); });
+        "loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); },
+        &attempts, false, sink_->RetryDurationS(),
+        [this](const Status& s) { return sink_->IsRetryable(s); });
     if (!st.ok()) {
       if (stopping_ || aborting_) return st;
       RETURN_IF_ERROR(DivertToErrorOutput(batch, "warehouse-failed", st, attempts));
     }
   }
-  RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(),
-                              [&] { return log_->CommitCheckpoint(kConsumer, journal::Offset{batch.id.end}); }));
+  RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(), [&] {
+    return log_->CommitCheckpoint(kConsumer, journal::Offset{batch.id.end});
+  }));
   // Retention: delete delivered segments older than the stream's retention, at most once a minute.
   const int64_t now = options_.clock->MonotonicMs();
   if (now - last_retention_ms_ >= 60'000 || last_retention_ms_ == 0) {
     last_retention_ms_ = now;
-    auto deleted = log_->ApplyRetention(static_cast<int64_t>(stream_.retention_hours) * 3600 * 1000);
+    auto deleted =
+        log_->ApplyRetention(static_cast<int64_t>(stream_.retention_hours) * 3600 * 1000);
     if (!deleted.ok()) {
       spdlog::warn("stream {} partition {}: retention failed: {}", stream_.name, partition_,
                    deleted.status().ToString());
     } else if (*deleted > 0) {
-      spdlog::info("stream {} partition {}: retention deleted {} segment(s)", stream_.name, partition_, *deleted);
+      spdlog::info("stream {} partition {}: retention deleted {} segment(s)", stream_.name,
+                   partition_, *deleted);
     }
   }
   stats_.batches_delivered++;
   stats_.records_delivered += batch.records.size();
   stats_.bytes_delivered += batch.bytes;
   stats_.last_delivery_ms = options_.clock->NowMs();
-  spdlog::debug("stream {} partition {}: delivered batch {} ({} records, {} bytes, {} objects)", stream_.name,
-                partition_, batch.id.ToString(), batch.records.size(), batch.bytes, outputs.size());
+  spdlog::debug("stream {} partition {}: delivered batch {} ({} records, {} bytes, {} objects)",
+                stream_.name, partition_, batch.id.ToString(), batch.records.size(), batch.bytes,
+                outputs.size());
   return Status::Ok();
 }
 
-Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string& error_type, const Status& cause,
-                                           uint32_t attempts) {
-  spdlog::error("stream {} partition {}: batch {} ({} records) failed for the whole retry duration ({} s); "
-                "writing it to error output as {}: {}",
-                stream_.name, partition_, batch.id.ToString(), batch.records.size(), stream_.retry_duration_s,
-                error_type, cause.ToString());
-  ASSIGN_OR_RETURN(OutputObject out, builder_->BuildErrorOutput(batch, error_type, StatusCodeName(cause.code()),
-                                                               cause.message(), options_.clock->NowMs(), attempts));
-  RETURN_IF_ERROR(WithRetries("error output " + out.store->Describe() + "/" + out.key,
-                              [&] { return out.store->Put(out.key, out.data); }, nullptr, /*unbounded=*/true));
+Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string& error_type,
+                                           const Status& cause, uint32_t attempts) {
+  spdlog::error(
+      "stream {} partition {}: batch {} ({} records) failed for the whole retry duration ({} s); "
+      "writing it to error output as {}: {}",
+      stream_.name, partition_, batch.id.ToString(), batch.records.size(), stream_.retry_duration_s,
+      error_type, cause.ToString());
+  ASSIGN_OR_RETURN(OutputObject out,
+                   builder_->BuildErrorOutput(batch, error_type, StatusCodeName(cause.code()),
+                                              cause.message(), options_.clock->NowMs(), attempts));
+  RETURN_IF_ERROR(WithRetries(
+      "error output " + out.store->Describe() + "/" + out.key,
+      [&] { return out.store->Put(out.key, out.data); }, nullptr, /*unbounded=*/true));
   stats_.error_output_batches++;
   return Status::Ok();
 }
@@ -279,8 +308,8 @@ void DeliveryWorker::Run() {
       if (st.ok()) st = DeliverBatch(pending);
       if (st.ok()) {
         stats_.redelivered_batches++;
-        spdlog::info("stream {} partition {}: redelivered batch {} after restart", stream_.name, partition_,
-                     pending.id.ToString());
+        spdlog::info("stream {} partition {}: redelivered batch {} after restart", stream_.name,
+                     partition_, pending.id.ToString());
       }
     }
     if (st.ok()) {
@@ -293,7 +322,8 @@ void DeliveryWorker::Run() {
       }
     }
     if (st.ok()) break;
-    spdlog::error("stream {} partition {}: delivery cannot start: {}", stream_.name, partition_, st.ToString());
+    spdlog::error("stream {} partition {}: delivery cannot start: {}", stream_.name, partition_,
+                  st.ToString());
     if (stopping_) return;
     SleepMs(options_.max_backoff_ms);
   }
@@ -304,8 +334,8 @@ void DeliveryWorker::Run() {
     if (!have_batch) {
       auto got = NextBatch(batch, false);
       if (!got.ok()) {
-        spdlog::error("stream {} partition {}: reading the journal failed: {}", stream_.name, partition_,
-                      got.status().ToString());
+        spdlog::error("stream {} partition {}: reading the journal failed: {}", stream_.name,
+                      partition_, got.status().ToString());
         if (stopping_) return;
         SleepMs(options_.max_backoff_ms);
         continue;
@@ -322,23 +352,29 @@ void DeliveryWorker::Run() {
       continue;
     }
     if (stopping_) {
-      spdlog::error("stream {} partition {}: stopping with batch {} undelivered (it stays in the journal): {}",
-                    stream_.name, partition_, batch.id.ToString(), st.ToString());
+      spdlog::error(
+          "stream {} partition {}: stopping with batch {} undelivered (it stays in the journal): "
+          "{}",
+          stream_.name, partition_, batch.id.ToString(), st.ToString());
       return;
     }
-    spdlog::error("stream {} partition {}: batch {} not delivered within {} s; retrying (data is kept): {}",
-                  stream_.name, partition_, batch.id.ToString(), stream_.retry_duration_s, st.ToString());
+    spdlog::error(
+        "stream {} partition {}: batch {} not delivered within {} s; retrying (data is kept): {}",
+        stream_.name, partition_, batch.id.ToString(), stream_.retry_duration_s, st.ToString());
     SleepMs(options_.max_backoff_ms);
   }
 }
 
-Result<OutputObject> BatchBuilder::BuildErrorOutput(const Batch& batch, const std::string& error_type,
-                                                    const std::string& error_code, const std::string& error_message,
+Result<OutputObject> BatchBuilder::BuildErrorOutput(const Batch& batch,
+                                                    const std::string& error_type,
+                                                    const std::string& error_code,
+                                                    const std::string& error_message,
                                                     int64_t now_ms, uint32_t attempts) const {
   OutputObject out;
   out.store = errors_;
   out.kind = error_type;
-  ASSIGN_OR_RETURN(out.key, error_keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, error_type));
+  ASSIGN_OR_RETURN(out.key,
+                   error_keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, error_type));
   for (const auto& r : batch.records) {
     transform::ErrorRecord e;
     e.attempts_made = attempts;

@@ -6,8 +6,10 @@
 // - A batch's boundaries [first, end) are written durably (an intent file) BEFORE any output is
 //   produced, so that after a crash the same batch is rebuilt: same objects, same keys, same bytes.
 // - Each output object is put with retries (exponential backoff with full jitter) until the
-//   stream's retry duration; the checkpoint moves past the batch only after every output is durable.
-// - Stop(): stops waiting for more data, delivers what is buffered (unless the store keeps failing),
+//   stream's retry duration; the checkpoint moves past the batch only after every output is
+//   durable.
+// - Stop(): stops waiting for more data, delivers what is buffered (unless the store keeps
+// failing),
 //   and returns. The thread never throws.
 // Thread safety: one thread per worker; Start/Stop from the owner's thread.
 #pragma once
@@ -42,8 +44,8 @@ struct OutputObject {
 // The records of one decided batch, in offset order.
 struct Batch {
   BatchId id;
-  uint64_t version = 1;       // the stream version the batch was decided under
-  int64_t oldest_ms = 0;      // oldest arrival time in the batch
+  uint64_t version = 1;   // the stream version the batch was decided under
+  int64_t oldest_ms = 0;  // oldest arrival time in the batch
   std::vector<journal::StoredRecord> records;
   size_t bytes = 0;
 };
@@ -58,11 +60,13 @@ class BatchBuilder {
   // one Firehose error record per source record, under the error prefix with
   // !{firehose:error-output-type} = `error_type` (e.g. "delivery-failed", "warehouse-failed").
   Result<OutputObject> BuildErrorOutput(const Batch& batch, const std::string& error_type,
-                                        const std::string& error_code, const std::string& error_message,
-                                        int64_t now_ms, uint32_t attempts) const;
+                                        const std::string& error_code,
+                                        const std::string& error_message, int64_t now_ms,
+                                        uint32_t attempts) const;
 
  protected:
-  BatchBuilder(const KeyMaker& keys, objectstore::ObjectStore* errors) : error_keys_(keys), errors_(errors) {}
+  BatchBuilder(const KeyMaker& keys, objectstore::ObjectStore* errors)
+      : error_keys_(keys), errors_(errors) {}
 
  private:
   KeyMaker error_keys_;
@@ -94,7 +98,7 @@ struct WorkerStats {
 };
 
 struct WorkerOptions {
-  std::string state_dir;   // where the batch intent lives (created if missing)
+  std::string state_dir;  // where the batch intent lives (created if missing)
   Clock* clock = &Clock::System();
   // Backoff between failed attempts: min(max_backoff, initial * 2^n) with full jitter.
   int64_t initial_backoff_ms = 100;
@@ -137,8 +141,9 @@ class DeliveryWorker {
   // Retries `op` with backoff until the retry duration passes or the worker is aborted.
   // `attempts` (optional) receives how many attempts were made.
   // `budget_s` overrides the stream's retry duration; `retryable` says which errors to retry.
-  Status WithRetries(const std::string& what, const std::function<Status()>& op, uint32_t* attempts = nullptr,
-                     bool unbounded = false, std::optional<uint32_t> budget_s = std::nullopt,
+  Status WithRetries(const std::string& what, const std::function<Status()>& op,
+                     uint32_t* attempts = nullptr, bool unbounded = false,
+                     std::optional<uint32_t> budget_s = std::nullopt,
                      const std::function<bool(const Status&)>& retryable = nullptr);
   void SleepMs(int64_t ms);
   std::string IntentPath() const;
@@ -167,8 +172,11 @@ class DeliveryWorker {
 class ConcatBuilder : public BatchBuilder {
  public:
   // `errors` receives error output (the staged store when null).
-  ConcatBuilder(KeyMaker keys, objectstore::ObjectStore* staged, objectstore::ObjectStore* errors = nullptr)
-      : BatchBuilder(keys, errors != nullptr ? errors : staged), keys_(std::move(keys)), staged_(staged) {}
+  ConcatBuilder(KeyMaker keys, objectstore::ObjectStore* staged,
+                objectstore::ObjectStore* errors = nullptr)
+      : BatchBuilder(keys, errors != nullptr ? errors : staged),
+        keys_(std::move(keys)),
+        staged_(staged) {}
   Result<std::vector<OutputObject>> Build(const Batch& batch) override;
 
  private:

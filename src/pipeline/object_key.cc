@@ -20,7 +20,8 @@ std::array<unsigned char, SHA256_DIGEST_LENGTH> Digest(const std::string& s) {
 
 // Evaluates `t`, appending the default hour prefix when it has no timestamp expression and no
 // partition keys (as Firehose does).
-Result<std::string> EvaluateWithDefaultTime(const config::PrefixTemplate& t, const config::PrefixContext& ctx) {
+Result<std::string> EvaluateWithDefaultTime(const config::PrefixTemplate& t,
+                                            const config::PrefixContext& ctx) {
   ASSIGN_OR_RETURN(std::string prefix, t.Evaluate(ctx));
   if (!t.has_timestamp() && !t.uses_partition_keys()) {
     ASSIGN_OR_RETURN(std::string ts, config::FormatTimestamp(kDefaultTimePrefix, ctx.timestamp_ms));
@@ -32,7 +33,8 @@ Result<std::string> EvaluateWithDefaultTime(const config::PrefixTemplate& t, con
 }  // namespace
 
 std::string BatchId::ToString() const {
-  std::string s = stream + "/" + std::to_string(partition) + "/" + std::to_string(first) + "-" + std::to_string(end);
+  std::string s = stream + "/" + std::to_string(partition) + "/" + std::to_string(first) + "-" +
+                  std::to_string(end);
   if (!group.empty()) s += "#" + group;
   return s;
 }
@@ -40,8 +42,10 @@ std::string BatchId::ToString() const {
 std::string BatchId::Uuid() const {
   auto d = Digest(ToString());
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0],
-                d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15]);
+  std::snprintf(buf, sizeof buf,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0], d[1],
+                d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14],
+                d[15]);
   return buf;
 }
 
@@ -74,18 +78,21 @@ Result<KeyMaker> KeyMaker::Create(const config::StreamConfig& stream) {
     ASSIGN_OR_RETURN(k.error_, config::PrefixTemplate::Parse(
                                    stream.staged.prefix + "!{firehose:error-output-type}/", true));
   }
-  k.extension_ = stream.file_extension ? *stream.file_extension : DefaultExtension(stream.compression);
+  k.extension_ =
+      stream.file_extension ? *stream.file_extension : DefaultExtension(stream.compression);
   return k;
 }
 
-Result<std::string> KeyMaker::Name(const BatchId& batch, uint64_t version, int64_t oldest_ms) const {
+Result<std::string> KeyMaker::Name(const BatchId& batch, uint64_t version,
+                                   int64_t oldest_ms) const {
   ASSIGN_OR_RETURN(std::string ts, config::FormatTimestamp(kNameTime, oldest_ms));
   return stream_ + "-" + std::to_string(version) + "-" + ts + "-" + batch.Uuid() + extension_;
 }
 
-Result<std::string> KeyMaker::StagedKey(const BatchId& batch, uint64_t version, int64_t oldest_ms,
-                                        const std::map<std::string, std::string>& query_keys,
-                                        const std::map<std::string, std::string>& lambda_keys) const {
+Result<std::string> KeyMaker::StagedKey(
+    const BatchId& batch, uint64_t version, int64_t oldest_ms,
+    const std::map<std::string, std::string>& query_keys,
+    const std::map<std::string, std::string>& lambda_keys) const {
   config::PrefixContext ctx;
   ctx.timestamp_ms = oldest_ms;
   ctx.random_seed = batch.Seed();
@@ -96,7 +103,8 @@ Result<std::string> KeyMaker::StagedKey(const BatchId& batch, uint64_t version, 
   return prefix + name;
 }
 
-Result<std::string> KeyMaker::RawKey(const BatchId& batch, uint64_t version, int64_t oldest_ms) const {
+Result<std::string> KeyMaker::RawKey(const BatchId& batch, uint64_t version,
+                                     int64_t oldest_ms) const {
   config::PrefixContext ctx;
   ctx.timestamp_ms = oldest_ms;
   ctx.random_seed = batch.Seed() ^ 0x5a5a5a5a;

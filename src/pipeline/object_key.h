@@ -24,7 +24,7 @@ struct BatchId {
   std::string ToString() const;  // "orders/0/100-200" (+ "#<group>")
   // 8-4-4-4-12 lowercase hex of SHA-256(ToString()).
   std::string Uuid() const;
-  uint64_t Seed() const;         // for !{firehose:random-string}
+  uint64_t Seed() const;  // for !{firehose:random-string}
 };
 
 class KeyMaker {

@@ -19,7 +19,8 @@ namespace {
 
 // Splits the stream's processors into the transform chain's and the jq metadata extraction
 // (Firehose's MetadataExtraction processor, which drives dynamic partitioning).
-Status SplitProcessors(const config::StreamConfig& stream, std::vector<config::ProcessorSpec>& chain_specs,
+Status SplitProcessors(const config::StreamConfig& stream,
+                       std::vector<config::ProcessorSpec>& chain_specs,
                        std::unique_ptr<jq::MetadataExtractor>* extractor) {
   bool has_query = false;
   for (const auto& spec : stream.processors) {
@@ -27,37 +28,43 @@ Status SplitProcessors(const config::StreamConfig& stream, std::vector<config::P
       chain_specs.push_back(spec);
       continue;
     }
-    if (has_query) return Status::InvalidArgument("stream " + stream.name + ": only one MetadataExtraction processor is allowed");
+    if (has_query)
+      return Status::InvalidArgument("stream " + stream.name +
+                                     ": only one MetadataExtraction processor is allowed");
     has_query = true;
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     std::string_view query, engine;
     if (parser.parse(spec.params_json).get(doc) != simdjson::SUCCESS ||
         doc["MetadataExtractionQuery"].get(query) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("stream " + stream.name +
-                                     ": MetadataExtraction needs the parameter MetadataExtractionQuery (a jq 1.6 "
-                                     "expression such as {customer_id:.customer_id})");
+      return Status::InvalidArgument(
+          "stream " + stream.name +
+          ": MetadataExtraction needs the parameter MetadataExtractionQuery (a jq 1.6 "
+          "expression such as {customer_id:.customer_id})");
     }
     if (doc["JsonParsingEngine"].get(engine) == simdjson::SUCCESS && engine != "JQ-1.6") {
-      return Status::InvalidArgument("stream " + stream.name + ": JsonParsingEngine must be JQ-1.6, got '" +
+      return Status::InvalidArgument("stream " + stream.name +
+                                     ": JsonParsingEngine must be JQ-1.6, got '" +
                                      std::string(engine) + "'");
     }
     auto compiled = jq::MetadataExtractor::Compile(query);
-    if (!compiled.ok()) return compiled.status().WithContext("stream " + stream.name + ": MetadataExtraction");
+    if (!compiled.ok())
+      return compiled.status().WithContext("stream " + stream.name + ": MetadataExtraction");
     if (extractor != nullptr) *extractor = std::move(compiled).value();
   }
   bool uses_query_keys = stream.staged.prefix.find("!{partitionKeyFromQuery:") != std::string::npos;
   if (uses_query_keys && !has_query) {
-    return Status::InvalidArgument("stream " + stream.name +
-                                   ": the prefix uses !{partitionKeyFromQuery:...} but no MetadataExtraction "
-                                   "processor defines the keys");
+    return Status::InvalidArgument(
+        "stream " + stream.name +
+        ": the prefix uses !{partitionKeyFromQuery:...} but no MetadataExtraction "
+        "processor defines the keys");
   }
   return Status::Ok();
 }
 
 // The Firehose error record of source record `r` for a partitioning failure.
-void AppendPartitionError(const journal::StoredRecord& r, std::string_view code, std::string_view message,
-                          int64_t now_ms, std::string& out) {
+void AppendPartitionError(const journal::StoredRecord& r, std::string_view code,
+                          std::string_view message, int64_t now_ms, std::string& out) {
   transform::ErrorRecord e;
   e.arrival_ms = r.arrival_ms;
   e.error_code = code;
@@ -80,11 +87,11 @@ Status ValidateProcessing(const config::StreamConfig& stream) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(const config::StreamConfig& stream,
-                                                                   TransformStores stores,
-                                                                   transform::ChainOptions options,
-                                                                   bool collect_rows) {
-  if (stores.staged == nullptr) return Status::InvalidArgument("stream " + stream.name + ": no staged store");
+Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(
+    const config::StreamConfig& stream, TransformStores stores, transform::ChainOptions options,
+    bool collect_rows) {
+  if (stores.staged == nullptr)
+    return Status::InvalidArgument("stream " + stream.name + ": no staged store");
   if (stores.errors == nullptr) stores.errors = stores.staged;
   ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(stream));
   ASSIGN_OR_RETURN(compress::Format compression, compress::ParseFormat(stream.compression));
@@ -94,9 +101,10 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(const config:
   std::unique_ptr<jq::MetadataExtractor> extractor;
   RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, &extractor));
   if (extractor && collect_rows) {
-    return Status::InvalidArgument("stream " + stream.name +
-                                   ": dynamic partitioning (MetadataExtraction) and a warehouse destination cannot "
-                                   "be combined in one stream yet");
+    return Status::InvalidArgument(
+        "stream " + stream.name +
+        ": dynamic partitioning (MetadataExtraction) and a warehouse destination cannot "
+        "be combined in one stream yet");
   }
   auto chain = transform::Chain::Build(chain_specs, format, options);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
@@ -176,8 +184,8 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
       OutputObject out;
       out.store = stores_.staged;
       out.kind = "staged";
-      ASSIGN_OR_RETURN(out.key, keys_.StagedKey(id, batch.version, batch.oldest_ms, partitions[p].keys,
-                                                group.partition_keys));
+      ASSIGN_OR_RETURN(out.key, keys_.StagedKey(id, batch.version, batch.oldest_ms,
+                                                partitions[p].keys, group.partition_keys));
       ASSIGN_OR_RETURN(out.data, compress::Compress(compression_, group.data));
       outs.push_back(std::move(out));
     }
@@ -194,9 +202,10 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
     ASSIGN_OR_RETURN(raw.data, compress::Compress(compression_, concatenated));
     outs.push_back(std::move(raw));
   }
-  for (auto& [type, data] : {std::pair<const char*, std::string*>{"processing-failed", &processing_errors},
-                             {"partitioning-failed", &partition_errors},
-                             {"activePartitionExceeded", &overflow_errors}}) {
+  for (auto& [type, data] :
+       {std::pair<const char*, std::string*>{"processing-failed", &processing_errors},
+        {"partitioning-failed", &partition_errors},
+        {"activePartitionExceeded", &overflow_errors}}) {
     if (data->empty()) continue;
     OutputObject err;
     err.store = stores_.errors;

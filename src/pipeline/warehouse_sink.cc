@@ -12,7 +12,8 @@ namespace {
 
 using simdjson::dom::element;
 
-Result<std::string> StringField(element obj, const char* key, const std::string& where, bool required) {
+Result<std::string> StringField(element obj, const char* key, const std::string& where,
+                                bool required) {
   element v;
   if (obj[key].get(v) != simdjson::SUCCESS) {
     if (required) return Status::InvalidArgument(where + "." + key + " is required");
@@ -25,7 +26,8 @@ Result<std::string> StringField(element obj, const char* key, const std::string&
 }
 
 // Columns from the stream's processors: the schema's columns (with types), then rules' `set`.
-Status ColumnsFromProcessors(const config::StreamConfig& stream, std::vector<warehouse::Column>& out) {
+Status ColumnsFromProcessors(const config::StreamConfig& stream,
+                             std::vector<warehouse::Column>& out) {
   simdjson::dom::parser parser;
   std::set<std::string> seen;
   for (const auto& p : stream.processors) {
@@ -39,13 +41,15 @@ Status ColumnsFromProcessors(const config::StreamConfig& stream, std::vector<war
       for (element c : cols) {
         ASSIGN_OR_RETURN(std::string name, StringField(c, "name", "schema column", true));
         ASSIGN_OR_RETURN(std::string type, StringField(c, "type", "schema column", false));
-        ASSIGN_OR_RETURN(warehouse::Column col, warehouse::MakeColumn(name, type.empty() ? "text" : type));
+        ASSIGN_OR_RETURN(warehouse::Column col,
+                         warehouse::MakeColumn(name, type.empty() ? "text" : type));
         out.push_back(col);
         seen.insert(name);
       }
     } else if (p.type == "rules") {
       simdjson::dom::array rules;
-      if (doc.get(rules) != simdjson::SUCCESS && doc["rules"].get(rules) != simdjson::SUCCESS) continue;
+      if (doc.get(rules) != simdjson::SUCCESS && doc["rules"].get(rules) != simdjson::SUCCESS)
+        continue;
       for (element r : rules) {
         std::string_view set;
         if (r["set"].get(set) == simdjson::SUCCESS && seen.insert(std::string(set)).second) {
@@ -81,16 +85,17 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
   if (parser.parse(stream.warehouse_json).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
     return Status::InvalidArgument(where + " must be a mapping");
   }
-  static const std::set<std::string> kKeys = {"engine",       "dsn",       "table",    "mode",
-                                              "key",          "order_by",  "create_table",
-                                              "columns",      "views",     "statement_timeout_ms",
-                                              "retry_duration_s", "pool_size", "redshift", "gzip"};
+  static const std::set<std::string> kKeys = {
+      "engine",           "dsn",          "table",    "mode",  "key",
+      "order_by",         "create_table", "columns",  "views", "statement_timeout_ms",
+      "retry_duration_s", "pool_size",    "redshift", "gzip"};
   simdjson::dom::object obj = doc.get_object();
   for (auto field : obj) {
     if (kKeys.count(std::string(field.key)) == 0) {
-      return Status::InvalidArgument(where + ": unknown key '" + std::string(field.key) +
-                                     "' (allowed: engine, dsn, table, mode, key, order_by, create_table, columns, "
-                                     "views, statement_timeout_ms, retry_duration_s, pool_size, redshift, gzip)");
+      return Status::InvalidArgument(
+          where + ": unknown key '" + std::string(field.key) +
+          "' (allowed: engine, dsn, table, mode, key, order_by, create_table, columns, "
+          "views, statement_timeout_ms, retry_duration_s, pool_size, redshift, gzip)");
     }
   }
   warehouse::WarehouseConfig c;
@@ -113,7 +118,8 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
     } else if (key.get(list) == simdjson::SUCCESS) {
       for (element k : list) {
         std::string_view s;
-        if (k.get(s) != simdjson::SUCCESS) return Status::InvalidArgument(where + ".key must list column names");
+        if (k.get(s) != simdjson::SUCCESS)
+          return Status::InvalidArgument(where + ".key must list column names");
         c.key.emplace_back(s);
       }
     } else {
@@ -125,23 +131,29 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
   if (doc["create_table"].get(b) == simdjson::SUCCESS) c.create_table = b;
   if (doc["gzip"].get(b) == simdjson::SUCCESS) c.gzip = b;
   uint64_t n = 0;
-  if (doc["statement_timeout_ms"].get(n) == simdjson::SUCCESS) c.statement_timeout_ms = static_cast<uint32_t>(n);
-  if (doc["retry_duration_s"].get(n) == simdjson::SUCCESS) c.retry_duration_s = static_cast<uint32_t>(n);
+  if (doc["statement_timeout_ms"].get(n) == simdjson::SUCCESS)
+    c.statement_timeout_ms = static_cast<uint32_t>(n);
+  if (doc["retry_duration_s"].get(n) == simdjson::SUCCESS)
+    c.retry_duration_s = static_cast<uint32_t>(n);
   if (doc["pool_size"].get(n) == simdjson::SUCCESS) c.pool_size = static_cast<uint32_t>(n);
   simdjson::dom::object views;
   if (doc["views"].get(views) == simdjson::SUCCESS) {
     for (auto v : views) {
       std::string_view sql;
-      if (v.value.get(sql) != simdjson::SUCCESS) return Status::InvalidArgument(where + ".views values must be SQL text");
+      if (v.value.get(sql) != simdjson::SUCCESS)
+        return Status::InvalidArgument(where + ".views values must be SQL text");
       c.views[std::string(v.key)] = std::string(sql);
     }
   }
   element rs;
   if (doc["redshift"].get(rs) == simdjson::SUCCESS) {
     ASSIGN_OR_RETURN(c.redshift.iam_role, StringField(rs, "iam_role", where + ".redshift", false));
-    ASSIGN_OR_RETURN(c.redshift.access_key_id, StringField(rs, "access_key_id", where + ".redshift", false));
-    ASSIGN_OR_RETURN(c.redshift.secret_access_key, StringField(rs, "secret_access_key", where + ".redshift", false));
-    ASSIGN_OR_RETURN(c.redshift.session_token, StringField(rs, "session_token", where + ".redshift", false));
+    ASSIGN_OR_RETURN(c.redshift.access_key_id,
+                     StringField(rs, "access_key_id", where + ".redshift", false));
+    ASSIGN_OR_RETURN(c.redshift.secret_access_key,
+                     StringField(rs, "secret_access_key", where + ".redshift", false));
+    ASSIGN_OR_RETURN(c.redshift.session_token,
+                     StringField(rs, "session_token", where + ".redshift", false));
     ASSIGN_OR_RETURN(c.redshift.region, StringField(rs, "region", where + ".redshift", false));
   }
   simdjson::dom::array cols;
@@ -149,14 +161,16 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
     for (element col : cols) {
       ASSIGN_OR_RETURN(std::string name, StringField(col, "name", where + ".columns", true));
       ASSIGN_OR_RETURN(std::string type, StringField(col, "type", where + ".columns", false));
-      ASSIGN_OR_RETURN(warehouse::Column wc, warehouse::MakeColumn(name, type.empty() ? "text" : type));
+      ASSIGN_OR_RETURN(warehouse::Column wc,
+                       warehouse::MakeColumn(name, type.empty() ? "text" : type));
       c.columns.push_back(wc);
     }
   } else {
     RETURN_IF_ERROR(ColumnsFromProcessors(stream, c.columns));
   }
   if (c.columns.empty()) {
-    return Status::InvalidArgument(where + ": no columns: add a schema processor or warehouse.columns");
+    return Status::InvalidArgument(where +
+                                   ": no columns: add a schema processor or warehouse.columns");
   }
   Status st = warehouse::Validate(c);
   if (!st.ok()) return st.WithContext(where);
@@ -164,7 +178,8 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
 }
 
 WarehouseSink::WarehouseSink(const config::StreamConfig& stream, warehouse::WarehouseConfig config,
-                             TransformBuilder* builder, objectstore::ObjectStore* errors, secrets::Resolver* resolver)
+                             TransformBuilder* builder, objectstore::ObjectStore* errors,
+                             secrets::Resolver* resolver)
     : stream_(stream.name),
       config_(std::move(config)),
       builder_(builder),
@@ -172,7 +187,9 @@ WarehouseSink::WarehouseSink(const config::StreamConfig& stream, warehouse::Ware
       resolver_(resolver),
       keys_(*KeyMaker::Create(stream)) {}
 
-bool WarehouseSink::IsRetryable(const Status& status) const { return warehouse::IsRetryable(status); }
+bool WarehouseSink::IsRetryable(const Status& status) const {
+  return warehouse::IsRetryable(status);
+}
 
 Result<std::string> WarehouseSink::RowsAsCsv(const transform::BatchResult& result) const {
   std::vector<int> index;  // warehouse column -> result column (-1: absent, NULL)
@@ -187,7 +204,8 @@ Result<std::string> WarehouseSink::RowsAsCsv(const transform::BatchResult& resul
   for (const auto& row : result.rows) {
     for (size_t c = 0; c < index.size(); ++c) {
       if (c > 0) csv += ',';
-      if (index[c] >= 0 && static_cast<size_t>(index[c]) < row.size()) AppendWarehouseField(csv, row[static_cast<size_t>(index[c])]);
+      if (index[c] >= 0 && static_cast<size_t>(index[c]) < row.size())
+        AppendWarehouseField(csv, row[static_cast<size_t>(index[c])]);
     }
     csv += '\n';
   }
@@ -226,7 +244,8 @@ Status WarehouseSink::Deliver(const Batch& batch, const std::vector<OutputObject
   rows_rejected_ += loaded.rejected.size();
   OutputObject out;
   out.kind = "warehouse-failed";
-  ASSIGN_OR_RETURN(out.key, keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, "warehouse-failed"));
+  ASSIGN_OR_RETURN(out.key,
+                   keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, "warehouse-failed"));
   std::set<uint32_t> done;
   for (const auto& r : loaded.rejected) {
     if (r.row_index >= result.row_records.size()) continue;
@@ -240,8 +259,8 @@ Status WarehouseSink::Deliver(const Batch& batch, const std::vector<OutputObject
     e.raw_data = batch.records[rec].data;
     transform::AppendErrorRecord(e, out.data);
   }
-  spdlog::warn("stream {}: batch {}: {} row(s) rejected by the warehouse went to error output", stream_, id,
-               loaded.rejected.size());
+  spdlog::warn("stream {}: batch {}: {} row(s) rejected by the warehouse went to error output",
+               stream_, id, loaded.rejected.size());
   Status st = errors_->Put(out.key, out.data);
   if (!st.ok()) {
     pending_rejects_.emplace(id, std::move(out));

@@ -31,7 +31,8 @@ class WarehouseSink : public BatchSink {
   // `builder` must be the worker's TransformBuilder (it holds the batch's rows) and outlive the
   // sink; `errors` receives warehouse-failed records; `resolver` resolves ${secret:...}.
   WarehouseSink(const config::StreamConfig& stream, warehouse::WarehouseConfig config,
-                TransformBuilder* builder, objectstore::ObjectStore* errors, secrets::Resolver* resolver);
+                TransformBuilder* builder, objectstore::ObjectStore* errors,
+                secrets::Resolver* resolver);
 
   Status Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) override;
   uint32_t RetryDurationS() const override { return config_.retry_duration_s; }

@@ -22,9 +22,11 @@ Status SplitHostPort(const std::string& listen, std::string& host, uint16_t& por
     return Status::InvalidArgument("listen address '" + listen + "' must be HOST:PORT");
   }
   host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   std::string p = listen.substr(colon + 1);
-  if (p.find_first_not_of("0123456789") != std::string::npos || p.size() > 5 || std::stoul(p) > 65535) {
+  if (p.find_first_not_of("0123456789") != std::string::npos || p.size() > 5 ||
+      std::stoul(p) > 65535) {
     return Status::InvalidArgument("listen address '" + listen + "': port must be 0..65535");
   }
   port = static_cast<uint16_t>(std::stoul(p));

@@ -18,24 +18,29 @@ StreamRegistry::StreamRegistry(const config::ServerConfig& server, journal::Jour
                                secrets::Resolver* resolver, Clock* clock)
     : server_(server), journal_(journal), resolver_(resolver), clock_(clock) {}
 
-StreamRegistry::~StreamRegistry() { StopAll(); }
+StreamRegistry::~StreamRegistry() {
+  StopAll();
+}
 
-std::string StreamRegistry::MakeRecordId(uint64_t incarnation, uint32_t partition, uint64_t offset) {
+std::string StreamRegistry::MakeRecordId(uint64_t incarnation, uint32_t partition,
+                                         uint64_t offset) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%016llx%08x%016llx", static_cast<unsigned long long>(incarnation), partition,
-                static_cast<unsigned long long>(offset));
+  std::snprintf(buf, sizeof buf, "%016llx%08x%016llx", static_cast<unsigned long long>(incarnation),
+                partition, static_cast<unsigned long long>(offset));
   return buf;
 }
 
 std::string StreamRegistry::Arn(const std::string& name) const {
-  return "arn:aws:firehose:" + server_.region + ":" + server_.account_id + ":deliverystream/" + name;
+  return "arn:aws:firehose:" + server_.region + ":" + server_.account_id + ":deliverystream/" +
+         name;
 }
 
 std::string StreamRegistry::ApiStreamPath(const std::string& name) const {
   return fs::Join(fs::Join(server_.data_dir, "api-streams"), name + ".yaml");
 }
 
-Result<objectstore::ObjectStore*> StreamRegistry::StoreFor(Stream& s, const config::ObjectDestination& dest) {
+Result<objectstore::ObjectStore*> StreamRegistry::StoreFor(Stream& s,
+                                                           const config::ObjectDestination& dest) {
   objectstore::StoreOptions opts;
   opts.url = dest.url;
   if (dest.url.rfind("bucket://", 0) == 0) {
@@ -75,8 +80,8 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
   }
   // The plain Firehose path (records concatenated as sent) needs no transform machinery.
   const bool has_warehouse = !cfg.warehouse_json.empty();
-  const bool plain = cfg.processors.empty() && cfg.format == "raw" && cfg.compression == "UNCOMPRESSED" &&
-                     stores.raw == nullptr && !has_warehouse;
+  const bool plain = cfg.processors.empty() && cfg.format == "raw" &&
+                     cfg.compression == "UNCOMPRESSED" && stores.raw == nullptr && !has_warehouse;
   std::optional<warehouse::WarehouseConfig> warehouse_config;
   if (has_warehouse) {
     ASSIGN_OR_RETURN(warehouse_config, pipeline::ParseWarehouseConfig(cfg));
@@ -89,37 +94,40 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
   for (uint32_t p = 0; p < cfg.partitions; ++p) {
     pipeline::WorkerOptions wo;
     wo.clock = clock_;
-    wo.state_dir = fs::Join(fs::Join(fs::Join(server_.data_dir, "delivery"), cfg.name), std::to_string(p));
+    wo.state_dir =
+        fs::Join(fs::Join(fs::Join(server_.data_dir, "delivery"), cfg.name), std::to_string(p));
     std::unique_ptr<pipeline::BatchBuilder> builder;
     pipeline::WarehouseSink* sink = nullptr;
     if (plain) {
       builder = std::make_unique<pipeline::ConcatBuilder>(keys, staged, stores.errors);
     } else {
-      ASSIGN_OR_RETURN(std::unique_ptr<pipeline::TransformBuilder> tb,
-                       pipeline::TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
+      ASSIGN_OR_RETURN(
+          std::unique_ptr<pipeline::TransformBuilder> tb,
+          pipeline::TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
       if (has_warehouse) {
         s->sinks.push_back(std::make_unique<pipeline::WarehouseSink>(
-            cfg, *warehouse_config, tb.get(), stores.errors != nullptr ? stores.errors : staged, resolver_));
+            cfg, *warehouse_config, tb.get(), stores.errors != nullptr ? stores.errors : staged,
+            resolver_));
         sink = s->sinks.back().get();
       }
       builder = std::move(tb);
     }
-    s->workers.push_back(std::make_unique<pipeline::DeliveryWorker>(cfg, p, s->partitions[p], std::move(builder),
-                                                                     sink, wo));
+    s->workers.push_back(std::make_unique<pipeline::DeliveryWorker>(cfg, p, s->partitions[p],
+                                                                    std::move(builder), sink, wo));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return Status::Unavailable("server is stopping");
     if (streams_.count(cfg.name) != 0) {
-      return Status::AlreadyExists("Firehose " + cfg.name + " under accountId " + server_.account_id +
-                                   " already exists.");
+      return Status::AlreadyExists("Firehose " + cfg.name + " under accountId " +
+                                   server_.account_id + " already exists.");
     }
     streams_[cfg.name] = s;
   }
   for (auto& w : s->workers) w->Start();
-  spdlog::info("stream {}: delivering to {} (prefix '{}', buffering {} MB / {} s, {} partition(s))", cfg.name,
-               staged->Describe(), cfg.staged.prefix, cfg.buffering.size_mb, cfg.buffering.interval_s,
-               cfg.partitions);
+  spdlog::info("stream {}: delivering to {} (prefix '{}', buffering {} MB / {} s, {} partition(s))",
+               cfg.name, staged->Describe(), cfg.staged.prefix, cfg.buffering.size_mb,
+               cfg.buffering.interval_s, cfg.partitions);
   return Status::Ok();
 }
 
@@ -133,7 +141,8 @@ Status StreamRegistry::AddConfigStream(const config::StreamConfig& stream) {
 Status StreamRegistry::LoadApiStreams() {
   std::string dir = fs::Join(server_.data_dir, "api-streams");
   auto names = fs::ListDir(dir);
-  if (!names.ok()) return names.status().code() == StatusCode::kNotFound ? Status::Ok() : names.status();
+  if (!names.ok())
+    return names.status().code() == StatusCode::kNotFound ? Status::Ok() : names.status();
   for (const auto& file : *names) {
     if (file.size() < 6 || file.substr(file.size() - 5) != ".yaml") continue;
     std::string path = fs::Join(dir, file);
@@ -150,8 +159,8 @@ Result<std::string> StreamRegistry::CreateStream(config::StreamConfig cfg) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (streams_.count(cfg.name) != 0) {
-      return Status::AlreadyExists("Firehose " + cfg.name + " under accountId " + server_.account_id +
-                                   " already exists.");
+      return Status::AlreadyExists("Firehose " + cfg.name + " under accountId " +
+                                   server_.account_id + " already exists.");
     }
   }
   cfg.from_api = true;
@@ -174,11 +183,12 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(name);
     if (it == streams_.end()) {
-      return Status::NotFound("Firehose " + name + " under account " + server_.account_id + " not found.");
+      return Status::NotFound("Firehose " + name + " under account " + server_.account_id +
+                              " not found.");
     }
     if (!it->second->config.from_api) {
-      return Status::FailedPrecondition("Firehose " + name +
-                                        " is declared in the config file; remove it there instead.");
+      return Status::FailedPrecondition(
+          "Firehose " + name + " is declared in the config file; remove it there instead.");
     }
     s = it->second;
     streams_.erase(it);
@@ -195,7 +205,8 @@ Result<api::StreamInfo> StreamRegistry::DescribeStream(const std::string& name) 
   std::lock_guard<std::mutex> lock(mu_);
   auto it = streams_.find(name);
   if (it == streams_.end()) {
-    return Status::NotFound("Firehose " + name + " under account " + server_.account_id + " not found.");
+    return Status::NotFound("Firehose " + name + " under account " + server_.account_id +
+                            " not found.");
   }
   api::StreamInfo info;
   info.config = it->second->config;
@@ -211,7 +222,8 @@ std::vector<std::string> StreamRegistry::ListStreams() {
   return names;
 }
 
-void StreamRegistry::Put(const std::string& stream, std::vector<std::string> records, api::PutCallback done) {
+void StreamRegistry::Put(const std::string& stream, std::vector<std::string> records,
+                         api::PutCallback done) {
   std::shared_ptr<Stream> s;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -219,34 +231,36 @@ void StreamRegistry::Put(const std::string& stream, std::vector<std::string> rec
     if (it != streams_.end()) s = it->second;
   }
   if (!s) {
-    done(Status::NotFound("Firehose " + stream + " under account " + server_.account_id + " not found."));
+    done(Status::NotFound("Firehose " + stream + " under account " + server_.account_id +
+                          " not found."));
     return;
   }
   const size_t n = records.size();
   uint32_t p = static_cast<uint32_t>(s->next_partition.fetch_add(1) % s->partitions.size());
-  s->partitions[p]->Append(
-      std::move(records), clock_->NowMs(),
-      [s, p, n, done = std::move(done)](Result<journal::AppendResult> r) {
-        std::vector<api::PutEntry> entries(n);
-        if (!r.ok()) {
-          spdlog::error("stream {} partition {}: append failed: {}", s->config.name, p, r.status().ToString());
-          for (auto& e : entries) {
-            e.error_code = "InternalFailure";
-            e.error_message = "The record could not be stored durably; retry.";
-          }
-          done(std::move(entries));
-          return;
-        }
-        for (size_t i = 0; i < n; ++i) {
-          if (i < r->accepted) {
-            entries[i].record_id = MakeRecordId(s->incarnation, p, r->first.value + i);
-          } else {
-            entries[i].error_code = "ServiceUnavailableException";
-            entries[i].error_message = kSlowDown;
-          }
-        }
-        done(std::move(entries));
-      });
+  s->partitions[p]->Append(std::move(records), clock_->NowMs(),
+                           [s, p, n, done = std::move(done)](Result<journal::AppendResult> r) {
+                             std::vector<api::PutEntry> entries(n);
+                             if (!r.ok()) {
+                               spdlog::error("stream {} partition {}: append failed: {}",
+                                             s->config.name, p, r.status().ToString());
+                               for (auto& e : entries) {
+                                 e.error_code = "InternalFailure";
+                                 e.error_message = "The record could not be stored durably; retry.";
+                               }
+                               done(std::move(entries));
+                               return;
+                             }
+                             for (size_t i = 0; i < n; ++i) {
+                               if (i < r->accepted) {
+                                 entries[i].record_id =
+                                     MakeRecordId(s->incarnation, p, r->first.value + i);
+                               } else {
+                                 entries[i].error_code = "ServiceUnavailableException";
+                                 entries[i].error_message = kSlowDown;
+                               }
+                             }
+                             done(std::move(entries));
+                           });
 }
 
 void StreamRegistry::StopAll() {

@@ -30,8 +30,8 @@ class StreamRegistry : public api::Backend {
  public:
   // `resolver` resolves ${secret:...} references of warehouse settings; it must outlive the
   // registry.
-  StreamRegistry(const config::ServerConfig& server, journal::Journal* journal, secrets::Resolver* resolver,
-                 Clock* clock = &Clock::System());
+  StreamRegistry(const config::ServerConfig& server, journal::Journal* journal,
+                 secrets::Resolver* resolver, Clock* clock = &Clock::System());
   ~StreamRegistry() override;
 
   // Adds a stream declared in the config file and starts its workers.
@@ -46,7 +46,8 @@ class StreamRegistry : public api::Backend {
   Status DeleteStream(const std::string& name) override;
   Result<api::StreamInfo> DescribeStream(const std::string& name) override;
   std::vector<std::string> ListStreams() override;
-  void Put(const std::string& stream, std::vector<std::string> records, api::PutCallback done) override;
+  void Put(const std::string& stream, std::vector<std::string> records,
+           api::PutCallback done) override;
   std::string Region() const override { return server_.region; }
   std::string AccountId() const override { return server_.account_id; }
 

@@ -196,24 +196,35 @@ void FormatTimestamp(int64_t micros, bool date_only, std::string& out) {
   int64_t sod = seconds - days * 86400;
   int64_t y = 0, m = 0, d = 0;
   CivilFromDays(days, y, m, d);
-  char buf[48];
-  int n;
-  if (date_only) {
-    n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
-                      static_cast<long long>(m), static_cast<long long>(d));
-  } else if (frac == 0) {
-    n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
-                      static_cast<long long>(y), static_cast<long long>(m),
-                      static_cast<long long>(d), static_cast<long long>(sod / 3600),
-                      static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60));
-  } else {
-    n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld",
-                      static_cast<long long>(y), static_cast<long long>(m),
-                      static_cast<long long>(d), static_cast<long long>(sod / 3600),
-                      static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60),
-                      static_cast<long long>(frac));
+  // Direct digits instead of snprintf: this runs once per timestamp value. y is 1..9999 (the
+  // parsers and ToMicros bound it), so the fixed widths below match "%04d-%02d-%02d ...".
+  char buf[32];
+  char* p = buf;
+  auto put = [&p](int64_t v, int width) {
+    for (int k = width - 1; k >= 0; --k) {
+      p[k] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    p += width;
+  };
+  put(y, 4);
+  *p++ = '-';
+  put(m, 2);
+  *p++ = '-';
+  put(d, 2);
+  if (!date_only) {
+    *p++ = ' ';
+    put(sod / 3600, 2);
+    *p++ = ':';
+    put(sod / 60 % 60, 2);
+    *p++ = ':';
+    put(sod % 60, 2);
+    if (frac != 0) {
+      *p++ = '.';
+      put(frac, 6);
+    }
   }
-  out.assign(buf, static_cast<size_t>(n));
+  out.assign(buf, p);
 }
 
 bool ParseTime(const ColumnSpec& col, ValueKind kind, std::string_view text, int64_t& micros) {
@@ -267,7 +278,9 @@ bool ConvertNumeric(std::string_view t, uint32_t precision, uint32_t scale, std:
   size_t i = 0;
   bool negative = false;
   if (i < t.size() && (t[i] == '-' || t[i] == '+')) negative = t[i++] == '-';
-  std::string digits;
+  // Reused across calls: no allocation per value once warm.
+  static thread_local std::string digits;
+  digits.clear();
   int64_t exponent = 0;
   size_t start = i;
   while (i < t.size() && t[i] >= '0' && t[i] <= '9') digits += t[i++];
@@ -306,7 +319,11 @@ bool ConvertNumeric(std::string_view t, uint32_t precision, uint32_t scale, std:
     return false;
   }
   auto nz = digits.find_first_not_of('0');
-  digits = nz == std::string::npos ? "" : digits.substr(nz);
+  if (nz == std::string::npos) {
+    digits.clear();
+  } else {
+    digits.erase(0, nz);
+  }
   int64_t shift = exponent + scale;  // scaled = digits * 10^shift
   if (digits.empty()) {
     digits = "0";
@@ -337,7 +354,11 @@ bool ConvertNumeric(std::string_view t, uint32_t precision, uint32_t scale, std:
     }
   }
   nz = digits.find_first_not_of('0');
-  digits = nz == std::string::npos ? "0" : digits.substr(nz);
+  if (nz == std::string::npos) {
+    digits.assign(1, '0');
+  } else {
+    digits.erase(0, nz);
+  }
   if (digits.size() > precision && digits != "0") {
     why = "too many digits for " + std::to_string(precision - scale) + " integer digits";
     return false;
@@ -442,7 +463,8 @@ bool ConvertValue(const ColumnSpec& col, ValueKind kind, std::string_view text, 
     case ColumnType::kJson:
       out_kind = ValueKind::kJson;
       if (kind == ValueKind::kString) {
-        out = json::Quote(text);
+        out.clear();
+        json::AppendString(out, text);
       } else {
         out.assign(text);
       }
@@ -460,7 +482,9 @@ bool ConvertValue(const ColumnSpec& col, ValueKind kind, std::string_view text, 
         return fail("out of range for integer");
       }
       out_kind = ValueKind::kNumber;
-      out = std::to_string(v);
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v);
+      out.assign(buf, r.ptr);
       return true;
     }
     case ColumnType::kDouble: {
@@ -479,8 +503,16 @@ bool ConvertValue(const ColumnSpec& col, ValueKind kind, std::string_view text, 
       return true;
     }
     case ColumnType::kBoolean: {
-      std::string lower;
-      for (char ch : text) lower += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+      // The longest accepted spelling is "false"; anything longer is not a boolean.
+      char buf[6];
+      std::string_view lower;
+      if (text.size() < sizeof buf) {
+        for (size_t k = 0; k < text.size(); ++k) {
+          char ch = text[k];
+          buf[k] = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        }
+        lower = std::string_view(buf, text.size());
+      }
       out_kind = ValueKind::kBool;
       if (kind != ValueKind::kJson) {
         if (lower == "true" || lower == "t" || lower == "yes" || lower == "y" || lower == "1") {
@@ -637,6 +669,9 @@ Result<std::unique_ptr<SchemaStage>> SchemaStage::Create(Params& p, const std::s
 void SchemaStage::ProcessRows(const std::vector<Item>& /*items*/, const RowTable& in, RowTable& out,
                               BatchContext& ctx) {
   const size_t n = specs_.size();
+  // Arena offsets are per batch: forget the previous batch's conversions.
+  memo_.assign(n, Memo{});
+  default_memo_.assign(n, Memo{});
   for (const RowRef& row : in.rows) {
     if (ctx.Failed(row.record)) continue;
     found_.assign(n, nullptr);
@@ -652,37 +687,55 @@ void SchemaStage::ProcessRows(const std::vector<Item>& /*items*/, const RowTable
     for (size_t s = 0; s < n && !failed; ++s) {
       const ColumnSpec& spec = specs_[s];
       const Cell* cell = found_[s];
-      ValueKind kind;
-      std::string_view text;
+      ValueKind out_kind;
       if (cell == nullptr || cell->kind == ValueKind::kNull) {
         if (spec.default_value) {
-          kind = spec.default_value->first;
-          text = spec.default_value->second;
+          Memo& m = default_memo_[s];
+          if (!m.valid) {
+            if (!ConvertValue(spec, spec.default_value->first, spec.default_value->second, out_kind,
+                              text_, error_)) {
+              ctx.Fail(row.record, "Schema.ConversionFailed", error_);
+              failed = true;
+              continue;
+            }
+            m.valid = true;
+            m.out = ctx.arena.Make(output_ids_[s], out_kind, text_);
+          }
+          out.cells.push_back(m.out);
         } else if (spec.required) {
           ctx.Fail(row.record, "Schema.RequiredValueMissing",
                    "column \"" + spec.name + "\" (" + spec.TypeName() +
                        ") is required but the record has no value at \"" + spec.source + "\"");
           failed = true;
-          continue;
-        } else {
-          continue;
         }
-      } else {
-        kind = cell->kind;
-        text = ctx.arena.Text(*cell);
-      }
-      ValueKind out_kind;
-      if (!ConvertValue(spec, kind, text, out_kind, text_, error_)) {
-        ctx.Fail(row.record, "Schema.ConversionFailed", error_);
-        failed = true;
         continue;
       }
-      // Text-typed values that are already in the arena are shared, not copied.
-      if (cell != nullptr && out_kind == cell->kind && text_ == text) {
-        out.cells.push_back(Cell{output_ids_[s], out_kind, cell->offset, cell->size});
-      } else {
-        out.cells.push_back(ctx.arena.Make(output_ids_[s], out_kind, text_));
+      Memo& m = memo_[s];
+      if (m.valid && m.in_offset == cell->offset && m.in_size == cell->size &&
+          m.in_kind == cell->kind) {
+        out.cells.push_back(m.out);
+        continue;
       }
+      Cell result;
+      if (spec.type == ColumnType::kText) {
+        // text keeps the bytes of any non-null value: share them.
+        result = Cell{output_ids_[s], ValueKind::kString, cell->offset, cell->size};
+      } else {
+        std::string_view text = ctx.arena.Text(*cell);
+        if (!ConvertValue(spec, cell->kind, text, out_kind, text_, error_)) {
+          ctx.Fail(row.record, "Schema.ConversionFailed", error_);
+          failed = true;
+          continue;
+        }
+        // Values whose canonical text is their input text are shared, not copied.
+        if (out_kind == cell->kind && text_ == text) {
+          result = Cell{output_ids_[s], out_kind, cell->offset, cell->size};
+        } else {
+          result = ctx.arena.Make(output_ids_[s], out_kind, text_);
+        }
+      }
+      m = Memo{true, cell->kind, cell->offset, cell->size, result};
+      out.cells.push_back(result);
     }
     if (failed) {
       out.cells.resize(out_row.first_cell);

@@ -92,6 +92,19 @@ class SchemaStage final : public Stage {
   std::vector<int32_t> first_spec_of_source_;   // column id -> first spec index using it, -1
   std::vector<int32_t> next_spec_same_source_;  // spec -> next spec with the same source, -1
   std::vector<const Cell*> found_;
+  // The last conversion of each spec in this batch: exploded rows repeat their parent's cells
+  // (the same arena range), and the same input text converts to the same output cell, so a
+  // repeated input reuses it instead of converting again. default_memo_ holds the converted
+  // default (written to the arena once per batch).
+  struct Memo {
+    bool valid = false;
+    ValueKind in_kind = ValueKind::kNull;
+    uint32_t in_offset = 0;
+    uint32_t in_size = 0;
+    Cell out;
+  };
+  std::vector<Memo> memo_;
+  std::vector<Memo> default_memo_;
   std::string text_;
   std::string error_;
 };

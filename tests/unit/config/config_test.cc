@@ -1,11 +1,13 @@
-#include <gtest/gtest.h>
-
 #include "config/config.h"
+
+#include <gtest/gtest.h>
 
 namespace sluice::config {
 namespace {
 
-Result<Config> Parse(const std::string& yaml) { return ParseConfig(yaml, "sluice.yaml"); }
+Result<Config> Parse(const std::string& yaml) {
+  return ParseConfig(yaml, "sluice.yaml");
+}
 
 TEST(Config, EmptyFileMeansDefaults) {
   auto c = Parse("");
@@ -58,7 +60,8 @@ TEST(Config, UnknownKeyNamesFileLineAndAllowedKeys) {
 TEST(Config, OutOfRangeValueNamesTheBounds) {
   auto c = Parse("delivery_streams:\n  - name: a\n    buffering: {size_mb: 129}\n");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("sluice.yaml:3: 'size_mb' must be an integer from 1 to 128, got '129'"),
+  EXPECT_NE(c.status().message().find(
+                "sluice.yaml:3: 'size_mb' must be an integer from 1 to 128, got '129'"),
             std::string::npos)
       << c.status().message();
 }
@@ -66,7 +69,8 @@ TEST(Config, OutOfRangeValueNamesTheBounds) {
 TEST(Config, BadEnumValueListsAllowedValues) {
   auto c = Parse("delivery_streams:\n  - name: a\n    compression: LZ4\n");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("must be one of UNCOMPRESSED, GZIP, ZIP, Snappy, HADOOP_SNAPPY, ZSTD, got 'LZ4'"),
+  EXPECT_NE(c.status().message().find(
+                "must be one of UNCOMPRESSED, GZIP, ZIP, Snappy, HADOOP_SNAPPY, ZSTD, got 'LZ4'"),
             std::string::npos)
       << c.status().message();
 }
@@ -86,14 +90,17 @@ TEST(Config, MalformedYamlReportsLine) {
 
 TEST(Config, PrefixWithExpressionsNeedsErrorPrefixWithType) {
   auto c = Parse(
-      "delivery_streams:\n  - name: a\n    staged: {url: 'file:///tmp/a', prefix: 'x/!{timestamp:yyyy}/'}\n");
+      "delivery_streams:\n  - name: a\n    staged: {url: 'file:///tmp/a', prefix: "
+      "'x/!{timestamp:yyyy}/'}\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("error output prefix is required"), std::string::npos);
   auto d = Parse(
-      "delivery_streams:\n  - name: a\n    staged: {url: 'file:///tmp/a', prefix: 'x/!{timestamp:yyyy}/'}\n"
+      "delivery_streams:\n  - name: a\n    staged: {url: 'file:///tmp/a', prefix: "
+      "'x/!{timestamp:yyyy}/'}\n"
       "    error_output_prefix: 'err/!{timestamp:yyyy}/'\n");
   ASSERT_FALSE(d.ok());
-  EXPECT_NE(d.status().message().find("must contain !{firehose:error-output-type}"), std::string::npos);
+  EXPECT_NE(d.status().message().find("must contain !{firehose:error-output-type}"),
+            std::string::npos);
 }
 
 TEST(Config, StreamYamlRoundTrips) {
@@ -107,7 +114,8 @@ TEST(Config, StreamYamlRoundTrips) {
   s.error_output_prefix = "e/!{firehose:error-output-type}/";
   s.compression = "GZIP";
   s.file_extension = ".json.gz";
-  s.processors.push_back({"Lambda", R"({"LambdaArn":"http://127.0.0.1:9/x","NumberOfRetries":"2"})"});
+  s.processors.push_back(
+      {"Lambda", R"({"LambdaArn":"http://127.0.0.1:9/x","NumberOfRetries":"2"})"});
   s.tags["team"] = "data";
   auto back = ParseStreamYaml(StreamToYaml(s), "stream.yaml");
   ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << StreamToYaml(s);

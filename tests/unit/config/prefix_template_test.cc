@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "config/prefix_template.h"
+
+#include <gtest/gtest.h>
 
 namespace sluice::config {
 namespace {
@@ -26,7 +26,8 @@ TEST(FormatTimestamp, UnsupportedLetterIsAnError) {
 
 TEST(PrefixTemplate, EvaluatesEveryExpressionKind) {
   auto t = PrefixTemplate::Parse(
-      "logs/!{partitionKeyFromQuery:customer}/!{partitionKeyFromLambda:dev}/!{timestamp:yyyy}/!{firehose:random-string}/",
+      "logs/!{partitionKeyFromQuery:customer}/!{partitionKeyFromLambda:dev}/!{timestamp:yyyy}/"
+      "!{firehose:random-string}/",
       false);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   PrefixContext ctx;

@@ -1,3 +1,5 @@
+#include "pipeline/delivery_worker.h"
+
 #include <gtest/gtest.h>
 
 #include <future>
@@ -5,7 +7,6 @@
 #include "common/file_util.h"
 #include "journal/journal.h"
 #include "objectstore/file_store.h"
-#include "pipeline/delivery_worker.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -36,7 +37,8 @@ class FlakyStore : public objectstore::ObjectStore {
 class DeliveryWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = ::testing::TempDir() + "/dw_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    root_ = ::testing::TempDir() + "/dw_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::system(("rm -rf " + root_).c_str());
     stream_.name = "orders";
     stream_.staged.url = "file://" + root_ + "/bucket";
@@ -60,7 +62,8 @@ class DeliveryWorkerTest : public ::testing::Test {
 
   void Append(std::vector<std::string> records) {
     std::promise<Result<journal::AppendResult>> p;
-    log_->Append(std::move(records), clock_.NowMs(), [&p](Result<journal::AppendResult> r) { p.set_value(r); });
+    log_->Append(std::move(records), clock_.NowMs(),
+                 [&p](Result<journal::AppendResult> r) { p.set_value(r); });
     auto r = p.get_future().get();
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
@@ -73,8 +76,8 @@ class DeliveryWorkerTest : public ::testing::Test {
     wo.sleep_for_test = [this](int64_t ms) { clock_.AdvanceMs(ms); };
     auto keys = KeyMaker::Create(stream_);
     EXPECT_TRUE(keys.ok());
-    return std::make_unique<DeliveryWorker>(stream_, 0, log_, std::make_unique<ConcatBuilder>(*keys, store, errors), nullptr,
-                                            wo);
+    return std::make_unique<DeliveryWorker>(
+        stream_, 0, log_, std::make_unique<ConcatBuilder>(*keys, store, errors), nullptr, wo);
   }
 
   std::vector<std::string> Objects() { return *store_->List(""); }
@@ -132,7 +135,8 @@ TEST_F(DeliveryWorkerTest, RedeliveryAfterCrashWritesSameKeyAndBytes) {
   EXPECT_EQ(again->stats().redelivered_batches.load(), 1u);
   auto keys = Objects();
   ASSERT_EQ(keys.size(), 2u);
-  EXPECT_TRUE(std::find(keys.begin(), keys.end(), first[0]) != keys.end()) << "same key after redelivery";
+  EXPECT_TRUE(std::find(keys.begin(), keys.end(), first[0]) != keys.end())
+      << "same key after redelivery";
   EXPECT_EQ(*store_->Get(first[0]), bytes);
   EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 4u);
 }
@@ -204,7 +208,8 @@ TEST_F(DeliveryWorkerTest, IntervalElapsingTriggersDelivery) {
   for (int i = 0; i < 500 && w->stats().batches_delivered.load() == 0; ++i) {
     log_->WaitForData(journal::Offset{100}, 10);
   }
-  EXPECT_EQ(w->stats().batches_delivered.load(), 1u) << "no delivery within 5 s after the interval elapsed";
+  EXPECT_EQ(w->stats().batches_delivered.load(), 1u)
+      << "no delivery within 5 s after the interval elapsed";
   w->Stop();
   EXPECT_EQ(Objects().size(), 1u);
 }

@@ -1,8 +1,8 @@
+#include "pipeline/object_key.h"
+
 #include <gtest/gtest.h>
 
 #include <regex>
-
-#include "pipeline/object_key.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -24,12 +24,16 @@ TEST(ObjectKey, DefaultPrefixIsUtcHourFromOldestRecord) {
   BatchId id{"orders", 0, 100, 200};
   auto key = k->StagedKey(id, 1, kInstant);
   ASSERT_TRUE(key.ok());
-  EXPECT_TRUE(std::regex_match(*key, std::regex(R"(2018/08/27/10/orders-1-2018-08-27-10-30-05-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")))
+  EXPECT_TRUE(std::regex_match(
+      *key,
+      std::regex(
+          R"(2018/08/27/10/orders-1-2018-08-27-10-30-05-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")))
       << *key;
 }
 
 TEST(ObjectKey, SameBatchSameKeyDifferentBatchDifferentKey) {
-  auto k = KeyMaker::Create(Stream("p/!{firehose:random-string}/", "e/!{firehose:error-output-type}/"));
+  auto k =
+      KeyMaker::Create(Stream("p/!{firehose:random-string}/", "e/!{firehose:error-output-type}/"));
   ASSERT_TRUE(k.ok());
   BatchId a{"orders", 0, 100, 200}, b{"orders", 0, 200, 300}, c{"orders", 1, 100, 200};
   EXPECT_EQ(*k->StagedKey(a, 1, kInstant), *k->StagedKey(a, 1, kInstant));
@@ -41,17 +45,23 @@ TEST(ObjectKey, LiteralPrefixGetsTheDefaultTimePrefixAppended) {
   auto k = KeyMaker::Create(Stream("myFirehosePrefix/"));
   ASSERT_TRUE(k.ok());
   BatchId id{"orders", 0, 0, 1};
-  EXPECT_EQ(k->StagedKey(id, 2, kInstant)->rfind("myFirehosePrefix/2018/08/27/10/orders-2-", 0), 0u);
+  EXPECT_EQ(k->StagedKey(id, 2, kInstant)->rfind("myFirehosePrefix/2018/08/27/10/orders-2-", 0),
+            0u);
   // No ErrorOutputPrefix: errors go under <Prefix><error-output-type>/<hour>/.
-  EXPECT_EQ(k->ErrorKey(id, 2, kInstant, "processing-failed")->rfind("myFirehosePrefix/processing-failed/2018/08/27/10/orders-2-", 0), 0u);
+  EXPECT_EQ(k->ErrorKey(id, 2, kInstant, "processing-failed")
+                ->rfind("myFirehosePrefix/processing-failed/2018/08/27/10/orders-2-", 0),
+            0u);
 }
 
 TEST(ObjectKey, TimestampExpressionReplacesTheDefault) {
-  auto k = KeyMaker::Create(Stream("year=!{timestamp:yyyy}/month=!{timestamp:MM}/", "err/!{firehose:error-output-type}/!{timestamp:yyyy}/"));
+  auto k = KeyMaker::Create(Stream("year=!{timestamp:yyyy}/month=!{timestamp:MM}/",
+                                   "err/!{firehose:error-output-type}/!{timestamp:yyyy}/"));
   ASSERT_TRUE(k.ok());
   BatchId id{"orders", 0, 0, 1};
   EXPECT_EQ(k->StagedKey(id, 1, kInstant)->rfind("year=2018/month=08/orders-1-", 0), 0u);
-  EXPECT_EQ(k->ErrorKey(id, 1, kInstant, "processing-failed")->rfind("err/processing-failed/2018/orders-1-", 0), 0u);
+  EXPECT_EQ(k->ErrorKey(id, 1, kInstant, "processing-failed")
+                ->rfind("err/processing-failed/2018/orders-1-", 0),
+            0u);
 }
 
 TEST(ObjectKey, ExtensionFollowsCompressionUnlessOverridden) {
