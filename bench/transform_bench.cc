@@ -1,8 +1,9 @@
 // transform_bench: flatten+schema+CSV throughput on generated nested order JSON lines, against
 // Miller (mlr --ijsonl --ocsv flatten), jq (an equivalent @csv program) and simdjson parse-only
 // speed as the ceiling; plus records/s through a rules step and a lua step.
-//   transform_bench [--mb N] [--no-peers] [--only csv|rules|lua]
-//   (CI smoke test: --mb 1 --no-peers; --only csv runs just flatten+schema+CSV, for perf record)
+//   transform_bench [--mb N] [--no-peers] [--only csv|rules|lua] [--dump FILE]
+//   (CI smoke test: --mb 1 --no-peers; --only csv runs just flatten+schema+CSV, for perf record;
+//   --dump writes the flatten+schema+CSV output to FILE, to diff it across builds)
 #include <simdjson.h>
 
 #include <chrono>
@@ -72,8 +73,9 @@ std::vector<std::string_view> Lines(const std::string& data) {
 }
 
 // Runs the chain over `lines` in ~5 MB batches; returns seconds and output bytes.
+// With `dump`, every group's bytes are also written there (to diff outputs across builds).
 double RunChain(Chain& chain, const std::vector<std::string_view>& lines, size_t& out_bytes,
-                size_t& ok) {
+                size_t& ok, std::FILE* dump = nullptr) {
   std::vector<std::string> ids;
   for (size_t i = 0; i < lines.size(); ++i) ids.push_back(std::to_string(i));
   auto start = std::chrono::steady_clock::now();
@@ -82,7 +84,10 @@ double RunChain(Chain& chain, const std::vector<std::string_view>& lines, size_t
   out_bytes = ok = 0;
   auto flush = [&] {
     auto result = chain.Process(batch);
-    for (const auto& g : result.groups) out_bytes += g.data.size();
+    for (const auto& g : result.groups) {
+      out_bytes += g.data.size();
+      if (dump != nullptr) std::fwrite(g.data.data(), 1, g.data.size(), dump);
+    }
     ok += result.CountOutcome(sluice::transform::Outcome::kOk);
     batch.clear();
     batch_bytes = 0;
@@ -120,11 +125,13 @@ int main(int argc, char** argv) {
   size_t mb = 100;
   bool peers = true;
   std::string only;  // empty = everything
+  std::string dump_path;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--mb" && i + 1 < argc) mb = std::strtoull(argv[++i], nullptr, 10);
     if (a == "--no-peers") peers = false;
     if (a == "--only" && i + 1 < argc) only = argv[++i];
+    if (a == "--dump" && i + 1 < argc) dump_path = argv[++i];
   }
   const std::string data = Generate(mb * 1024 * 1024);
   const double total_mb = static_cast<double>(data.size()) / (1024 * 1024);
@@ -167,7 +174,9 @@ int main(int argc, char** argv) {
         {"name":"qty","source":"items.qty","type":"integer"},
         {"name":"price","source":"items.price","type":"numeric(10,2)"},
         {"name":"tags","source":"items.tags","type":"json"}]})J"}});
-    ours_s = RunChain(*chain, lines, out_bytes, ok);
+    std::FILE* dump = dump_path.empty() ? nullptr : std::fopen(dump_path.c_str(), "wb");
+    ours_s = RunChain(*chain, lines, out_bytes, ok, dump);
+    if (dump != nullptr) std::fclose(dump);
     double ours = total_mb / ours_s;
     std::printf(
         "sluice flatten+schema+csv: %.0f MB/s (%.2f s, %zu Ok, %.1f MB CSV) = %.2fx parse-only\n",
