@@ -261,9 +261,11 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
 Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string& error_type,
                                            const Status& cause, uint32_t attempts) {
   spdlog::error(
-      "stream {} partition {}: batch {} ({} records) failed for the whole retry duration ({} s); "
-      "writing it to error output as {}: {}",
-      stream_.name, partition_, batch.id.ToString(), batch.records.size(), stream_.retry_duration_s,
+      "stream {} partition {}: batch {} ({} records) failed after {} attempt(s) (retry duration "
+      "{} s); writing it to error output as {}: {}",
+      stream_.name, partition_, batch.id.ToString(), batch.records.size(), attempts,
+      error_type == "warehouse-failed" && sink_ != nullptr ? sink_->RetryDurationS()
+                                                           : stream_.retry_duration_s,
       error_type, cause.ToString());
   ASSIGN_OR_RETURN(OutputObject out,
                    builder_->BuildErrorOutput(batch, error_type, StatusCodeName(cause.code()),
