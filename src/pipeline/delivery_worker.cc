@@ -15,6 +15,19 @@ namespace sluice::pipeline {
 namespace {
 
 constexpr size_t kReadChunkRecords = 1000;
+
+// The errorCode of an error record, in Firehose's "<Destination>.<Problem>" style
+// (S3.AccessDenied, ...); the errorMessage carries the store's or database's own text.
+std::string ErrorCodeFor(const std::string& error_type, const Status& cause) {
+  const bool store = error_type == "delivery-failed";
+  switch (cause.code()) {
+    case StatusCode::kFailedPrecondition: return store ? "S3.AccessDenied" : "Warehouse.AccessDenied";
+    case StatusCode::kNotFound: return store ? "S3.NoSuchBucket" : "Warehouse.TableNotFound";
+    case StatusCode::kInvalidArgument: return store ? "S3.InvalidRequest" : "Warehouse.InvalidRequest";
+    case StatusCode::kUnavailable: return store ? "S3.ServiceUnavailable" : "Warehouse.ConnectionFailed";
+    default: return std::string(store ? "S3." : "Warehouse.") + StatusCodeName(cause.code());
+  }
+}
 constexpr int64_t kPollMs = 200;
 
 }  // namespace
@@ -268,7 +281,7 @@ Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string
                                                            : stream_.retry_duration_s,
       error_type, cause.ToString());
   ASSIGN_OR_RETURN(OutputObject out,
-                   builder_->BuildErrorOutput(batch, error_type, StatusCodeName(cause.code()),
+                   builder_->BuildErrorOutput(batch, error_type, ErrorCodeFor(error_type, cause),
                                               cause.message(), options_.clock->NowMs(), attempts));
   RETURN_IF_ERROR(WithRetries(
       "error output " + out.store->Describe() + "/" + out.key,

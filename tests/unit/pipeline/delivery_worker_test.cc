@@ -171,7 +171,7 @@ TEST_F(DeliveryWorkerTest, AfterRetryDurationTheBatchGoesToErrorOutputAndTheStre
   // One Firehose error record per source record, with the original bytes in base64.
   EXPECT_NE(body.find("\"rawData\":\"YQ==\""), std::string::npos) << body;
   EXPECT_NE(body.find("\"rawData\":\"Yg==\""), std::string::npos) << body;
-  EXPECT_NE(body.find("\"errorCode\":\"Unavailable\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"errorCode\":\"S3.ServiceUnavailable\""), std::string::npos) << body;
   EXPECT_NE(body.find("injected: 503 Slow Down"), std::string::npos) << body;
 }
 
