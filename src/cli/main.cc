@@ -15,6 +15,7 @@
 #include "cli/cmd_transform.h"
 #include "config/config.h"
 #include "pipeline/transform_builder.h"
+#include "pipeline/warehouse_sink.h"
 #include "secrets/redactor.h"
 #include "server/server.h"
 
@@ -130,6 +131,7 @@ int RunCheckConfig(const std::string& file) {
   }
   for (const auto& s : cfg->streams) {
     Status st = pipeline::ValidateProcessing(s);
+    if (st.ok() && !s.warehouse_json.empty()) st = pipeline::ParseWarehouseConfig(s).status();
     if (!st.ok()) {
       std::cerr << "sluice check-config: " << file << ": " << st.message() << "\n";
       return 1;
@@ -148,6 +150,13 @@ int RunCheckConfig(const std::string& file) {
               << " prefix '" << s.staged.prefix << "'\n";
     if (!s.raw.empty())
       std::cout << "  raw:    " << s.raw.url << " prefix '" << s.raw.prefix << "'\n";
+    if (!s.warehouse_json.empty()) {
+      auto wh = pipeline::ParseWarehouseConfig(s);
+      // The DSN is printed redacted: a literal password is masked, ${secret:...} stays a reference.
+      std::cout << "  warehouse: " << warehouse::EngineName(wh->engine) << " table " << wh->table << ", mode "
+                << warehouse::LoadModeName(wh->mode) << ", " << wh->columns.size() << " column(s), dsn '"
+                << secrets::RedactDsn(wh->dsn) << "'\n";
+    }
     if (!s.error_output_prefix.empty() || !s.errors.empty()) {
       std::cout << "  errors: " << (s.errors.empty() ? "(staged bucket)" : s.errors.url)
                 << " prefix '" << s.error_output_prefix << "'\n";

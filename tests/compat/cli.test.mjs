@@ -1,0 +1,67 @@
+// The `sluice` command line: check-config (validation with file:line, secrets redacted),
+// transform (dry run of a stream's processors), and --help on every command.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { makeTempDir, sluiceBin } from "./sluice_harness.mjs";
+
+const run = (args, input) => spawnSync(sluiceBin(), args, { input, encoding: "utf8", timeout: 30000 });
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+
+test("check-config prints the setup and never a password", () => {
+  const dir = makeTempDir("cli");
+  const file = path.join(dir, "c.yaml");
+  fs.writeFileSync(file, `
+delivery_streams:
+  - name: orders
+    processors:
+      - schema: {columns: [{name: id, type: bigint}]}
+    format: csv
+    warehouse: {engine: postgres, dsn: "host=db user=u password=hunter2secret", table: t, mode: append}
+`);
+  const r = run(["check-config", file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /warehouse: postgres table t, mode append/);
+  assert.match(r.stdout, /password=\*\*\*\*/);
+  assert.ok(!(r.stdout + r.stderr).includes("hunter2secret"));
+});
+
+test("check-config names file:line and the allowed values for a bad value", () => {
+  const dir = makeTempDir("cli");
+  const file = path.join(dir, "c.yaml");
+  fs.writeFileSync(file, "delivery_streams:\n  - name: a\n    compression: LZ4\n");
+  const r = run(["check-config", file]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /c\.yaml:3: 'compression' must be one of UNCOMPRESSED, GZIP, ZIP, Snappy, HADOOP_SNAPPY, ZSTD, got 'LZ4'/);
+});
+
+test("check-config rejects an unknown processor with the allowed list", () => {
+  const dir = makeTempDir("cli");
+  const file = path.join(dir, "c.yaml");
+  fs.writeFileSync(file, "delivery_streams:\n  - name: a\n    processors:\n      - flaten: {}\n");
+  const r = run(["check-config", file]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /unknown processor type "flaten"; allowed: flatten, schema/);
+});
+
+test("transform runs the orders example's processors and reports each failure", () => {
+  const r = run(["transform", "--config", path.join(repo, "examples/orders/sluice.yaml"), "--stream", "orders",
+    path.join(repo, "examples/orders/orders.jsonl")]);
+  assert.equal(r.status, 1, "some sample records fail the rules on purpose");
+  const lines = r.stdout.trim().split("\n");
+  assert.equal(lines[0], "order_id,line_no,ordered_at,status,customer_id,customer_email,ship_city,ship_country,sku,qty,unit_price,currency,line_total");
+  assert.equal(lines.length - 1, 62, "62 line-item rows from 31 Ok orders");
+  assert.match(r.stderr, /line 11: Rules\.FailIf: quantity must be positive/);
+  assert.match(r.stderr, /line 23: Schema\.ConversionFailed: column "order_id" \(bigint\): cannot convert "not-a-number"/);
+  assert.match(r.stderr, /41 records: 31 Ok, 3 Dropped, 7 ProcessingFailed/);
+});
+
+test("every command has --help", () => {
+  for (const cmd of [[], ["serve"], ["put"], ["streams"], ["streams", "create"], ["transform"], ["check-config"]]) {
+    const r = run([...cmd, "--help"]);
+    assert.equal(r.status, 0, `${cmd.join(" ")} --help: ${r.stderr}`);
+    assert.match(r.stdout, /Usage|Options/i);
+  }
+});
