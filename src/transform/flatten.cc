@@ -157,6 +157,7 @@ uint32_t Flattener::Child(uint32_t node, std::string_view key) {
   if (nodes_.size() >= options_.max_columns) too_many_columns_ = true;
   Node child;
   child.key = std::string(key);
+  child.plain_key = key.find_first_of("\"\\") == std::string_view::npos;
   child.depth = nodes_[node].depth + 1;
   child.path = node == 0 ? child.key : nodes_[node].path + options_.separator + child.key;
   auto id = static_cast<uint32_t>(nodes_.size());
@@ -181,9 +182,25 @@ error_code Flattener::WalkObject(od::object obj, uint32_t node, std::vector<Cell
   for (auto field_result : obj) {
     od::field field;
     SIMDJSON_TRY(std::move(field_result).get(field));
-    std::string_view key;
-    SIMDJSON_TRY(field.unescaped_key().get(key));
-    uint32_t child = Child(node, key);
+    // Fast path: records of one stream repeat their keys in the same order, so the parent's
+    // next expected child usually matches the raw key bytes (no unescaping, no copy).
+    uint32_t child = kNoColumn;
+    {
+      Node& parent = nodes_[node];
+      const uint32_t h = parent.hint;
+      if (h < parent.children.size()) {
+        const Node& expected = nodes_[parent.children[h]];
+        if (expected.plain_key && field.key().unsafe_is_equal(expected.key)) {
+          child = parent.children[h];
+          parent.hint = h + 1;
+        }
+      }
+    }
+    if (child == kNoColumn) {
+      std::string_view key;
+      SIMDJSON_TRY(field.unescaped_key().get(key));
+      child = Child(node, key);
+    }
     SIMDJSON_TRY(WalkValue(field.value(), child, out, in_element));
   }
   return simdjson::SUCCESS;
@@ -229,6 +246,18 @@ error_code Flattener::WalkValue(od::value value, uint32_t node, std::vector<Cell
       return simdjson::SUCCESS;
     }
     case od::json_type::string: {
+      // A string without a backslash is its raw bytes between the quotes (the token runs from
+      // the opening quote to the next structural character, so it may end in whitespace);
+      // skip simdjson's unescape copy for it. Invalid UTF-8 and unescaped control characters
+      // are rejected for the whole document by simdjson's stage 1 either way.
+      std::string_view token = value.raw_json_token();
+      if (std::memchr(token.data(), '\\', token.size()) == nullptr) {
+        token = TrimRight(token);
+        if (token.size() >= 2 && token.back() == '"') {
+          Emit(out, node, ValueKind::kString, token.substr(1, token.size() - 2));
+          return simdjson::SUCCESS;
+        }
+      }
       std::string_view s;
       SIMDJSON_TRY(value.get_string().get(s));
       Emit(out, node, ValueKind::kString, s);

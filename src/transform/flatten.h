@@ -66,6 +66,7 @@ class Flattener {
     uint32_t depth = 0;
     uint32_t hint = 0;
     bool explode = false;
+    bool plain_key = false;  // key has no '"' or '\\': its raw JSON bytes equal it
     std::vector<uint32_t> children;
   };
 
