@@ -37,7 +37,7 @@ void AppendCsvField(std::string& out, std::string_view field, char delimiter,
 // and AppendRow. Thread safety: none; one formatter per chain.
 class RowFormatter {
  public:
-  explicit RowFormatter(FormatSpec spec) : spec_(std::move(spec)) {}
+  explicit RowFormatter(FormatSpec spec);
   // The output column order: ids interned in `names`. A row's cell for a column not listed is
   // ignored; a listed column with no cell is null.
   void SetColumns(const std::vector<uint32_t>& columns, const ColumnRegistry& names);
@@ -53,6 +53,7 @@ class RowFormatter {
   std::vector<std::string> names_;       // by slot
   std::vector<int32_t> slot_of_column_;  // column id -> slot, -1 when not output
   std::vector<const Cell*> slots_;
+  bool quote_byte_[256] = {};  // CSV: bytes that force a field to be quoted
 };
 
 }  // namespace sluice::transform

@@ -86,6 +86,7 @@ struct Chain::Impl {
   std::unique_ptr<RowFormatter> formatter;
   RowTable tables[2];
   std::vector<uint8_t> column_seen;
+  std::string arena_storage;  // the batch arena's buffer, kept between batches
 };
 
 Chain::Chain() : impl_(std::make_unique<Impl>()) {}
@@ -175,6 +176,7 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
   ctx.columns = &impl.columns;
   ctx.clock = &clock;
   ctx.lua_deadline_ms = clock.MonotonicMs() + impl.options.lua_time_limit_ms;
+  ctx.arena.Adopt(std::move(impl.arena_storage));
 
   std::vector<Item> items;
   items.reserve(batch.size());
@@ -187,11 +189,20 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
   result.records.resize(batch.size());
   std::vector<uint32_t> counts(batch.size(), 0);
   // Group index per source record, assigned in order of each group's first Ok record.
+  // Consecutive rows mostly come from one record: remember its group.
+  uint32_t last_source = UINT32_MAX;
+  size_t last_group = 0;
   auto group_of = [&](uint32_t source) -> OutputGroup& {
+    if (source == last_source) return result.groups[last_group];
+    last_source = source;
     const PartitionKeys& keys = ctx.states[source].partition_keys;
-    for (auto& g : result.groups) {
-      if (g.partition_keys == keys) return g;
+    for (size_t gi = 0; gi < result.groups.size(); ++gi) {
+      if (result.groups[gi].partition_keys == keys) {
+        last_group = gi;
+        return result.groups[gi];
+      }
     }
+    last_group = result.groups.size();
     result.groups.push_back(OutputGroup{keys, {}, 0, 0});
     return result.groups.back();
   };
@@ -224,6 +235,8 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
     const RowTable& table = *in;
     // Output columns: the schema's, then any other column in first-seen order.
     std::vector<uint32_t> columns;
+    size_t text_bytes = 0;  // of all Ok rows' cells, to size the output once
+    size_t ok_rows = 0;
     impl.column_seen.assign(impl.columns.size(), 0);
     if (impl.schema != nullptr) {
       for (uint32_t id : impl.schema->output_columns()) {
@@ -234,8 +247,10 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
     for (const RowRef& row : table.rows) {
       if (ctx.Failed(row.record)) continue;
       ++counts[row.record];
+      ++ok_rows;
       for (uint32_t c = row.first_cell; c < row.first_cell + row.cell_count; ++c) {
         uint32_t id = table.cells[c].column;
+        text_bytes += table.cells[c].size;
         if (id >= impl.column_seen.size()) impl.column_seen.resize(impl.columns.size(), 0);
         if (!impl.column_seen[id]) {
           impl.column_seen[id] = 1;
@@ -251,7 +266,14 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
       OutputGroup& g = group_of(row.record);
       size_t gi = static_cast<size_t>(&g - result.groups.data());
       if (last_record_of_group.size() <= gi) last_record_of_group.resize(gi + 1, -1);
-      if (g.rows == 0) formatter.AppendHeader(g.data);
+      if (g.rows == 0) {
+        // The first group is usually the only one: reserve about what all rows need (cells of
+        // columns that are not output make this an overestimate; quoting an underestimate).
+        if (result.groups.size() == 1) {
+          g.data.reserve(text_bytes + ok_rows * (columns.size() + 2) + 64 * columns.size());
+        }
+        formatter.AppendHeader(g.data);
+      }
       formatter.AppendRow(table, row, ctx.arena, g.data);
       ++g.rows;
       if (last_record_of_group[gi] != static_cast<int32_t>(row.record)) {
@@ -294,6 +316,10 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
     o.outcome = counts[i] > 0 ? Outcome::kOk : Outcome::kDropped;
     o.partition_keys = std::move(s.partition_keys);
   }
+  // Keep the arena's buffer for the next batch unless one huge batch blew it up.
+  constexpr size_t kKeepArenaBytes = 64u << 20;
+  std::string storage = ctx.arena.Release();
+  if (storage.capacity() <= kKeepArenaBytes) impl.arena_storage = std::move(storage);
   result.attempt_ending_ms = clock.NowMs();
   return result;
 }

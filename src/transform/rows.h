@@ -59,6 +59,13 @@ class Arena {
   }
   void Clear() { data_.clear(); }
   size_t size() const { return data_.size(); }
+  // Storage reuse across batches (a fresh multi-megabyte buffer per batch costs page faults):
+  // Adopt takes a buffer's capacity (its bytes are cleared), Release hands it back.
+  void Adopt(std::string&& storage) {
+    data_ = std::move(storage);
+    data_.clear();
+  }
+  std::string Release() { return std::move(data_); }
 
  private:
   std::string data_;
