@@ -143,6 +143,7 @@ uint32_t Flattener::Child(uint32_t node, std::string_view key) {
     Node& parent = nodes_[node];
     const auto& ch = parent.children;
     uint32_t h = parent.hint;
+    if (h >= ch.size()) h = 0;  // the next record or array element starts over
     if (h < ch.size() && nodes_[ch[h]].key == key) {
       parent.hint = h + 1;
       return ch[h];
@@ -187,7 +188,8 @@ error_code Flattener::WalkObject(od::object obj, uint32_t node, std::vector<Cell
     uint32_t child = kNoColumn;
     {
       Node& parent = nodes_[node];
-      const uint32_t h = parent.hint;
+      uint32_t h = parent.hint;
+      if (h >= parent.children.size()) h = 0;  // the next record or array element starts over
       if (h < parent.children.size()) {
         const Node& expected = nodes_[parent.children[h]];
         if (expected.plain_key && field.key().unsafe_is_equal(expected.key)) {
@@ -206,7 +208,7 @@ error_code Flattener::WalkObject(od::object obj, uint32_t node, std::vector<Cell
   return simdjson::SUCCESS;
 }
 
-error_code Flattener::WalkValue(od::value value, uint32_t node, std::vector<Cell>& out,
+error_code Flattener::WalkValue(od::value& value, uint32_t node, std::vector<Cell>& out,
                                 bool in_element) {
   od::json_type type;
   SIMDJSON_TRY(value.type().get(type));

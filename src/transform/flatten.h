@@ -76,7 +76,7 @@ class Flattener {
   void Emit(std::vector<Cell>& out, uint32_t node, ValueKind kind, std::string_view text);
   simdjson::error_code WalkObject(simdjson::ondemand::object obj, uint32_t node,
                                   std::vector<Cell>& out, bool in_element);
-  simdjson::error_code WalkValue(simdjson::ondemand::value value, uint32_t node,
+  simdjson::error_code WalkValue(simdjson::ondemand::value& value, uint32_t node,
                                  std::vector<Cell>& out, bool in_element);
   simdjson::error_code Explode(simdjson::ondemand::array array, uint32_t node);
   simdjson::error_code Join(simdjson::ondemand::array array, std::string& out);
