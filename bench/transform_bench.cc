@@ -2,6 +2,7 @@
 // Miller (mlr --ijsonl --ocsv flatten), jq (an equivalent @csv program) and simdjson parse-only
 // speed as the ceiling; plus records/s through a rules step and a lua step.
 //   transform_bench [--mb N] [--no-peers] [--only csv|rules|lua] [--dump FILE] [--repeat N]
+//                   [--format FORMAT_JSON]
 //   (CI smoke test: --mb 1 --no-peers; --only csv runs just flatten+schema+CSV, for perf record;
 //   --repeat N reports the fastest of N flatten+schema+CSV runs; --dump writes the
 //   flatten+schema+CSV output to FILE, to diff it across builds)
@@ -103,8 +104,15 @@ double RunChain(Chain& chain, const std::vector<std::string_view>& lines, size_t
   return Seconds(start);
 }
 
+// The output format of every chain (--format).
+std::string g_format = R"({"csv":{"header":true}})";
+
 std::unique_ptr<Chain> Build(const std::vector<sluice::config::ProcessorSpec>& specs) {
-  auto format = FormatSpec::Parse(R"({"csv":{"header":true}})");
+  auto format = FormatSpec::Parse(g_format);
+  if (!format.ok()) {
+    std::fprintf(stderr, "format: %s\n", format.status().ToString().c_str());
+    std::exit(1);
+  }
   auto chain = Chain::Build(specs, *format);
   if (!chain.ok()) {
     std::fprintf(stderr, "chain: %s\n", chain.status().ToString().c_str());
@@ -135,6 +143,7 @@ int main(int argc, char** argv) {
     if (a == "--no-peers") peers = false;
     if (a == "--only" && i + 1 < argc) only = argv[++i];
     if (a == "--dump" && i + 1 < argc) dump_path = argv[++i];
+    if (a == "--format" && i + 1 < argc) g_format = argv[++i];
     if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
   }
   const std::string data = Generate(mb * 1024 * 1024);
