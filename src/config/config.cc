@@ -358,6 +358,17 @@ Status ValidateStream(const StreamConfig& s) {
     }
   }
   if (!s.raw.empty()) RETURN_IF_ERROR(ValidatePrefix(s.raw.prefix, false));
+  for (const auto& [what, dest] : {std::pair<const char*, const ObjectDestination*>{"staged", &s.staged},
+                                   {"raw", &s.raw},
+                                   {"errors", &s.errors}}) {
+    const std::string& url = dest->url;
+    if (url.empty()) continue;
+    bool known = url.rfind("file://", 0) == 0 || url.rfind("s3://", 0) == 0 || url.rfind("bucket://", 0) == 0;
+    if (!known || url.size() <= url.find("://") + 3) {
+      return Status::InvalidArgument("stream '" + s.name + "': " + what + ".url '" + url +
+                                     "' must be file://<directory> or s3://<bucket>[/<prefix>]");
+    }
+  }
   return Status::Ok();
 }
 

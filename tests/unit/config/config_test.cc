@@ -138,3 +138,17 @@ TEST(Config, StreamYamlRoundTrips) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(Config, UnsupportedStoreSchemeIsAnErrorNamingTheAllowedOnes) {
+  auto c = ParseConfig("delivery_streams:\n  - name: a\n    staged: {url: 'gs://x'}\n", "s.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("staged.url 'gs://x' must be file://<directory> or s3://<bucket>"),
+            std::string::npos)
+      << c.status().message();
+}
+
+}  // namespace
+}  // namespace sluice::config
