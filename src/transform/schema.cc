@@ -374,6 +374,63 @@ bool ConvertNumeric(std::string_view t, uint32_t precision, uint32_t scale, std:
   return true;
 }
 
+// When converting `text` to the column's type would succeed and give back exactly `text`, sets
+// the output kind and returns true (the caller then shares the bytes instead of converting).
+// Conservative: false only means "run ConvertValue".
+bool ConvertsToItself(const ColumnSpec& col, ValueKind kind, std::string_view text,
+                      ValueKind& out_kind) {
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  switch (col.type) {
+    case ColumnType::kJson:
+      if (kind == ValueKind::kString) return false;  // gets quoted
+      out_kind = ValueKind::kJson;
+      return true;
+    case ColumnType::kBoolean:
+      if (kind == ValueKind::kJson || (text != "true" && text != "false")) return false;
+      out_kind = ValueKind::kBool;
+      return true;
+    case ColumnType::kBigint:
+    case ColumnType::kInteger: {
+      // Canonical integer text: "0" or -?[1-9][0-9]*, at most 9 digits (fits int32 and int64).
+      if (kind != ValueKind::kString && kind != ValueKind::kNumber) return false;
+      size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
+      const size_t digits = text.size() - i;
+      if (digits == 0 || digits > 9 || !is_digit(text[i])) return false;
+      if (text[i] == '0' && (digits > 1 || i == 1)) return false;
+      for (size_t k = i + 1; k < text.size(); ++k) {
+        if (!is_digit(text[k])) return false;
+      }
+      out_kind = ValueKind::kNumber;
+      return true;
+    }
+    case ColumnType::kNumeric: {
+      // Canonical numeric(p,s) text: -?D[.F] with D "0" (not negative) or [1-9][0-9]*, exactly
+      // s fraction digits (no dot when s is 0), and at most p digits when D is not "0".
+      if (kind != ValueKind::kString && kind != ValueKind::kNumber) return false;
+      const bool negative = !text.empty() && text[0] == '-';
+      size_t i = negative ? 1 : 0;
+      const size_t int_start = i;
+      while (i < text.size() && is_digit(text[i])) ++i;
+      const size_t int_digits = i - int_start;
+      if (int_digits == 0) return false;
+      const bool zero = text[int_start] == '0';
+      if (zero && (int_digits > 1 || negative)) return false;
+      if (col.scale == 0) {
+        if (i != text.size()) return false;
+      } else {
+        if (i == text.size() || text[i] != '.' || text.size() - i - 1 != col.scale) return false;
+        for (size_t k = i + 1; k < text.size(); ++k) {
+          if (!is_digit(text[k])) return false;
+        }
+      }
+      if (!zero && int_digits + col.scale > col.precision) return false;
+      out_kind = ValueKind::kNumber;
+      return true;
+    }
+    default: return false;
+  }
+}
+
 std::string ValueForMessage(std::string_view text) {
   constexpr size_t kMax = 100;
   if (text.size() <= kMax) return json::Quote(text);
@@ -720,6 +777,8 @@ void SchemaStage::ProcessRows(const std::vector<Item>& /*items*/, const RowTable
       if (spec.type == ColumnType::kText) {
         // text keeps the bytes of any non-null value: share them.
         result = Cell{output_ids_[s], ValueKind::kString, cell->offset, cell->size};
+      } else if (ConvertsToItself(spec, cell->kind, ctx.arena.Text(*cell), out_kind)) {
+        result = Cell{output_ids_[s], out_kind, cell->offset, cell->size};
       } else {
         std::string_view text = ctx.arena.Text(*cell);
         if (!ConvertValue(spec, cell->kind, text, out_kind, text_, error_)) {
