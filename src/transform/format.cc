@@ -153,16 +153,32 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
                              std::string& out) {
   Slots(table, row);
   if (spec_.kind == FormatSpec::Kind::kCsv) {
-    // One pass: size the row's worst case (every field quoted with every byte a quote), write
-    // through a pointer, then trim. Same bytes as AppendCsvField per field.
+    // Scan each field once (does it need quoting, how many quotes to double), size the row
+    // exactly, then write it through a pointer. Same bytes as AppendCsvField per field.
     const std::string& null_text = spec_.null_text;
-    size_t bound = spec_.line_ending.size();
-    for (const Cell* cell : slots_) {
-      bound += 1 + (cell == nullptr || cell->kind == ValueKind::kNull ? null_text.size()
-                                                                      : 2 * size_t{cell->size} + 2);
+    size_t size = spec_.line_ending.size() + (slots_.empty() ? 0 : slots_.size() - 1);
+    extra_.resize(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const Cell* cell = slots_[i];
+      if (cell == nullptr || cell->kind == ValueKind::kNull) {
+        size += null_text.size();
+        continue;
+      }
+      std::string_view field = arena.Text(*cell);
+      // A field equal to a non-empty null text is quoted so readers can tell it from null.
+      bool quote = !null_text.empty() && field == null_text;
+      uint32_t quotes = 0;
+      for (char c : field) {
+        if (quote_byte_[static_cast<unsigned char>(c)]) {
+          quote = true;
+          quotes += c == '"';
+        }
+      }
+      extra_[i] = quote ? 2 + quotes : 0;
+      size += field.size() + extra_[i];
     }
     const size_t old_size = out.size();
-    out.resize(old_size + bound);
+    out.resize(old_size + size);
     char* p = out.data() + old_size;
     for (size_t i = 0; i < slots_.size(); ++i) {
       if (i > 0) *p++ = spec_.delimiter;
@@ -173,12 +189,7 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
         continue;
       }
       std::string_view field = arena.Text(*cell);
-      // A field equal to a non-empty null text is quoted so readers can tell it from null.
-      bool quote = !null_text.empty() && field == null_text;
-      for (size_t k = 0; !quote && k < field.size(); ++k) {
-        quote = quote_byte_[static_cast<unsigned char>(field[k])];
-      }
-      if (!quote) {
+      if (extra_[i] == 0) {
         std::memcpy(p, field.data(), field.size());
         p += field.size();
         continue;
@@ -191,8 +202,6 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
       *p++ = '"';
     }
     std::memcpy(p, spec_.line_ending.data(), spec_.line_ending.size());
-    p += spec_.line_ending.size();
-    out.resize(static_cast<size_t>(p - out.data()));
     return;
   }
   out += '{';

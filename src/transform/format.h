@@ -53,7 +53,8 @@ class RowFormatter {
   std::vector<std::string> names_;       // by slot
   std::vector<int32_t> slot_of_column_;  // column id -> slot, -1 when not output
   std::vector<const Cell*> slots_;
-  bool quote_byte_[256] = {};  // CSV: bytes that force a field to be quoted
+  bool quote_byte_[256] = {};    // CSV: bytes that force a field to be quoted
+  std::vector<uint32_t> extra_;  // CSV, per slot of the current row: bytes added by quoting
 };
 
 }  // namespace sluice::transform

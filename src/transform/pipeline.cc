@@ -267,10 +267,11 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
       size_t gi = static_cast<size_t>(&g - result.groups.data());
       if (last_record_of_group.size() <= gi) last_record_of_group.resize(gi + 1, -1);
       if (g.rows == 0) {
-        // The first group is usually the only one: reserve about what all rows need (cells of
-        // columns that are not output make this an overestimate; quoting an underestimate).
+        // The first group is usually the only one: reserve about what all rows need, with some
+        // room for quoting (cells of columns that are not output make it an overestimate).
         if (result.groups.size() == 1) {
-          g.data.reserve(text_bytes + ok_rows * (columns.size() + 2) + 64 * columns.size());
+          g.data.reserve(text_bytes + text_bytes / 8 + ok_rows * (2 * columns.size() + 2) +
+                         64 * columns.size());
         }
         formatter.AppendHeader(g.data);
       }
