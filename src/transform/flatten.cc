@@ -323,7 +323,7 @@ error_code Flattener::Join(od::array array, std::string& out) {
   return simdjson::SUCCESS;
 }
 
-error_code Flattener::Serialize(od::value value, std::string& out) {
+error_code Flattener::Serialize(od::value& value, std::string& out) {
   od::json_type type;
   SIMDJSON_TRY(value.type().get(type));
   switch (type) {
@@ -362,6 +362,19 @@ error_code Flattener::Serialize(od::value value, std::string& out) {
       return simdjson::SUCCESS;
     }
     case od::json_type::string: {
+      // A string with no backslash and no control byte re-serializes to its raw token.
+      std::string_view token = TrimRight(value.raw_json_token());
+      if (token.size() >= 2 && token.back() == '"') {
+        bool plain = true;
+        for (size_t k = 1; plain && k + 1 < token.size(); ++k) {
+          auto c = static_cast<unsigned char>(token[k]);
+          plain = c >= 0x20 && c != '\\';
+        }
+        if (plain) {
+          out += token;
+          return simdjson::SUCCESS;
+        }
+      }
       std::string_view s;
       SIMDJSON_TRY(value.get_string().get(s));
       json::AppendString(out, s);

@@ -80,7 +80,7 @@ class Flattener {
                                  std::vector<Cell>& out, bool in_element);
   simdjson::error_code Explode(simdjson::ondemand::array array, uint32_t node);
   simdjson::error_code Join(simdjson::ondemand::array array, std::string& out);
-  simdjson::error_code Serialize(simdjson::ondemand::value value, std::string& out);
+  simdjson::error_code Serialize(simdjson::ondemand::value& value, std::string& out);
   void DescribeError(simdjson::error_code error, std::string_view json, Failure& failure);
 
   FlattenOptions options_;
