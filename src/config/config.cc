@@ -10,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/json_writer.h"
 #include "config/prefix_template.h"
+#include "config/time_zone.h"
 
 namespace sluice::config {
 namespace {
@@ -257,7 +258,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   RETURN_IF_ERROR(w.Uint(n, "retry_duration_s", s.retry_duration_s, 0, 7 * 86400));
   RETURN_IF_ERROR(w.Uint(n, "retention_hours", s.retention_hours, 1, 24 * 365));
   RETURN_IF_ERROR(w.Uint(n, "max_active_partitions", s.max_active_partitions, 1, 5000));
-  RETURN_IF_ERROR(w.OneOf(n, "custom_time_zone", s.custom_time_zone, {"UTC"}));
+  RETURN_IF_ERROR(w.String(n, "custom_time_zone", s.custom_time_zone));
   RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
   RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0,
                          std::numeric_limits<int64_t>::max()));
@@ -358,12 +359,17 @@ Status ValidateStream(const StreamConfig& s) {
     }
   }
   if (!s.raw.empty()) RETURN_IF_ERROR(ValidatePrefix(s.raw.prefix, false));
-  for (const auto& [what, dest] : {std::pair<const char*, const ObjectDestination*>{"staged", &s.staged},
-                                   {"raw", &s.raw},
-                                   {"errors", &s.errors}}) {
+  if (auto tz = TimeZone::Load(s.custom_time_zone); !tz.ok()) {
+    return tz.status().WithContext("stream '" + s.name + "': custom_time_zone");
+  }
+  for (const auto& [what, dest] :
+       {std::pair<const char*, const ObjectDestination*>{"staged", &s.staged},
+        {"raw", &s.raw},
+        {"errors", &s.errors}}) {
     const std::string& url = dest->url;
     if (url.empty()) continue;
-    bool known = url.rfind("file://", 0) == 0 || url.rfind("s3://", 0) == 0 || url.rfind("bucket://", 0) == 0;
+    bool known = url.rfind("file://", 0) == 0 || url.rfind("s3://", 0) == 0 ||
+                 url.rfind("bucket://", 0) == 0;
     if (!known || url.size() <= url.find("://") + 3) {
       return Status::InvalidArgument("stream '" + s.name + "': " + what + ".url '" + url +
                                      "' must be file://<directory> or s3://<bucket>[/<prefix>]");
@@ -450,6 +456,9 @@ std::string StreamToYaml(const StreamConfig& s) {
   if (s.file_extension)
     e << YAML::Key << "file_extension" << YAML::Value << YAML::DoubleQuoted << *s.file_extension;
   e << YAML::Key << "retry_duration_s" << YAML::Value << s.retry_duration_s;
+  if (s.custom_time_zone != "UTC") {
+    e << YAML::Key << "custom_time_zone" << YAML::Value << YAML::DoubleQuoted << s.custom_time_zone;
+  }
   e << YAML::Key << "retention_hours" << YAML::Value << s.retention_hours;
   e << YAML::Key << "max_active_partitions" << YAML::Value << s.max_active_partitions;
   e << YAML::EndMap;

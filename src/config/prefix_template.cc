@@ -182,7 +182,9 @@ Result<std::string> PrefixTemplate::Evaluate(const PrefixContext& ctx) const {
     switch (p.kind) {
       case Kind::kLiteral: out += p.value; break;
       case Kind::kTimestamp: {
-        ASSIGN_OR_RETURN(std::string s, FormatTimestamp(p.value, ctx.timestamp_ms));
+        ASSIGN_OR_RETURN(
+            std::string s,
+            FormatTimestamp(p.value, ctx.timestamp_ms + int64_t{ctx.utc_offset_s} * 1000));
         out += s;
         break;
       }

@@ -17,6 +17,7 @@ namespace sluice::config {
 
 struct PrefixContext {
   int64_t timestamp_ms = 0;       // the oldest record's arrival time (UTC)
+  int32_t utc_offset_s = 0;       // CustomTimeZone offset at timestamp_ms (prefix timestamps)
   std::string error_output_type;  // e.g. "processing-failed"
   std::map<std::string, std::string> partition_keys_from_query;
   std::map<std::string, std::string> partition_keys_from_lambda;

@@ -22,9 +22,10 @@ std::array<unsigned char, SHA256_DIGEST_LENGTH> Digest(const std::string& s) {
 // partition keys (as Firehose does).
 Result<std::string> EvaluateWithDefaultTime(const config::PrefixTemplate& t,
                                             const config::PrefixContext& ctx) {
+  const int64_t local_ms = ctx.timestamp_ms + int64_t{ctx.utc_offset_s} * 1000;
   ASSIGN_OR_RETURN(std::string prefix, t.Evaluate(ctx));
   if (!t.has_timestamp() && !t.uses_partition_keys()) {
-    ASSIGN_OR_RETURN(std::string ts, config::FormatTimestamp(kDefaultTimePrefix, ctx.timestamp_ms));
+    ASSIGN_OR_RETURN(std::string ts, config::FormatTimestamp(kDefaultTimePrefix, local_ms));
     prefix += ts;
   }
   return prefix;
@@ -78,6 +79,7 @@ Result<KeyMaker> KeyMaker::Create(const config::StreamConfig& stream) {
     ASSIGN_OR_RETURN(k.error_, config::PrefixTemplate::Parse(
                                    stream.staged.prefix + "!{firehose:error-output-type}/", true));
   }
+  ASSIGN_OR_RETURN(k.zone_, config::TimeZone::Load(stream.custom_time_zone));
   k.extension_ =
       stream.file_extension ? *stream.file_extension : DefaultExtension(stream.compression);
   return k;
@@ -95,6 +97,7 @@ Result<std::string> KeyMaker::StagedKey(
     const std::map<std::string, std::string>& lambda_keys) const {
   config::PrefixContext ctx;
   ctx.timestamp_ms = oldest_ms;
+  ctx.utc_offset_s = zone_.OffsetAt(oldest_ms / 1000);
   ctx.random_seed = batch.Seed();
   ctx.partition_keys_from_query = query_keys;
   ctx.partition_keys_from_lambda = lambda_keys;
@@ -107,6 +110,7 @@ Result<std::string> KeyMaker::RawKey(const BatchId& batch, uint64_t version,
                                      int64_t oldest_ms) const {
   config::PrefixContext ctx;
   ctx.timestamp_ms = oldest_ms;
+  ctx.utc_offset_s = zone_.OffsetAt(oldest_ms / 1000);
   ctx.random_seed = batch.Seed() ^ 0x5a5a5a5a;
   ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(raw_, ctx));
   ASSIGN_OR_RETURN(std::string name, Name(batch, version, oldest_ms));
@@ -117,6 +121,7 @@ Result<std::string> KeyMaker::ErrorKey(const BatchId& batch, uint64_t version, i
                                        const std::string& error_type) const {
   config::PrefixContext ctx;
   ctx.timestamp_ms = oldest_ms;
+  ctx.utc_offset_s = zone_.OffsetAt(oldest_ms / 1000);
   ctx.random_seed = batch.Seed() ^ 0xa5a5a5a5;
   ctx.error_output_type = error_type;
   ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(error_, ctx));

@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "config/prefix_template.h"
 #include "config/stream_config.h"
+#include "config/time_zone.h"
 
 namespace sluice::pipeline {
 
@@ -51,6 +52,7 @@ class KeyMaker {
   config::PrefixTemplate error_;
   bool error_prefix_set_ = false;
   std::string extension_;
+  config::TimeZone zone_;  // CustomTimeZone: prefix timestamps are evaluated in it
 };
 
 // Default extension for a Firehose CompressionFormat ("" for UNCOMPRESSED).

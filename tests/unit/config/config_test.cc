@@ -145,8 +145,9 @@ namespace {
 TEST(Config, UnsupportedStoreSchemeIsAnErrorNamingTheAllowedOnes) {
   auto c = ParseConfig("delivery_streams:\n  - name: a\n    staged: {url: 'gs://x'}\n", "s.yaml");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("staged.url 'gs://x' must be file://<directory> or s3://<bucket>"),
-            std::string::npos)
+  EXPECT_NE(
+      c.status().message().find("staged.url 'gs://x' must be file://<directory> or s3://<bucket>"),
+      std::string::npos)
       << c.status().message();
 }
 

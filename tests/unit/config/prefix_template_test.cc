@@ -65,3 +65,39 @@ TEST(PrefixTemplate, RejectsUnknownAndUnclosedExpressions) {
 
 }  // namespace
 }  // namespace sluice::config
+
+#include "config/time_zone.h"
+
+namespace sluice::config {
+namespace {
+
+TEST(TimeZone, OffsetsFollowDaylightSavingTime) {
+  auto ny = TimeZone::Load("America/New_York");
+  ASSERT_TRUE(ny.ok()) << ny.status().ToString();
+  EXPECT_EQ(ny->OffsetAt(1535365805), -4 * 3600);  // 2018-08-27: EDT
+  EXPECT_EQ(ny->OffsetAt(1546300800), -5 * 3600);  // 2019-01-01: EST
+  auto kolkata = TimeZone::Load("Asia/Kolkata");
+  ASSERT_TRUE(kolkata.ok());
+  EXPECT_EQ(kolkata->OffsetAt(1535365805), 5 * 3600 + 1800);
+  EXPECT_EQ(TimeZone::Load("UTC")->OffsetAt(1535365805), 0);
+}
+
+TEST(TimeZone, UnknownOrMalformedZonesAreErrors) {
+  auto a = TimeZone::Load("Mars/Olympus_Mons");
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.status().message().find("is unknown"), std::string::npos);
+  EXPECT_FALSE(TimeZone::Load("../etc/passwd").ok());
+  EXPECT_FALSE(TimeZone::Load("/etc/localtime").ok());
+}
+
+TEST(PrefixTemplate, TimestampsUseTheContextOffset) {
+  auto t = PrefixTemplate::Parse("!{timestamp:yyyy/MM/dd/HH}/", false);
+  ASSERT_TRUE(t.ok());
+  PrefixContext ctx;
+  ctx.timestamp_ms = 1535365805123;  // 10:30 UTC
+  ctx.utc_offset_s = -4 * 3600;
+  EXPECT_EQ(*t->Evaluate(ctx), "2018/08/27/06/");
+}
+
+}  // namespace
+}  // namespace sluice::config

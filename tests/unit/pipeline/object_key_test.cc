@@ -78,3 +78,22 @@ TEST(ObjectKey, ExtensionFollowsCompressionUnlessOverridden) {
 
 }  // namespace
 }  // namespace sluice::pipeline
+
+namespace sluice::pipeline {
+namespace {
+
+TEST(ObjectKey, CustomTimeZoneShiftsThePrefixButNotTheName) {
+  config::StreamConfig s;
+  s.name = "orders";
+  s.staged.url = "file:///tmp/x";
+  s.custom_time_zone = "Asia/Tokyo";  // UTC+9
+  auto k = KeyMaker::Create(s);
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  BatchId id{"orders", 0, 0, 1};
+  EXPECT_EQ(
+      k->StagedKey(id, 1, 1535365805123)->rfind("2018/08/27/19/orders-1-2018-08-27-10-30-05-", 0),
+      0u);
+}
+
+}  // namespace
+}  // namespace sluice::pipeline
