@@ -168,14 +168,29 @@ uint32_t Flattener::Child(uint32_t node, std::string_view key) {
   return id;
 }
 
+void Flattener::KeepOnlyColumns(const std::vector<uint32_t>& columns) {
+  keep_only_ = true;
+  keep_.clear();
+  for (uint32_t id : columns) {
+    if (keep_.size() <= id) keep_.resize(id + 1, 0);
+    keep_[id] = 1;
+  }
+  for (Node& n : nodes_) n.column = kNoColumn;  // recompute `emit`
+}
+
 uint32_t Flattener::ColumnOf(uint32_t node) {
   Node& n = nodes_[node];
-  if (n.column == kNoColumn) n.column = columns_->Intern(n.path);
+  if (n.column == kNoColumn) {
+    n.column = columns_->Intern(n.path);
+    n.emit = !keep_only_ || (n.column < keep_.size() && keep_[n.column] != 0);
+  }
   return n.column;
 }
 
 void Flattener::Emit(std::vector<Cell>& out, uint32_t node, ValueKind kind, std::string_view text) {
-  out.push_back(arena_->Make(ColumnOf(node), kind, text));
+  uint32_t column = ColumnOf(node);
+  if (!nodes_[node].emit) return;
+  out.push_back(arena_->Make(column, kind, text));
 }
 
 error_code Flattener::WalkObject(od::object obj, uint32_t node, std::vector<Cell>& out,

@@ -55,6 +55,10 @@ class Flattener {
                      Failure& failure);
   // Called between batches: drops the path cache when it grew past max_columns / 2.
   void TrimCache();
+  // Emits cells only for these column ids (a schema right after flatten reads nothing else).
+  // Other fields are still parsed and validated, so a record fails or passes exactly as before;
+  // they just produce no cell and copy no text.
+  void KeepOnlyColumns(const std::vector<uint32_t>& columns);
   const FlattenOptions& options() const { return options_; }
 
  private:
@@ -66,7 +70,9 @@ class Flattener {
     uint32_t depth = 0;
     uint32_t hint = 0;
     bool explode = false;
-    bool plain_key = false;  // key has no '"' or '\\': its raw JSON bytes equal it
+    bool plain_key = false;
+    bool emit = true;  // valid once `column` is set: KeepOnlyColumns lets this column through  //
+                       // key has no '"' or '\\': its raw JSON bytes equal it
     std::vector<uint32_t> children;
   };
 
@@ -91,6 +97,8 @@ class Flattener {
   size_t buffer_capacity_ = 0;
   std::vector<Node> nodes_;  // [0] is the root
   bool too_many_columns_ = false;
+  bool keep_only_ = false;
+  std::vector<uint8_t> keep_;  // column id -> 1 when emitted (with keep_only_)
   // Per record.
   std::vector<Cell> parent_cells_;
   std::vector<Cell> element_cells_;

@@ -70,6 +70,9 @@ class FlattenStage final : public Stage {
     }
   }
   const FlattenOptions& options() const { return flattener_.options(); }
+  void KeepOnlyColumns(const std::vector<uint32_t>& columns) {
+    flattener_.KeepOnlyColumns(columns);
+  }
 
  private:
   Flattener flattener_;
@@ -162,6 +165,12 @@ Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<config::ProcessorS
     return Status::InvalidArgument(first_row_stage +
                                    ": row processors (flatten, schema, rules, lua) produce rows; "
                                    "set the stream format to csv or jsonl");
+  }
+  // A schema right after flatten reads only its source columns: flatten need not copy the rest.
+  if (impl.schema != nullptr && impl.row_stages.size() >= 2 &&
+      impl.row_stages[1].get() == static_cast<const Stage*>(impl.schema)) {
+    static_cast<FlattenStage*>(impl.row_stages[0].get())
+        ->KeepOnlyColumns(impl.schema->source_columns());
   }
   impl.formatter = std::make_unique<RowFormatter>(format);
   return chain;

@@ -83,6 +83,8 @@ class SchemaStage final : public Stage {
   // The output column ids, in schema order.
   const std::vector<uint32_t>& output_columns() const { return output_ids_; }
   const std::vector<ColumnSpec>& columns() const { return specs_; }
+  // The column ids the schema reads (its sources, flattened names).
+  const std::vector<uint32_t>& source_columns() const { return source_ids_; }
 
  private:
   SchemaStage() = default;
