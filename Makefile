@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 SLUICE := $(BUILD_DIR)/src/cli/sluice
 
-.PHONY: all deps build run test unit bench format clean
+.PHONY: all deps build binary run test unit bench format clean
 
 all: build
 
@@ -17,8 +17,12 @@ $(BUILD_DIR)/CMakeCache.txt:
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Builds, then runs the main job on embedded defaults (see README.md, "Quickstart").
-run: build
+# Only the `sluice` binary (what `make run` needs).
+binary: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target sluice
+
+# Builds, then runs the main job on embedded defaults (see README.md, "The main job").
+run: binary
 	bash scripts/run-example
 
 # Installs what the tests need, builds, runs every test. Tests start (and stop) the services they
