@@ -418,7 +418,8 @@ error_code Flattener::Serialize(od::value& value, std::string& out) {
   return simdjson::INCORRECT_TYPE;
 }
 
-void Flattener::DescribeError(error_code error, std::string_view json, Failure& failure) {
+void Flattener::DescribeError(error_code error, std::string_view json, Failure& failure,
+                              bool have_document) {
   failure.code = "Transform.InvalidJson";
   if (error == simdjson::INCOMPLETE_ARRAY_OR_OBJECT || error == simdjson::TAPE_ERROR) {
     // simdjson reports these at the document start; find the real place by bracket matching.
@@ -444,7 +445,7 @@ void Flattener::DescribeError(error_code error, std::string_view json, Failure& 
   }
   std::string where;
   const char* location = nullptr;
-  if (!doc_.current_location().get(location) && location >= buffer_.get() &&
+  if (have_document && !doc_.current_location().get(location) && location >= buffer_.get() &&
       location <= buffer_.get() + json.size()) {
     size_t offset = static_cast<size_t>(location - buffer_.get());
     size_t line = 1, column = 1;
@@ -486,7 +487,8 @@ bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& are
   }
   auto err = parser_.iterate(buffer_.get(), json.size(), buffer_capacity_).get(doc_);
   if (err) {
-    DescribeError(err, json, failure);
+    // Deterministic: not the stale location of the previous record's document.
+    DescribeError(err, json, failure, /*have_document=*/false);
     return false;
   }
   od::json_type type;

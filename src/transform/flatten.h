@@ -87,7 +87,10 @@ class Flattener {
   simdjson::error_code Explode(simdjson::ondemand::array array, uint32_t node);
   simdjson::error_code Join(simdjson::ondemand::array array, std::string& out);
   simdjson::error_code Serialize(simdjson::ondemand::value& value, std::string& out);
-  void DescribeError(simdjson::error_code error, std::string_view json, Failure& failure);
+  // `have_document`: false when iterate() itself failed, so doc_ still holds the previous
+  // record's document and its location must not be used.
+  void DescribeError(simdjson::error_code error, std::string_view json, Failure& failure,
+                     bool have_document = true);
 
   FlattenOptions options_;
   ColumnRegistry* columns_;
