@@ -75,6 +75,7 @@ class HttpServer::Impl {
   net::io_context ioc_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_{ioc_};
   std::shared_ptr<Gate> gate_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
@@ -312,6 +313,15 @@ void HttpServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
     }
     session->Start();
   }
+  if (ec && !stopping_) {
+    // EMFILE/ENFILE and friends: accepting again at once would spin. Back off briefly; the
+    // pending connection stays in the listen backlog.
+    accept_retry_.expires_after(std::chrono::milliseconds(100));
+    accept_retry_.async_wait([this](error_code wait_ec) {
+      if (!wait_ec && acceptor_.is_open()) DoAccept();
+    });
+    return;
+  }
   DoAccept();
 }
 
@@ -329,6 +339,7 @@ void HttpServer::Impl::Stop() {
   net::post(acceptor_.get_executor(), [this, &closed] {
     error_code ec;
     acceptor_.close(ec);
+    accept_retry_.cancel();
     closed.set_value();
   });
   closed.get_future().wait();
