@@ -159,6 +159,15 @@ uint32_t Flattener::Child(uint32_t node, std::string_view key) {
   Node child;
   child.key = std::string(key);
   child.plain_key = key.find_first_of("\"\\") == std::string_view::npos;
+  if (child.plain_key && key.size() <= 7) {
+    unsigned char bytes[8] = {};
+    unsigned char mask[8] = {};
+    std::memcpy(bytes, key.data(), key.size());
+    bytes[key.size()] = '"';
+    std::memset(mask, 0xff, key.size() + 1);
+    std::memcpy(&child.raw_word, bytes, 8);
+    std::memcpy(&child.raw_mask, mask, 8);
+  }
   child.depth = nodes_[node].depth + 1;
   child.path = node == 0 ? child.key : nodes_[node].path + options_.separator + child.key;
   auto id = static_cast<uint32_t>(nodes_.size());
@@ -207,7 +216,16 @@ error_code Flattener::WalkObject(od::object obj, uint32_t node, std::vector<Cell
       if (h >= parent.children.size()) h = 0;  // the next record or array element starts over
       if (h < parent.children.size()) {
         const Node& expected = nodes_[parent.children[h]];
-        if (expected.plain_key && field.key().unsafe_is_equal(expected.key)) {
+        bool match = false;
+        if (expected.raw_mask != 0) {
+          // The raw key is inside the padded document buffer: 8 bytes are always readable.
+          uint64_t word;
+          std::memcpy(&word, field.key().raw(), 8);
+          match = (word & expected.raw_mask) == expected.raw_word;
+        } else if (expected.plain_key) {
+          match = field.key().unsafe_is_equal(expected.key);
+        }
+        if (match) {
           child = parent.children[h];
           parent.hint = h + 1;
         }

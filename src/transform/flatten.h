@@ -70,9 +70,12 @@ class Flattener {
     uint32_t depth = 0;
     uint32_t hint = 0;
     bool explode = false;
-    bool plain_key = false;
-    bool emit = true;  // valid once `column` is set: KeepOnlyColumns lets this column through  //
-                       // key has no '"' or '\\': its raw JSON bytes equal it
+    bool plain_key = false;  // the key has no '"' or '\\': its raw JSON bytes equal it
+    bool emit = true;        // valid once `column` is set: KeepOnlyColumns lets it through
+    // Plain keys of up to 7 bytes: the key and its closing quote as one word, and the mask of
+    // those bytes, so a raw key matches with one 8-byte load (raw_mask 0: not such a key).
+    uint64_t raw_word = 0;
+    uint64_t raw_mask = 0;
     std::vector<uint32_t> children;
   };
 
