@@ -21,10 +21,13 @@ constexpr size_t kReadChunkRecords = 1000;
 std::string ErrorCodeFor(const std::string& error_type, const Status& cause) {
   const bool store = error_type == "delivery-failed";
   switch (cause.code()) {
-    case StatusCode::kFailedPrecondition: return store ? "S3.AccessDenied" : "Warehouse.AccessDenied";
+    case StatusCode::kFailedPrecondition:
+      return store ? "S3.AccessDenied" : "Warehouse.AccessDenied";
     case StatusCode::kNotFound: return store ? "S3.NoSuchBucket" : "Warehouse.TableNotFound";
-    case StatusCode::kInvalidArgument: return store ? "S3.InvalidRequest" : "Warehouse.InvalidRequest";
-    case StatusCode::kUnavailable: return store ? "S3.ServiceUnavailable" : "Warehouse.ConnectionFailed";
+    case StatusCode::kInvalidArgument:
+      return store ? "S3.InvalidRequest" : "Warehouse.InvalidRequest";
+    case StatusCode::kUnavailable:
+      return store ? "S3.ServiceUnavailable" : "Warehouse.ConnectionFailed";
     default: return std::string(store ? "S3." : "Warehouse.") + StatusCodeName(cause.code());
   }
 }
@@ -51,6 +54,7 @@ void DeliveryWorker::Start() {
 }
 
 void DeliveryWorker::Stop() {
+  stop_requested_ms_ = options_.clock->MonotonicMs();
   stopping_ = true;
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -346,6 +350,16 @@ void DeliveryWorker::Run() {
   Batch batch;
   bool have_batch = false;
   while (!aborting_) {
+    if (!have_batch && stopping_ &&
+        options_.clock->MonotonicMs() - stop_requested_ms_.load() > options_.stop_drain_ms) {
+      // A large backlog is not drained at shutdown: it is durable in the journal, and the next
+      // start delivers it.
+      spdlog::warn(
+          "stream {} partition {}: stopping with undelivered records still in the journal "
+          "(drain time of {} ms used up); they are delivered at the next start",
+          stream_.name, partition_, options_.stop_drain_ms);
+      return;
+    }
     if (!have_batch) {
       auto got = NextBatch(batch, false);
       if (!got.ok()) {

@@ -103,6 +103,9 @@ struct WorkerOptions {
   // Backoff between failed attempts: min(max_backoff, initial * 2^n) with full jitter.
   int64_t initial_backoff_ms = 100;
   int64_t max_backoff_ms = 30'000;
+  // Stop(): how long to keep delivering the backlog before returning (the rest stays durable in
+  // the journal for the next start).
+  int64_t stop_drain_ms = 30'000;
   // Sleep seam for tests (default: interruptible wait on the worker's condition variable).
   std::function<void(int64_t ms)> sleep_for_test;
 };
@@ -116,7 +119,8 @@ class DeliveryWorker {
   DeliveryWorker& operator=(const DeliveryWorker&) = delete;
 
   void Start();
-  // Flushes buffered records (when the store cooperates) and joins the thread. Idempotent.
+  // Flushes buffered records (when the store cooperates; for at most stop_drain_ms) and joins the
+  // thread. Idempotent.
   void Stop();
   // Stops without flushing (used when a stream is deleted).
   void Abort();
@@ -162,6 +166,7 @@ class DeliveryWorker {
   int64_t last_retention_ms_ = 0;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> stop_requested_ms_{0};
   std::atomic<bool> aborting_{false};
   std::mutex mu_;
   std::condition_variable cv_;

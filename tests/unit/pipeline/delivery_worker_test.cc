@@ -198,6 +198,27 @@ TEST_F(DeliveryWorkerTest, RunningWorkerDeliversAndStopFlushes) {
   EXPECT_EQ(*store_->Get(keys[0]), "onetwo");
 }
 
+TEST_F(DeliveryWorkerTest, StopDoesNotDrainABacklogPastTheDrainTimeAndNothingIsLost) {
+  stream_.buffering.interval_s = 900;
+  Append({"a", "b", "c"});
+  WorkerOptions wo;
+  wo.state_dir = root_ + "/delivery/orders/0";
+  wo.clock = &clock_;
+  wo.stop_drain_ms = -1;  // the drain time is already used up when Stop() is called
+  auto keys = KeyMaker::Create(stream_);
+  DeliveryWorker w(stream_, 0, log_, std::make_unique<ConcatBuilder>(*keys, store_.get()), nullptr,
+                   wo);
+  w.Stop();   // asked to stop before it runs: deterministic
+  w.Start();  // recovers, sees the drain time used up, returns
+  w.Stop();   // joins
+  EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 0u)
+      << "the backlog stays in the journal";
+  auto next = MakeWorker(store_.get());
+  ASSERT_TRUE(next->DrainForTest().ok());
+  ASSERT_EQ(Objects().size(), 1u);
+  EXPECT_EQ(*store_->Get(Objects()[0]), "abc");
+}
+
 TEST_F(DeliveryWorkerTest, IntervalElapsingTriggersDelivery) {
   stream_.buffering.interval_s = 60;
   auto w = MakeWorker(store_.get());
