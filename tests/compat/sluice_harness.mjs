@@ -186,3 +186,79 @@ export function listFiles(dir) {
   walk(dir);
   return out.sort();
 }
+
+// --- Shared by the kill -9 tests -------------------------------------------------------------
+
+// mulberry32: a tiny seeded PRNG so a failing kill schedule can be replayed.
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// One Firehose JSON 1.1 call with raw fetch (bounded by a 15 s timeout); resolves {status, json}.
+export async function firehoseCall(endpoint, op, body) {
+  const res = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-amz-json-1.1",
+      "X-Amz-Target": `Firehose_20150804.${op}`,
+    },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15000),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : {} };
+}
+
+export function newPutStats() {
+  return { calls: 0, ok: 0, failedEntries: 0, errors: 0, lastError: "", protocol: [] };
+}
+
+// A client of a crash test: puts batches of `batch` records to `state.endpoint` until
+// `state.stop`; record i of a batch is `makeRecord(key, seq, state.generation)` with a unique key
+// "<id>-<seq>". Keys of acknowledged records (a RecordId in a 200 answer) go into `acked`. While
+// the server is down it waits for `state.generation` to change (the test restarts the server).
+export async function crashPutClient(id, { state, stream, batch, makeRecord, acked, stats }) {
+  let seq = 0;
+  while (!state.stop) {
+    const endpoint = state.endpoint;
+    const generation = state.generation;
+    const ids = [];
+    const records = [];
+    for (let i = 0; i < batch; ++i, ++seq) {
+      const key = `${id}-${seq}`;
+      ids.push(key);
+      records.push({ Data: Buffer.from(makeRecord(key, seq, generation)).toString("base64") });
+    }
+    stats.calls++;
+    try {
+      const res = await firehoseCall(endpoint, "PutRecordBatch", { DeliveryStreamName: stream, Records: records });
+      if (res.status === 200) {
+        stats.ok++;
+        if (res.json.RequestResponses?.length !== batch) {
+          stats.protocol.push(`${batch} records answered with ${JSON.stringify(res.json).slice(0, 200)}`);
+          continue;
+        }
+        res.json.RequestResponses.forEach((entry, i) => {
+          if (entry.RecordId) acked.add(ids[i]);
+          else stats.failedEntries++;
+        });
+        continue;
+      }
+      stats.errors++;
+      stats.lastError = `HTTP ${res.status} ${JSON.stringify(res.json)}`;
+    } catch (err) {
+      stats.errors++;
+      stats.lastError = String(err.cause ?? err);
+    }
+    while (!state.stop && state.generation === generation) await sleep(10);
+  }
+}

@@ -10,41 +10,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 
-import { listFiles, makeTempDir, SluiceServer, waitFor } from "../compat/sluice_harness.mjs";
+import {
+  crashPutClient, firehoseCall, listFiles, makeTempDir, newPutStats, prng, SluiceServer, sleep, waitFor,
+} from "../compat/sluice_harness.mjs";
 
 const kClients = 8;
 const kKills = 6;
 const kBatch = 40;  // records per PutRecordBatch
 const kStream = "crash";
 const kBucket = "crash-bucket";
-
-// mulberry32: a tiny seeded PRNG so a failing schedule can be replayed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function call(endpoint, op, body) {
-  const res = await fetch(endpoint, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": `Firehose_20150804.${op}`,
-    },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(15000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : {} };
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test("every acknowledged record is delivered across repeated kill -9", { timeout: 115000 },
   async () => {
@@ -55,7 +29,7 @@ test("every acknowledged record is delivered across repeated kill -9", { timeout
     const server = new SluiceServer(dataDir);
     const state = { endpoint: await server.start(), generation: 0, stop: false };
 
-    const created = await call(state.endpoint, "CreateDeliveryStream", {
+    const created = await firehoseCall(state.endpoint, "CreateDeliveryStream", {
       DeliveryStreamName: kStream,
       DeliveryStreamType: "DirectPut",
       ExtendedS3DestinationConfiguration: {
@@ -67,47 +41,14 @@ test("every acknowledged record is delivered across repeated kill -9", { timeout
     assert.equal(created.status, 200, JSON.stringify(created.json));
 
     const acked = new Set();
-    const stats = { calls: 0, ok: 0, failedEntries: 0, errors: 0, lastError: "", protocol: [] };
+    const stats = newPutStats();
 
-    async function client(id) {
-      let seq = 0;
-      while (!state.stop) {
-        const endpoint = state.endpoint;
-        const generation = state.generation;
-        const ids = [];
-        const records = [];
-        for (let i = 0; i < kBatch; ++i, ++seq) {
-          const key = `${id}-${seq}`;
-          ids.push(key);
-          const pad = "x".repeat((seq * 7) % 200);
-          records.push({ Data: Buffer.from(`{"k":"${key}","g":${generation},"p":"${pad}"}\n`).toString("base64") });
-        }
-        stats.calls++;
-        try {
-          const res = await call(endpoint, "PutRecordBatch", { DeliveryStreamName: kStream, Records: records });
-          if (res.status !== 200) {
-            stats.errors++;
-            stats.lastError = `HTTP ${res.status} ${JSON.stringify(res.json)}`;
-          } else {
-            stats.ok++;
-            if (res.json.RequestResponses?.length !== kBatch) {
-              stats.protocol.push(`${kBatch} records answered with ${JSON.stringify(res.json).slice(0, 200)}`);
-              continue;
-            }
-            res.json.RequestResponses.forEach((entry, i) => {
-              if (entry.RecordId) acked.add(ids[i]);
-              else stats.failedEntries++;
-            });
-            continue;
-          }
-        } catch (err) {
-          stats.errors++;
-          stats.lastError = String(err.cause ?? err);
-        }
-        // The server is down or refusing: wait for the next generation (bounded by the test).
-        while (!state.stop && state.generation === generation) await sleep(10);
-      }
-    }
+    const client = (id) => crashPutClient(id, {
+      state, stream: kStream, batch: kBatch, acked, stats,
+      makeRecord: (key, seq, generation) => {
+        return `{"k":"${key}","g":${generation},"p":"${"x".repeat((seq * 7) % 200)}"}\n`;
+      },
+    });
 
     const clients = Array.from({ length: kClients }, (_, i) => client(i));
     const ackedAtKill = [];

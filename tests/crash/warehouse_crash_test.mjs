@@ -12,40 +12,14 @@ import path from "node:path";
 import { test } from "node:test";
 
 import { PgCluster } from "../compat/pg_harness.mjs";
-import { makeTempDir, SluiceServer, waitFor } from "../compat/sluice_harness.mjs";
+import {
+  crashPutClient, makeTempDir, newPutStats, prng, SluiceServer, sleep, waitFor,
+} from "../compat/sluice_harness.mjs";
 
 const kClients = 4;
 const kKills = 6;
 const kBatch = 50;  // records per PutRecordBatch
 const kStream = "whcrash";
-
-// mulberry32: a tiny seeded PRNG so a failing schedule can be replayed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function putBatch(endpoint, records) {
-  const res = await fetch(endpoint, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": "Firehose_20150804.PutRecordBatch",
-    },
-    body: JSON.stringify({ DeliveryStreamName: kStream, Records: records }),
-    signal: AbortSignal.timeout(15000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : {} };
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test("every acknowledged record is loaded into PostgreSQL exactly once across repeated kill -9",
   { timeout: 115000 }, async () => {
@@ -84,47 +58,15 @@ delivery_streams:
       const server = new SluiceServer(dataDir, ["--config", config]);
       const state = { endpoint: await server.start(), generation: 0, stop: false };
       const acked = new Set();
-      const stats = { calls: 0, ok: 0, failedEntries: 0, errors: 0, lastError: "", protocol: [] };
+      const stats = newPutStats();
       let logs = "";
 
-      async function client(id) {
-        let seq = 0;
-        while (!state.stop) {
-          const endpoint = state.endpoint;
-          const generation = state.generation;
-          const ids = [];
-          const records = [];
-          for (let i = 0; i < kBatch; ++i, ++seq) {
-            const key = `${id}-${seq}`;
-            ids.push(key);
-            const pad = "x".repeat((seq * 7) % 100);
-            records.push({ Data: Buffer.from(`{"id":"${key}","g":${generation},"pad":"${pad}"}\n`).toString("base64") });
-          }
-          stats.calls++;
-          try {
-            const res = await putBatch(endpoint, records);
-            if (res.status === 200) {
-              stats.ok++;
-              if (res.json.RequestResponses?.length !== kBatch) {
-                stats.protocol.push(`${kBatch} records answered with ${JSON.stringify(res.json).slice(0, 200)}`);
-                continue;
-              }
-              res.json.RequestResponses.forEach((entry, i) => {
-                if (entry.RecordId) acked.add(ids[i]);
-                else stats.failedEntries++;
-              });
-              continue;
-            }
-            stats.errors++;
-            stats.lastError = `HTTP ${res.status} ${JSON.stringify(res.json)}`;
-          } catch (err) {
-            stats.errors++;
-            stats.lastError = String(err.cause ?? err);
-          }
-          // The server is down or refusing: wait for the next generation.
-          while (!state.stop && state.generation === generation) await sleep(10);
-        }
-      }
+      const client = (id) => crashPutClient(id, {
+        state, stream: kStream, batch: kBatch, acked, stats,
+        makeRecord: (key, seq, generation) => {
+          return `{"id":"${key}","g":${generation},"pad":"${"x".repeat((seq * 7) % 100)}"}\n`;
+        },
+      });
 
       const rowCount = async () => Number((await pg.psql("SELECT count(*) FROM loaded").catch(() => [["0"]]))[0][0]);
       const clients = Array.from({ length: kClients }, (_, i) => client(i));
