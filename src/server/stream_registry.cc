@@ -193,6 +193,10 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
     s = it->second;
     streams_.erase(it);
   }
+  {
+    std::unique_lock<std::shared_mutex> life(s->life_mu);
+    s->deleted = true;
+  }
   for (auto& w : s->workers) w->Abort();
   RETURN_IF_ERROR(fs::RemoveFile(ApiStreamPath(name)));
   RETURN_IF_ERROR(fs::FsyncDir(fs::DirName(ApiStreamPath(name))));
@@ -237,6 +241,12 @@ void StreamRegistry::Put(const std::string& stream, std::vector<std::string> rec
   }
   const size_t n = records.size();
   uint32_t p = static_cast<uint32_t>(s->next_partition.fetch_add(1) % s->partitions.size());
+  std::shared_lock<std::shared_mutex> life(s->life_mu);
+  if (s->deleted) {
+    done(Status::NotFound("Firehose " + stream + " under account " + server_.account_id +
+                          " not found."));
+    return;
+  }
   s->partitions[p]->Append(std::move(records), clock_->NowMs(),
                            [s, p, n, done = std::move(done)](Result<journal::AppendResult> r) {
                              std::vector<api::PutEntry> entries(n);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,10 @@ class StreamRegistry : public api::Backend {
     std::vector<std::unique_ptr<pipeline::WarehouseSink>> sinks;  // one per worker, if any
     std::vector<std::unique_ptr<pipeline::DeliveryWorker>> workers;
     std::atomic<uint64_t> next_partition{0};
+    // Put holds it shared while it hands records to a partition log; DeleteStream holds it
+    // exclusively while it marks the stream deleted, so no Append reaches a dropped log.
+    std::shared_mutex life_mu;
+    bool deleted = false;  // GUARDED_BY(life_mu)
   };
 
   Status StartStream(const config::StreamConfig& config);
