@@ -199,7 +199,19 @@ uint32_t Flattener::ColumnOf(uint32_t node) {
 void Flattener::Emit(std::vector<Cell>& out, uint32_t node, ValueKind kind, std::string_view text) {
   uint32_t column = ColumnOf(node);
   if (!nodes_[node].emit) return;
-  out.push_back(arena_->Make(column, kind, text));
+  out.push_back(Cell{column, kind, static_cast<uint32_t>(text.data() - arena_->Data()),
+                     static_cast<uint32_t>(text.size())});
+}
+
+void Flattener::EmitCopy(std::vector<Cell>& out, uint32_t node, ValueKind kind,
+                         std::string_view text) {
+  uint32_t column = ColumnOf(node);
+  if (!nodes_[node].emit) return;
+  (&out == &parent_cells_ ? parent_copies_ : element_copies_)
+      .push_back(static_cast<uint32_t>(out.size()));
+  out.push_back(Cell{column, kind, static_cast<uint32_t>(copies_.size()),
+                     static_cast<uint32_t>(text.size())});
+  copies_.append(text);
 }
 
 error_code Flattener::WalkObject(od::object obj, uint32_t node, std::vector<Cell>& out,
@@ -250,7 +262,7 @@ error_code Flattener::WalkValue(od::value& value, uint32_t node, std::vector<Cel
       if (nodes_[node].depth >= options_.max_depth) {
         scratch_.clear();
         SIMDJSON_TRY(Serialize(value, scratch_));
-        Emit(out, node, ValueKind::kJson, scratch_);
+        EmitCopy(out, node, ValueKind::kJson, scratch_);
         return simdjson::SUCCESS;
       }
       od::object obj;
@@ -264,7 +276,7 @@ error_code Flattener::WalkValue(od::value& value, uint32_t node, std::vector<Cel
       scratch_.clear();
       if (options_.arrays == FlattenOptions::Arrays::kJoin) {
         SIMDJSON_TRY(Join(arr, scratch_));
-        Emit(out, node, ValueKind::kString, scratch_);
+        EmitCopy(out, node, ValueKind::kString, scratch_);
       } else {
         scratch_ += '[';
         bool first = true;
@@ -276,7 +288,7 @@ error_code Flattener::WalkValue(od::value& value, uint32_t node, std::vector<Cel
           SIMDJSON_TRY(Serialize(v, scratch_));
         }
         scratch_ += ']';
-        Emit(out, node, ValueKind::kJson, scratch_);
+        EmitCopy(out, node, ValueKind::kJson, scratch_);
       }
       return simdjson::SUCCESS;
     }
@@ -295,7 +307,7 @@ error_code Flattener::WalkValue(od::value& value, uint32_t node, std::vector<Cel
       }
       std::string_view s;
       SIMDJSON_TRY(value.get_string().get(s));
-      Emit(out, node, ValueKind::kString, s);
+      EmitCopy(out, node, ValueKind::kString, s);
       return simdjson::SUCCESS;
     }
     case od::json_type::number: {
@@ -307,14 +319,14 @@ error_code Flattener::WalkValue(od::value& value, uint32_t node, std::vector<Cel
     case od::json_type::boolean: {
       bool b = false;
       SIMDJSON_TRY(value.get_bool().get(b));
-      Emit(out, node, ValueKind::kBool, b ? "true" : "false");
+      EmitCopy(out, node, ValueKind::kBool, b ? "true" : "false");
       return simdjson::SUCCESS;
     }
     case od::json_type::null: {
       bool is_null = false;
       SIMDJSON_TRY(value.is_null().get(is_null));
       if (!is_null) return simdjson::N_ATOM_ERROR;
-      Emit(out, node, ValueKind::kNull, {});
+      Emit(out, node, ValueKind::kNull, std::string_view(doc_, 0));
       return simdjson::SUCCESS;
     }
   }
@@ -327,6 +339,7 @@ error_code Flattener::Explode(od::array array, uint32_t node) {
   explode_at_ = parent_cells_.size();
   element_cells_.clear();
   element_ends_.clear();
+  element_copies_.clear();
   for (auto element : array) {
     od::value v;
     SIMDJSON_TRY(element.get(v));
@@ -463,9 +476,9 @@ void Flattener::DescribeError(error_code error, std::string_view json, Failure& 
   }
   std::string where;
   const char* location = nullptr;
-  if (have_document && !doc_.current_location().get(location) && location >= buffer_.get() &&
-      location <= buffer_.get() + json.size()) {
-    size_t offset = static_cast<size_t>(location - buffer_.get());
+  if (have_document && !document_.current_location().get(location) && location >= doc_ &&
+      location <= doc_ + json.size()) {
+    size_t offset = static_cast<size_t>(location - doc_);
     size_t line = 1, column = 1;
     for (size_t i = 0; i < offset; ++i) {
       if (json[i] == '\n') {
@@ -484,33 +497,16 @@ void Flattener::DescribeError(error_code error, std::string_view json, Failure& 
   failure.message = "invalid JSON " + where + ": " + simdjson::error_message(error);
 }
 
-bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& arena, RowTable& out,
-                              Failure& failure) {
-  arena_ = &arena;
-  if (buffer_capacity_ < json.size() + simdjson::SIMDJSON_PADDING) {
-    buffer_capacity_ = json.size() + simdjson::SIMDJSON_PADDING + json.size() / 2;
-    buffer_.reset(new char[buffer_capacity_]);
-  }
-  std::memcpy(buffer_.get(), json.data(), json.size());
-  std::memset(buffer_.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
-  parent_cells_.clear();
-  element_cells_.clear();
-  element_ends_.clear();
-  explode_seen_ = false;
-  explode_at_ = 0;
-
-  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    failure = {"Transform.InvalidJson", "record is empty, expected a JSON object"};
-    return false;
-  }
-  auto err = parser_.iterate(buffer_.get(), json.size(), buffer_capacity_).get(doc_);
+bool Flattener::Walk(std::string_view json, Failure& failure) {
+  auto err =
+      parser_.iterate(doc_, json.size(), json.size() + simdjson::SIMDJSON_PADDING).get(document_);
   if (err) {
     // Deterministic: not the stale location of the previous record's document.
     DescribeError(err, json, failure, /*have_document=*/false);
     return false;
   }
   od::json_type type;
-  err = doc_.type().get(type);
+  err = document_.type().get(type);
   if (err) {
     DescribeError(err, json, failure);
     return false;
@@ -523,12 +519,12 @@ bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& are
     return false;
   }
   od::object root;
-  err = doc_.get_object().get(root);
+  err = document_.get_object().get(root);
   if (!err) err = WalkObject(root, 0, parent_cells_, false);
   if (!err) {
     // Fully consumed root object: any further token is trailing content.
     const char* trailing = nullptr;
-    if (!doc_.current_location().get(trailing)) err = simdjson::TRAILING_CONTENT;
+    if (!document_.current_location().get(trailing)) err = simdjson::TRAILING_CONTENT;
   }
   if (err) {
     DescribeError(err, json, failure);
@@ -540,7 +536,40 @@ bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& are
                    " distinct field paths (raise flatten max_columns or use a schema)"};
     return false;
   }
+  return true;
+}
 
+bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& arena, RowTable& out,
+                              Failure& failure) {
+  arena_ = &arena;
+  parent_cells_.clear();
+  element_cells_.clear();
+  element_ends_.clear();
+  parent_copies_.clear();
+  element_copies_.clear();
+  copies_.clear();
+  explode_seen_ = false;
+  explode_at_ = 0;
+
+  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    failure = {"Transform.InvalidJson", "record is empty, expected a JSON object"};
+    return false;
+  }
+  // The record is parsed in place in the arena, so strings and numbers need no copy; the padding
+  // simdjson reads past the end is dropped again after the walk.
+  const size_t doc_offset = arena.AddPadded(json, simdjson::SIMDJSON_PADDING);
+  doc_ = arena.Data() + doc_offset;
+  const bool ok = Walk(json, failure);
+  if (!ok) {
+    arena.Truncate(doc_offset);
+    return false;
+  }
+  arena.Truncate(doc_offset + json.size());
+  if (!copies_.empty()) {
+    const uint32_t base = arena.Add(copies_);
+    for (uint32_t i : parent_copies_) parent_cells_[i].offset += base;
+    for (uint32_t i : element_copies_) element_cells_[i].offset += base;
+  }
   auto add_row = [&](const Cell* extra, size_t extra_count) {
     RowRef row;
     row.record = source;

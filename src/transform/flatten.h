@@ -82,7 +82,11 @@ class Flattener {
   void ResetTrie();
   uint32_t Child(uint32_t node, std::string_view key);
   uint32_t ColumnOf(uint32_t node);
+  // Emit: `text` is a range of the document being walked (in the arena: no copy).
+  // EmitCopy: any other text; it is staged in `copies_` and moved into the arena after the walk
+  // (the arena must not grow while simdjson iterates the document inside it).
   void Emit(std::vector<Cell>& out, uint32_t node, ValueKind kind, std::string_view text);
+  void EmitCopy(std::vector<Cell>& out, uint32_t node, ValueKind kind, std::string_view text);
   simdjson::error_code WalkObject(simdjson::ondemand::object obj, uint32_t node,
                                   std::vector<Cell>& out, bool in_element);
   simdjson::error_code WalkValue(simdjson::ondemand::value& value, uint32_t node,
@@ -90,6 +94,8 @@ class Flattener {
   simdjson::error_code Explode(simdjson::ondemand::array array, uint32_t node);
   simdjson::error_code Join(simdjson::ondemand::array array, std::string& out);
   simdjson::error_code Serialize(simdjson::ondemand::value& value, std::string& out);
+  // Parses doc_ (json.size() bytes, padded) and walks it into parent_cells_/element_cells_.
+  bool Walk(std::string_view json, Failure& failure);
   // `have_document`: false when iterate() itself failed, so doc_ still holds the previous
   // record's document and its location must not be used.
   void DescribeError(simdjson::error_code error, std::string_view json, Failure& failure,
@@ -98,10 +104,9 @@ class Flattener {
   FlattenOptions options_;
   ColumnRegistry* columns_;
   simdjson::ondemand::parser parser_;
-  simdjson::ondemand::document doc_;
-  std::unique_ptr<char[]> buffer_;
-  size_t buffer_capacity_ = 0;
-  std::vector<Node> nodes_;  // [0] is the root
+  simdjson::ondemand::document document_;
+  const char* doc_ = nullptr;  // the current record's text, inside the arena (padded)
+  std::vector<Node> nodes_;    // [0] is the root
   bool too_many_columns_ = false;
   bool keep_only_ = false;
   std::vector<uint8_t> keep_;  // column id -> 1 when emitted (with keep_only_)
@@ -112,7 +117,10 @@ class Flattener {
   bool explode_seen_ = false;
   size_t explode_at_ = 0;  // parent cells before the explode array
   std::string scratch_;
-  Arena* arena_ = nullptr;  // the current record's arena
+  std::string copies_;                   // text of EmitCopy cells, appended to the arena at the end
+  std::vector<uint32_t> parent_copies_;  // indexes of parent_cells_ whose offset is in copies_
+  std::vector<uint32_t> element_copies_;  // same for element_cells_
+  Arena* arena_ = nullptr;                // the current record's arena
 };
 
 // The simdjson On-Demand kernel compiled into flatten ("haswell", "icelake", "fallback", ...):

@@ -209,8 +209,11 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
       size += field.size() + extra_[i];
     }
     const size_t old_size = out.size();
-    out.resize(old_size + size);
+    // 16 bytes of slack past the row: short fields are copied in whole 16-byte chunks (the next
+    // field overwrites the excess; the slack is cut off again below).
+    out.resize(old_size + size + 16);
     char* p = out.data() + old_size;
+    const char* arena_end = arena.Data() + arena.size();
     for (size_t i = 0; i < slots_.size(); ++i) {
       if (i > 0) *p++ = spec_.delimiter;
       const Cell* cell = slots_[i];
@@ -221,7 +224,11 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
       }
       std::string_view field = arena.Text(*cell);
       if (extra_[i] == 0) {
-        std::memcpy(p, field.data(), field.size());
+        if (field.size() <= 16 && field.data() + 16 <= arena_end) {
+          std::memcpy(p, field.data(), 16);
+        } else {
+          std::memcpy(p, field.data(), field.size());
+        }
         p += field.size();
         continue;
       }
@@ -233,6 +240,7 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
       *p++ = '"';
     }
     std::memcpy(p, spec_.line_ending.data(), spec_.line_ending.size());
+    out.resize(old_size + size);
     return;
   }
   out += '{';

@@ -59,6 +59,17 @@ class Arena {
   }
   void Clear() { data_.clear(); }
   size_t size() const { return data_.size(); }
+  // In-place parsing (flatten): appends `text` and then `padding` zero bytes, returns the
+  // offset of `text`. Data() stays valid until the next call that appends.
+  uint32_t AddPadded(std::string_view text, size_t padding) {
+    auto offset = static_cast<uint32_t>(data_.size());
+    data_.append(text);
+    data_.append(padding, '\0');
+    return offset;
+  }
+  const char* Data() const { return data_.data(); }
+  // Drops every byte from `size` on (cells pointing there become invalid).
+  void Truncate(size_t size) { data_.resize(size); }
   // Storage reuse across batches (a fresh multi-megabyte buffer per batch costs page faults):
   // Adopt takes a buffer's capacity (its bytes are cleared), Release hands it back.
   void Adopt(std::string&& storage) {
