@@ -1,6 +1,9 @@
 #include "transform/flatten.h"
 
 #include <cstring>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "common/json_writer.h"
 #include "transform/builtin.h"
@@ -52,6 +55,22 @@ std::string_view TrimRight(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// `token` lies inside the padded document, so 16 bytes past any position of it are readable.
+bool HasBackslash(std::string_view token) {
+#if defined(__SSE2__)
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (size_t k = 0; k < token.size(); k += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(token.data() + k));
+    auto bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
+    if (token.size() - k < 16) bits &= (1u << (token.size() - k)) - 1;
+    if (bits != 0) return true;
+  }
+  return false;
+#else
+  return std::memchr(token.data(), '\\', token.size()) != nullptr;
+#endif
 }
 
 }  // namespace
@@ -197,8 +216,9 @@ uint32_t Flattener::ColumnOf(uint32_t node) {
 }
 
 void Flattener::Emit(std::vector<Cell>& out, uint32_t node, ValueKind kind, std::string_view text) {
-  uint32_t column = ColumnOf(node);
-  if (!nodes_[node].emit) return;
+  const Node& n = nodes_[node];
+  const uint32_t column = n.column != kNoColumn ? n.column : ColumnOf(node);
+  if (!n.emit) return;
   out.push_back(Cell{column, kind, static_cast<uint32_t>(text.data() - arena_->Data()),
                      static_cast<uint32_t>(text.size())});
 }
@@ -298,7 +318,7 @@ error_code Flattener::WalkValue(od::value& value, uint32_t node, std::vector<Cel
       // skip simdjson's unescape copy for it. Invalid UTF-8 and unescaped control characters
       // are rejected for the whole document by simdjson's stage 1 either way.
       std::string_view token = value.raw_json_token();
-      if (std::memchr(token.data(), '\\', token.size()) == nullptr) {
+      if (!HasBackslash(token)) {
         token = TrimRight(token);
         if (token.size() >= 2 && token.back() == '"') {
           Emit(out, node, ValueKind::kString, token.substr(1, token.size() - 2));
