@@ -13,6 +13,7 @@
 #include "cli/cmd_put.h"
 #include "cli/cmd_streams.h"
 #include "cli/cmd_transform.h"
+#include "common/json_writer.h"
 #include "config/config.h"
 #include "pipeline/transform_builder.h"
 #include "pipeline/warehouse_sink.h"
@@ -25,21 +26,40 @@ namespace {
 constexpr char kVersion[] = "0.1.0";
 
 // Writes log lines to stderr with every secret the server resolved masked.
+// With `json`, each line is one JSON object {"time","level","msg"} for log shippers.
 class RedactingStderrSink : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  explicit RedactingStderrSink(const secrets::Redactor* redactor) : redactor_(redactor) {}
+  RedactingStderrSink(const secrets::Redactor* redactor, bool json)
+      : redactor_(redactor), json_(json) {}
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t buf;
     formatter_->format(msg, buf);
     std::string text = redactor_->Redact(std::string_view(buf.data(), buf.size()));
+    if (json_) {
+      // The formatter wrote "<time> <level> <message>\n" (see SetUpLogging).
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+      size_t a = text.find(' '), b = a == std::string::npos ? a : text.find(' ', a + 1);
+      json::Writer w;
+      w.BeginObject();
+      w.Key("time");
+      w.String(text.substr(0, a));
+      w.Key("level");
+      w.String(std::string(spdlog::level::to_string_view(msg.level).data(),
+                           spdlog::level::to_string_view(msg.level).size()));
+      w.Key("msg");
+      w.String(b == std::string::npos ? std::string() : text.substr(b + 1));
+      w.EndObject();
+      text = w.Take() + "\n";
+    }
     std::fwrite(text.data(), 1, text.size(), stderr);
   }
   void flush_() override { std::fflush(stderr); }
 
  private:
   const secrets::Redactor* redactor_;
+  bool json_;
 };
 
 secrets::Redactor& LogRedactor() {
@@ -47,11 +67,11 @@ secrets::Redactor& LogRedactor() {
   return redactor;
 }
 
-void SetUpLogging(const std::string& level) {
+void SetUpLogging(const std::string& level, const std::string& format) {
   auto logger = std::make_shared<spdlog::logger>(
-      "sluice", std::make_shared<RedactingStderrSink>(&LogRedactor()));
+      "sluice", std::make_shared<RedactingStderrSink>(&LogRedactor(), format == "json"));
   // One line per event, UTC, sortable, with the level: easy to grep and to parse.
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
 }
@@ -62,6 +82,7 @@ struct ServeFlags {
   std::string data_dir;
   std::string ready_file;
   std::string log_level;
+  std::string log_format;
 };
 
 int RunServe(const ServeFlags& f) {
@@ -77,7 +98,8 @@ int RunServe(const ServeFlags& f) {
   if (!f.listen.empty()) cfg.server.listen = f.listen;
   if (!f.data_dir.empty()) cfg.server.data_dir = f.data_dir;
   if (!f.log_level.empty()) cfg.server.log_level = f.log_level;
-  SetUpLogging(cfg.server.log_level);
+  if (!f.log_format.empty()) cfg.server.log_format = f.log_format;
+  SetUpLogging(cfg.server.log_level, cfg.server.log_format);
   server::ServeOptions opts;
   opts.config = std::move(cfg);
   opts.ready_file = f.ready_file;
@@ -153,9 +175,9 @@ int RunCheckConfig(const std::string& file) {
     if (!s.warehouse_json.empty()) {
       auto wh = pipeline::ParseWarehouseConfig(s);
       // The DSN is printed redacted: a literal password is masked, ${secret:...} stays a reference.
-      std::cout << "  warehouse: " << warehouse::EngineName(wh->engine) << " table " << wh->table << ", mode "
-                << warehouse::LoadModeName(wh->mode) << ", " << wh->columns.size() << " column(s), dsn '"
-                << secrets::RedactDsn(wh->dsn) << "'\n";
+      std::cout << "  warehouse: " << warehouse::EngineName(wh->engine) << " table " << wh->table
+                << ", mode " << warehouse::LoadModeName(wh->mode) << ", " << wh->columns.size()
+                << " column(s), dsn '" << secrets::RedactDsn(wh->dsn) << "'\n";
     }
     if (!s.error_output_prefix.empty() || !s.errors.empty()) {
       std::cout << "  errors: " << (s.errors.empty() ? "(staged bucket)" : s.errors.url)
@@ -185,6 +207,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data-dir", serve.data_dir,
                         "Directory for the journal and default buckets (default ./var)");
   serve_cmd->add_option("--ready-file", serve.ready_file, "Write HOST:PORT here once listening");
+  serve_cmd
+      ->add_option("--log-format", serve.log_format,
+                   "text (default) or json: one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}));
   serve_cmd->add_option("--log-level", serve.log_level,
                         "trace|debug|info|warn|error (default info)");
 

@@ -281,7 +281,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   RETURN_IF_ERROR(w.CheckKeys(n, "server",
                               {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync",
-                               "region", "account_id", "log_level"}));
+                               "region", "account_id", "log_level", "log_format"}));
   RETURN_IF_ERROR(w.String(n, "listen", s.listen));
   RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
   RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
@@ -292,6 +292,7 @@ Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   RETURN_IF_ERROR(w.String(n, "account_id", s.account_id));
   RETURN_IF_ERROR(
       w.OneOf(n, "log_level", s.log_level, {"trace", "debug", "info", "warn", "error"}));
+  RETURN_IF_ERROR(w.OneOf(n, "log_format", s.log_format, {"text", "json"}));
   if (s.listen.find(':') == std::string::npos) {
     return w.Error(n["listen"], "'listen' must be HOST:PORT, got '" + s.listen + "'");
   }

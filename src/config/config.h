@@ -21,7 +21,8 @@ struct ServerConfig {
   bool sync = true;                  // fdatasync before acknowledging (never off in production)
   std::string region = "us-east-1";  // for ARNs
   std::string account_id = "000000000000";
-  std::string log_level = "info";  // trace|debug|info|warn|error
+  std::string log_level = "info";   // trace|debug|info|warn|error
+  std::string log_format = "text";  // text | json (one JSON object per line)
 };
 
 struct Config {

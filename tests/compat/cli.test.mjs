@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { makeTempDir, sluiceBin } from "./sluice_harness.mjs";
+import { makeTempDir, sluiceBin, SluiceServer } from "./sluice_harness.mjs";
 
 const run = (args, input) => spawnSync(sluiceBin(), args, { input, encoding: "utf8", timeout: 30000 });
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
@@ -64,4 +64,20 @@ test("every command has --help", () => {
     assert.equal(r.status, 0, `${cmd.join(" ")} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage|Options/i);
   }
+});
+
+test("serve --log-format json writes one JSON object per line", async () => {
+  const server = new SluiceServer(path.join(makeTempDir("cli"), "data"), ["--log-format", "json"]);
+  await server.start();
+  const { code } = await server.stop();
+  assert.equal(code, 0);
+  const lines = server.stderr.trim().split("\n");
+  assert.ok(lines.length >= 2, server.stderr);
+  for (const line of lines) {
+    const event = JSON.parse(line);
+    assert.match(event.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(typeof event.level, "string");
+    assert.equal(typeof event.msg, "string");
+  }
+  assert.ok(lines.some((l) => JSON.parse(l).msg.startsWith("sluice listening on 127.0.0.1:")));
 });
