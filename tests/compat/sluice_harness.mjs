@@ -55,9 +55,11 @@ export async function waitExit(child, timeoutMs, what) {
 
 // A running `sluice serve` on a free port with its own data dir.
 export class SluiceServer {
-  constructor(dataDir, extraArgs = []) {
+  // `cwd`: the server's working directory (relative file:// URLs in a config resolve against it).
+  constructor(dataDir, extraArgs = [], { cwd } = {}) {
     this.dataDir = dataDir;
     this.extraArgs = extraArgs;
+    this.cwd = cwd;
     this.stderr = "";
     this.child = null;
     this.endpoint = null;
@@ -70,7 +72,7 @@ export class SluiceServer {
     const args = ["serve", "--listen", "127.0.0.1:0", "--data-dir", this.dataDir,
       "--ready-file", readyFile, ...this.extraArgs];
     this.stderr = "";
-    this.child = spawn(sluiceBin(), args, { stdio: ["ignore", "ignore", "pipe"] });
+    this.child = spawn(sluiceBin(), args, { stdio: ["ignore", "ignore", "pipe"], cwd: this.cwd });
     this.child.stderr.on("data", (d) => {
       this.stderr = (this.stderr + d.toString()).slice(-20000);
     });
