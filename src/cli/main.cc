@@ -83,6 +83,7 @@ struct ServeFlags {
   std::string ready_file;
   std::string log_level;
   std::string log_format;
+  bool repair_journal = false;
 };
 
 int RunServe(const ServeFlags& f) {
@@ -104,6 +105,7 @@ int RunServe(const ServeFlags& f) {
   opts.config = std::move(cfg);
   opts.ready_file = f.ready_file;
   opts.redactor = &LogRedactor();
+  opts.repair_journal = f.repair_journal;
   auto srv = server::Server::Start(std::move(opts));
   if (!srv.ok()) {
     spdlog::error("cannot start: {}", srv.status().ToString());

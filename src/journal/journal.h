@@ -54,6 +54,9 @@ struct Options {
   Clock* clock = &Clock::System();
   bool sync = true;          // fdatasync before acknowledging (tests: true)
   FileSystem* fs = nullptr;  // writer's file-system seam; null = POSIX
+  // Recovery: treat damage in the last segment that is followed by valid frames as a torn tail
+  // (truncate there) instead of failing Open. For after a power loss; off by default.
+  bool repair_tail = false;
 };
 
 // Reads records sequentially from one partition. Not thread-safe; one per consumer.

@@ -1,5 +1,7 @@
 #include "journal/partition_log.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -180,7 +182,13 @@ Status PartitionLogImpl::Recover() {
   for (size_t i = 0; i < bases.size(); ++i) {
     bool is_last = i + 1 == bases.size();
     std::string path = fs::Join(dir_, SegmentFileName(bases[i]));
-    ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(path, bases[i], is_last));
+    ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(path, bases[i], is_last, options_.repair_tail));
+    if (scan.repaired) {
+      spdlog::warn(
+          "journal {}: repaired: truncated at byte {} of {} ({} bytes after the damage "
+          "discarded)",
+          path, scan.valid_bytes, scan.file_bytes, scan.file_bytes - scan.valid_bytes);
+    }
     if (!is_last && scan.end_offset != bases[i + 1]) {
       return Status::Corruption(path + ": byte offset " + std::to_string(scan.valid_bytes) +
                                 ": segment ends at record offset " +

@@ -118,7 +118,8 @@ Result<bool> ValidFrameFollows(SegmentReader& reader, uint64_t bad_pos, uint64_t
 
 }  // namespace
 
-Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, bool is_last) {
+Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, bool is_last,
+                                bool repair) {
   ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(path));
   SegmentScan scan;
   ASSIGN_OR_RETURN(scan.file_bytes, reader->FileSize());
@@ -145,7 +146,14 @@ Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, b
       if (!is_last) return CorruptionAt(path, pos, what + " in a segment that is not the last");
       ASSIGN_OR_RETURN(bool follows,
                        ValidFrameFollows(*reader, pos, scan.file_bytes, scan.end_offset));
-      if (follows) return CorruptionAt(path, pos, what + ", followed by valid frames");
+      if (follows && !repair) {
+        return CorruptionAt(path, pos,
+                            what +
+                                ", followed by valid frames (after a power loss this can be an "
+                                "unsynced group; `sluice serve --repair-journal` truncates the "
+                                "partition here, discarding the frames after it)");
+      }
+      scan.repaired = follows;
       break;  // torn tail
     }
     if (scan.index.empty() || pos - last_indexed >= kIndexIntervalBytes) {

@@ -64,6 +64,7 @@ struct SegmentScan {
   int64_t max_arrival_ms = 0;  // newest arrival time among the frames (0 if none)
   std::vector<IndexEntry> index;
   bool torn_header = false;  // last segment only: its header itself was torn (rewrite it)
+  bool repaired = false;     // last segment, repair mode: damage before valid frames was cut off
 };
 
 // Verifies every frame of the segment at `path` whose file name says `base_offset`. In a non-last
@@ -71,6 +72,9 @@ struct SegmentScan {
 // (`is_last`), damage after which no valid frame follows is a torn tail: the scan succeeds with
 // valid_bytes < file_bytes and the caller truncates; damage followed by a valid frame is
 // Corruption.
-Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, bool is_last);
+// `repair`: in the last segment, treat damage followed by valid frames as a torn tail too
+// (operator's choice after a power loss; the frames after the damage are discarded).
+Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, bool is_last,
+                                bool repair = false);
 
 }  // namespace sluice::journal

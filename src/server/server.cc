@@ -46,6 +46,7 @@ class ServerImpl : public Server {
     jo.segment_bytes = sc.segment_mb << 20;
     jo.quota_bytes = sc.quota_mb << 20;
     jo.sync = sc.sync;
+    jo.repair_tail = options_.repair_journal;
     ASSIGN_OR_RETURN(journal_, journal::Journal::Open(jo));
     if (options_.redactor == nullptr) {
       own_redactor_ = std::make_unique<secrets::Redactor>();

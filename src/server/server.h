@@ -18,6 +18,9 @@ struct ServeOptions {
   std::string ready_file;  // written with "HOST:PORT\n" once listening (optional)
   // Every secret resolved while serving is added here; the logger masks them (optional).
   secrets::Redactor* redactor = nullptr;
+  // Journal recovery truncates damage in a partition's last segment even when valid frames follow
+  // (after a power loss); see journal::Options::repair_tail.
+  bool repair_journal = false;
 };
 
 class Server {

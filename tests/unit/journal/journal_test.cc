@@ -282,6 +282,28 @@ TEST_F(JournalTest, ChecksumMismatchBeforeTheTailReportsCorruptionWithItsOffset)
   EXPECT_NE(st.message().find("checksum mismatch"), std::string::npos) << st.message();
 }
 
+TEST_F(JournalTest, RepairModeTruncatesDamageFollowedByValidFramesInTheLastSegment) {
+  AppendOk({Record(50, 'a'), Record(50, 'b'), Record(50, 'c')});
+  Reopen();
+  CorruptByte(SegmentPath(0), FramePos(1, 50) + format::kFrameHeaderSize + 3);
+  Status refused = TryReopen();
+  ASSERT_EQ(refused.code(), StatusCode::kCorruption);
+  EXPECT_NE(refused.message().find("--repair-journal"), std::string::npos) << refused.message();
+  options_.repair_tail = true;
+  Reopen();
+  EXPECT_EQ(log_->End().value, 1u) << "frames from the damaged one on are discarded";
+  AppendOk({Record(50, 'd')});
+  options_.repair_tail = false;
+  Reopen();  // the repaired log opens normally afterwards
+  auto reader = std::move(log_->NewReader()).value();
+  ASSERT_TRUE(reader->Seek(Offset{0}).ok());
+  std::vector<StoredRecord> out;
+  ASSERT_TRUE(reader->Next(10, 1 << 20, out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].data, Record(50, 'a'));
+  EXPECT_EQ(out[1].data, Record(50, 'd'));
+}
+
 TEST_F(JournalTest, DamagedLengthBeforeTheTailReportsCorruption) {
   AppendOk({Record(50, 'a'), Record(50, 'b'), Record(50, 'c')});
   Reopen();
