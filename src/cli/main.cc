@@ -209,6 +209,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data-dir", serve.data_dir,
                         "Directory for the journal and default buckets (default ./var)");
   serve_cmd->add_option("--ready-file", serve.ready_file, "Write HOST:PORT here once listening");
+  serve_cmd->add_flag("--repair-journal", serve.repair_journal,
+                      "After a power loss: truncate a partition at damage in its last segment even "
+                      "when valid frames follow (those frames are discarded)");
   serve_cmd
       ->add_option("--log-format", serve.log_format,
                    "text (default) or json: one JSON object per line")
