@@ -81,3 +81,27 @@ test("serve --log-format json writes one JSON object per line", async () => {
   }
   assert.ok(lines.some((l) => JSON.parse(l).msg.startsWith("sluice listening on 127.0.0.1:")));
 });
+
+test("serve refuses a journal damaged before its tail and --repair-journal recovers it", async () => {
+  const data = path.join(makeTempDir("cli"), "data");
+  const first = new SluiceServer(data);
+  const endpoint = await first.start();
+  const created = run(["streams", "create", "r", "--endpoint", endpoint, "--interval-s", "900"]);
+  assert.equal(created.status, 0, created.stderr);
+  const put = run(["put", "--stream", "r", "--endpoint", endpoint, "--no-progress"], "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+  assert.equal(put.status, 0, put.stderr);
+  await first.kill9();  // nothing delivered: the records are only in the journal
+  const segment = path.join(data, "journal/streams/r/0/00000000000000000000.log");
+  const bytes = fs.readFileSync(segment);
+  bytes[32 + 28 + 2] ^= 0xff;  // inside the first record's payload: valid frames follow
+  fs.writeFileSync(segment, bytes);
+  const refused = spawnSync(sluiceBin(), ["serve", "--listen", "127.0.0.1:0", "--data-dir", data],
+    { encoding: "utf8", timeout: 30000 });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /followed by valid frames.*--repair-journal/);
+  const repaired = new SluiceServer(data, ["--repair-journal"]);
+  await repaired.start();
+  const { code } = await repaired.stop();
+  assert.equal(code, 0, repaired.stderr);
+  assert.match(repaired.stderr, /repaired: truncated at byte 32/);
+});
