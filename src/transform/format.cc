@@ -130,6 +130,11 @@ void RowFormatter::SetColumns(const std::vector<uint32_t>& columns, const Column
     slot_of_column_[columns_[i]] = static_cast<int32_t>(i);
     names_.push_back(names.Name(columns_[i]));
   }
+  prev_key_.assign(columns_.size(), kNullKey);
+  prev_end_.assign(columns_.size(), 0);
+  prev_arena_ = nullptr;
+  prev_out_data_ = nullptr;
+  prev_out_size_ = 0;
 }
 
 void RowFormatter::AppendHeader(std::string& out) const {
@@ -160,9 +165,27 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
     // Scan each field once (does it need quoting, how many quotes to double), size the row
     // exactly, then write it through a pointer. Same bytes as AppendCsvField per field.
     const std::string& null_text = spec_.null_text;
-    size_t size = spec_.line_ending.size() + (slots_.empty() ? 0 : slots_.size() - 1);
-    extra_.resize(slots_.size());
-    for (size_t i = 0; i < slots_.size(); ++i) {
+    const size_t n = slots_.size();
+    size_t size = spec_.line_ending.size() + (n == 0 ? 0 : n - 1);
+    extra_.resize(n);
+    // Leading slots whose cells are the previous row's (same arena range or both null): their
+    // formatted bytes, delimiters included, are copied from that row. The last slot is always
+    // formatted, so a copied prefix ends with a delimiter.
+    size_t same = 0;
+    if (prev_arena_ == &arena && prev_out_data_ == out.data() && prev_out_size_ == out.size() &&
+        prev_key_.size() == n) {
+      while (same + 1 < n) {
+        const Cell* cell = slots_[same];
+        const uint64_t key = cell == nullptr || cell->kind == ValueKind::kNull
+                                 ? kNullKey
+                                 : (uint64_t{cell->offset} << 32 | cell->size);
+        if (key != prev_key_[same]) break;
+        ++same;
+      }
+    }
+    const size_t prefix = same == 0 ? 0 : prev_end_[same - 1] + 1;
+    if (same > 0) size += prefix - same;  // the prefix's delimiters are already counted
+    for (size_t i = same; i < n; ++i) {
       const Cell* cell = slots_[i];
       if (cell == nullptr || cell->kind == ValueKind::kNull) {
         size += null_text.size();
@@ -212,16 +235,26 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
     // 16 bytes of slack past the row: short fields are copied in whole 16-byte chunks (the next
     // field overwrites the excess; the slack is cut off again below).
     out.resize(old_size + size + 16);
-    char* p = out.data() + old_size;
+    char* const row_start = out.data() + old_size;
+    char* p = row_start;
+    if (same > 0) {
+      std::memcpy(p, out.data() + prev_start_, prefix);
+      p += prefix;
+    }
     const char* arena_end = arena.Data() + arena.size();
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      if (i > 0) *p++ = spec_.delimiter;
+    for (size_t i = same; i < n; ++i) {
+      if (i > same) {
+        prev_end_[i - 1] = static_cast<uint32_t>(p - row_start);
+        *p++ = spec_.delimiter;
+      }
       const Cell* cell = slots_[i];
       if (cell == nullptr || cell->kind == ValueKind::kNull) {
+        prev_key_[i] = kNullKey;
         std::memcpy(p, null_text.data(), null_text.size());
         p += null_text.size();
         continue;
       }
+      prev_key_[i] = uint64_t{cell->offset} << 32 | cell->size;
       std::string_view field = arena.Text(*cell);
       if (extra_[i] == 0) {
         if (field.size() <= 16 && field.data() + 16 <= arena_end) {
@@ -239,8 +272,13 @@ void RowFormatter::AppendRow(const RowTable& table, const RowRef& row, const Are
       }
       *p++ = '"';
     }
+    if (n > 0) prev_end_[n - 1] = static_cast<uint32_t>(p - row_start);
     std::memcpy(p, spec_.line_ending.data(), spec_.line_ending.size());
     out.resize(old_size + size);
+    prev_start_ = old_size;
+    prev_arena_ = &arena;
+    prev_out_data_ = out.data();
+    prev_out_size_ = out.size();
     return;
   }
   out += '{';

@@ -55,6 +55,18 @@ class RowFormatter {
   std::vector<const Cell*> slots_;
   bool quote_byte_[256] = {};    // CSV: bytes that force a field to be quoted
   std::vector<uint32_t> extra_;  // CSV, per slot of the current row: bytes added by quoting
+  // CSV: the previous row, so an exploded record's rows copy their leading parent fields (the
+  // same cells, row after row) as one block instead of scanning and escaping them again.
+  // prev_key_ per slot: (offset << 32 | size) of its cell, kNullKey for null; prev_end_ per
+  // slot: the end of its formatted bytes, relative to the row's start at prev_start_ in `out`.
+  // Valid only while `out` is the buffer (data, size) that row left behind.
+  static constexpr uint64_t kNullKey = ~uint64_t{0};
+  std::vector<uint64_t> prev_key_;
+  std::vector<uint32_t> prev_end_;
+  size_t prev_start_ = 0;
+  const Arena* prev_arena_ = nullptr;
+  const char* prev_out_data_ = nullptr;
+  size_t prev_out_size_ = 0;
 };
 
 }  // namespace sluice::transform
