@@ -119,3 +119,46 @@ TEST(ChainTest, TheSameBatchYieldsIdenticalBytes) {
 
 }  // namespace
 }  // namespace sluice::transform
+
+namespace sluice::transform {
+namespace {
+
+// The CSV writer reuses the previous row's formatted leading fields when they hold the same
+// cells (an exploded record's parent fields). These pin that reuse to exactly one record and
+// one output group, with quoting, nulls and missing parents.
+TEST(ChainTest, ExplodedRowsRepeatTheirParentFieldsExactly) {
+  auto chain = testing::BuildOrDie({{"flatten", R"({"explode":"items"})"}}, "csv");
+  auto result = testing::RunBatch(
+      *chain,
+      testing::Batch({R"({"id":1,"name":"A, \"Inc\"","note":null,"items":[{"s":"x"},{"s":"y,1"}]})",
+                      R"({"id":2,"name":"B","items":[{"s":"z"}]})",
+                      R"({"id":3,"items":[{"s":"w"},{"s":"v"}]})",
+                      R"({"id":3,"name":"","items":[]})"}));
+  // No header (csv default); an empty string and a null both print as an empty field here.
+  EXPECT_EQ(testing::Staged(result),
+            "1,\"A, \"\"Inc\"\"\",,x\n"
+            "1,\"A, \"\"Inc\"\"\",,\"y,1\"\n"
+            "2,B,,z\n"
+            "3,,,w\n"
+            "3,,,v\n"
+            "3,,,\n");
+}
+
+TEST(ChainTest, RowReuseNeverCrossesOutputGroups) {
+  auto chain = testing::BuildOrDie(
+      {{"flatten", R"({"explode":"items"})"},
+       {"lua",
+        R"({"script":"function process(r, meta) meta.partitionKeys.g = r.g; return 'Ok' end"})"}},
+      "csv");
+  auto result =
+      testing::RunBatch(*chain, testing::Batch({R"({"p":"same","g":"a","items":[{"v":1},{"v":2}]})",
+                                                R"({"p":"same","g":"b","items":[{"v":3}]})",
+                                                R"({"p":"same","g":"a","items":[{"v":4}]})"}));
+  ASSERT_EQ(result.groups.size(), 2u) << result.records[0].error_message;
+  EXPECT_EQ(result.groups[0].partition_keys.at("g"), "a");
+  EXPECT_EQ(result.groups[0].data, "same,a,1\nsame,a,2\nsame,a,4\n");
+  EXPECT_EQ(result.groups[1].data, "same,b,3\n");
+}
+
+}  // namespace
+}  // namespace sluice::transform
