@@ -178,14 +178,14 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
 }
 
 WarehouseSink::WarehouseSink(const config::StreamConfig& stream, warehouse::WarehouseConfig config,
-                             TransformBuilder* builder, objectstore::ObjectStore* errors,
-                             secrets::Resolver* resolver)
+                             KeyMaker keys, TransformBuilder* builder,
+                             objectstore::ObjectStore* errors, secrets::Resolver* resolver)
     : stream_(stream.name),
       config_(std::move(config)),
       builder_(builder),
       errors_(errors),
       resolver_(resolver),
-      keys_(*KeyMaker::Create(stream)) {}
+      keys_(std::move(keys)) {}
 
 bool WarehouseSink::IsRetryable(const Status& status) const {
   return warehouse::IsRetryable(status);
@@ -213,6 +213,12 @@ Result<std::string> WarehouseSink::RowsAsCsv(const transform::BatchResult& resul
 }
 
 Status WarehouseSink::Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) {
+  Status st = Load(batch, outputs);
+  if (st.ok() || resolver_ == nullptr) return st;
+  return Status(st.code(), resolver_->redactor().Redact(st.message()));
+}
+
+Status WarehouseSink::Load(const Batch& batch, const std::vector<OutputObject>& outputs) {
   const std::string id = batch.id.ToString();
   if (pending_rejects_ && pending_rejects_->first == id) {
     RETURN_IF_ERROR(errors_->Put(pending_rejects_->second.key, pending_rejects_->second.data));

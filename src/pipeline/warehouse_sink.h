@@ -29,9 +29,11 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
 class WarehouseSink : public BatchSink {
  public:
   // `builder` must be the worker's TransformBuilder (it holds the batch's rows) and outlive the
-  // sink; `errors` receives warehouse-failed records; `resolver` resolves ${secret:...}.
+  // sink; `errors` receives warehouse-failed records (keys from `keys`); `resolver` resolves
+  // ${secret:...}, and every error this sink returns is redacted with its redactor, because the
+  // message ends up in error records in the bucket.
   WarehouseSink(const config::StreamConfig& stream, warehouse::WarehouseConfig config,
-                TransformBuilder* builder, objectstore::ObjectStore* errors,
+                KeyMaker keys, TransformBuilder* builder, objectstore::ObjectStore* errors,
                 secrets::Resolver* resolver);
 
   Status Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) override;
@@ -42,6 +44,7 @@ class WarehouseSink : public BatchSink {
   uint64_t rows_rejected() const { return rows_rejected_; }
 
  private:
+  Status Load(const Batch& batch, const std::vector<OutputObject>& outputs);
   Result<std::string> RowsAsCsv(const transform::BatchResult& result) const;
 
   std::string stream_;

@@ -106,8 +106,8 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
           pipeline::TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
       if (has_warehouse) {
         s->sinks.push_back(std::make_unique<pipeline::WarehouseSink>(
-            cfg, *warehouse_config, tb.get(), stores.errors != nullptr ? stores.errors : staged,
-            resolver_));
+            cfg, *warehouse_config, keys, tb.get(),
+            stores.errors != nullptr ? stores.errors : staged, resolver_));
         sink = s->sinks.back().get();
       }
       builder = std::move(tb);
