@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ class Backend {
   // every ok entry is durable. A whole-call error (unknown stream) comes as a Status.
   virtual void Put(const std::string& stream, std::vector<std::string> records,
                    PutCallback done) = 0;
+  // Adds (or overwrites) the tags `add` and removes the keys `remove` of a stream, atomically and
+  // durably. ResourceExhausted when the stream would have more than kMaxTags tags (nothing
+  // changes); NotFound; FailedPrecondition for a stream whose tags only its config file sets.
+  static constexpr size_t kMaxTags = 50;
+  virtual Status UpdateTags(const std::string& name, const std::map<std::string, std::string>& add,
+                            const std::vector<std::string>& remove) = 0;
   // Region and account for ARNs.
   virtual std::string Region() const { return "us-east-1"; }
   virtual std::string AccountId() const { return "000000000000"; }

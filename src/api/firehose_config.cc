@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/json_input.h"
+#include "config/config.h"
 
 namespace sluice::api {
 namespace {
@@ -173,6 +174,12 @@ S3Fields ParseS3Fields(Checker& c, object o, const std::string& path, std::strin
       c.errors.Add(
           *arn, Path(path, "BucketARN"),
           "Member must satisfy regular expression pattern: arn:.*:s3:::[\\w\\.\\-]{1,255}");
+    } else if (Status st = config::ValidateBucketName(f.bucket_url->substr(9)); !st.ok()) {
+      // The pattern admits names S3 refuses ("..", upper case, IP addresses): S3's naming rules
+      // apply, since the bucket becomes a directory under <data_dir>/buckets.
+      c.errors.Add(*arn, Path(path, "BucketARN"),
+                   "Member must name a valid S3 bucket: " + st.message());
+      f.bucket_url.reset();
     }
   }
   f.prefix = c.Str(o, path, "Prefix", false, 0, 1024);
@@ -365,6 +372,9 @@ void ValidateStreamName(std::optional<std::string_view> name, std::string_view p
   }
   if (!MatchesStreamNamePattern(*name)) {
     errors.Add(*name, path, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+  } else if (config::IsReservedStreamName(*name)) {
+    errors.Add(*name, path,
+               "Member must not be '.' or '..': these names are reserved (they name directories)");
   }
   if (name->empty()) errors.Add(*name, path, "Member must have length greater than or equal to 1");
   if (name->size() > 64) {

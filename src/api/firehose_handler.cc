@@ -1,6 +1,7 @@
 #include "api/firehose_handler.h"
 
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include <memory>
 #include <optional>
@@ -125,13 +126,60 @@ ApiResult<PutInput> ParsePutRecordBatch(std::string_view body) {
   return in;
 }
 
+// Tag keys and values: the model's patterns ^(?!aws:)[\p{L}\p{Z}\p{N}_.\/=+\-@%]*$ (keys) and
+// ^[\p{L}\p{Z}\p{N}_.\/=+\-@%]*$ (values). Letters, separators and digits outside ASCII (any
+// byte >= 0x80 of UTF-8) are accepted as \p{L}/\p{Z}/\p{N}.
+bool MatchesTagPattern(std::string_view v) {
+  for (char ch : v) {
+    auto c = static_cast<unsigned char>(ch);
+    bool ok = c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == ' ' || c == '_' || c == '.' || c == '/' || c == '=' ||
+              c == '+' || c == '-' || c == '@' || c == '%';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void CheckTagKey(ValidationErrors& errors, std::string_view key, const std::string& path) {
+  if (key.empty() || key.size() > 128) {
+    errors.Add(key, path,
+               key.empty() ? "Member must have length greater than or equal to 1"
+                           : "Member must have length less than or equal to 128");
+  }
+  if (!MatchesTagPattern(key) || key.substr(0, 4) == "aws:") {
+    errors.Add(key, path,
+               "Member must satisfy regular expression pattern: "
+               "^(?!aws:)[\\p{L}\\p{Z}\\p{N}_.\\/=+\\-@%]*$");
+  }
+}
+
+// The DeliveryStreamName of a request on one stream, validated; nullopt after an error.
+std::optional<std::string> StreamNameOf(JsonReader& reader, simdjson::dom::object root,
+                                        ValidationErrors& errors) {
+  auto name = reader.String(root, "DeliveryStreamName");
+  if (!reader.failed()) ValidateStreamName(name, "deliveryStreamName", true, errors);
+  if (!name) return std::nullopt;
+  return std::string(*name);
+}
+
 }  // namespace
 
 FirehoseHandler::FirehoseHandler(Backend& backend, Clock& clock)
     : backend_(backend), clock_(clock) {}
 
-ApiError FirehoseHandler::StreamError(const Status& status, std::string_view name) const {
+ApiError FirehoseHandler::StreamError(const Status& status, std::string_view name,
+                                      const std::string& request_id) const {
   ApiError e = ErrorFromStatus(status);
+  if (e.type == "InternalFailure") {
+    // The detail (file names, errno) stays in the server log: a client never sees the server's
+    // paths. The request id ties the two together.
+    spdlog::error("request {}: stream {}: {}", request_id, name, status.ToString());
+    e.message =
+        "The request could not be completed because of an internal server error; the "
+        "server log has the details (request id " +
+        request_id + ").";
+    return e;
+  }
   std::string where = "Firehose " + std::string(name) + " under account " + backend_.AccountId();
   if (status.code() == StatusCode::kNotFound) e.message = where + " not found.";
   if (status.code() == StatusCode::kAlreadyExists) e.message = where + " already exists.";
@@ -160,6 +208,11 @@ void FirehoseHandler::Handle(HttpRequest request, Responder respond) {
   if (op == "DescribeDeliveryStream") return respond(DescribeDeliveryStream(body, request_id));
   if (op == "ListDeliveryStreams") return respond(ListDeliveryStreams(body, request_id));
   if (op == "DeleteDeliveryStream") return respond(DeleteDeliveryStream(body, request_id));
+  if (op == "TagDeliveryStream") return respond(TagDeliveryStream(body, request_id));
+  if (op == "UntagDeliveryStream") return respond(UntagDeliveryStream(body, request_id));
+  if (op == "ListTagsForDeliveryStream") {
+    return respond(ListTagsForDeliveryStream(body, request_id));
+  }
   respond(ErrorResponse(
       ApiError::UnknownOperation("Sluice does not implement " + std::string(target)), request_id));
 }
@@ -174,7 +227,8 @@ void FirehoseHandler::PutRecord(std::string_view body, const std::string& reques
       [this, stream, request_id,
        respond = std::move(respond)](Result<std::vector<PutEntry>> result) {
         if (!result.ok()) {
-          return respond(ErrorResponse(StreamError(result.status(), stream), request_id));
+          return respond(
+              ErrorResponse(StreamError(result.status(), stream, request_id), request_id));
         }
         if (result->size() != 1) {
           return respond(ErrorResponse(
@@ -211,7 +265,8 @@ void FirehoseHandler::PutRecordBatch(std::string_view body, const std::string& r
       [this, stream, count, request_id,
        respond = std::move(respond)](Result<std::vector<PutEntry>> result) {
         if (!result.ok()) {
-          return respond(ErrorResponse(StreamError(result.status(), stream), request_id));
+          return respond(
+              ErrorResponse(StreamError(result.status(), stream, request_id), request_id));
         }
         if (result->size() != count) {
           return respond(ErrorResponse(
@@ -254,7 +309,7 @@ HttpResponse FirehoseHandler::CreateDeliveryStream(std::string_view body,
   cfg.create_timestamp_ms = clock_.NowMs();
   std::string name = cfg.name;
   auto arn = backend_.CreateStream(std::move(cfg));
-  if (!arn.ok()) return ErrorResponse(StreamError(arn.status(), name), request_id);
+  if (!arn.ok()) return ErrorResponse(StreamError(arn.status(), name, request_id), request_id);
   json::Writer w;
   w.BeginObject();
   w.Key("DeliveryStreamARN");
@@ -281,7 +336,7 @@ HttpResponse FirehoseHandler::DescribeDeliveryStream(std::string_view body,
   if (reader.failed()) return ErrorResponse(reader.error(), request_id);
   if (!errors.empty()) return ErrorResponse(errors.ToError(), request_id);
   auto info = backend_.DescribeStream(std::string(*name));
-  if (!info.ok()) return ErrorResponse(StreamError(info.status(), *name), request_id);
+  if (!info.ok()) return ErrorResponse(StreamError(info.status(), *name, request_id), request_id);
   json::Writer w;
   w.BeginObject();
   w.Key("DeliveryStreamDescription");
@@ -355,8 +410,144 @@ HttpResponse FirehoseHandler::DeleteDeliveryStream(std::string_view body,
   if (reader.failed()) return ErrorResponse(reader.error(), request_id);
   if (!errors.empty()) return ErrorResponse(errors.ToError(), request_id);
   Status st = backend_.DeleteStream(std::string(*name));
-  if (!st.ok()) return ErrorResponse(StreamError(st, *name), request_id);
+  if (!st.ok()) return ErrorResponse(StreamError(st, *name, request_id), request_id);
   return JsonResponse(200, "{}", request_id);
+}
+
+HttpResponse FirehoseHandler::TagDeliveryStream(std::string_view body,
+                                                const std::string& request_id) {
+  auto root = ParseBody(body);
+  if (!root.ok()) return ErrorResponse(root.error(), request_id);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto name = StreamNameOf(reader, root.value(), errors);
+  std::map<std::string, std::string> tags;
+  auto list = reader.List(root.value(), "Tags");
+  size_t n = 0;
+  if (list) {
+    for (auto item : *list) {
+      ++n;
+      std::string path = "tags." + std::to_string(n) + ".member";
+      auto tag = reader.StructValue(item);
+      if (!tag) {
+        if (!reader.failed()) errors.Add(std::nullopt, path, "Member must not be null");
+        continue;
+      }
+      auto key = reader.String(*tag, "Key");
+      auto value = reader.String(*tag, "Value");
+      if (reader.failed()) break;
+      if (!key) {
+        errors.Add(std::nullopt, path + ".key", "Member must not be null");
+        continue;
+      }
+      CheckTagKey(errors, *key, path + ".key");
+      std::string_view v = value.value_or("");
+      if (v.size() > 256) {
+        errors.Add(v, path + ".value", "Member must have length less than or equal to 256");
+      }
+      if (!MatchesTagPattern(v)) {
+        errors.Add(v, path + ".value",
+                   "Member must satisfy regular expression pattern: "
+                   "^[\\p{L}\\p{Z}\\p{N}_.\\/=+\\-@%]*$");
+      }
+      tags[std::string(*key)] = std::string(v);
+    }
+  }
+  if (reader.failed()) return ErrorResponse(reader.error(), request_id);
+  if (!list) {
+    errors.Add(std::nullopt, "tags", "Member must not be null");
+  } else if (n == 0) {
+    errors.Add("[]", "tags", "Member must have length greater than or equal to 1");
+  } else if (n > Backend::kMaxTags) {
+    errors.Add("[" + std::to_string(n) + " tags]", "tags",
+               "Member must have length less than or equal to 50");
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), request_id);
+  Status st = backend_.UpdateTags(*name, tags, {});
+  if (!st.ok()) return ErrorResponse(StreamError(st, *name, request_id), request_id);
+  return JsonResponse(200, "{}", request_id);
+}
+
+HttpResponse FirehoseHandler::UntagDeliveryStream(std::string_view body,
+                                                  const std::string& request_id) {
+  auto root = ParseBody(body);
+  if (!root.ok()) return ErrorResponse(root.error(), request_id);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto name = StreamNameOf(reader, root.value(), errors);
+  std::vector<std::string> keys;
+  auto list = reader.List(root.value(), "TagKeys");
+  if (list) {
+    size_t n = 0;
+    for (auto item : *list) {
+      ++n;
+      std::string path = "tagKeys." + std::to_string(n) + ".member";
+      auto key = reader.StringValue(item);
+      if (reader.failed()) break;
+      if (!key) {
+        errors.Add(std::nullopt, path, "Member must not be null");
+        continue;
+      }
+      CheckTagKey(errors, *key, path);
+      keys.emplace_back(*key);
+    }
+  }
+  if (reader.failed()) return ErrorResponse(reader.error(), request_id);
+  if (!list) {
+    errors.Add(std::nullopt, "tagKeys", "Member must not be null");
+  } else if (keys.empty() && errors.empty()) {
+    errors.Add("[]", "tagKeys", "Member must have length greater than or equal to 1");
+  } else if (keys.size() > Backend::kMaxTags) {
+    errors.Add("[" + std::to_string(keys.size()) + " keys]", "tagKeys",
+               "Member must have length less than or equal to 50");
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), request_id);
+  Status st = backend_.UpdateTags(*name, {}, keys);
+  if (!st.ok()) return ErrorResponse(StreamError(st, *name, request_id), request_id);
+  return JsonResponse(200, "{}", request_id);
+}
+
+HttpResponse FirehoseHandler::ListTagsForDeliveryStream(std::string_view body,
+                                                        const std::string& request_id) {
+  auto root = ParseBody(body);
+  if (!root.ok()) return ErrorResponse(root.error(), request_id);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto name = StreamNameOf(reader, root.value(), errors);
+  auto limit = reader.Integer(root.value(), "Limit");
+  CheckRange(errors, limit, "limit", 1, 50);
+  auto start = reader.String(root.value(), "ExclusiveStartTagKey");
+  if (start) CheckTagKey(errors, *start, "exclusiveStartTagKey");
+  if (reader.failed()) return ErrorResponse(reader.error(), request_id);
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), request_id);
+  auto info = backend_.DescribeStream(*name);
+  if (!info.ok()) return ErrorResponse(StreamError(info.status(), *name, request_id), request_id);
+  const size_t max = static_cast<size_t>(limit.value_or(static_cast<int64_t>(Backend::kMaxTags)));
+  json::Writer w;
+  w.BeginObject();
+  w.Key("Tags");
+  w.BeginArray();
+  size_t listed = 0;
+  bool more = false;
+  for (const auto& [key, value] : info->config.tags) {  // sorted by key
+    if (start && key <= *start) continue;
+    if (listed == max) {
+      more = true;
+      break;
+    }
+    w.BeginObject();
+    w.Key("Key");
+    w.String(key);
+    w.Key("Value");
+    w.String(value);
+    w.EndObject();
+    ++listed;
+  }
+  w.EndArray();
+  w.Key("HasMoreTags");
+  w.Bool(more);
+  w.EndObject();
+  return JsonResponse(200, w.Take(), request_id);
 }
 
 }  // namespace sluice::api

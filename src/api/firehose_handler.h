@@ -4,7 +4,8 @@
 // Content-Type: application/x-amz-json-1.1.
 //
 // Operations: PutRecord, PutRecordBatch, CreateDeliveryStream, DescribeDeliveryStream,
-// ListDeliveryStreams, DeleteDeliveryStream. Others answer UnknownOperationException.
+// ListDeliveryStreams, DeleteDeliveryStream, TagDeliveryStream, UntagDeliveryStream,
+// ListTagsForDeliveryStream. Others answer UnknownOperationException.
 // Authorization headers are accepted and not verified yet; their contents are never logged.
 //
 // Thread safety: Handle may be called concurrently from any number of threads; the handler keeps
@@ -44,7 +45,13 @@ class FirehoseHandler : public HttpHandler {
   HttpResponse ListDeliveryStreams(std::string_view body, const std::string& request_id);
   HttpResponse DeleteDeliveryStream(std::string_view body, const std::string& request_id);
   // The AWS error for a whole-call Backend failure concerning stream `name`.
-  ApiError StreamError(const Status& status, std::string_view name) const;
+  HttpResponse TagDeliveryStream(std::string_view body, const std::string& request_id);
+  HttpResponse UntagDeliveryStream(std::string_view body, const std::string& request_id);
+  HttpResponse ListTagsForDeliveryStream(std::string_view body, const std::string& request_id);
+  // The AWS error for a backend status about stream `name`; an internal failure is logged with
+  // the request id and answered without its detail.
+  ApiError StreamError(const Status& status, std::string_view name,
+                       const std::string& request_id) const;
 
   Backend& backend_;
   Clock& clock_;

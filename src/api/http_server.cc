@@ -180,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     http::request<http::string_body> req = parser_->release();
     keep_alive_ = req.keep_alive();
+    head_ = req.method() == http::verb::head;
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -213,6 +214,13 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep = keep_alive_ && !closing_ && !server_.stopping();
     res_.keep_alive(keep);
     res_.prepare_payload();
+    if (head_) {
+      // RFC 9110 §9.3.2: the answer to HEAD has the headers of the GET answer and no body; a
+      // body would be read as the start of the next response on a kept-alive connection.
+      const auto length = res_.body().size();
+      res_.body().clear();
+      res_.content_length(length);
+    }
     stream_.expires_after(server_.options().idle_timeout);
     http::async_write(stream_, res_, [self = shared_from_this(), keep](error_code ec, size_t) {
       self->busy_ = false;
@@ -262,6 +270,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<char> drain_buf_;
   size_t drained_ = 0;
   bool keep_alive_ = true;
+  bool head_ = false;  // the request being answered is a HEAD
   bool busy_ = false;  // a request is with the handler or its response is being written
   bool writing_ = false;
   bool closing_ = false;  // Stop() asked to close after the in-flight response

@@ -37,6 +37,13 @@ ApiResult<simdjson::dom::object> ParseBody(std::string_view body) {
     return ApiError::Serialization(std::string("Malformed request body: ") +
                                    simdjson::error_message(err));
   }
+  if (root.type() == element_type::NULL_VALUE) {
+    // A JSON null input is an input with no members, as AWS reads it: the operation's own
+    // validation then names what is missing.
+    if (parser.parse(std::string_view("{}")).get(root) != simdjson::SUCCESS) {
+      return ApiError::Serialization("Malformed request body");
+    }
+  }
   if (root.type() == element_type::ARRAY) {
     return ApiError::Serialization("Start of list found where not expected");
   }
@@ -77,10 +84,14 @@ void JsonReader::Fail(std::string message) {
 
 std::optional<element> JsonReader::Member(simdjson::dom::object obj, std::string_view key) {
   if (error_) return std::nullopt;
-  element value;
-  if (obj.at_key(key).get(value) != simdjson::SUCCESS) return std::nullopt;
-  if (value.is_null()) return std::nullopt;
-  return value;
+  // A key given twice: the last one counts, as AWS's Jackson-based parser does (simdjson's
+  // at_key would return the first).
+  std::optional<element> found;
+  for (auto field : obj) {
+    if (field.key == key) found = field.value;
+  }
+  if (!found || found->is_null()) return std::nullopt;
+  return found;
 }
 
 std::optional<std::string_view> JsonReader::StringValue(element value) {

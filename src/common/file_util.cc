@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 
 namespace sluice::fs {
 
@@ -37,6 +39,52 @@ std::string Join(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
   if (a.back() == '/') return a + b;
   return a + "/" + b;
+}
+
+Result<std::string> ResolvePath(const std::string& path) {
+  if (path.empty()) return Status::InvalidArgument("empty path");
+  std::string abs = path;
+  if (abs.front() != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) {
+      return Status::FromErrno("getcwd failed", errno);
+    }
+    abs = Join(cwd, abs);
+  }
+  // Split into segments, folding "." and "..".
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= abs.size()) {
+    size_t end = abs.find('/', start);
+    if (end == std::string::npos) end = abs.size();
+    std::string part = abs.substr(start, end - start);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(std::move(part));
+    }
+    start = end + 1;
+  }
+  // The longest existing ancestor, resolved by the kernel (symlinks included); then the rest.
+  for (size_t n = parts.size() + 1; n-- > 0;) {
+    std::string prefix = "/";
+    for (size_t i = 0; i < n; ++i) prefix = Join(prefix, parts[i]);
+    char resolved[PATH_MAX];
+    if (::realpath(prefix.c_str(), resolved) == nullptr) {
+      if (errno == ENOENT || errno == ENOTDIR) continue;
+      return Status::FromErrno(prefix + ": cannot resolve", errno);
+    }
+    std::string out = resolved;
+    for (size_t i = n; i < parts.size(); ++i) out = Join(out, parts[i]);
+    return out;
+  }
+  return Status::IoError("cannot resolve " + path);
+}
+
+bool IsWithin(const std::string& path, const std::string& root) {
+  if (root == "/") return true;
+  if (path.size() < root.size() || path.compare(0, root.size(), root) != 0) return false;
+  return path.size() == root.size() || path[root.size()] == '/';
 }
 
 Status FsyncDir(const std::string& dir) {

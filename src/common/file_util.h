@@ -31,5 +31,12 @@ Status WriteAll(int fd, std::string_view data, const std::string& what);
 std::string DirName(const std::string& path);
 // Joins two path parts with exactly one '/'.
 std::string Join(const std::string& a, const std::string& b);
+// The absolute, symlink-free form of `path`, which need not exist yet: the longest existing
+// ancestor is resolved with realpath(3) (following every symbolic link), the rest is appended
+// with "." and ".." segments folded lexically. Relative paths are taken from the working directory.
+Result<std::string> ResolvePath(const std::string& path);
+// True when `path` is `root` or lies below it. Both must be ResolvePath results (no "..", no
+// trailing '/').
+bool IsWithin(const std::string& path, const std::string& root);
 
 }  // namespace sluice::fs

@@ -181,9 +181,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
                                "max_active_partitions"}));
   if (!n["name"]) return w.Error(n, "delivery stream needs a 'name'");
   RETURN_IF_ERROR(w.String(n, "name", s.name));
-  if (!IsValidStreamName(s.name)) {
-    return w.Error(n["name"], "stream name '" + s.name + "' must match [a-zA-Z0-9_.-]{1,64}");
-  }
+  if (!IsValidStreamName(s.name)) return w.Error(n["name"], StreamNameError(s.name));
   if (YAML::Node src = n["source"]) {
     if (!src.IsScalar() || src.Scalar() != "direct_put") {
       return w.Error(src, "stream '" + s.name +
@@ -279,14 +277,16 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
 }
 
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
-  RETURN_IF_ERROR(w.CheckKeys(n, "server",
-                              {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync",
-                               "region", "account_id", "log_level", "log_format"}));
+  RETURN_IF_ERROR(
+      w.CheckKeys(n, "server",
+                  {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region",
+                   "account_id", "log_level", "log_format", "max_delivery_streams"}));
   RETURN_IF_ERROR(w.String(n, "listen", s.listen));
   RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
   RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
   RETURN_IF_ERROR(w.Uint(n, "segment_mb", s.segment_mb, 1, 4096));
   RETURN_IF_ERROR(w.Uint(n, "io_threads", s.io_threads, 1, 64));
+  RETURN_IF_ERROR(w.Uint(n, "max_delivery_streams", s.max_delivery_streams, 1, 10000));
   RETURN_IF_ERROR(w.Bool(n, "sync", s.sync));
   RETURN_IF_ERROR(w.String(n, "region", s.region));
   RETURN_IF_ERROR(w.String(n, "account_id", s.account_id));
@@ -313,8 +313,12 @@ Status Guard(const std::string& source, F f) {
 
 }  // namespace
 
+bool IsReservedStreamName(std::string_view name) {
+  return name == "." || name == "..";
+}
+
 bool IsValidStreamName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
+  if (name.empty() || name.size() > 64 || IsReservedStreamName(name)) return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';
@@ -323,24 +327,103 @@ bool IsValidStreamName(const std::string& name) {
   return true;
 }
 
+std::string StreamNameError(const std::string& name) {
+  if (IsReservedStreamName(name)) {
+    return "stream name '" + name + "' is reserved ('.' and '..' name directories); choose another";
+  }
+  return "stream name '" + name + "' must match [a-zA-Z0-9_.-]{1,64}";
+}
+
+Status ValidateBucketName(std::string_view name) {
+  auto fail = [&](std::string_view why) {
+    return Status::InvalidArgument("bucket name '" + std::string(name) +
+                                   "' is not valid: " + std::string(why));
+  };
+  if (name.size() < 3 || name.size() > 63) return fail("it must be 3 to 63 characters long");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+    if (!ok) return fail("only lowercase letters, digits, '.' and '-' are allowed");
+  }
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name.front()) || !alnum(name.back())) {
+    return fail("it must begin and end with a letter or digit");
+  }
+  if (name.find("..") != std::string_view::npos) return fail("it must not contain '..'");
+  // An IP address (192.168.5.4): four dot-separated decimal numbers.
+  int groups = 0;
+  bool digits_only = true;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('.', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view g = name.substr(start, end - start);
+    if (g.empty() || g.size() > 3) digits_only = false;
+    for (char c : g) digits_only = digits_only && c >= '0' && c <= '9';
+    ++groups;
+    start = end + 1;
+  }
+  if (digits_only && groups == 4) return fail("it must not be formatted as an IP address");
+  if (name.substr(0, 4) == "xn--" || name.substr(0, 7) == "sthree-") {
+    return fail("the prefixes 'xn--' and 'sthree-' are reserved");
+  }
+  for (std::string_view suffix : {std::string_view("-s3alias"), std::string_view("--ol-s3")}) {
+    if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+      return fail("the suffixes '-s3alias' and '--ol-s3' are reserved");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidatePrefix(const std::string& prefix, bool is_error_prefix) {
-  auto t = PrefixTemplate::Parse(prefix, is_error_prefix);
-  return t.status();
+  const char* what = is_error_prefix ? "error output prefix" : "prefix";
+  if (prefix.size() > kMaxPrefixChars) {
+    return Status::InvalidArgument(std::string(what) + " is " + std::to_string(prefix.size()) +
+                                   " characters long; at most " + std::to_string(kMaxPrefixChars) +
+                                   " are allowed");
+  }
+  for (char c : prefix) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument(std::string(what) + " " + json::Quote(prefix) +
+                                     " contains a control character");
+    }
+  }
+  ASSIGN_OR_RETURN(PrefixTemplate t, PrefixTemplate::Parse(prefix, is_error_prefix));
+  // Evaluate at two instants (timestamps with other widths or literals) and check every folder
+  // of the resulting key: object stores and the file store cannot hold an empty, '.' or '..'
+  // folder, and Firehose bounds the evaluated prefix at 512 characters.
+  for (int64_t ts : {int64_t{978307200000}, int64_t{1798761599999}}) {
+    ASSIGN_OR_RETURN(std::string key, t.EvaluateSample(ts));
+    if (key.size() > kMaxEvaluatedPrefixChars) {
+      return Status::InvalidArgument(std::string(what) + " '" + prefix + "' evaluates to " +
+                                     std::to_string(key.size()) + " characters; at most " +
+                                     std::to_string(kMaxEvaluatedPrefixChars) + " are allowed");
+    }
+    size_t start = 0;
+    for (size_t slash = key.find('/'); slash != std::string::npos;
+         start = slash + 1, slash = key.find('/', start)) {
+      std::string_view folder(key.data() + start, slash - start);
+      if (folder.empty() || folder == "." || folder == "..") {
+        return Status::InvalidArgument(
+            std::string(what) + " '" + prefix + "' gives object keys like '" + key +
+            "…' with an empty, '.' or '..' folder (a leading '/', '//', './' or '../'); object "
+            "keys cannot hold them");
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status ValidateStream(const StreamConfig& s) {
-  if (!IsValidStreamName(s.name)) {
-    return Status::InvalidArgument("stream name '" + s.name + "' must match [a-zA-Z0-9_.-]{1,64}");
-  }
+  if (!IsValidStreamName(s.name)) return Status::InvalidArgument(StreamNameError(s.name));
   if (s.buffering.size_mb < Buffering::kMinSizeMb || s.buffering.size_mb > Buffering::kMaxSizeMb) {
     return Status::InvalidArgument("buffering.size_mb must be from 1 to 128");
   }
   if (s.buffering.interval_s > Buffering::kMaxIntervalS) {
     return Status::InvalidArgument("buffering.interval_s must be from 0 to 900");
   }
-  if (s.staged.prefix.size() > 1024 || s.error_output_prefix.size() > 1024) {
-    return Status::InvalidArgument("prefixes must be at most 1024 characters");
-  }
+  RETURN_IF_ERROR(ValidatePrefix(s.staged.prefix, false).WithContext("stream '" + s.name + "'"));
+  RETURN_IF_ERROR(
+      ValidatePrefix(s.error_output_prefix, true).WithContext("stream '" + s.name + "'"));
   auto prefix = PrefixTemplate::Parse(s.staged.prefix, false);
   if (!prefix.ok()) return prefix.status();
   auto err_prefix = PrefixTemplate::Parse(s.error_output_prefix, true);
@@ -359,7 +442,9 @@ Status ValidateStream(const StreamConfig& s) {
           "' has expressions, so it must contain !{firehose:error-output-type}");
     }
   }
-  if (!s.raw.empty()) RETURN_IF_ERROR(ValidatePrefix(s.raw.prefix, false));
+  if (!s.raw.empty()) {
+    RETURN_IF_ERROR(ValidatePrefix(s.raw.prefix, false).WithContext("stream '" + s.name + "'"));
+  }
   if (auto tz = TimeZone::Load(s.custom_time_zone); !tz.ok()) {
     return tz.status().WithContext("stream '" + s.name + "': custom_time_zone");
   }
@@ -375,6 +460,44 @@ Status ValidateStream(const StreamConfig& s) {
       return Status::InvalidArgument("stream '" + s.name + "': " + what + ".url '" + url +
                                      "' must be file://<directory> or s3://<bucket>[/<prefix>]");
     }
+    if (url.rfind("bucket://", 0) == 0) {
+      RETURN_IF_ERROR(ValidateBucketName(std::string_view(url).substr(9))
+                          .WithContext("stream '" + s.name + "': " + what));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateApiExpressible(const StreamConfig& s) {
+  auto fail = [&](const std::string& why) {
+    return Status::InvalidArgument("stream '" + s.name + "' (created through the API): " + why);
+  };
+  for (const auto& [what, dest] :
+       {std::pair<const char*, const ObjectDestination*>{"staged", &s.staged},
+        {"raw", &s.raw},
+        {"errors", &s.errors}}) {
+    if (dest->empty()) continue;
+    if (dest->url.rfind("bucket://", 0) != 0 || !dest->endpoint.empty()) {
+      return fail(std::string(what) + " destination must be a bucket named by BucketARN");
+    }
+    RETURN_IF_ERROR(ValidateBucketName(std::string_view(dest->url).substr(9))
+                        .WithContext("stream '" + s.name + "': " + what));
+  }
+  if (!s.warehouse_json.empty())
+    return fail("a warehouse can only be configured in the config file");
+  if (s.format != "raw" || !s.format_params_json.empty()) {
+    return fail("output formats can only be configured in the config file");
+  }
+  static const std::set<std::string> kApiProcessors = {
+      "RecordDeAggregation", "Decompression",          "CloudWatchLogProcessing", "Lambda",
+      "MetadataExtraction",  "AppendDelimiterToRecord"};
+  for (const auto& p : s.processors) {
+    if (kApiProcessors.count(p.type) == 0) {
+      return fail("processor '" + p.type + "' can only be configured in the config file");
+    }
+  }
+  if (StreamToYaml(s).find("${") != std::string::npos) {
+    return fail("secret references (${...}) can only appear in the config file");
   }
   return Status::Ok();
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -18,6 +19,9 @@ struct ServerConfig {
   uint64_t quota_mb = 10240;              // disk quota for undelivered data (all streams)
   uint64_t segment_mb = 64;               // journal segment size
   uint32_t io_threads = 2;                // HTTP worker threads
+  // Delivery streams in all (config file and API); CreateDeliveryStream past it answers
+  // LimitExceededException. Partitions per stream are bounded by StreamConfig (1..64).
+  uint32_t max_delivery_streams = 100;
   bool sync = true;                  // fdatasync before acknowledging (never off in production)
   std::string region = "us-east-1";  // for ARNs
   std::string account_id = "000000000000";
@@ -41,15 +45,36 @@ Config DefaultConfig();
 // Validates a stream (name pattern, buffering bounds, prefixes, URLs). Used for config-file streams
 // and API-created ones alike.
 Status ValidateStream(const StreamConfig& stream);
-// Checks a Firehose prefix expression; `is_error_prefix` allows !{firehose:error-output-type}.
+// Firehose bounds a prefix at 1,024 characters as given and 512 once evaluated.
+inline constexpr size_t kMaxPrefixChars = 1024;
+inline constexpr size_t kMaxEvaluatedPrefixChars = 512;
+// Checks a Firehose prefix expression as CreateDeliveryStream does, plus what an object key can
+// hold: at most 1,024 characters, no control characters, valid !{...} expressions and timestamp
+// patterns, and, evaluated, at most 512 characters and no empty, '.' or '..' folder.
+// `is_error_prefix` allows !{firehose:error-output-type}.
 Status ValidatePrefix(const std::string& prefix, bool is_error_prefix);
+// S3's bucket naming rules: 3-63 characters of lowercase letters, digits, '.' and '-', beginning
+// and ending with a letter or digit, no "..", not an IP address, no reserved prefix or suffix.
+// InvalidArgument says which rule the name breaks.
+Status ValidateBucketName(std::string_view name);
+
+// A stream created through the Firehose API can hold only what that API expresses: destinations
+// are bucket://<valid bucket name> (directories under <data_dir>/buckets), no warehouse, raw
+// format, Firehose processor types only, and no ${secret:...} reference anywhere. Checked when
+// such a stream is created and again when its persisted definition is loaded, so a definition
+// file that was tampered with cannot name a file:// directory or run a command.
+Status ValidateApiExpressible(const StreamConfig& stream);
 
 // One stream as a YAML document in the config-file schema (used to persist API-created streams;
 // ParseStreamYaml reads it back).
 std::string StreamToYaml(const StreamConfig& stream);
 Result<StreamConfig> ParseStreamYaml(const std::string& yaml_text, const std::string& source_name);
 
-// True if `name` matches [a-zA-Z0-9_.-]{1,64}.
+// True if `name` matches [a-zA-Z0-9_.-]{1,64} and is not "." or ".." (reserved: names become
+// directories).
 bool IsValidStreamName(const std::string& name);
+bool IsReservedStreamName(std::string_view name);
+// The message for a name IsValidStreamName refuses.
+std::string StreamNameError(const std::string& name);
 
 }  // namespace sluice::config

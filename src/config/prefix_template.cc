@@ -218,4 +218,16 @@ Result<std::string> PrefixTemplate::Evaluate(const PrefixContext& ctx) const {
   return out;
 }
 
+Result<std::string> PrefixTemplate::EvaluateSample(int64_t timestamp_ms) const {
+  PrefixContext ctx;
+  ctx.timestamp_ms = timestamp_ms;
+  ctx.error_output_type = "processing-failed";
+  ctx.random_seed = 1;
+  for (const Part& p : parts_) {
+    if (p.kind == Kind::kQueryKey) ctx.partition_keys_from_query[p.value] = "key";
+    if (p.kind == Kind::kLambdaKey) ctx.partition_keys_from_lambda[p.value] = "key";
+  }
+  return Evaluate(ctx);
+}
+
 }  // namespace sluice::config

@@ -33,6 +33,10 @@ class PrefixTemplate {
   // Evaluates the template. Fails if a partition key it names is missing from the context.
   Result<std::string> Evaluate(const PrefixContext& ctx) const;
 
+  // Evaluates with placeholder values ("key", "processing-failed") for every partition key and
+  // the error output type, at `timestamp_ms`: what validation checks an object key against.
+  Result<std::string> EvaluateSample(int64_t timestamp_ms) const;
+
   bool has_timestamp() const { return has_timestamp_; }
   bool has_expressions() const {
     return parts_.size() > 1 || (!parts_.empty() && parts_[0].kind != Kind::kLiteral);

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <set>
 
 #include "common/file_util.h"
+#include "config/config.h"
 #include "pipeline/transform_builder.h"
 
 namespace sluice::server {
@@ -35,19 +37,64 @@ std::string StreamRegistry::Arn(const std::string& name) const {
          name;
 }
 
+std::string StreamRegistry::ApiStreamDir() const {
+  return fs::Join(server_.data_dir, "api-streams");
+}
+
 std::string StreamRegistry::ApiStreamPath(const std::string& name) const {
-  return fs::Join(fs::Join(server_.data_dir, "api-streams"), name + ".yaml");
+  return fs::Join(ApiStreamDir(), name + ".yaml");
+}
+
+std::string StreamRegistry::CatalogPath() const {
+  return fs::Join(ApiStreamDir(), "catalog");
+}
+
+Status StreamRegistry::WriteCatalog(const std::set<std::string>& names) {
+  std::string text;
+  for (const auto& n : names) text += n + "\n";
+  RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
+  return fs::WriteFileAtomically(CatalogPath(), text);
+}
+
+Result<std::string> StreamRegistry::ResolveStoreRoot(const config::ObjectDestination& dest) const {
+  ASSIGN_OR_RETURN(std::string data_dir, fs::ResolvePath(server_.data_dir));
+  ASSIGN_OR_RETURN(std::string buckets, fs::ResolvePath(fs::Join(server_.data_dir, "buckets")));
+  if (dest.url.rfind("bucket://", 0) == 0) {
+    // A bucket named through the Firehose API (BucketARN arn:aws:s3:::<bucket>): a directory
+    // directly under <data_dir>/buckets, which it must not leave (a symlink, a crafted name).
+    std::string name = dest.url.substr(9);
+    RETURN_IF_ERROR(config::ValidateBucketName(name));
+    ASSIGN_OR_RETURN(std::string root, fs::ResolvePath(fs::Join(buckets, name)));
+    if (!fs::IsWithin(root, buckets) || root == buckets) {
+      spdlog::error("bucket {}: {} resolves to {}, outside {}", name,
+                    fs::Join(fs::Join(server_.data_dir, "buckets"), name), root, buckets);
+      return Status::InvalidArgument("bucket '" + name +
+                                     "' resolves outside the server's buckets directory (a "
+                                     "symbolic link?); refusing to deliver there");
+    }
+    return root;
+  }
+  if (dest.url.rfind("file://", 0) == 0) {
+    // A directory named in the config file may be anywhere, but never the server's own state:
+    // inside the data dir only below buckets/.
+    ASSIGN_OR_RETURN(std::string root, fs::ResolvePath(dest.url.substr(7)));
+    if (fs::IsWithin(root, data_dir) && (!fs::IsWithin(root, buckets) || root == buckets)) {
+      return Status::InvalidArgument(
+          "destination '" + dest.url + "' resolves to " + root +
+          ", inside the data dir but not below its buckets/ folder; the journal, delivery state "
+          "and stream definitions there must not be a delivery target");
+    }
+    return root;
+  }
+  return std::string();
 }
 
 Result<objectstore::ObjectStore*> StreamRegistry::StoreFor(Stream& s,
                                                            const config::ObjectDestination& dest) {
   objectstore::StoreOptions opts;
   opts.url = dest.url;
-  if (dest.url.rfind("bucket://", 0) == 0) {
-    // A bucket named through the Firehose API (BucketARN arn:aws:s3:::<bucket>): a directory
-    // under <data_dir>/buckets on the embedded defaults.
-    opts.url = "file://" + fs::Join(fs::Join(server_.data_dir, "buckets"), dest.url.substr(9));
-  }
+  ASSIGN_OR_RETURN(std::string root, ResolveStoreRoot(dest));
+  if (!root.empty()) opts.url = "file://" + root;
   opts.endpoint = dest.endpoint;
   if (!dest.region.empty()) opts.region = dest.region;
   opts.path_style = dest.path_style;
@@ -122,6 +169,7 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
       return Status::AlreadyExists("Firehose " + cfg.name + " under accountId " +
                                    server_.account_id + " already exists.");
     }
+    if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
     streams_[cfg.name] = s;
   }
   for (auto& w : s->workers) w->Start();
@@ -139,42 +187,125 @@ Status StreamRegistry::AddConfigStream(const config::StreamConfig& stream) {
 }
 
 Status StreamRegistry::LoadApiStreams() {
-  std::string dir = fs::Join(server_.data_dir, "api-streams");
-  auto names = fs::ListDir(dir);
-  if (!names.ok())
-    return names.status().code() == StatusCode::kNotFound ? Status::Ok() : names.status();
-  for (const auto& file : *names) {
-    if (file.size() < 6 || file.substr(file.size() - 5) != ".yaml") continue;
-    std::string path = fs::Join(dir, file);
-    ASSIGN_OR_RETURN(std::string text, fs::ReadFile(path));
-    ASSIGN_OR_RETURN(config::StreamConfig cfg, config::ParseStreamYaml(text, path));
-    cfg.from_api = true;
-    RETURN_IF_ERROR(StartStream(cfg).WithContext(path));
+  // Only the names in the catalog are loaded, each from exactly <name>.yaml; a file in the folder
+  // that is not in the catalog is never read. A data dir from before the catalog has the
+  // definitions alone: they are taken once, each checked as below, and the catalog written.
+  std::vector<std::string> names;
+  bool migrate = false;
+  auto catalog = fs::ReadFile(CatalogPath());
+  if (catalog.ok()) {
+    size_t start = 0;
+    while (start < catalog->size()) {
+      size_t end = catalog->find('\n', start);
+      if (end == std::string::npos) end = catalog->size();
+      if (end > start) names.push_back(catalog->substr(start, end - start));
+      start = end + 1;
+    }
+  } else if (catalog.status().code() == StatusCode::kNotFound) {
+    auto files = fs::ListDir(ApiStreamDir());
+    if (!files.ok()) {
+      return files.status().code() == StatusCode::kNotFound ? Status::Ok() : files.status();
+    }
+    for (const auto& file : *files) {
+      if (file.size() > 5 && file.substr(file.size() - 5) == ".yaml") {
+        names.push_back(file.substr(0, file.size() - 5));
+      }
+    }
+    migrate = true;
+  } else {
+    return catalog.status();
+  }
+  std::set<std::string> loaded;
+  for (const auto& name : names) {
+    // A definition that cannot be used is reported and skipped: the server still starts, the
+    // stream's journal data stays where it is, and the file stays for inspection.
+    auto refuse = [&](const Status& why) {
+      spdlog::error("API-created stream '{}' not loaded: {}", name, why.ToString());
+    };
+    if (!config::IsValidStreamName(name)) {
+      refuse(Status::InvalidArgument(config::StreamNameError(name)));
+      continue;
+    }
+    std::string path = ApiStreamPath(name);
+    auto text = fs::ReadFile(path);
+    if (!text.ok()) {
+      refuse(text.status());
+      continue;
+    }
+    auto cfg = config::ParseStreamYaml(*text, path);
+    if (!cfg.ok()) {
+      refuse(cfg.status());
+      continue;
+    }
+    if (cfg->name != name) {
+      refuse(Status::InvalidArgument(path + " defines stream '" + cfg->name + "'"));
+      continue;
+    }
+    if (Status st = config::ValidateApiExpressible(*cfg); !st.ok()) {
+      refuse(st);
+      continue;
+    }
+    cfg->from_api = true;
+    if (Status st = StartStream(*cfg); !st.ok()) {
+      refuse(st);
+      continue;
+    }
+    loaded.insert(name);
+  }
+  std::lock_guard<std::mutex> lock(catalog_mu_);
+  api_names_ = loaded;
+  if (migrate && !names.empty()) {
+    // Names refused above stay out of the new catalog (their files stay, for inspection).
+    RETURN_IF_ERROR(WriteCatalog(api_names_));
+    spdlog::info("api-streams: wrote the catalog of {} stream(s)", api_names_.size());
+  } else if (catalog.ok()) {
+    // Keep refused names listed so that fixing the file by hand brings the stream back.
+    for (const auto& n : names) {
+      if (config::IsValidStreamName(n)) api_names_.insert(n);
+    }
   }
   return Status::Ok();
 }
 
 Result<std::string> StreamRegistry::CreateStream(config::StreamConfig cfg) {
   RETURN_IF_ERROR(config::ValidateStream(cfg));
+  RETURN_IF_ERROR(config::ValidateApiExpressible(cfg));
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (streams_.count(cfg.name) != 0) {
       return Status::AlreadyExists("Firehose " + cfg.name + " under accountId " +
                                    server_.account_id + " already exists.");
     }
+    if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
   }
   cfg.from_api = true;
   if (cfg.create_timestamp_ms == 0) cfg.create_timestamp_ms = clock_->NowMs();
+  // Refuse a bucket that cannot be delivered to before anything is written.
+  for (const auto* dest : {&cfg.staged, &cfg.raw, &cfg.errors}) {
+    if (!dest->empty()) RETURN_IF_ERROR(ResolveStoreRoot(*dest).status());
+  }
+  std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
   // A new incarnation must never reuse old journal data of a stream with the same name.
   RETURN_IF_ERROR(journal_->DropStream(cfg.name));
-  RETURN_IF_ERROR(fs::CreateDirs(fs::DirName(ApiStreamPath(cfg.name))));
+  RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
   RETURN_IF_ERROR(fs::WriteFileAtomically(ApiStreamPath(cfg.name), config::StreamToYaml(cfg)));
-  Status st = StartStream(cfg);
+  std::set<std::string> names = api_names_;
+  names.insert(cfg.name);
+  Status st = WriteCatalog(names);
+  if (st.ok()) st = StartStream(cfg);
   if (!st.ok()) {
+    (void)WriteCatalog(api_names_);
     (void)fs::RemoveFile(ApiStreamPath(cfg.name));
     return st;
   }
+  api_names_ = std::move(names);
   return Arn(cfg.name);
+}
+
+Status StreamRegistry::StreamLimitError() const {
+  return Status::ResourceExhausted(
+      "You have already consumed your quota of " + std::to_string(server_.max_delivery_streams) +
+      " delivery streams (server.max_delivery_streams); delete a stream or raise the limit.");
 }
 
 Status StreamRegistry::DeleteStream(const std::string& name) {
@@ -198,8 +329,15 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
     s->deleted = true;
   }
   for (auto& w : s->workers) w->Abort();
+  {
+    std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
+    std::set<std::string> names = api_names_;
+    names.erase(name);
+    RETURN_IF_ERROR(WriteCatalog(names));
+    api_names_ = std::move(names);
+  }
   RETURN_IF_ERROR(fs::RemoveFile(ApiStreamPath(name)));
-  RETURN_IF_ERROR(fs::FsyncDir(fs::DirName(ApiStreamPath(name))));
+  RETURN_IF_ERROR(fs::FsyncDir(ApiStreamDir()));
   RETURN_IF_ERROR(journal_->DropStream(name));
   spdlog::info("stream {}: deleted", name);
   return Status::Ok();
@@ -217,6 +355,34 @@ Result<api::StreamInfo> StreamRegistry::DescribeStream(const std::string& name) 
   info.arn = Arn(name);
   info.status = "ACTIVE";
   return info;
+}
+
+Status StreamRegistry::UpdateTags(const std::string& name,
+                                  const std::map<std::string, std::string>& add,
+                                  const std::vector<std::string>& remove) {
+  std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) {
+    return Status::NotFound("Firehose " + name + " under account " + server_.account_id +
+                            " not found.");
+  }
+  Stream& s = *it->second;
+  if (!s.config.from_api) {
+    return Status::FailedPrecondition("Firehose " + name +
+                                      " is declared in the config file; set its tags there.");
+  }
+  config::StreamConfig updated = s.config;
+  for (const auto& [k, v] : add) updated.tags[k] = v;
+  for (const auto& k : remove) updated.tags.erase(k);
+  if (updated.tags.size() > kMaxTags) {
+    return Status::ResourceExhausted("A delivery stream can have at most " +
+                                     std::to_string(kMaxTags) + " tags; " + name + " would have " +
+                                     std::to_string(updated.tags.size()) + ".");
+  }
+  RETURN_IF_ERROR(fs::WriteFileAtomically(ApiStreamPath(name), config::StreamToYaml(updated)));
+  s.config.tags = std::move(updated.tags);
+  return Status::Ok();
 }
 
 std::vector<std::string> StreamRegistry::ListStreams() {
@@ -253,8 +419,11 @@ void StreamRegistry::Put(const std::string& stream, std::vector<std::string> rec
                              if (!r.ok()) {
                                spdlog::error("stream {} partition {}: append failed: {}",
                                              s->config.name, p, r.status().ToString());
+                               // A full or failing disk is the server's condition, not the
+                               // client's: ServiceUnavailableException (503 for PutRecord), as
+                               // the quota path answers, so SDKs back off and retry.
                                for (auto& e : entries) {
-                                 e.error_code = "InternalFailure";
+                                 e.error_code = "ServiceUnavailableException";
                                  e.error_message = "The record could not be stored durably; retry.";
                                }
                                done(std::move(entries));

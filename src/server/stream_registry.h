@@ -3,7 +3,14 @@
 // journal holds the records.
 //
 // Streams come from the config file (fixed for the process's life) or from CreateDeliveryStream
-// (persisted under <data_dir>/api-streams/<name>.yaml, so they survive restarts).
+// (persisted under <data_dir>/api-streams/<name>.yaml and listed in api-streams/catalog, so they
+// survive restarts; only cataloged names are loaded, and each definition is checked to hold only
+// what the Firehose API expresses).
+//
+// Where objects may go: a bucket:// destination (from BucketARN) is a directory directly below
+// <data_dir>/buckets and must resolve there after following symlinks; a file:// directory from
+// the config file may be anywhere except inside the data dir outside buckets/ (the journal,
+// delivery state and stream definitions are never a delivery target).
 // Thread safety: all methods are thread-safe. Put does not block on disk: its callback runs on the
 // journal's commit thread once the records are durable.
 #pragma once
@@ -12,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -47,6 +55,8 @@ class StreamRegistry : public api::Backend {
   Status DeleteStream(const std::string& name) override;
   Result<api::StreamInfo> DescribeStream(const std::string& name) override;
   std::vector<std::string> ListStreams() override;
+  Status UpdateTags(const std::string& name, const std::map<std::string, std::string>& add,
+                    const std::vector<std::string>& remove) override;
   void Put(const std::string& stream, std::vector<std::string> records,
            api::PutCallback done) override;
   std::string Region() const override { return server_.region; }
@@ -72,8 +82,15 @@ class StreamRegistry : public api::Backend {
 
   Status StartStream(const config::StreamConfig& config);
   Result<objectstore::ObjectStore*> StoreFor(Stream& s, const config::ObjectDestination& dest);
+  // The symlink-free directory of a bucket:// or file:// destination, checked to stay where it
+  // may (see the file comment); empty for s3://.
+  Result<std::string> ResolveStoreRoot(const config::ObjectDestination& dest) const;
   std::string Arn(const std::string& name) const;
+  std::string ApiStreamDir() const;
   std::string ApiStreamPath(const std::string& name) const;
+  std::string CatalogPath() const;
+  Status WriteCatalog(const std::set<std::string>& names);
+  Status StreamLimitError() const;
 
   config::ServerConfig server_;
   journal::Journal* journal_;
@@ -83,6 +100,9 @@ class StreamRegistry : public api::Backend {
   std::map<std::string, std::shared_ptr<Stream>> streams_;  // GUARDED_BY(mu_)
   // shared_ptr: a Put callback in flight may outlive a concurrent DeleteStream.
   bool stopped_ = false;  // GUARDED_BY(mu_)
+  // Serialises changes of the API-created streams' catalog; taken before mu_, never after.
+  std::mutex catalog_mu_;
+  std::set<std::string> api_names_;  // GUARDED_BY(catalog_mu_): the names in the catalog
 };
 
 }  // namespace sluice::server

@@ -43,6 +43,18 @@ class ApiFakeBackend : public api::Backend {
     for (const auto& [name, info] : streams_) names.push_back(name);
     return names;
   }
+  Status UpdateTags(const std::string& name, const std::map<std::string, std::string>& add,
+                    const std::vector<std::string>& remove) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = streams_.find(name);
+    if (it == streams_.end()) return Status::NotFound("stream " + name);
+    auto tags = it->second.config.tags;
+    for (const auto& [k, v] : add) tags[k] = v;
+    for (const auto& k : remove) tags.erase(k);
+    if (tags.size() > kMaxTags) return Status::ResourceExhausted("too many tags");
+    it->second.config.tags = std::move(tags);
+    return Status::Ok();
+  }
   void Put(const std::string& stream, std::vector<std::string> records,
            api::PutCallback done) override {
     std::unique_lock<std::mutex> lock(mu_);

@@ -416,7 +416,7 @@ TEST_F(FirehoseHandlerTest, CreateValidatesBufferingHintsAndDestination) {
       Call(
           "CreateDeliveryStream",
           R"({"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"RoleARN":"r",)"
-          R"("BucketARN":"arn:aws:s3:::b","BufferingHints":{"SizeInMBs":129,"IntervalInSeconds":901}}})"),
+          R"("BucketARN":"arn:aws:s3:::bkt","BufferingHints":{"SizeInMBs":129,"IntervalInSeconds":901}}})"),
       400, "ValidationException",
       "2 validation errors detected: Value '129' at "
       "'extendedS3DestinationConfiguration.bufferingHints.sizeInMBs' failed to satisfy "
@@ -426,7 +426,7 @@ TEST_F(FirehoseHandlerTest, CreateValidatesBufferingHintsAndDestination) {
   ExpectError(
       Call("CreateDeliveryStream",
            R"({"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"RoleARN":"r",)"
-           R"("BucketARN":"arn:aws:s3:::b","BufferingHints":{"SizeInMBs":5}}})"),
+           R"("BucketARN":"arn:aws:s3:::bkt","BufferingHints":{"SizeInMBs":5}}})"),
       400, "InvalidArgumentException",
       "BufferingHints must specify both SizeInMBs and IntervalInSeconds, or neither.");
   ExpectError(Call("CreateDeliveryStream", R"({"DeliveryStreamName":"x"})"), 400,
@@ -443,7 +443,7 @@ TEST_F(FirehoseHandlerTest, CreateValidatesBufferingHintsAndDestination) {
   ExpectError(
       Call(
           "CreateDeliveryStream",
-          R"({"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b",)"
+          R"({"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::bkt",)"
           R"("CompressionFormat":"LZ4"}})"),
       400, "ValidationException",
       "2 validation errors detected: Value null at "
@@ -477,6 +477,149 @@ TEST_F(FirehoseHandlerTest, DeleteDeliveryStreamRemovesTheStream) {
   EXPECT_TRUE(backend_.ListStreams().empty());
   ExpectError(Call("DeleteDeliveryStream", R"({"DeliveryStreamName":"gone"})"), 400,
               "ResourceNotFoundException", "Firehose gone under account 000000000000 not found.");
+}
+
+// CreateDeliveryStream with `bucket_arn` and an otherwise valid destination.
+std::string CreateBody(const std::string& bucket_arn, const std::string& extra = "") {
+  return R"({"DeliveryStreamName":"evil","ExtendedS3DestinationConfiguration":{)"
+         R"("RoleARN":"arn:aws:iam::123456789012:role/fh","BucketARN":")" +
+         bucket_arn + "\"" + extra + "}}";
+}
+
+TEST_F(FirehoseHandlerTest, BucketNamesFollowS3NamingRules) {
+  // Round 1: "arn:aws:s3:::.." mapped the bucket to the data dir itself.
+  for (std::string bad : std::vector<std::string>{
+           ".", "..", "a..b", "Upper", "ab", std::string(64, 'a'), "192.168.5.4", "-dash", "dash-",
+           "under_score", "xn--punycode", "x-s3alias"}) {
+    auto r = Call("CreateDeliveryStream", CreateBody("arn:aws:s3:::" + bad));
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find(R"("__type":"ValidationException")"), std::string::npos)
+        << bad << ": " << r.body;
+    EXPECT_NE(r.body.find("Member must name a valid S3 bucket: bucket name '" + bad + "'"),
+              std::string::npos)
+        << r.body;
+  }
+  EXPECT_TRUE(backend_.ListStreams().empty());
+  for (std::string good : std::vector<std::string>{"abc", std::string(63, 'a'), "my.bucket-1",
+                                                   "1.2.3", "192.168.5.4x"}) {
+    auto r = Call("CreateDeliveryStream", CreateBody("arn:aws:s3:::" + good));
+    EXPECT_EQ(r.status, 200) << good << ": " << r.body;
+    ASSERT_TRUE(backend_.DeleteStream("evil").ok());
+  }
+}
+
+TEST_F(FirehoseHandlerTest, ReservedStreamNamesSayTheyAreReserved) {
+  for (std::string name : {".", ".."}) {
+    ExpectError(Call("DescribeDeliveryStream", R"({"DeliveryStreamName":")" + name + "\"}"), 400,
+                "ValidationException",
+                "1 validation error detected: Value '" + name +
+                    "' at 'deliveryStreamName' failed to satisfy constraint: Member must not be "
+                    "'.' or '..': these names are reserved (they name directories)");
+  }
+}
+
+TEST_F(FirehoseHandlerTest, NullBodyIsAnInputWithNoMembers) {
+  ExpectError(Call("DescribeDeliveryStream", "null"), 400, "ValidationException",
+              "1 validation error detected: Value null at 'deliveryStreamName' failed to satisfy "
+              "constraint: Member must not be null");
+  auto r = Call("ListDeliveryStreams", "null");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(FirehoseHandlerTest, DuplicateKeysTakeTheLastValue) {
+  backend_.AddStream("second");
+  auto r = Call("DescribeDeliveryStream",
+                R"({"DeliveryStreamName":"first","DeliveryStreamName":"second"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("DeliveryStreamName":"second")"), std::string::npos) << r.body;
+}
+
+TEST_F(FirehoseHandlerTest, InternalFailuresDoNotShowServerDetails) {
+  // The backend's message may hold paths and errno text; the client gets a request id instead.
+  class FailingBackend : public testutil::ApiFakeBackend {
+   public:
+    Result<std::string> CreateStream(config::StreamConfig) override {
+      return Status::IoError("/srv/sluice/var/journal/evil/0: open failed: Too many open files");
+    }
+  } failing;
+  FirehoseHandler handler(failing, clock_);
+  HttpRequest req;
+  req.method = "POST";
+  req.headers.emplace_back("X-Amz-Target", "Firehose_20150804.CreateDeliveryStream");
+  req.body = CreateBody("arn:aws:s3:::good-bucket");
+  std::optional<HttpResponse> out;
+  handler.Handle(std::move(req), [&out](HttpResponse r) { out = std::move(r); });
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->status, 500);
+  EXPECT_NE(out->body.find(R"("__type":"InternalFailure")"), std::string::npos) << out->body;
+  EXPECT_EQ(out->body.find("/srv"), std::string::npos) << out->body;
+  EXPECT_EQ(out->body.find("open files"), std::string::npos) << out->body;
+  EXPECT_NE(out->body.find("request id " + HeaderOf(*out, "x-amzn-RequestId")), std::string::npos)
+      << out->body;
+}
+
+TEST_F(FirehoseHandlerTest, TagsAreAddedListedPagedAndRemoved) {
+  ASSERT_EQ(
+      Call("CreateDeliveryStream",
+           CreateBody("arn:aws:s3:::bkt").insert(29, R"("Tags":[{"Key":"team","Value":"a"}],)"))
+          .status,
+      200);
+  auto r = Call("TagDeliveryStream", R"({"DeliveryStreamName":"evil","Tags":[)"
+                                     R"({"Key":"env","Value":"prod"},{"Key":"team","Value":"b"},)"
+                                     R"({"Key":"cost center","Value":"42"}]})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{}");
+  r = Call("ListTagsForDeliveryStream", R"({"DeliveryStreamName":"evil"})");
+  EXPECT_EQ(r.body, R"({"Tags":[{"Key":"cost center","Value":"42"},{"Key":"env","Value":"prod"},)"
+                    R"({"Key":"team","Value":"b"}],"HasMoreTags":false})");
+  r = Call("ListTagsForDeliveryStream",
+           R"({"DeliveryStreamName":"evil","Limit":1,"ExclusiveStartTagKey":"cost center"})");
+  EXPECT_EQ(r.body, R"({"Tags":[{"Key":"env","Value":"prod"}],"HasMoreTags":true})");
+  r = Call("UntagDeliveryStream", R"({"DeliveryStreamName":"evil","TagKeys":["env","absent"]})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = Call("ListTagsForDeliveryStream", R"({"DeliveryStreamName":"evil"})");
+  EXPECT_EQ(r.body, R"({"Tags":[{"Key":"cost center","Value":"42"},{"Key":"team","Value":"b"}],)"
+                    R"("HasMoreTags":false})");
+}
+
+TEST_F(FirehoseHandlerTest, TagRequestsAreValidatedAsAwsDoes) {
+  backend_.AddStream("s");
+  ExpectError(Call("TagDeliveryStream", R"({"DeliveryStreamName":"s","Tags":[]})"), 400,
+              "ValidationException",
+              "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: "
+              "Member must have length greater than or equal to 1");
+  auto r = Call("TagDeliveryStream",
+                R"({"DeliveryStreamName":"s","Tags":[{"Key":"aws:reserved","Value":"x"}]})");
+  EXPECT_NE(r.body.find("at 'tags.1.member.key' failed to satisfy constraint: Member must "
+                        "satisfy regular expression pattern"),
+            std::string::npos)
+      << r.body;
+  r = Call("TagDeliveryStream", R"({"DeliveryStreamName":"s","Tags":[{"Key":"k","Value":")" +
+                                    std::string(257, 'v') + "\"}]}");
+  EXPECT_NE(r.body.find("at 'tags.1.member.value' failed to satisfy constraint: Member must have "
+                        "length less than or equal to 256"),
+            std::string::npos)
+      << r.body;
+  ExpectError(Call("UntagDeliveryStream", R"({"DeliveryStreamName":"s"})"), 400,
+              "ValidationException",
+              "1 validation error detected: Value null at 'tagKeys' failed to satisfy "
+              "constraint: Member must not be null");
+  ExpectError(Call("ListTagsForDeliveryStream", R"({"DeliveryStreamName":"s","Limit":51})"), 400,
+              "ValidationException",
+              "1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: "
+              "Member must have value less than or equal to 50");
+  ExpectError(Call("TagDeliveryStream",
+                   R"({"DeliveryStreamName":"none","Tags":[{"Key":"k","Value":"v"}]})"),
+              400, "ResourceNotFoundException",
+              "Firehose none under account 000000000000 not found.");
+  // Past 50 tags in all: LimitExceededException, and nothing changes.
+  std::string many = R"({"DeliveryStreamName":"s","Tags":[)";
+  for (int i = 0; i < 50; ++i)
+    many += (i ? "," : "") + std::string(R"({"Key":"k)") + std::to_string(i) + R"(","Value":"v"})";
+  ASSERT_EQ(Call("TagDeliveryStream", many + "]}").status, 200);
+  r = Call("TagDeliveryStream", R"({"DeliveryStreamName":"s","Tags":[{"Key":"one-more"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"("__type":"LimitExceededException")"), std::string::npos) << r.body;
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -72,6 +73,21 @@ TEST(FileUtil, WriteFileAtomicallyReplacesContent) {
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(names->size(), 1u);  // no temp files left behind
   EXPECT_EQ(fs::ReadFile(dir + "/nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST(FileUtil, ResolvePathFollowsSymlinksAndFoldsDots) {
+  std::string dir = *fs::ResolvePath(::testing::TempDir() + "/resolve_test");
+  ASSERT_TRUE(fs::CreateDirs(dir + "/root/inside").ok());
+  ASSERT_TRUE(fs::CreateDirs(dir + "/outside").ok());
+  ::unlink((dir + "/root/link").c_str());
+  ASSERT_EQ(::symlink((dir + "/outside").c_str(), (dir + "/root/link").c_str()), 0);
+  EXPECT_EQ(*fs::ResolvePath(dir + "/root/inside/../inside/./new/x"), dir + "/root/inside/new/x");
+  EXPECT_EQ(*fs::ResolvePath(dir + "/root/link/new"), dir + "/outside/new");
+  EXPECT_EQ(*fs::ResolvePath(dir + "/root/../../.."), "/");
+  EXPECT_TRUE(fs::IsWithin(dir + "/root/inside", dir + "/root"));
+  EXPECT_TRUE(fs::IsWithin(dir + "/root", dir + "/root"));
+  EXPECT_FALSE(fs::IsWithin(dir + "/rootless", dir + "/root"));
+  EXPECT_FALSE(fs::IsWithin(*fs::ResolvePath(dir + "/root/link"), dir + "/root"));
 }
 
 }  // namespace

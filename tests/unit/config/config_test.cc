@@ -110,7 +110,7 @@ TEST(Config, StreamYamlRoundTrips) {
   s.create_timestamp_ms = 1234;
   s.from_api = true;
   s.buffering = {2, 10};
-  s.staged = {"bucket://b", "p/!{timestamp:yyyy}/", "", "", false};
+  s.staged = {"bucket://bkt", "p/!{timestamp:yyyy}/", "", "", false};
   s.error_output_prefix = "e/!{firehose:error-output-type}/";
   s.compression = "GZIP";
   s.file_extension = ".json.gz";
@@ -125,7 +125,7 @@ TEST(Config, StreamYamlRoundTrips) {
   EXPECT_TRUE(back->from_api);
   EXPECT_EQ(back->buffering.size_mb, 2u);
   EXPECT_EQ(back->buffering.interval_s, 10u);
-  EXPECT_EQ(back->staged.url, "bucket://b");
+  EXPECT_EQ(back->staged.url, "bucket://bkt");
   EXPECT_EQ(back->staged.prefix, s.staged.prefix);
   EXPECT_EQ(back->error_output_prefix, s.error_output_prefix);
   EXPECT_EQ(back->compression, "GZIP");
@@ -149,6 +149,79 @@ TEST(Config, UnsupportedStoreSchemeIsAnErrorNamingTheAllowedOnes) {
       c.status().message().find("staged.url 'gs://x' must be file://<directory> or s3://<bucket>"),
       std::string::npos)
       << c.status().message();
+}
+
+TEST(Config, BucketNamesFollowS3Rules) {
+  for (const char* good : {"abc", "my.bucket-1", "1.2.3", "192.168.5", "a-b.c"}) {
+    EXPECT_TRUE(ValidateBucketName(good).ok()) << good;
+  }
+  EXPECT_TRUE(ValidateBucketName(std::string(63, 'a')).ok());
+  for (const char* bad : {".", "..", "a..b", "Upper", "ab", "192.168.5.4", "-ab", "ab-", "a_b",
+                          "a/b", "xn--abc", "sthree-abc", "abc-s3alias", "abc--ol-s3", ""}) {
+    EXPECT_EQ(ValidateBucketName(bad).code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_FALSE(ValidateBucketName(std::string(64, 'a')).ok());
+  EXPECT_NE(ValidateBucketName("a..b").message().find("must not contain '..'"), std::string::npos);
+}
+
+TEST(Config, PrefixesThatCannotBecomeObjectKeysAreRefused) {
+  // Round 1 accepted these, acknowledged records, then failed every delivery for a day.
+  for (std::string bad : std::vector<std::string>{
+           "../../../tmp/escape/", "/etc/", "./", "x//y/", "a/./b/", "!{timestamp:../../}",
+           "!{timestamp:yyyy}//", std::string("a\0b/", 4), "tab\there/", std::string(1025, 'p')}) {
+    Status st = ValidatePrefix(bad, false);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_NE(ValidatePrefix("x//y/", false).message().find("empty, '.' or '..' folder"),
+            std::string::npos);
+  // Evaluated, at most 512 characters (1,024 as given).
+  EXPECT_FALSE(ValidatePrefix(std::string(600, 'p'), false).ok());
+  for (std::string good :
+       std::vector<std::string>{"", "orders/", "orders", "a.b/..c/", "!{timestamp:yyyy/MM/dd}/",
+                                "k=!{partitionKeyFromQuery:id}/", std::string(512, 'p'), "x/.."}) {
+    EXPECT_TRUE(ValidatePrefix(good, false).ok())
+        << good << ": " << ValidatePrefix(good, false).message();
+  }
+  EXPECT_TRUE(ValidatePrefix("err/!{firehose:error-output-type}/", true).ok());
+}
+
+TEST(Config, ReservedStreamNamesAreRefusedSayingSo) {
+  auto c = Parse("delivery_streams:\n  - name: '..'\n    staged: {url: 'file://./out'}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("stream name '..' is reserved"), std::string::npos)
+      << c.status().message();
+  EXPECT_FALSE(IsValidStreamName("."));
+  EXPECT_TRUE(IsValidStreamName("..."));
+}
+
+StreamConfig ApiStream() {
+  StreamConfig s;
+  s.name = "api";
+  s.staged.url = "bucket://staging";
+  s.from_api = true;
+  return s;
+}
+
+TEST(Config, ApiStreamsHoldOnlyWhatTheFirehoseApiExpresses) {
+  EXPECT_TRUE(ValidateApiExpressible(ApiStream()).ok());
+  StreamConfig s = ApiStream();
+  s.staged.url = "file:///etc";
+  EXPECT_FALSE(ValidateApiExpressible(s).ok());
+  s = ApiStream();
+  s.raw.url = "bucket://..";
+  EXPECT_FALSE(ValidateApiExpressible(s).ok());
+  s = ApiStream();
+  s.warehouse_json = R"({"engine":"sqlite","dsn":"${secret:exec:touch /tmp/pwned}"})";
+  EXPECT_NE(ValidateApiExpressible(s).message().find("warehouse"), std::string::npos);
+  s = ApiStream();
+  s.processors.push_back({"lua", R"({"script":"x"})"});
+  EXPECT_FALSE(ValidateApiExpressible(s).ok());
+  s = ApiStream();
+  s.processors.push_back({"Lambda", R"({"LambdaArn":"${secret:exec:id}"})"});
+  EXPECT_NE(ValidateApiExpressible(s).message().find("secret references"), std::string::npos);
+  s = ApiStream();
+  s.format = "csv";
+  EXPECT_FALSE(ValidateApiExpressible(s).ok());
 }
 
 }  // namespace
