@@ -32,6 +32,8 @@ std::string ErrorCodeFor(const std::string& error_type, const Status& cause) {
   }
 }
 constexpr int64_t kPollMs = 200;
+// How long a denial or a missing bucket is retried (at most the stream's retry duration).
+constexpr int64_t kPersistentErrorRetryMs = 300'000;
 
 }  // namespace
 
@@ -81,14 +83,27 @@ void DeliveryWorker::SleepMs(int64_t ms) {
                [this] { return aborting_.load() || stopping_.load(); });
 }
 
+int64_t StoreRetryBudgetMs(const Status& st, uint32_t retry_duration_s) {
+  const int64_t full = int64_t{retry_duration_s} * 1000;
+  switch (st.code()) {
+    // The store refuses this request and will refuse it the same way again (an invalid key, a
+    // malformed request): retrying cannot help, the records go to error output at once.
+    case StatusCode::kInvalidArgument: return 0;
+    // Access denied, no such bucket: a configuration an operator may be fixing right now, so a
+    // few minutes of retries; a denial that does not change goes to error output then, not after
+    // a day.
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kNotFound: return std::min(full, kPersistentErrorRetryMs);
+    // Unavailable, throttled, a full or failing disk: transient, retried for the whole duration.
+    default: return full;
+  }
+}
+
 Status DeliveryWorker::WithRetries(const std::string& what, const std::function<Status()>& op,
                                    uint32_t* attempts, bool unbounded,
-                                   std::optional<uint32_t> budget_s,
-                                   const std::function<bool(const Status&)>& retryable) {
+                                   const std::function<int64_t(const Status&)>& budget_ms_for) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   const int64_t started = options_.clock->MonotonicMs();
-  const int64_t budget_ms =
-      static_cast<int64_t>(budget_s.value_or(stream_.retry_duration_s)) * 1000;
   int64_t backoff = options_.initial_backoff_ms;
   for (uint32_t attempt = 1;; ++attempt) {
     if (attempts != nullptr) *attempts = attempt;
@@ -96,12 +111,14 @@ Status DeliveryWorker::WithRetries(const std::string& what, const std::function<
     if (st.ok()) return st;
     stats_.put_failures++;
     int64_t elapsed = options_.clock->MonotonicMs() - started;
-    spdlog::warn("stream {} partition {}: {} failed (attempt {}): {}", stream_.name, partition_,
-                 what, attempt, st.ToString());
+    const int64_t budget_ms =
+        budget_ms_for ? budget_ms_for(st) : int64_t{stream_.retry_duration_s} * 1000;
+    spdlog::warn("stream {} partition {}: {} failed (attempt {}{}): {}", stream_.name, partition_,
+                 what, attempt, !unbounded && budget_ms == 0 ? ", not retryable" : "",
+                 st.ToString());
     // A stopping worker gives up after one failure: the batch stays in the journal and its
     // intent is kept, so the next start redelivers it identically.
     if (aborting_ || stopping_ || (!unbounded && elapsed >= budget_ms)) return st;
-    if (retryable && !retryable(st)) return st;
     std::uniform_int_distribution<int64_t> jitter(0, backoff);
     SleepMs(unbounded ? jitter(rng) : std::min(jitter(rng), budget_ms - elapsed));
     backoff = std::min(options_.max_backoff_ms, backoff * 2);
@@ -223,13 +240,24 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
 Status DeliveryWorker::DeliverBatch(const Batch& batch) {
   RETURN_IF_ERROR(
       WithRetries("recording batch " + batch.id.ToString(), [&] { return WriteIntent(batch); }));
-  ASSIGN_OR_RETURN(std::vector<OutputObject> outputs, builder_->Build(batch));
+  auto built = builder_->Build(batch);
+  if (!built.ok()) {
+    // A batch whose objects cannot even be named or built the same way every time (an invalid
+    // key from a partition key value): error output now, instead of retrying forever.
+    if (built.status().code() != StatusCode::kInvalidArgument) return built.status();
+    RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", built.status(), 1));
+    return Checkpoint(batch, {});
+  }
+  std::vector<OutputObject> outputs = std::move(built).value();
   bool diverted = false;
+  const auto store_budget = [this](const Status& st) {
+    return StoreRetryBudgetMs(st, stream_.retry_duration_s);
+  };
   for (const OutputObject& out : outputs) {
     uint32_t attempts = 0;
     Status st = WithRetries(
         "put " + out.store->Describe() + "/" + out.key,
-        [&] { return out.store->Put(out.key, out.data); }, &attempts);
+        [&] { return out.store->Put(out.key, out.data); }, &attempts, false, store_budget);
     if (!st.ok()) {
       if (stopping_ || aborting_) return st;
       RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", st, attempts));
@@ -241,13 +269,19 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
     uint32_t attempts = 0;
     Status st = WithRetries(
         "loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); },
-        &attempts, false, sink_->RetryDurationS(),
-        [this](const Status& s) { return sink_->IsRetryable(s); });
+        &attempts, false,
+        [this](const Status& s) {
+          return sink_->IsRetryable(s) ? int64_t{sink_->RetryDurationS()} * 1000 : 0;
+        });
     if (!st.ok()) {
       if (stopping_ || aborting_) return st;
       RETURN_IF_ERROR(DivertToErrorOutput(batch, "warehouse-failed", st, attempts));
     }
   }
+  return Checkpoint(batch, outputs);
+}
+
+Status DeliveryWorker::Checkpoint(const Batch& batch, const std::vector<OutputObject>& outputs) {
   RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(), [&] {
     return log_->CommitCheckpoint(kConsumer, journal::Offset{batch.id.end});
   }));

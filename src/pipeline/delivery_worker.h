@@ -5,9 +5,11 @@
 //   (size before compression, or the oldest record's age reaching the interval).
 // - A batch's boundaries [first, end) are written durably (an intent file) BEFORE any output is
 //   produced, so that after a crash the same batch is rebuilt: same objects, same keys, same bytes.
-// - Each output object is put with retries (exponential backoff with full jitter) until the
-//   stream's retry duration; the checkpoint moves past the batch only after every output is
-//   durable.
+// - Each output object is put with retries (exponential backoff with full jitter), per error:
+//   transient errors (unavailable, throttled, a full disk) until the stream's retry duration; a
+//   denial or a missing bucket for at most 5 minutes; a request the store refuses the same way
+//   every time (an invalid key) not at all. Then the batch goes to error output. The checkpoint
+//   moves past the batch only after every output is durable or in error output.
 // - Stop(): stops waiting for more data, delivers what is buffered (unless the store keeps
 // failing),
 //   and returns. The thread never throws.
@@ -86,6 +88,11 @@ class BatchSink {
   virtual bool IsRetryable(const Status& status) const = 0;
 };
 
+// How long (ms) a failed object put is retried before its batch goes to error output: the
+// stream's retry duration for transient errors, at most 5 minutes for a denial or a missing
+// bucket, 0 for InvalidArgument (the store refuses the same request the same way every time).
+int64_t StoreRetryBudgetMs(const Status& error, uint32_t retry_duration_s);
+
 // Counters a worker exposes (read by metrics and tests).
 struct WorkerStats {
   std::atomic<uint64_t> batches_delivered{0};
@@ -142,13 +149,16 @@ class DeliveryWorker {
   Status WriteIntent(const Batch& batch);
   Status LoadPendingIntent(Batch& batch, bool& found);
   Status ReadRange(Batch& batch);
-  // Retries `op` with backoff until the retry duration passes or the worker is aborted.
-  // `attempts` (optional) receives how many attempts were made.
-  // `budget_s` overrides the stream's retry duration; `retryable` says which errors to retry.
+  // Moves the checkpoint past a batch whose outputs are all durable (or in error output), then
+  // applies retention and counts the batch.
+  Status Checkpoint(const Batch& batch, const std::vector<OutputObject>& outputs);
+  // Retries `op` with backoff until the worker is aborted or, unless `unbounded`, the retry
+  // budget of the error passes. `budget_ms_for(error)` gives that budget (0: not retryable); by
+  // default every error gets the stream's retry duration. `attempts` (optional) receives how
+  // many attempts were made.
   Status WithRetries(const std::string& what, const std::function<Status()>& op,
                      uint32_t* attempts = nullptr, bool unbounded = false,
-                     std::optional<uint32_t> budget_s = std::nullopt,
-                     const std::function<bool(const Status&)>& retryable = nullptr);
+                     const std::function<int64_t(const Status&)>& budget_ms_for = nullptr);
   void SleepMs(int64_t ms);
   std::string IntentPath() const;
 

@@ -11,15 +11,17 @@
 namespace sluice::pipeline {
 namespace {
 
-// A store that fails its first `failures` puts, then delegates.
+// A store that fails its first `failures` puts (with `error`), then delegates.
 class FlakyStore : public objectstore::ObjectStore {
  public:
-  FlakyStore(objectstore::ObjectStore* inner, int failures) : inner_(inner), failures_(failures) {}
+  FlakyStore(objectstore::ObjectStore* inner, int failures,
+             Status error = Status::Unavailable("injected: 503 Slow Down"))
+      : inner_(inner), failures_(failures), error_(std::move(error)) {}
   Status Put(const std::string& key, std::string_view data) override {
     ++attempts;
     if (failures_ > 0) {
       --failures_;
-      return Status::Unavailable("injected: 503 Slow Down");
+      return error_;
     }
     return inner_->Put(key, data);
   }
@@ -32,6 +34,7 @@ class FlakyStore : public objectstore::ObjectStore {
  private:
   objectstore::ObjectStore* inner_;
   int failures_;
+  Status error_;
 };
 
 class DeliveryWorkerTest : public ::testing::Test {
@@ -233,6 +236,50 @@ TEST_F(DeliveryWorkerTest, IntervalElapsingTriggersDelivery) {
       << "no delivery within 5 s after the interval elapsed";
   w->Stop();
   EXPECT_EQ(Objects().size(), 1u);
+}
+
+TEST_F(DeliveryWorkerTest, ARequestTheStoreAlwaysRefusesGoesToErrorOutputAtOnce) {
+  // Round 1 retried an invalid key for the whole retry duration (a day by default).
+  stream_.retry_duration_s = 86400;
+  stream_.error_output_prefix = "errors/!{firehose:error-output-type}/";
+  Append({"a"});
+  FlakyStore refusing(store_.get(), 1000,
+                      Status::InvalidArgument("object key 'x//y' has an empty segment"));
+  objectstore::FileObjectStore errors(root_ + "/errors");
+  auto w = MakeWorker(&refusing, &errors);
+  const int64_t before = clock_.MonotonicMs();
+  ASSERT_TRUE(w->DrainForTest().ok());
+  EXPECT_EQ(refusing.attempts, 1);
+  EXPECT_EQ(clock_.MonotonicMs(), before) << "no backoff for a non-retryable error";
+  EXPECT_EQ(w->stats().error_output_batches.load(), 1u);
+  EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 1u);
+  auto keys = *errors.List("");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_NE(errors.Get(keys[0])->find("\"errorCode\":\"S3.InvalidRequest\""), std::string::npos);
+}
+
+TEST_F(DeliveryWorkerTest, ADenialThatDoesNotChangeIsRetriedMinutesNotADay) {
+  stream_.retry_duration_s = 86400;
+  stream_.error_output_prefix = "errors/!{firehose:error-output-type}/";
+  Append({"a"});
+  FlakyStore denying(store_.get(), 1'000'000, Status::FailedPrecondition("403 AccessDenied"));
+  objectstore::FileObjectStore errors(root_ + "/errors");
+  auto w = MakeWorker(&denying, &errors);
+  const int64_t before = clock_.MonotonicMs();
+  ASSERT_TRUE(w->DrainForTest().ok());
+  EXPECT_GT(denying.attempts, 1);
+  EXPECT_LE(clock_.MonotonicMs() - before, 300'000);
+  EXPECT_EQ(w->stats().error_output_batches.load(), 1u);
+  EXPECT_NE(errors.Get((*errors.List(""))[0])->find("S3.AccessDenied"), std::string::npos);
+}
+
+TEST(StoreRetryBudget, TransientErrorsGetTheRetryDurationOthersLessOrNone) {
+  EXPECT_EQ(StoreRetryBudgetMs(Status::Unavailable("503"), 86400), 86'400'000);
+  EXPECT_EQ(StoreRetryBudgetMs(Status::ResourceExhausted("429"), 86400), 86'400'000);
+  EXPECT_EQ(StoreRetryBudgetMs(Status::IoError("No space left on device"), 60), 60'000);
+  EXPECT_EQ(StoreRetryBudgetMs(Status::FailedPrecondition("403"), 86400), 300'000);
+  EXPECT_EQ(StoreRetryBudgetMs(Status::NotFound("NoSuchBucket"), 10), 10'000);
+  EXPECT_EQ(StoreRetryBudgetMs(Status::InvalidArgument("bad key"), 86400), 0);
 }
 
 }  // namespace
