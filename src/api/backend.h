@@ -3,10 +3,14 @@
 // (api/errors.h). server/ implements Backend on the journal and the stream registry; tests fake it.
 //
 // Status code mapping used by the API layer:
-//   kNotFound -> ResourceNotFoundException (400)     kAlreadyExists -> ResourceInUseException (400)
-//   kInvalidArgument -> InvalidArgumentException (400) kFailedPrecondition ->
-//   ResourceInUseException kResourceExhausted -> LimitExceededException (400) kUnavailable ->
-//   ServiceUnavailableException (503) anything else -> InternalFailure (500)
+//   kNotFound           -> ResourceNotFoundException 400
+//   kAlreadyExists      -> ResourceInUseException 400
+//   kInvalidArgument    -> InvalidArgumentException 400
+//   kFailedPrecondition -> ResourceInUseException 400
+//   kResourceExhausted  -> LimitExceededException 400
+//   kUnavailable        -> ServiceUnavailableException 503
+//   kAborted            -> ConcurrentModificationException 400
+//   anything else       -> InternalFailure 500 (the handler logs the detail, answers without it)
 #pragma once
 
 #include <functional>
@@ -50,6 +54,13 @@ class Backend {
   // every ok entry is durable. A whole-call error (unknown stream) comes as a Status.
   virtual void Put(const std::string& stream, std::vector<std::string> records,
                    PutCallback done) = 0;
+  // Replaces a stream's configuration with `updated` (its destination merged by the caller) if
+  // the stream's version is still `expected_version`; the version then increments, and the
+  // change takes effect at the next batch without losing a record. Aborted when the version has
+  // moved on; NotFound; FailedPrecondition for a stream of the config file; InvalidArgument for
+  // a configuration that does not validate.
+  virtual Status UpdateDestination(const config::StreamConfig& updated,
+                                   uint64_t expected_version) = 0;
   // Adds (or overwrites) the tags `add` and removes the keys `remove` of a stream, atomically and
   // durably. ResourceExhausted when the stream would have more than kMaxTags tags (nothing
   // changes); NotFound; FailedPrecondition for a stream whose tags only its config file sets.

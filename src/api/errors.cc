@@ -16,13 +16,14 @@ struct ErrorMapping {
 };
 
 // The one table mapping internal codes to AWS errors. Codes not listed are InternalFailure/500.
-constexpr std::array<ErrorMapping, 6> kErrorTable = {{
+constexpr std::array<ErrorMapping, 7> kErrorTable = {{
     {StatusCode::kNotFound, "ResourceNotFoundException", 400},
     {StatusCode::kAlreadyExists, "ResourceInUseException", 400},
     {StatusCode::kInvalidArgument, "InvalidArgumentException", 400},
     {StatusCode::kFailedPrecondition, "ResourceInUseException", 400},
     {StatusCode::kResourceExhausted, "LimitExceededException", 400},
     {StatusCode::kUnavailable, "ServiceUnavailableException", 503},
+    {StatusCode::kAborted, "ConcurrentModificationException", 400},
 }};
 
 }  // namespace

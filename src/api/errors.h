@@ -40,10 +40,14 @@ struct ApiError {
 };
 
 // The mapping table (see api/backend.h):
-//   kNotFound -> ResourceNotFoundException 400     kAlreadyExists -> ResourceInUseException 400
-//   kInvalidArgument -> InvalidArgumentException 400  kFailedPrecondition -> ResourceInUseException
-//   400 kResourceExhausted -> LimitExceededException 400  kUnavailable ->
-//   ServiceUnavailableException 503 anything else -> InternalFailure 500
+//   kNotFound           -> ResourceNotFoundException 400
+//   kAlreadyExists      -> ResourceInUseException 400
+//   kInvalidArgument    -> InvalidArgumentException 400
+//   kFailedPrecondition -> ResourceInUseException 400
+//   kResourceExhausted  -> LimitExceededException 400
+//   kUnavailable        -> ServiceUnavailableException 503
+//   kAborted            -> ConcurrentModificationException 400
+//   anything else       -> InternalFailure 500 (the handler logs the detail, answers without it)
 // REQUIRES: !status.ok(). The message is the status message.
 ApiError ErrorFromStatus(const Status& status);
 // The HTTP status for a per-record or whole-call AWS error type name.

@@ -165,10 +165,12 @@ struct S3Fields {
 };
 
 // Parses the common S3 fields of `o` at `path`. Cross-member rule violations go to `invalid`.
-S3Fields ParseS3Fields(Checker& c, object o, const std::string& path, std::string& invalid) {
+// `required`: RoleARN and BucketARN must be given (a configuration, not an update).
+S3Fields ParseS3Fields(Checker& c, object o, const std::string& path, std::string& invalid,
+                       bool required) {
   S3Fields f;
-  f.role_arn = c.Str(o, path, "RoleARN", true, 1, 512);
-  if (auto arn = c.Str(o, path, "BucketARN", true, 1, 2048)) {
+  f.role_arn = c.Str(o, path, "RoleARN", required, 1, 512);
+  if (auto arn = c.Str(o, path, "BucketARN", required, 1, 2048)) {
     f.bucket_url = BucketUrlFromArn(*arn);
     if (!f.bucket_url) {
       c.errors.Add(
@@ -265,8 +267,82 @@ void ParseProcessing(Checker& c, object o, const std::string& path, config::Stre
     spec.params_json = params.Take();
     specs.push_back(std::move(spec));
   }
-  // Processors of a disabled configuration do not run; Sluice keeps only the ones that do.
-  if (enabled.value_or(true)) cfg.processors = std::move(specs);
+  // Processors of a disabled configuration do not run; Sluice keeps only the ones that do (an
+  // update that disables processing removes them).
+  if (enabled.value_or(true)) {
+    cfg.processors = std::move(specs);
+  } else {
+    cfg.processors.clear();
+  }
+}
+
+// Applies the members of an S3 destination configuration (`required`) or update (members absent
+// keep their current value, as UpdateDestination merges) at `dpath` onto `cfg`. `extended`: the
+// ExtendedS3 shape (processing, backup, dynamic partitioning, file extension, time zone).
+void ApplyS3Destination(Checker& c, object dest, const std::string& dpath, bool extended,
+                        bool required, config::StreamConfig& cfg, std::string& invalid) {
+  {
+    S3Fields f = ParseS3Fields(c, dest, dpath, invalid, required);
+    if (f.bucket_url) cfg.staged.url = *f.bucket_url;
+    if (f.role_arn) cfg.role_arn = std::string(*f.role_arn);
+    if (f.prefix) cfg.staged.prefix = std::string(*f.prefix);
+    if (f.error_output_prefix) cfg.error_output_prefix = std::string(*f.error_output_prefix);
+    if (f.buffering) cfg.buffering = *f.buffering;
+    if (f.compression) cfg.compression = std::string(*f.compression);
+  }
+  if (extended) {
+    if (auto processing = c.reader.Struct(dest, "ProcessingConfiguration")) {
+      ParseProcessing(c, *processing, Path(dpath, "ProcessingConfiguration"), cfg);
+    }
+    auto mode = c.reader.String(dest, "S3BackupMode");
+    if (mode) c.Enum(*mode, Path(dpath, "S3BackupMode"), kBackupModes);
+    const char* backup_member = required ? "S3BackupConfiguration" : "S3BackupUpdate";
+    auto backup = c.reader.Struct(dest, backup_member);
+    if (backup) {
+      std::string bpath = Path(dpath, backup_member);
+      S3Fields b = ParseS3Fields(c, *backup, bpath, invalid, required);
+      if (mode ? *mode == "Enabled" : !cfg.raw.empty()) {
+        if (b.bucket_url) cfg.raw.url = *b.bucket_url;
+        if (b.prefix) cfg.raw.prefix = std::string(*b.prefix);
+      }
+    }
+    if (mode && *mode == "Enabled" && !backup && cfg.raw.empty() && invalid.empty() &&
+        !c.reader.failed()) {
+      invalid = std::string(backup_member) + " is required when S3BackupMode is Enabled.";
+    }
+    if (mode && *mode == "Disabled" && !cfg.raw.empty() && !required && invalid.empty()) {
+      invalid = "S3BackupMode cannot be disabled once it is enabled.";
+    }
+    if (auto dyn = c.reader.Struct(dest, "DynamicPartitioningConfiguration")) {
+      std::string ypath = Path(dpath, "DynamicPartitioningConfiguration");
+      auto enabled = c.reader.Boolean(*dyn, "Enabled");
+      if (auto retry = c.reader.Struct(*dyn, "RetryOptions")) {
+        if (auto d =
+                c.Int(*retry, Path(ypath, "RetryOptions"), "DurationInSeconds", false, 0, 7200)) {
+          if (*d >= 0 && *d <= 7200) cfg.retry_duration_s = static_cast<uint32_t>(*d);
+        }
+      }
+      if (enabled.value_or(false) && cfg.error_output_prefix.empty() && invalid.empty() &&
+          !c.reader.failed()) {
+        invalid = "ErrorOutputPrefix is required when DynamicPartitioningConfiguration is enabled.";
+      }
+    }
+    if (auto conv = c.reader.Struct(dest, "DataFormatConversionConfiguration")) {
+      if (c.reader.Boolean(*conv, "Enabled").value_or(true) && invalid.empty()) {
+        invalid = "DataFormatConversionConfiguration is not supported by Sluice.";
+      }
+    }
+    if (auto ext = c.Str(dest, dpath, "FileExtension", false, 0, 128)) {
+      if (!MatchesFileExtension(*ext)) {
+        c.errors.Add(*ext, Path(dpath, "FileExtension"),
+                     "Member must satisfy regular expression pattern: ^$|\\.[0-9a-z!\\-_.*'()]+");
+      }
+      cfg.file_extension = std::string(*ext);
+    }
+    if (auto tz = c.Str(dest, dpath, "CustomTimeZone", false, 0, 50)) {
+      if (!tz->empty()) cfg.custom_time_zone = std::string(*tz);
+    }
+  }
 }
 
 void WriteBuffering(json::Writer& w, const config::Buffering& b) {
@@ -469,65 +545,11 @@ ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body)
     invalid = "A destination configuration is required: ExtendedS3DestinationConfiguration.";
   }
 
-  std::optional<object> dest = extended ? extended : plain;
-  std::string dpath =
-      extended ? "extendedS3DestinationConfiguration" : "s3DestinationConfiguration";
-  if (dest) {
-    S3Fields f = ParseS3Fields(c, *dest, dpath, invalid);
-    if (f.bucket_url) cfg.staged.url = *f.bucket_url;
-    if (f.role_arn) cfg.role_arn = std::string(*f.role_arn);
-    if (f.prefix) cfg.staged.prefix = std::string(*f.prefix);
-    if (f.error_output_prefix) cfg.error_output_prefix = std::string(*f.error_output_prefix);
-    if (f.buffering) cfg.buffering = *f.buffering;
-    if (f.compression) cfg.compression = std::string(*f.compression);
-  }
   if (extended) {
-    if (auto processing = c.reader.Struct(*extended, "ProcessingConfiguration")) {
-      ParseProcessing(c, *processing, Path(dpath, "ProcessingConfiguration"), cfg);
-    }
-    auto mode = c.reader.String(*extended, "S3BackupMode");
-    if (mode) c.Enum(*mode, Path(dpath, "S3BackupMode"), kBackupModes);
-    auto backup = c.reader.Struct(*extended, "S3BackupConfiguration");
-    if (backup) {
-      std::string bpath = Path(dpath, "S3BackupConfiguration");
-      S3Fields b = ParseS3Fields(c, *backup, bpath, invalid);
-      if (mode && *mode == "Enabled") {
-        if (b.bucket_url) cfg.raw.url = *b.bucket_url;
-        if (b.prefix) cfg.raw.prefix = std::string(*b.prefix);
-      }
-    }
-    if (mode && *mode == "Enabled" && !backup && invalid.empty() && !c.reader.failed()) {
-      invalid = "S3BackupConfiguration is required when S3BackupMode is Enabled.";
-    }
-    if (auto dyn = c.reader.Struct(*extended, "DynamicPartitioningConfiguration")) {
-      std::string ypath = Path(dpath, "DynamicPartitioningConfiguration");
-      auto enabled = c.reader.Boolean(*dyn, "Enabled");
-      if (auto retry = c.reader.Struct(*dyn, "RetryOptions")) {
-        if (auto d =
-                c.Int(*retry, Path(ypath, "RetryOptions"), "DurationInSeconds", false, 0, 7200)) {
-          if (*d >= 0 && *d <= 7200) cfg.retry_duration_s = static_cast<uint32_t>(*d);
-        }
-      }
-      if (enabled.value_or(false) && cfg.error_output_prefix.empty() && invalid.empty() &&
-          !c.reader.failed()) {
-        invalid = "ErrorOutputPrefix is required when DynamicPartitioningConfiguration is enabled.";
-      }
-    }
-    if (auto conv = c.reader.Struct(*extended, "DataFormatConversionConfiguration")) {
-      if (c.reader.Boolean(*conv, "Enabled").value_or(true) && invalid.empty()) {
-        invalid = "DataFormatConversionConfiguration is not supported by Sluice.";
-      }
-    }
-    if (auto ext = c.Str(*extended, dpath, "FileExtension", false, 0, 128)) {
-      if (!MatchesFileExtension(*ext)) {
-        c.errors.Add(*ext, Path(dpath, "FileExtension"),
-                     "Member must satisfy regular expression pattern: ^$|\\.[0-9a-z!\\-_.*'()]+");
-      }
-      cfg.file_extension = std::string(*ext);
-    }
-    if (auto tz = c.Str(*extended, dpath, "CustomTimeZone", false, 0, 50)) {
-      if (!tz->empty()) cfg.custom_time_zone = std::string(*tz);
-    }
+    ApplyS3Destination(c, *extended, "extendedS3DestinationConfiguration", true, true, cfg,
+                       invalid);
+  } else if (plain) {
+    ApplyS3Destination(c, *plain, "s3DestinationConfiguration", false, true, cfg, invalid);
   }
 
   if (c.reader.failed()) return c.reader.error();
@@ -627,6 +649,101 @@ void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w) {
   w.Key("HasMoreDestinations");
   w.Bool(false);
   w.EndObject();
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 9> kOtherDestinationUpdates = {
+    "RedshiftDestinationUpdate",
+    "ElasticsearchDestinationUpdate",
+    "AmazonopensearchserviceDestinationUpdate",
+    "AmazonOpenSearchServerlessDestinationUpdate",
+    "SplunkDestinationUpdate",
+    "HttpEndpointDestinationUpdate",
+    "SnowflakeDestinationUpdate",
+    "IcebergDestinationUpdate",
+    "DatabaseSourceConfigurationUpdate"};
+
+bool AllDigits(std::string_view v) {
+  if (v.empty()) return false;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool MatchesDestinationId(std::string_view v) {
+  for (char c : v) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ApiResult<UpdateDestinationInput> ParseUpdateDestination(std::string_view body) {
+  auto root = ParseBody(body);
+  if (!root.ok()) return root.error();
+  object o = root.value();
+  Checker c;
+  UpdateDestinationInput in;
+  auto name = c.reader.String(o, "DeliveryStreamName");
+  if (!c.reader.failed()) ValidateStreamName(name, "deliveryStreamName", true, c.errors);
+  if (auto version = c.Str(o, "", "CurrentDeliveryStreamVersionId", true, 1, 50)) {
+    if (!AllDigits(*version)) {
+      c.errors.Add(*version, "currentDeliveryStreamVersionId",
+                   "Member must satisfy regular expression pattern: [0-9]+");
+    } else if (version->size() <= 19) {
+      in.current_version = std::stoull(std::string(*version));
+    }
+  }
+  if (auto id = c.Str(o, "", "DestinationId", true, 1, 100)) {
+    if (!MatchesDestinationId(*id)) {
+      c.errors.Add(*id, "destinationId",
+                   "Member must satisfy regular expression pattern: [a-zA-Z0-9-]+");
+    }
+    in.destination_id = std::string(*id);
+  }
+  if (c.reader.failed()) return c.reader.error();
+  if (!c.errors.empty()) return c.errors.ToError();
+  in.name = std::string(*name);
+  return in;
+}
+
+ApiResult<config::StreamConfig> ApplyDestinationUpdate(std::string_view body,
+                                                       config::StreamConfig current) {
+  auto root = ParseBody(body);
+  if (!root.ok()) return root.error();
+  object o = root.value();
+  Checker c;
+  std::string invalid;
+  for (auto other : kOtherDestinationUpdates) {
+    simdjson::dom::element ignored;
+    if (o.at_key(other).get(ignored) == simdjson::SUCCESS && !ignored.is_null() &&
+        invalid.empty()) {
+      invalid = std::string(other) +
+                " is not supported by Sluice: a delivery stream's destination is S3 "
+                "(ExtendedS3DestinationUpdate).";
+    }
+  }
+  auto extended = c.reader.Struct(o, "ExtendedS3DestinationUpdate");
+  auto plain = c.reader.Struct(o, "S3DestinationUpdate");
+  if (extended && plain && invalid.empty()) {
+    invalid =
+        "Exactly one destination update is allowed; both ExtendedS3DestinationUpdate and "
+        "S3DestinationUpdate were given.";
+  }
+  if (extended) {
+    ApplyS3Destination(c, *extended, "extendedS3DestinationUpdate", true, false, current, invalid);
+  } else if (plain) {
+    ApplyS3Destination(c, *plain, "s3DestinationUpdate", false, false, current, invalid);
+  }
+  if (c.reader.failed()) return c.reader.error();
+  if (!c.errors.empty()) return c.errors.ToError();
+  if (!invalid.empty()) return ApiError::InvalidArgument(invalid);
+  return current;
 }
 
 }  // namespace sluice::api

@@ -14,6 +14,7 @@
 //     "arn:aws:iam::<account>:role/sluice".
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,20 @@ void ValidateStreamName(std::optional<std::string_view> name, std::string_view p
 // types), ValidationException (model constraints), InvalidArgumentException (rules across
 // members, or features Sluice does not support).
 ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body);
+
+// The members of an UpdateDestination request that name what is updated.
+struct UpdateDestinationInput {
+  std::string name;
+  uint64_t current_version = 0;  // CurrentDeliveryStreamVersionId
+  std::string destination_id;
+};
+// Parses and validates DeliveryStreamName, CurrentDeliveryStreamVersionId and DestinationId.
+ApiResult<UpdateDestinationInput> ParseUpdateDestination(std::string_view body);
+// Merges the request's ExtendedS3DestinationUpdate (or S3DestinationUpdate) into `current`, as
+// Firehose does for an update of the same destination type: members given replace the current
+// ones, members absent keep theirs. Same errors as ParseCreateDeliveryStream.
+ApiResult<config::StreamConfig> ApplyDestinationUpdate(std::string_view body,
+                                                       config::StreamConfig current);
 
 // Writes the DeliveryStreamDescription object (the value, not the key) for `info`.
 void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w);

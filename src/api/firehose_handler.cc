@@ -208,6 +208,7 @@ void FirehoseHandler::Handle(HttpRequest request, Responder respond) {
   if (op == "DescribeDeliveryStream") return respond(DescribeDeliveryStream(body, request_id));
   if (op == "ListDeliveryStreams") return respond(ListDeliveryStreams(body, request_id));
   if (op == "DeleteDeliveryStream") return respond(DeleteDeliveryStream(body, request_id));
+  if (op == "UpdateDestination") return respond(UpdateDestination(body, request_id));
   if (op == "TagDeliveryStream") return respond(TagDeliveryStream(body, request_id));
   if (op == "UntagDeliveryStream") return respond(UntagDeliveryStream(body, request_id));
   if (op == "ListTagsForDeliveryStream") {
@@ -548,6 +549,46 @@ HttpResponse FirehoseHandler::ListTagsForDeliveryStream(std::string_view body,
   w.Bool(more);
   w.EndObject();
   return JsonResponse(200, w.Take(), request_id);
+}
+
+HttpResponse FirehoseHandler::UpdateDestination(std::string_view body,
+                                                const std::string& request_id) {
+  auto input = ParseUpdateDestination(body);
+  if (!input.ok()) return ErrorResponse(input.error(), request_id);
+  const UpdateDestinationInput& in = input.value();
+  auto info = backend_.DescribeStream(in.name);
+  if (!info.ok()) return ErrorResponse(StreamError(info.status(), in.name, request_id), request_id);
+  if (in.destination_id != kDestinationId) {
+    return ErrorResponse(ApiError::InvalidArgument(
+                             "Destination " + in.destination_id + " not found for Firehose " +
+                             in.name + "; its destination is " + std::string(kDestinationId) + "."),
+                         request_id);
+  }
+  if (in.current_version != info->config.version) {
+    return ErrorResponse(ConcurrentModification(in.name, in.current_version, info->config.version),
+                         request_id);
+  }
+  auto updated = ApplyDestinationUpdate(body, info->config);
+  if (!updated.ok()) return ErrorResponse(updated.error(), request_id);
+  Status st = backend_.UpdateDestination(updated.value(), in.current_version);
+  if (st.code() == StatusCode::kAborted) {
+    // Another update won between Describe and here.
+    auto now = backend_.DescribeStream(in.name);
+    return ErrorResponse(
+        ConcurrentModification(in.name, in.current_version, now.ok() ? now->config.version : 0),
+        request_id);
+  }
+  if (!st.ok()) return ErrorResponse(StreamError(st, in.name, request_id), request_id);
+  return JsonResponse(200, "{}", request_id);
+}
+
+ApiError FirehoseHandler::ConcurrentModification(const std::string& name, uint64_t given,
+                                                 uint64_t current) {
+  return {"ConcurrentModificationException",
+          "Cannot update Firehose " + name + ": CurrentDeliveryStreamVersionId " +
+              std::to_string(given) + " is not the current version " + std::to_string(current) +
+              ". Fetch VersionId again (DescribeDeliveryStream) and retry.",
+          400};
 }
 
 }  // namespace sluice::api

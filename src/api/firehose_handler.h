@@ -4,8 +4,8 @@
 // Content-Type: application/x-amz-json-1.1.
 //
 // Operations: PutRecord, PutRecordBatch, CreateDeliveryStream, DescribeDeliveryStream,
-// ListDeliveryStreams, DeleteDeliveryStream, TagDeliveryStream, UntagDeliveryStream,
-// ListTagsForDeliveryStream. Others answer UnknownOperationException.
+// ListDeliveryStreams, DeleteDeliveryStream, UpdateDestination, TagDeliveryStream,
+// UntagDeliveryStream, ListTagsForDeliveryStream. Others answer UnknownOperationException.
 // Authorization headers are accepted and not verified yet; their contents are never logged.
 //
 // Thread safety: Handle may be called concurrently from any number of threads; the handler keeps
@@ -45,6 +45,8 @@ class FirehoseHandler : public HttpHandler {
   HttpResponse ListDeliveryStreams(std::string_view body, const std::string& request_id);
   HttpResponse DeleteDeliveryStream(std::string_view body, const std::string& request_id);
   // The AWS error for a whole-call Backend failure concerning stream `name`.
+  HttpResponse UpdateDestination(std::string_view body, const std::string& request_id);
+  static ApiError ConcurrentModification(const std::string& name, uint64_t given, uint64_t current);
   HttpResponse TagDeliveryStream(std::string_view body, const std::string& request_id);
   HttpResponse UntagDeliveryStream(std::string_view body, const std::string& request_id);
   HttpResponse ListTagsForDeliveryStream(std::string_view body, const std::string& request_id);

@@ -6,6 +6,7 @@
 
 #include "cli/http_client.h"
 #include "common/json_writer.h"
+#include "config/config.h"
 
 namespace sluice::cli {
 namespace {
@@ -126,6 +127,17 @@ int RunStreams(const StreamsOptions& o, std::ostream& out, std::ostream& err) {
     }
     return 0;
   }
+  const std::string bucket = o.bucket.empty() ? o.name : o.bucket;
+  if (o.action == "create") {
+    if (Status st = config::ValidateBucketName(bucket); !st.ok()) {
+      err << "sluice streams: " << st.message()
+          << (o.bucket.empty() ? " (without --bucket the bucket is named after the stream; give "
+                                 "--bucket NAME)"
+                               : "")
+          << "\n";
+      return 2;
+    }
+  }
   json::Writer w;
   w.BeginObject();
   w.Key("DeliveryStreamName");
@@ -138,7 +150,7 @@ int RunStreams(const StreamsOptions& o, std::ostream& out, std::ostream& err) {
     w.Key("RoleARN");
     w.String("arn:aws:iam::000000000000:role/sluice");
     w.Key("BucketARN");
-    w.String("arn:aws:s3:::" + (o.bucket.empty() ? o.name : o.bucket));
+    w.String("arn:aws:s3:::" + bucket);
     if (!o.prefix.empty()) {
       w.Key("Prefix");
       w.String(o.prefix);

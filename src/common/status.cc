@@ -16,6 +16,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kIoError: return "IoError";
     case StatusCode::kFailedPrecondition: return "FailedPrecondition";
     case StatusCode::kCancelled: return "Cancelled";
+    case StatusCode::kAborted: return "Aborted";
     case StatusCode::kInternal: return "Internal";
   }
   return "Unknown";

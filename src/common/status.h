@@ -22,6 +22,7 @@ enum class StatusCode {
   kIoError,            // the OS refused an operation
   kFailedPrecondition,
   kCancelled,
+  kAborted,   // a concurrent change won (optimistic concurrency): fetch again and retry
   kInternal,  // a bug
 };
 
@@ -48,6 +49,7 @@ class [[nodiscard]] Status {
     return {StatusCode::kFailedPrecondition, std::move(m)};
   }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   // An IoError whose message ends with ": <strerror(err)>".
   static Status FromErrno(std::string context, int err);

@@ -45,7 +45,8 @@ DeliveryWorker::DeliveryWorker(config::StreamConfig stream, uint32_t partition,
       log_(log),
       builder_(std::move(builder)),
       sink_(sink),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      drain_ms_(options_.stop_drain_ms) {}
 
 DeliveryWorker::~DeliveryWorker() {
   Abort();
@@ -60,6 +61,11 @@ void DeliveryWorker::Stop() {
   stopping_ = true;
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void DeliveryWorker::Handover() {
+  drain_ms_ = -1;
+  Stop();
 }
 
 void DeliveryWorker::Abort() {
@@ -385,13 +391,13 @@ void DeliveryWorker::Run() {
   bool have_batch = false;
   while (!aborting_) {
     if (!have_batch && stopping_ &&
-        options_.clock->MonotonicMs() - stop_requested_ms_.load() > options_.stop_drain_ms) {
+        options_.clock->MonotonicMs() - stop_requested_ms_.load() > drain_ms_.load()) {
       // A large backlog is not drained at shutdown: it is durable in the journal, and the next
       // start delivers it.
       spdlog::warn(
           "stream {} partition {}: stopping with undelivered records still in the journal "
           "(drain time of {} ms used up); they are delivered at the next start",
-          stream_.name, partition_, options_.stop_drain_ms);
+          stream_.name, partition_, drain_ms_.load());
       return;
     }
     if (!have_batch) {

@@ -129,6 +129,10 @@ class DeliveryWorker {
   // Flushes buffered records (when the store cooperates; for at most stop_drain_ms) and joins the
   // thread. Idempotent.
   void Stop();
+  // Stops after the batch in progress, without delivering the rest of what is buffered: for a
+  // configuration change, whose new worker continues from the checkpoint (nothing is lost; the
+  // records are durable in the journal). Joins the thread.
+  void Handover();
   // Stops without flushing (used when a stream is deleted).
   void Abort();
   const WorkerStats& stats() const { return stats_; }
@@ -178,6 +182,7 @@ class DeliveryWorker {
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> stop_requested_ms_{0};
   std::atomic<bool> aborting_{false};
+  std::atomic<int64_t> drain_ms_;  // Stop(): how long to keep delivering the backlog
   std::mutex mu_;
   std::condition_variable cv_;
 };

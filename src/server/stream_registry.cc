@@ -106,9 +106,14 @@ Result<objectstore::ObjectStore*> StreamRegistry::StoreFor(Stream& s,
   return raw;
 }
 
-Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
+Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
+    const config::StreamConfig& cfg_in) {
   config::StreamConfig cfg = cfg_in;
-  if (cfg.staged.empty()) cfg.staged.url = "bucket://" + cfg.name;
+  // No destination: a folder named after the stream (a valid stream name is a safe folder name;
+  // it need not be a valid bucket name).
+  if (cfg.staged.empty()) {
+    cfg.staged.url = "file://" + fs::Join(fs::Join(server_.data_dir, "buckets"), cfg.name);
+  }
   auto s = std::make_shared<Stream>();
   s->config = cfg;
   s->incarnation = static_cast<uint64_t>(cfg.create_timestamp_ms);
@@ -162,6 +167,21 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
     s->workers.push_back(std::make_unique<pipeline::DeliveryWorker>(cfg, p, s->partitions[p],
                                                                     std::move(builder), sink, wo));
   }
+  s->staged_description = staged->Describe();
+  return s;
+}
+
+void StreamRegistry::StartWorkers(const Stream& s) {
+  for (const auto& w : s.workers) w->Start();
+  spdlog::info(
+      "stream {}: delivering to {} (prefix '{}', buffering {} MB / {} s, {} partition(s), "
+      "version {})",
+      s.config.name, s.staged_description, s.config.staged.prefix, s.config.buffering.size_mb,
+      s.config.buffering.interval_s, s.config.partitions, s.config.version);
+}
+
+Status StreamRegistry::StartStream(const config::StreamConfig& cfg) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> s, BuildStream(cfg));
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return Status::Unavailable("server is stopping");
@@ -172,10 +192,56 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg_in) {
     if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
     streams_[cfg.name] = s;
   }
-  for (auto& w : s->workers) w->Start();
-  spdlog::info("stream {}: delivering to {} (prefix '{}', buffering {} MB / {} s, {} partition(s))",
-               cfg.name, staged->Describe(), cfg.staged.prefix, cfg.buffering.size_mb,
-               cfg.buffering.interval_s, cfg.partitions);
+  StartWorkers(*s);
+  return Status::Ok();
+}
+
+Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
+                                         uint64_t expected_version) {
+  std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
+  std::shared_ptr<Stream> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = streams_.find(updated_in.name);
+    if (it == streams_.end()) {
+      return Status::NotFound("Firehose " + updated_in.name + " under account " +
+                              server_.account_id + " not found.");
+    }
+    old = it->second;
+    if (stopped_) return Status::Unavailable("server is stopping");
+  }
+  if (!old->config.from_api) {
+    return Status::FailedPrecondition("Firehose " + updated_in.name +
+                                      " is declared in the config file; change it there.");
+  }
+  if (old->config.version != expected_version) {
+    return Status::Aborted("version " + std::to_string(old->config.version));
+  }
+  config::StreamConfig updated = updated_in;
+  // What the destination update cannot change stays as it is.
+  updated.partitions = old->config.partitions;
+  updated.create_timestamp_ms = old->config.create_timestamp_ms;
+  updated.tags = old->config.tags;
+  updated.from_api = true;
+  updated.version = expected_version + 1;
+  RETURN_IF_ERROR(config::ValidateStream(updated));
+  RETURN_IF_ERROR(config::ValidateApiExpressible(updated));
+  // Everything the new configuration needs is built before anything changes: a configuration
+  // that cannot run leaves the stream as it was.
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> next, BuildStream(updated));
+  next->life = old->life;
+  RETURN_IF_ERROR(
+      fs::WriteFileAtomically(ApiStreamPath(updated.name), config::StreamToYaml(updated)));
+  // The old workers finish the batch in hand and stop; the new ones continue from the committed
+  // checkpoint (a batch whose intent is recorded is redelivered). Puts go on meanwhile: both
+  // generations append to the same journal partitions.
+  for (auto& w : old->workers) w->Handover();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_[updated.name] = next;
+  }
+  StartWorkers(*next);
+  spdlog::info("stream {}: destination updated to version {}", updated.name, updated.version);
   return Status::Ok();
 }
 
@@ -309,6 +375,8 @@ Status StreamRegistry::StreamLimitError() const {
 }
 
 Status StreamRegistry::DeleteStream(const std::string& name) {
+  // Serialised with UpdateDestination and UpdateTags (which replace or rewrite the stream).
+  std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
   std::shared_ptr<Stream> s;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -325,12 +393,11 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
     streams_.erase(it);
   }
   {
-    std::unique_lock<std::shared_mutex> life(s->life_mu);
-    s->deleted = true;
+    std::unique_lock<std::shared_mutex> life(s->life->mu);
+    s->life->deleted = true;
   }
   for (auto& w : s->workers) w->Abort();
   {
-    std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
     std::set<std::string> names = api_names_;
     names.erase(name);
     RETURN_IF_ERROR(WriteCatalog(names));
@@ -407,8 +474,8 @@ void StreamRegistry::Put(const std::string& stream, std::vector<std::string> rec
   }
   const size_t n = records.size();
   uint32_t p = static_cast<uint32_t>(s->next_partition.fetch_add(1) % s->partitions.size());
-  std::shared_lock<std::shared_mutex> life(s->life_mu);
-  if (s->deleted) {
+  std::shared_lock<std::shared_mutex> life(s->life->mu);
+  if (s->life->deleted) {
     done(Status::NotFound("Firehose " + stream + " under account " + server_.account_id +
                           " not found."));
     return;

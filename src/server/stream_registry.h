@@ -55,6 +55,7 @@ class StreamRegistry : public api::Backend {
   Status DeleteStream(const std::string& name) override;
   Result<api::StreamInfo> DescribeStream(const std::string& name) override;
   std::vector<std::string> ListStreams() override;
+  Status UpdateDestination(const config::StreamConfig& updated, uint64_t expected_version) override;
   Status UpdateTags(const std::string& name, const std::map<std::string, std::string>& add,
                     const std::vector<std::string>& remove) override;
   void Put(const std::string& stream, std::vector<std::string> records,
@@ -73,13 +74,23 @@ class StreamRegistry : public api::Backend {
     std::map<std::string, std::unique_ptr<objectstore::ObjectStore>> stores;  // by resolved URL
     std::vector<std::unique_ptr<pipeline::WarehouseSink>> sinks;  // one per worker, if any
     std::vector<std::unique_ptr<pipeline::DeliveryWorker>> workers;
+    std::string staged_description;  // for logs
     std::atomic<uint64_t> next_partition{0};
     // Put holds it shared while it hands records to a partition log; DeleteStream holds it
     // exclusively while it marks the stream deleted, so no Append reaches a dropped log.
-    std::shared_mutex life_mu;
-    bool deleted = false;  // GUARDED_BY(life_mu)
+    // Shared by the generations of one stream (UpdateDestination builds a new Stream on the same
+    // partition logs), so a Put through an older generation is fenced too.
+    struct Life {
+      std::shared_mutex mu;
+      bool deleted = false;  // GUARDED_BY(mu)
+    };
+    std::shared_ptr<Life> life = std::make_shared<Life>();
   };
 
+  // Builds a stream's stores, builders and (not yet started) workers.
+  Result<std::shared_ptr<Stream>> BuildStream(const config::StreamConfig& config);
+  void StartWorkers(const Stream& s);
+  // BuildStream, register, StartWorkers.
   Status StartStream(const config::StreamConfig& config);
   Result<objectstore::ObjectStore*> StoreFor(Stream& s, const config::ObjectDestination& dest);
   // The symlink-free directory of a bucket:// or file:// destination, checked to stay where it

@@ -86,7 +86,12 @@ test("serve refuses a journal damaged before its tail and --repair-journal recov
   const data = path.join(makeTempDir("cli"), "data");
   const first = new SluiceServer(data);
   const endpoint = await first.start();
-  const created = run(["streams", "create", "r", "--endpoint", endpoint, "--interval-s", "900"]);
+  // "r" is no valid bucket name (3-63 characters), and the default bucket is the stream's name.
+  const noBucket = run(["streams", "create", "r", "--endpoint", endpoint, "--interval-s", "900"]);
+  assert.equal(noBucket.status, 2);
+  assert.match(noBucket.stderr, /bucket name 'r' is not valid: .*give --bucket NAME/);
+  const created = run(["streams", "create", "r", "--bucket", "r-bucket", "--endpoint", endpoint,
+    "--interval-s", "900"]);
   assert.equal(created.status, 0, created.stderr);
   const put = run(["put", "--stream", "r", "--endpoint", endpoint, "--no-progress"], "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
   assert.equal(put.status, 0, put.stderr);

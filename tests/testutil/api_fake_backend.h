@@ -43,6 +43,16 @@ class ApiFakeBackend : public api::Backend {
     for (const auto& [name, info] : streams_) names.push_back(name);
     return names;
   }
+  Status UpdateDestination(const config::StreamConfig& updated,
+                           uint64_t expected_version) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = streams_.find(updated.name);
+    if (it == streams_.end()) return Status::NotFound("stream " + updated.name);
+    if (it->second.config.version != expected_version) return Status::Aborted("version moved");
+    it->second.config = updated;
+    it->second.config.version = expected_version + 1;
+    return Status::Ok();
+  }
   Status UpdateTags(const std::string& name, const std::map<std::string, std::string>& add,
                     const std::vector<std::string>& remove) override {
     std::lock_guard<std::mutex> lock(mu_);

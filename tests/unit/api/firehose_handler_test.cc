@@ -622,5 +622,56 @@ TEST_F(FirehoseHandlerTest, TagRequestsAreValidatedAsAwsDoes) {
   EXPECT_NE(r.body.find(R"("__type":"LimitExceededException")"), std::string::npos) << r.body;
 }
 
+TEST_F(FirehoseHandlerTest, UpdateDestinationMergesIntoTheCurrentConfigAndBumpsTheVersion) {
+  ASSERT_EQ(
+      Call("CreateDeliveryStream", CreateBody("arn:aws:s3:::bkt", R"(,"Prefix":"v1/")")).status,
+      200);
+  const std::string head =
+      R"({"DeliveryStreamName":"evil","DestinationId":"destinationId-000000000001",)";
+  auto r = Call("UpdateDestination", head + R"("CurrentDeliveryStreamVersionId":"1",)"
+                                            R"("ExtendedS3DestinationUpdate":{"Prefix":"v2/",)"
+                                            R"("CompressionFormat":"GZIP"}})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{}");
+  auto info = backend_.DescribeStream("evil");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->config.version, 2u);
+  EXPECT_EQ(info->config.staged.prefix, "v2/");
+  EXPECT_EQ(info->config.compression, "GZIP");
+  EXPECT_EQ(info->config.staged.url, "bucket://bkt") << "members not given are kept";
+  EXPECT_EQ(info->config.role_arn, "arn:aws:iam::123456789012:role/fh");
+
+  r = Call("UpdateDestination", head + R"("CurrentDeliveryStreamVersionId":"1",)"
+                                       R"("ExtendedS3DestinationUpdate":{"Prefix":"v3/"}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"("__type":"ConcurrentModificationException")"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("Fetch VersionId again"), std::string::npos) << r.body;
+  EXPECT_EQ(backend_.DescribeStream("evil")->config.staged.prefix, "v2/");
+
+  r = Call("UpdateDestination",
+           R"({"DeliveryStreamName":"evil","DestinationId":"destinationId-2",)"
+           R"("CurrentDeliveryStreamVersionId":"2","ExtendedS3DestinationUpdate":{}})");
+  EXPECT_NE(r.body.find(R"("__type":"InvalidArgumentException")"), std::string::npos) << r.body;
+  r = Call("UpdateDestination", head + R"("CurrentDeliveryStreamVersionId":"x2",)"
+                                       R"("ExtendedS3DestinationUpdate":{}})");
+  EXPECT_NE(r.body.find("at 'currentDeliveryStreamVersionId' failed to satisfy constraint: Member "
+                        "must satisfy regular expression pattern: [0-9]+"),
+            std::string::npos)
+      << r.body;
+  r = Call("UpdateDestination", head + R"("CurrentDeliveryStreamVersionId":"2",)"
+                                       R"("HttpEndpointDestinationUpdate":{}})");
+  EXPECT_NE(r.body.find("HttpEndpointDestinationUpdate is not supported"), std::string::npos)
+      << r.body;
+  r = Call("UpdateDestination", head + R"("CurrentDeliveryStreamVersionId":"2",)"
+                                       R"("ExtendedS3DestinationUpdate":{"BucketARN":)"
+                                       R"("arn:aws:s3:::.."}})");
+  EXPECT_NE(r.body.find(R"("__type":"ValidationException")"), std::string::npos) << r.body;
+  ExpectError(Call("UpdateDestination", R"({"DeliveryStreamName":"none","DestinationId":"d",)"
+                                        R"("CurrentDeliveryStreamVersionId":"1"})"),
+              400, "ResourceNotFoundException",
+              "Firehose none under account 000000000000 not found.");
+}
+
 }  // namespace
 }  // namespace sluice::api
