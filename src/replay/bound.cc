@@ -182,7 +182,11 @@ Result<Bound> ParseBound(std::string_view text) {
   }
   auto ms = ParseTime(text);
   if (ms.ok()) return Bound{TimeBound{*ms}};
-  if (AllOf(text, IsDigit)) return ms.status();
+  // Digits only, or a date ("2026-…"): it was meant as a time.
+  if (AllOf(text, IsDigit) || (text.size() > 4 && AllOf(text.substr(0, 4), IsDigit) &&
+                               text[4] == '-')) {
+    return ms.status();
+  }
   return Status::InvalidArgument(
       "'" + std::string(text) +
       "' is neither a position nor a time: expected a RecordId (40 hex digits, as PutRecord "
