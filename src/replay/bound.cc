@@ -183,8 +183,8 @@ Result<Bound> ParseBound(std::string_view text) {
   auto ms = ParseTime(text);
   if (ms.ok()) return Bound{TimeBound{*ms}};
   // Digits only, or a date ("2026-…"): it was meant as a time.
-  if (AllOf(text, IsDigit) || (text.size() > 4 && AllOf(text.substr(0, 4), IsDigit) &&
-                               text[4] == '-')) {
+  if (AllOf(text, IsDigit) ||
+      (text.size() > 4 && AllOf(text.substr(0, 4), IsDigit) && text[4] == '-')) {
     return ms.status();
   }
   return Status::InvalidArgument(
