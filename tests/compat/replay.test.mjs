@@ -3,7 +3,7 @@
 // name what is wrong and send nothing.
 // Run: SLUICE_BIN=<build>/src/cli/sluice node --test replay.test.mjs
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -81,9 +81,9 @@ async function waitDelivered(stream, expected) {
   assert.equal(deliveredBytes(stream), expected, "more bytes delivered than expected");
 }
 
-async function runReplay(args, timeoutMs = 60000) {
-  const child = spawn(sluiceBin(), ["replay", "--no-progress", "--data-dir", dataDir,
-    "--endpoint", server.endpoint, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+async function runReplay(args, { dir = dataDir, endpoint = server.endpoint, timeoutMs = 60000 } = {}) {
+  const child = spawn(sluiceBin(), ["replay", "--no-progress", "--data-dir", dir,
+    "--endpoint", endpoint, ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d.toString()));
   const { code } = await waitExit(child, timeoutMs, `sluice replay ${args.join(" ")}`);
@@ -200,4 +200,69 @@ test("replay refuses an unknown stream, a bad time, --to before --from and a Rec
   assert.match(r.stderr, /--from is a RecordId of another incarnation of stream 'replay-errors'/);
   assert.doesNotMatch(r.stderr, /delivered/);
   assert.equal(objects(stream).length, before);
+});
+
+// The use case: a rule was wrong; after fixing it in the config and restarting the server,
+// replaying the stream reloads the rows. A merge warehouse updates them by key, an append one
+// gets them a second time. The streams come from a config file, so the restart gives them a new
+// incarnation over the same journal: a RecordId of the first run still names its record.
+test("after a rule fix and a restart, replay updates a merge warehouse by key and appends to an append one", async () => {
+  const cwd = makeTempDir("replay-wh");
+  const dir = path.join(cwd, "var");
+  const sqlite = (db, sql) => spawnSync("sqlite3", [path.join(dir, db), sql], { encoding: "utf8" }).stdout.trim();
+  const ledger = (db) => (fs.existsSync(path.join(dir, db)) ? Number(sqlite(db, "SELECT count(*) FROM sluice_load_ledger")) : 0);
+  const config = path.join(cwd, "sluice.yaml");
+  const stream = (name, mode, factor) => `
+  - name: ${name}
+    buffering: {size_mb: 1, interval_s: 1}
+    processors:
+      - schema: {columns: [{name: id, type: bigint, required: true}, {name: v, type: integer, required: true}]}
+      - rules: [{set: score, expr: "string.format('%d', v * ${factor})"}]
+    format: {csv: {header: true}}
+    staged: {url: "file://./var/buckets/${name}"}
+    warehouse: {engine: sqlite, dsn: ./var/${name}.db, table: t, mode: ${mode}, key: [id], create_table: true}`;
+  const writeConfig = (factor) => fs.writeFileSync(config,
+    `delivery_streams:${stream("wh_merge", "merge", factor)}${stream("wh_append", "append", factor)}\n`);
+  const records = [1, 2, 3].map((id) => ({ Data: Buffer.from(`{"id":${id},"v":${id}}\n`) }));
+
+  writeConfig(3);  // the bug: the score should be v * 2
+  let wh = new SluiceServer(dir, ["--config", config], { cwd });
+  let sdk = new FirehoseClient({ endpoint: await wh.start(), region: "us-east-1", credentials: kCreds, maxAttempts: 1 });
+  let firstId;
+  try {
+    for (const name of ["wh_merge", "wh_append"]) {
+      const out = await sdk.send(new PutRecordBatchCommand({ DeliveryStreamName: name, Records: records }));
+      assert.equal(out.FailedPutCount, 0);
+      if (name === "wh_merge") firstId = out.RequestResponses[0].RecordId;
+    }
+    await waitFor(() => ledger("wh_merge.db") >= 1 && ledger("wh_append.db") >= 1, 20000,
+      "the first loads", () => wh.stderr);
+  } finally {
+    sdk.destroy();
+    assert.equal((await wh.stop()).code, 0, wh.stderr);
+  }
+  assert.equal(sqlite("wh_merge.db", "SELECT group_concat(score, ',') FROM (SELECT score FROM t ORDER BY id)"), "3,6,9");
+
+  writeConfig(2);  // the fix
+  wh = new SluiceServer(dir, ["--config", config], { cwd });
+  const endpoint = await wh.start();
+  try {
+    let r = await runReplay(["--stream", "wh_merge", "--from", firstId], { dir, endpoint });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /3 records .* from partition 0 \(offsets 0-2\)/);
+    r = await runReplay(["--stream", "wh_append", "--from", "0"], { dir, endpoint });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /delivered 3 records/);
+    await waitFor(() => ledger("wh_merge.db") >= 2 && ledger("wh_append.db") >= 2, 20000,
+      "the replayed loads", () => wh.stderr);
+  } finally {
+    assert.equal((await wh.stop()).code, 0, wh.stderr);
+  }
+  // New batch ids: the ledger took the replayed batches instead of skipping them.
+  assert.equal(ledger("wh_merge.db"), 2);
+  assert.equal(sqlite("wh_merge.db", "SELECT group_concat(id || '=' || score, ',') FROM (SELECT * FROM t ORDER BY id)"),
+    "1=2,2=4,3=6");
+  assert.equal(sqlite("wh_append.db", "SELECT group_concat(score, ',') FROM (SELECT score FROM t ORDER BY id, CAST(score AS INTEGER))"),
+    "2,3,4,6,6,9");
+  fs.rmSync(cwd, { recursive: true, force: true });
 });
