@@ -132,7 +132,7 @@ Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, b
 
 Result<SegmentScan> ScanSegment(SegmentReader& segment, uint64_t base_offset, bool is_last,
                                 bool repair) {
-  SegmentReader* reader = &segment;
+  SegmentReader* reader = &segment;  // the body predates the overload; keeps its diff small
   const std::string& path = segment.path();
   SegmentScan scan;
   ASSIGN_OR_RETURN(scan.file_bytes, reader->FileSize());
