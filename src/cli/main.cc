@@ -1,4 +1,5 @@
-// sluice: one binary, subcommands serve, put, streams, check-config (design.md §2).
+// sluice: one binary, subcommands serve, put, streams, transform, replay, check-config
+// (design.md §2).
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,7 @@
 #include <mutex>
 
 #include "cli/cmd_put.h"
+#include "cli/cmd_replay.h"
 #include "cli/cmd_streams.h"
 #include "cli/cmd_transform.h"
 #include "common/json_writer.h"
@@ -222,6 +224,9 @@ int main(int argc, char** argv) {
   PutOptions put;
   auto* put_cmd = AddPutCommand(app, put);
 
+  ReplayOptions replay;
+  auto* replay_cmd = AddReplayCommand(app, replay);
+
   StreamsOptions streams;
   auto* streams_cmd = AddStreamsCommand(app, streams);
 
@@ -245,6 +250,7 @@ int main(int argc, char** argv) {
     return RunTransform(transform_config, transform_stream, transform_input);
   if (serve_cmd->parsed()) return RunServe(serve);
   if (put_cmd->parsed()) return RunPut(put, &std::cin, std::cerr);
+  if (replay_cmd->parsed()) return RunReplay(replay, std::cerr);
   if (streams_cmd->parsed()) return RunStreams(streams, std::cout, std::cerr);
   if (check_cmd->parsed()) return RunCheckConfig(config_file);
   return 2;

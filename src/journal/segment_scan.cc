@@ -48,6 +48,12 @@ Result<uint64_t> SegmentReader::FileSize() const {
   return static_cast<uint64_t>(st.st_size);
 }
 
+void SegmentReader::ReleaseWindow() {
+  std::string().swap(window_);
+  window_pos_ = 0;
+  window_len_ = 0;
+}
+
 Result<std::string_view> SegmentReader::Read(uint64_t pos, size_t n, uint64_t limit) {
   if (pos >= limit) return std::string_view();
   n = static_cast<size_t>(std::min<uint64_t>(n, limit - pos));
@@ -121,6 +127,13 @@ Result<bool> ValidFrameFollows(SegmentReader& reader, uint64_t bad_pos, uint64_t
 Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, bool is_last,
                                 bool repair) {
   ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(path));
+  return ScanSegment(*reader, base_offset, is_last, repair);
+}
+
+Result<SegmentScan> ScanSegment(SegmentReader& segment, uint64_t base_offset, bool is_last,
+                                bool repair) {
+  SegmentReader* reader = &segment;  // the body predates the overload; keeps its diff small
+  const std::string& path = segment.path();
   SegmentScan scan;
   ASSIGN_OR_RETURN(scan.file_bytes, reader->FileSize());
   scan.end_offset = base_offset;

@@ -47,6 +47,8 @@ class SegmentReader {
   // An I/O error is a Status; a damaged or incomplete frame is a FrameCheck other than kOk.
   Result<FrameCheck> ReadFrame(uint64_t pos, uint64_t limit, uint64_t expected, FrameView* out);
   const std::string& path() const { return path_; }
+  // Frees the read window (the next Read allocates it again): for holding many segments open.
+  void ReleaseWindow();
 
  private:
   SegmentReader(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
@@ -75,6 +77,9 @@ struct SegmentScan {
 // `repair`: in the last segment, treat damage followed by valid frames as a torn tail too
 // (operator's choice after a power loss; the frames after the damage are discarded).
 Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, bool is_last,
+                                bool repair = false);
+// The same, through a reader already open on the segment file.
+Result<SegmentScan> ScanSegment(SegmentReader& reader, uint64_t base_offset, bool is_last,
                                 bool repair = false);
 
 }  // namespace sluice::journal
