@@ -1,5 +1,7 @@
 #include "journal/journal.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -48,6 +50,13 @@ class JournalImpl final : public Journal {
         RETURN_IF_ERROR(OpenPartition(stream, *partition).status());
       }
     }
+    if (!partitions_.empty()) {
+      spdlog::info(
+          "journal {}: recovered {} partition(s): {} sealed segment(s) from their index, {} "
+          "segment(s) scanned ({} MiB)",
+          options_.dir, partitions_.size(), recovery_.segments_from_index,
+          recovery_.segments_scanned, recovery_.bytes_scanned >> 20);
+    }
     return Status::Ok();
   }
 
@@ -84,6 +93,11 @@ class JournalImpl final : public Journal {
   uint64_t UndeliveredBytes() const override { return undelivered_.Get(); }
   uint64_t QuotaBytes() const override { return undelivered_.Quota(); }
 
+  RecoveryStats Recovery() const override {
+    std::lock_guard lock(mu_);
+    return recovery_;
+  }
+
   void Close() override {
     std::lock_guard lock(mu_);
     closed_ = true;
@@ -98,6 +112,7 @@ class JournalImpl final : public Journal {
     ASSIGN_OR_RETURN(auto log,
                      PartitionLogImpl::Open(stream, partition, dir, options_, fs_, &undelivered_));
     undelivered_.Add(log->Undelivered());
+    recovery_ += log->recovery_stats();
     PartitionLogImpl* raw = log.get();
     partitions_[{stream, partition}] = std::move(log);
     return raw;
@@ -110,9 +125,19 @@ class JournalImpl final : public Journal {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<PartitionLogImpl>> partitions_;
   bool closed_ = false;
+  RecoveryStats recovery_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace
+
+RecoveryStats& RecoveryStats::operator+=(const RecoveryStats& o) {
+  segments_from_index += o.segments_from_index;
+  segments_scanned += o.segments_scanned;
+  bytes_scanned += o.bytes_scanned;
+  indexes_missing += o.indexes_missing;
+  indexes_damaged += o.indexes_damaged;
+  return *this;
+}
 
 Result<std::unique_ptr<Journal>> Journal::Open(Options options) {
   if (options.dir.empty()) return Status::InvalidArgument("journal directory is empty");

@@ -96,6 +96,18 @@ class PartitionLog {
   virtual Result<size_t> ApplyRetention(int64_t retention_ms) = 0;
 };
 
+// What opening did, summed over every partition recovered so far (for logs, tests, benchmarks).
+// Recovery reads only the active (last) segment of a partition; a sealed segment is restored from
+// its index file unless that is missing or damaged, when the segment is scanned instead.
+struct RecoveryStats {
+  uint64_t segments_from_index = 0;  // sealed segments restored from their index, not read
+  uint64_t segments_scanned = 0;     // segments whose every frame was read and checked
+  uint64_t bytes_scanned = 0;        // their bytes
+  uint64_t indexes_missing = 0;      // sealed segments scanned because they had no index file
+  uint64_t indexes_damaged = 0;      // ... because their index file was damaged or stale
+  RecoveryStats& operator+=(const RecoveryStats& o);
+};
+
 class Journal {
  public:
   // Opens (creating if needed) the journal and recovers every partition found on disk: a torn
@@ -109,6 +121,8 @@ class Journal {
   // Bytes appended but not yet checkpointed past by every consumer, across partitions.
   virtual uint64_t UndeliveredBytes() const = 0;
   virtual uint64_t QuotaBytes() const = 0;
+  // What recovery did for the partitions opened so far (at Open and by Partition since).
+  virtual RecoveryStats Recovery() const = 0;
   // Stops commit threads after finishing queued appends (their callbacks run). Idempotent.
   virtual void Close() = 0;
 };

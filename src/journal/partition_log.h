@@ -72,6 +72,8 @@ class PartitionLogImpl final : public PartitionLog {
   void Close();
   // This partition's undelivered bytes (see Journal::UndeliveredBytes).
   uint64_t Undelivered() const;
+  // What Open's recovery did. Immutable after Open.
+  const RecoveryStats& recovery_stats() const { return recovery_stats_; }
   const std::string& dir() const { return dir_; }
 
   // Where a reader finds `offset`: the segment holding it and how far that segment is durable.
@@ -109,11 +111,23 @@ class PartitionLogImpl final : public PartitionLog {
   PartitionLogImpl(std::string stream, uint32_t partition, std::string dir, const Options& options,
                    FileSystem* fs, UndeliveredBytes* undelivered);
   Status Recover();
+  // Restores the sealed segment `base` (followed by `next_base`) from its index file and appends it
+  // to segments_. NotFound if there is no index file; Corruption (the reason) if it is damaged or
+  // disagrees with the segment file.
+  Status RestoreFromIndex(uint64_t base, uint64_t next_base, uint64_t logical_start);
+  // Writes the index file of the sealed segment `index` describes (atomically, durably).
+  Status WriteIndex(const SegmentIndex& index);
   Status LoadCheckpoint(const std::string& consumer, const std::string& path);
   Result<std::unique_ptr<WritableFile>> CreateSegmentFile(uint64_t base);
   Result<ReadTarget> LocateLocked(uint64_t offset) const;  // REQUIRES: mu_ held
   Result<uint64_t> LogicalPos(uint64_t offset) const;
   uint64_t MinDeliveredPosLocked() const;
+  // How many leading segments (never the active one) every consumer has checkpointed past; 0 with
+  // no consumer. REQUIRES: mu_ held.
+  size_t DeliveredPrefixLocked() const;
+  // Deletes the first `n` segments and their index files, oldest first; returns how many went.
+  // REQUIRES: checkpoint_mu_ held, n < segments_.size().
+  Result<size_t> RemoveFront(size_t n);
   std::string SegmentContext(uint64_t base) const;
 
   void CommitLoop();
@@ -148,6 +162,7 @@ class PartitionLogImpl final : public PartitionLog {
   std::string buf_;
   uint64_t last_indexed_pos_ = 0;
   Status failed_;
+  RecoveryStats recovery_stats_;  // written by Recover only
 
   std::thread commit_thread_;
 };

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -121,6 +122,10 @@ class JournalTest : public ::testing::Test {
   static void TruncateBy(const std::string& path, uint64_t n) {
     stdfs::resize_file(path, stdfs::file_size(path) - n);
   }
+  std::string IndexPath(uint64_t base) const { return PartitionDir() + "/" + IndexFileName(base); }
+  void RemoveIndex(uint64_t base) const { ASSERT_TRUE(stdfs::remove(IndexPath(base))); }
+  // Every record from Begin(), read in one pass.
+  std::vector<StoredRecord> ReadFromBegin() { return ReadAll(log_->Begin()); }
 
   ManualClock clock_;
   JournalFaultFileSystem fault_fs_;
@@ -314,7 +319,7 @@ TEST_F(JournalTest, DamagedLengthBeforeTheTailReportsCorruption) {
       << st.message();
 }
 
-TEST_F(JournalTest, CorruptionInANonLastSegmentFailsOpen) {
+TEST_F(JournalTest, CorruptionInASealedSegmentWithoutItsIndexFailsOpen) {
   options_.segment_bytes = 300;
   Reopen();
   for (int i = 0; i < 6; ++i) AppendOk({Record(100, 'x')});
@@ -323,11 +328,33 @@ TEST_F(JournalTest, CorruptionInANonLastSegmentFailsOpen) {
   Reopen();
   uint64_t last_frame = FramePos(1, 100);
   CorruptByte(SegmentPath(0), last_frame + format::kFrameHeaderSize + 99);
+  RemoveIndex(0);  // as written by a version without indexes: the segment is scanned
   Status st = TryReopen();
   EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
   EXPECT_NE(st.message().find(SegmentPath(0) + ": byte offset " + std::to_string(last_frame)),
             std::string::npos)
       << st.message();
+}
+
+TEST_F(JournalTest, CorruptionInAnIndexedSealedSegmentIsReportedWhenRead) {
+  options_.segment_bytes = 300;
+  Reopen();
+  for (int i = 0; i < 6; ++i) AppendOk({Record(100, 'x')});
+  Reopen();
+  uint64_t last_frame = FramePos(1, 100);
+  CorruptByte(SegmentPath(0), last_frame + format::kFrameHeaderSize + 99);
+  // Open trusts the index and does not read the sealed segment; the reader verifies every frame.
+  Reopen();
+  EXPECT_EQ(log_->End(), Offset{6});
+  auto reader = std::move(log_->NewReader().value());
+  std::vector<StoredRecord> out;
+  auto n = reader->Next(10, 1 << 20, out);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(
+      n.status().message().find(SegmentPath(0) + ": byte offset " + std::to_string(last_frame)),
+      std::string::npos)
+      << n.status().message();
 }
 
 TEST_F(JournalTest, MissingTailOfANonLastSegmentFailsOpen) {
@@ -592,6 +619,210 @@ TEST_F(JournalTest, AppendAfterCloseFailsAndDropStreamRemovesItsFiles) {
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(journal_->Partition("orders", 1).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(journal_->Partition("../x", 1).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Four segments of 8, 8, 8 and 6 records of 100 bytes (bases 0, 8, 16, 24), 1 s apart; the
+// consumer "s3" has checkpointed 13.
+class SegmentIndexTest : public JournalTest {
+ protected:
+  void SetUp() override {
+    JournalTest::SetUp();
+    options_.segment_bytes = 1000;
+    Reopen();
+    for (int i = 0; i < 30; ++i) {
+      AppendOk({Record(100, static_cast<char>('A' + i))});
+      clock_.AdvanceMs(1000);
+    }
+    ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{13}).ok());
+    ASSERT_EQ(SegmentNames().size(), 4u);
+  }
+
+  struct State {
+    Offset begin, end, checkpoint;
+    uint64_t undelivered = 0;
+    std::vector<std::string> records;
+    std::vector<std::string> tail;  // read from offset 13
+    bool operator==(const State&) const = default;
+  };
+  State Capture() {
+    State st{
+        log_->Begin(), log_->End(), log_->Checkpoint("s3"), journal_->UndeliveredBytes(), {}, {}};
+    for (const auto& r : ReadFromBegin()) st.records.push_back(r.data);
+    for (const auto& r : ReadAll(Offset{13})) st.tail.push_back(r.data);
+    return st;
+  }
+};
+
+TEST_F(SegmentIndexTest, SealingASegmentWritesItsIndexAndTheActiveOneHasNone) {
+  for (uint64_t base : {0, 8, 16}) {
+    auto index = DecodeSegmentIndex(*fs::ReadFile(IndexPath(base)));
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    EXPECT_EQ(index->base_offset, base);
+    EXPECT_EQ(index->end_offset, base + 8);
+    EXPECT_EQ(index->segment_bytes, stdfs::file_size(SegmentPath(base)));
+    EXPECT_EQ(index->max_arrival_ms, 1'700'000'000'000 + static_cast<int64_t>(base + 7) * 1000);
+    EXPECT_EQ(index->entries, (std::vector<IndexEntry>{{base, format::kSegmentHeaderSize}}));
+  }
+  EXPECT_FALSE(fs::Exists(IndexPath(24)));
+}
+
+TEST_F(SegmentIndexTest, ReopenRestoresSealedSegmentsFromTheirIndexAndScansOnlyTheActiveOne) {
+  Reopen();
+  const State before = Capture();
+  RecoveryStats stats = journal_->Recovery();
+  EXPECT_EQ(stats.segments_from_index, 3u);
+  EXPECT_EQ(stats.segments_scanned, 1u);
+  EXPECT_EQ(stats.bytes_scanned, stdfs::file_size(SegmentPath(24)));
+  EXPECT_EQ(stats.indexes_missing + stats.indexes_damaged, 0u);
+  EXPECT_EQ(before.end, Offset{30});
+  ASSERT_EQ(before.records.size(), 30u);
+  EXPECT_EQ(before.tail.front(), Record(100, 'A' + 13));
+  EXPECT_EQ(before.undelivered, 17 * (format::kFrameHeaderSize + 100));
+  // Arrival times come from the index: retention deletes exactly the old, delivered segments.
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{30}).ok());
+  clock_.AdvanceMs(60'000);
+  // Now = start + 90 s: segment 0's newest record (start + 7 s) is 83 s old, segment 8's 75 s.
+  EXPECT_EQ(*log_->ApplyRetention(83'000), 0u);
+  EXPECT_EQ(*log_->ApplyRetention(75'000), 1u);
+  EXPECT_EQ(log_->Begin(), Offset{8});
+  EXPECT_FALSE(fs::Exists(IndexPath(0)));
+  AppendOk({"after"});
+  EXPECT_EQ(ReadAll(Offset{30}).at(0).data, "after");
+}
+
+TEST_F(SegmentIndexTest, DamagedOrStaleIndexFallsBackToAScanWithIdenticalState) {
+  Reopen();
+  const State expected = Capture();
+  const std::string good = *fs::ReadFile(IndexPath(8));
+  SegmentIndex stale = *DecodeSegmentIndex(good);
+  stale.segment_bytes += 128;  // as if the segment had been longer when sealed
+  struct Damage {
+    const char* what;
+    std::function<void()> apply;
+  };
+  const std::vector<Damage> damages = {
+      {"flipped byte", [&] { CorruptByte(IndexPath(8), format::kIndexEndOffsetPos); }},
+      {"truncated", [&] { TruncateBy(IndexPath(8), 3); }},
+      {"checksum", [&] { CorruptByte(IndexPath(8), good.size() - 1); }},
+      {"stale size",
+       [&] { ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(8), EncodeSegmentIndex(stale)).ok()); }},
+      {"wrong end",
+       [&] {
+         SegmentIndex wrong = *DecodeSegmentIndex(good);
+         wrong.end_offset = 15;
+         ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(8), EncodeSegmentIndex(wrong)).ok());
+       }},
+      {"empty", [&] { ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(8), "").ok()); }},
+  };
+  for (const Damage& damage : damages) {
+    SCOPED_TRACE(damage.what);
+    damage.apply();
+    Reopen();
+    RecoveryStats stats = journal_->Recovery();
+    EXPECT_EQ(stats.indexes_damaged, 1u);
+    EXPECT_EQ(stats.segments_from_index, 2u);
+    EXPECT_EQ(stats.segments_scanned, 2u);  // segment 8 and the active one
+    EXPECT_EQ(Capture(), expected);
+    // The scan rewrote the index as it was written at sealing; the next open trusts it again.
+    EXPECT_EQ(*fs::ReadFile(IndexPath(8)), good);
+    Reopen();
+    EXPECT_EQ(journal_->Recovery().segments_from_index, 3u);
+  }
+}
+
+TEST_F(SegmentIndexTest, DataDirWithoutIndexesOpensByScanningAndGainsThem) {
+  std::vector<std::string> good;
+  for (uint64_t base : {0, 8, 16}) {
+    good.push_back(*fs::ReadFile(IndexPath(base)));
+    RemoveIndex(base);
+  }
+  Reopen();
+  RecoveryStats stats = journal_->Recovery();
+  EXPECT_EQ(stats.indexes_missing, 3u);
+  EXPECT_EQ(stats.segments_scanned, 4u);
+  EXPECT_EQ(stats.segments_from_index, 0u);
+  const State scanned = Capture();
+  EXPECT_EQ(scanned.end, Offset{30});
+  EXPECT_EQ(*fs::ReadFile(IndexPath(8)), good[1]);
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().segments_from_index, 3u);
+  EXPECT_EQ(Capture(), scanned);
+}
+
+TEST_F(SegmentIndexTest, TornTailOfTheActiveSegmentIsCutWhileSealedOnesComeFromTheirIndex) {
+  journal_.reset();
+  TruncateBy(SegmentPath(24), 5);
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().segments_from_index, 3u);
+  EXPECT_EQ(log_->End(), Offset{29});
+  EXPECT_EQ(stdfs::file_size(SegmentPath(24)), FramePos(5, 100));
+  AppendOk({Record(100, 'z')});
+  Reopen();
+  EXPECT_EQ(ReadAll(Offset{29}).at(0).data, Record(100, 'z'));
+}
+
+TEST_F(SegmentIndexTest, CorruptionInTheActiveSegmentStillFailsOpen) {
+  journal_.reset();
+  CorruptByte(SegmentPath(24), FramePos(2, 100) + format::kFrameHeaderSize + 3);
+  Status st = TryReopen();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(
+      st.message().find(SegmentPath(24) + ": byte offset " + std::to_string(FramePos(2, 100))),
+      std::string::npos)
+      << st.message();
+}
+
+TEST_F(JournalTest, IndexLeftOnTheLastSegmentByACrashWhileRollingIsRemovedAndRewritten) {
+  options_.segment_bytes = 1000;
+  Reopen();
+  for (int i = 0; i < 8; ++i) AppendOk({Record(100, 'a')});  // full: the next append rolls
+  journal_.reset();
+  // Died after sealing segment 0 (index written) and before creating segment 8.
+  const std::string sealed = EncodeSegmentIndex(SegmentIndex{
+      0, 8, stdfs::file_size(SegmentPath(0)), clock_.NowMs(), {{0, format::kSegmentHeaderSize}}});
+  ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(0), sealed).ok());
+  Reopen();
+  EXPECT_FALSE(fs::Exists(IndexPath(0)));
+  EXPECT_EQ(journal_->Recovery().segments_scanned, 1u);
+  AppendOk({Record(100, 'b')});
+  EXPECT_EQ(*fs::ReadFile(IndexPath(0)), sealed);
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().segments_from_index, 1u);
+  EXPECT_EQ(ReadAll().size(), 9u);
+}
+
+TEST_F(JournalTest, IndexWithoutItsSegmentIsRemovedOnOpen) {
+  AppendOk({"a"});
+  const std::string orphan = PartitionDir() + "/" + IndexFileName(1234);
+  ASSERT_TRUE(fs::WriteFileAtomically(orphan, "left by a crash").ok());
+  Reopen();
+  EXPECT_FALSE(fs::Exists(orphan));
+}
+
+TEST(JournalFormatTest, SegmentIndexRoundTripsAndRejectsDamage) {
+  const SegmentIndex index{100, 160, 70'000, 1'700'000'000'123, {{100, 32}, {130, 40'000}}};
+  const std::string data = EncodeSegmentIndex(index);
+  EXPECT_EQ(data.size(), format::kIndexHeaderSize + 2 * format::kIndexEntrySize + 4);
+  EXPECT_EQ(*DecodeSegmentIndex(data), index);
+  EXPECT_EQ(IndexFileName(100), "00000000000000000100.index");
+  EXPECT_EQ(ParseIndexFileName("00000000000000000100.index"), 100u);
+  EXPECT_FALSE(ParseIndexFileName("00000000000000000100.log"));
+  for (size_t i = 0; i < data.size(); ++i) {
+    std::string bad = data;
+    bad[i] = static_cast<char>(bad[i] ^ 1);
+    EXPECT_EQ(DecodeSegmentIndex(bad).status().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+  EXPECT_FALSE(DecodeSegmentIndex(data.substr(0, data.size() - 1)).ok());
+  // Self-consistency, even with a valid checksum.
+  SegmentIndex unordered = index;
+  std::swap(unordered.entries[0], unordered.entries[1]);
+  EXPECT_FALSE(DecodeSegmentIndex(EncodeSegmentIndex(unordered)).ok());
+  SegmentIndex outside = index;
+  outside.entries[1].offset = 160;
+  EXPECT_FALSE(DecodeSegmentIndex(EncodeSegmentIndex(outside)).ok());
+  SegmentIndex no_entries = index;
+  no_entries.entries.clear();
+  EXPECT_FALSE(DecodeSegmentIndex(EncodeSegmentIndex(no_entries)).ok());
 }
 
 TEST(JournalFormatTest, SegmentNamesAreZeroPaddedBaseOffsets) {
