@@ -9,6 +9,7 @@
 
 #include "common/file_util.h"
 #include "journal/codec.h"
+#include "journal/disk_reserve.h"
 #include "journal/file.h"
 #include "journal/partition_log.h"
 
@@ -34,7 +35,8 @@ class JournalImpl final : public Journal {
       : options_(std::move(options)),
         fs_(options_.fs != nullptr ? options_.fs : &FileSystem::Posix()),
         undelivered_(options_.quota_bytes),
-        streams_dir_(fs::Join(options_.dir, "streams")) {}
+        streams_dir_(fs::Join(options_.dir, "streams")),
+        reserve_(options_.dir, options_.disk_reserve_bytes, fs_) {}
   ~JournalImpl() override { Close(); }
 
   Status Recover() {
@@ -56,6 +58,10 @@ class JournalImpl final : public Journal {
           "segment(s) scanned ({} MiB)",
           options_.dir, partitions_.size(), recovery_.segments_from_index,
           recovery_.segments_scanned, recovery_.bytes_scanned >> 20);
+    }
+    if (auto deleted = reserve_.Enforce(true); !deleted.ok()) {
+      spdlog::warn("journal {}: disk reserve check failed: {}", options_.dir,
+                   deleted.status().ToString());
     }
     return Status::Ok();
   }
@@ -79,6 +85,7 @@ class JournalImpl final : public Journal {
     std::lock_guard lock(mu_);
     for (auto it = partitions_.lower_bound({stream, 0});
          it != partitions_.end() && it->first.first == stream;) {
+      reserve_.Remove(it->second.get());
       it->second->Close();
       undelivered_.Sub(it->second->Undelivered());
       it = partitions_.erase(it);
@@ -98,6 +105,8 @@ class JournalImpl final : public Journal {
     return recovery_;
   }
 
+  Result<size_t> EnforceDiskReserve() override { return reserve_.Enforce(true); }
+
   void Close() override {
     std::lock_guard lock(mu_);
     closed_ = true;
@@ -109,8 +118,9 @@ class JournalImpl final : public Journal {
   Result<PartitionLogImpl*> OpenPartition(const std::string& stream, uint32_t partition) {
     std::string dir = fs::Join(fs::Join(streams_dir_, stream), std::to_string(partition));
     RETURN_IF_ERROR(fs::CreateDirs(dir));
-    ASSIGN_OR_RETURN(auto log,
-                     PartitionLogImpl::Open(stream, partition, dir, options_, fs_, &undelivered_));
+    ASSIGN_OR_RETURN(auto log, PartitionLogImpl::Open(stream, partition, dir, options_, fs_,
+                                                      &undelivered_, &reserve_));
+    reserve_.Add(log.get());
     undelivered_.Add(log->Undelivered());
     recovery_ += log->recovery_stats();
     PartitionLogImpl* raw = log.get();
@@ -122,6 +132,7 @@ class JournalImpl final : public Journal {
   FileSystem* const fs_;
   journal::UndeliveredBytes undelivered_;
   const std::string streams_dir_;
+  DiskReserve reserve_;  // before partitions_: outlives them
   mutable std::mutex mu_;
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<PartitionLogImpl>> partitions_;
   bool closed_ = false;

@@ -116,13 +116,14 @@ class ReaderImpl final : public Reader {
 
 PartitionLogImpl::PartitionLogImpl(std::string stream, uint32_t partition, std::string dir,
                                    const Options& options, FileSystem* fs,
-                                   UndeliveredBytes* undelivered)
+                                   UndeliveredBytes* undelivered, DiskReserve* reserve)
     : stream_(std::move(stream)),
       partition_(partition),
       dir_(std::move(dir)),
       options_(options),
       fs_(fs),
-      undelivered_(undelivered) {}
+      undelivered_(undelivered),
+      reserve_(reserve) {}
 
 PartitionLogImpl::~PartitionLogImpl() {
   Close();
@@ -130,9 +131,9 @@ PartitionLogImpl::~PartitionLogImpl() {
 
 Result<std::unique_ptr<PartitionLogImpl>> PartitionLogImpl::Open(
     std::string stream, uint32_t partition, std::string dir, const Options& options, FileSystem* fs,
-    UndeliveredBytes* undelivered) {
-  std::unique_ptr<PartitionLogImpl> log(
-      new PartitionLogImpl(std::move(stream), partition, std::move(dir), options, fs, undelivered));
+    UndeliveredBytes* undelivered, DiskReserve* reserve) {
+  std::unique_ptr<PartitionLogImpl> log(new PartitionLogImpl(
+      std::move(stream), partition, std::move(dir), options, fs, undelivered, reserve));
   RETURN_IF_ERROR(log->Recover());
   log->commit_thread_ = std::thread([p = log.get()] { p->CommitLoop(); });
   return log;
@@ -489,14 +490,22 @@ Offset PartitionLogImpl::Checkpoint(const std::string& consumer) const {
   return Offset{it->second.next};
 }
 
-Result<size_t> PartitionLogImpl::ApplyRetention(int64_t retention_ms) {
+Result<size_t> PartitionLogImpl::ApplyRetention(const Retention& retention) {
   std::lock_guard checkpoint_lock(checkpoint_mu_);
-  const int64_t cutoff = options_.clock->NowMs() - retention_ms;
+  const int64_t now = options_.clock->NowMs();
+  const int64_t cutoff = retention.max_age_ms >= now ? INT64_MIN : now - retention.max_age_ms;
   size_t n = 0;
   {
     std::lock_guard lock(mu_);
     const size_t delivered = DeliveredPrefixLocked();
-    while (n < delivered && segments_[n].max_arrival_ms < cutoff) ++n;
+    uint64_t delivered_bytes = 0;
+    for (size_t i = 0; i < delivered; ++i) delivered_bytes += segments_[i].bytes;
+    for (; n < delivered; ++n) {
+      bool old = segments_[n].max_arrival_ms < cutoff;
+      bool over = delivered_bytes > retention.max_delivered_bytes;
+      if (!old && !over) break;
+      delivered_bytes -= segments_[n].bytes;
+    }
   }
   return RemoveFront(n);
 }
@@ -509,6 +518,29 @@ size_t PartitionLogImpl::DeliveredPrefixLocked() const {
   size_t n = 0;
   while (n + 1 < segments_.size() && segments_[n + 1].base <= min_next) ++n;
   return n;
+}
+
+std::vector<PartitionLogImpl::DeliveredSegment> PartitionLogImpl::DeliveredSegments() const {
+  std::lock_guard lock(mu_);
+  std::vector<DeliveredSegment> out;
+  const size_t delivered = DeliveredPrefixLocked();
+  for (size_t i = 0; i < delivered; ++i) {
+    out.push_back(
+        DeliveredSegment{segments_[i].base, segments_[i].bytes, segments_[i].max_arrival_ms});
+  }
+  return out;
+}
+
+Result<uint64_t> PartitionLogImpl::RemoveOldestDelivered(uint64_t base) {
+  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  uint64_t bytes = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (DeliveredPrefixLocked() == 0 || segments_.front().base != base) return uint64_t{0};
+    bytes = segments_.front().bytes;
+  }
+  ASSIGN_OR_RETURN(size_t removed, RemoveFront(1));
+  return removed == 1 ? bytes : 0;
 }
 
 Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
@@ -617,7 +649,9 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
     base = segments_.back().base;
     has_records = end_ > base;
   }
+  bool rolled = false;
   if (has_records && start_bytes >= options_.segment_bytes) {
+    rolled = true;
     Status st = Roll();
     if (!st.ok()) {
       // A half-created segment file may exist; reopening recovers it (torn header).
@@ -681,6 +715,13 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
   }
   data_cv_.notify_all();
   for (auto& req : group) req.done(AppendResult{Offset{req.first}, req.accepted});
+  // Sealing a segment is when the journal's disk use grows: check the free-space reserve (after
+  // the callbacks, so that acknowledgements never wait for deletions).
+  if (rolled && reserve_ != nullptr) {
+    if (auto deleted = reserve_->Enforce(false); !deleted.ok()) {
+      spdlog::warn("journal: disk reserve check failed: {}", deleted.status().ToString());
+    }
+  }
 }
 
 }  // namespace sluice::journal

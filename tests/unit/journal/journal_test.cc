@@ -30,6 +30,12 @@ constexpr auto kWait = std::chrono::seconds(10);
 std::string Record(size_t n, char c) {
   return std::string(n, c);
 }
+Retention MaxAge(int64_t ms) {
+  return Retention{ms, UINT64_MAX};
+}
+Retention MaxDeliveredBytes(uint64_t bytes) {
+  return Retention{INT64_MAX, bytes};
+}
 
 class JournalTest : public ::testing::Test {
  protected:
@@ -535,16 +541,16 @@ TEST_F(JournalTest, RetentionDeletesOnlyCheckpointedOldSegments) {
   ASSERT_EQ(SegmentNames(),
             (std::vector<std::string>{SegmentFileName(0), SegmentFileName(3), SegmentFileName(6)}));
   // No consumer yet: nothing was delivered, nothing goes.
-  EXPECT_EQ(*log_->ApplyRetention(0), 0u);
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(0)), 0u);
   ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{5}).ok());
-  EXPECT_EQ(*log_->ApplyRetention(60'000), 0u);  // delivered but too young
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(60'000)), 0u);  // delivered but too young
   clock_.AdvanceMs(60'000);
   // Segment 0 is delivered and old; segment 3 is old but record 5 is not delivered.
-  EXPECT_EQ(*log_->ApplyRetention(60'000), 1u);
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(60'000)), 1u);
   EXPECT_EQ(log_->Begin(), Offset{3});
   EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(3), SegmentFileName(6)}));
   ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{9}).ok());
-  EXPECT_EQ(*log_->ApplyRetention(60'000), 1u);  // segment 3; segment 6 is active
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(60'000)), 1u);  // segment 3; segment 6 is active
   EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(6)}));
 
   auto reader = std::move(log_->NewReader().value());
@@ -553,6 +559,114 @@ TEST_F(JournalTest, RetentionDeletesOnlyCheckpointedOldSegments) {
   EXPECT_EQ(log_->Begin(), Offset{6});
   EXPECT_EQ(log_->End(), Offset{9});
   EXPECT_EQ(ReadAll(Offset{6}).at(0).data, Record(100, 'g'));
+}
+
+TEST_F(JournalTest, RetentionBySizeDeletesOldestDeliveredSegmentsOnly) {
+  constexpr uint64_t kFrame = format::kFrameHeaderSize + 100;
+  constexpr uint64_t kSegmentFile = format::kSegmentHeaderSize + 3 * kFrame;
+  options_.segment_bytes = 3 * kFrame;  // 3 records per segment
+  Reopen();
+  for (int i = 0; i < 12; ++i) AppendOk({Record(100, static_cast<char>('a' + i))});
+  ASSERT_EQ(SegmentNames().size(), 4u);  // 0, 3, 6, 9 (active)
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 0u) << "no consumer: nothing delivered";
+  // Segments 0 and 3 are delivered; segment 6 holds undelivered records 7 and 8.
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{7}).ok());
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(2 * kSegmentFile)), 0u);  // within the bound
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(2 * kSegmentFile - 1)), 1u);
+  EXPECT_EQ(log_->Begin(), Offset{3});
+  EXPECT_FALSE(fs::Exists(IndexPath(0)));
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 1u);
+  EXPECT_EQ(log_->Begin(), Offset{6});
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 0u) << "segment 6 is not delivered";
+  // A second consumer behind holds everything it has not read.
+  ASSERT_TRUE(log_->CommitCheckpoint("warehouse", Offset{6}).ok());
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{12}).ok());
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 0u);
+  ASSERT_TRUE(log_->CommitCheckpoint("warehouse", Offset{12}).ok());
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 1u) << "the active segment stays";
+  EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(9)}));
+  Reopen();
+  EXPECT_EQ(log_->Begin(), Offset{9});
+  EXPECT_EQ(ReadFromBegin().size(), 3u);
+  EXPECT_EQ(journal_->UndeliveredBytes(), 0u);
+}
+
+// Two partitions, 3 records of 100 bytes per segment, arrivals interleaved so that "oldest
+// first" must cross partitions: orders/0 segment 0 (arrivals 0-2 s), clicks/0 segment 0 (3-5 s),
+// orders/0 segment 3 (6-8 s), clicks/0 segment 3 (9-11 s); each then rolls to segment 6.
+class DiskReserveTest : public JournalTest {
+ protected:
+  static constexpr uint64_t kFrame = format::kFrameHeaderSize + 100;
+  static constexpr uint64_t kSegmentFile = format::kSegmentHeaderSize + 3 * kFrame;
+  static constexpr uint64_t kReserve = 1ull << 30;
+
+  void SetUp() override {
+    JournalTest::SetUp();
+    options_.segment_bytes = 3 * kFrame;
+    options_.disk_reserve_bytes = kReserve;
+    Reopen();
+    clicks_ = *journal_->Partition("clicks", 0);
+    for (PartitionLog* log : {log_, clicks_, log_, clicks_}) {
+      for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(Append({Record(100, 'r')}, log)->accepted, 1u);
+        clock_.AdvanceMs(1000);
+      }
+    }
+    ASSERT_EQ(Append({Record(100, 'r')}, log_)->accepted, 1u);  // both roll to segment 6
+    ASSERT_EQ(Append({Record(100, 'r')}, clicks_)->accepted, 1u);
+  }
+  std::string ClicksSegment(uint64_t base) const {
+    return options_.dir + "/streams/clicks/0/" + SegmentFileName(base);
+  }
+
+  PartitionLog* clicks_ = nullptr;
+};
+
+TEST_F(DiskReserveTest, BelowTheReserveDeletesDeliveredSegmentsOldestFirstAcrossPartitions) {
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{7}).ok());
+  ASSERT_TRUE(clicks_->CommitCheckpoint("s3", Offset{7}).ok());
+  fault_fs_.SetFreeBytes(kReserve);  // at the reserve: nothing to do
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 0u);
+  // Short by a bit more than one segment: the two oldest go, one from each partition.
+  fault_fs_.SetFreeBytes(kReserve - kSegmentFile - 1);
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 2u);
+  EXPECT_EQ(log_->Begin(), Offset{3});
+  EXPECT_EQ(clicks_->Begin(), Offset{3});
+  EXPECT_FALSE(fs::Exists(IndexPath(0)));
+  // Short by a lot: every delivered segment goes, never the active ones.
+  fault_fs_.SetFreeBytes(0);
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 2u);
+  EXPECT_EQ(log_->Begin(), Offset{6});
+  EXPECT_EQ(clicks_->Begin(), Offset{6});
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 0u);
+  EXPECT_EQ(log_->End(), Offset{7});
+}
+
+TEST_F(DiskReserveTest, NeverDeletesUndeliveredData) {
+  // orders/0: segment 0 delivered, segment 3 holds undelivered records 4 and 5; clicks/0: no
+  // consumer has read anything.
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{4}).ok());
+  fault_fs_.SetFreeBytes(0);
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 1u);
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 0u);
+  EXPECT_EQ(log_->Begin(), Offset{3});
+  EXPECT_EQ(clicks_->Begin(), Offset{0});
+  EXPECT_TRUE(fs::Exists(ClicksSegment(0)));
+  EXPECT_EQ(ReadFromBegin().size(), 4u);  // records 3-6
+}
+
+TEST_F(DiskReserveTest, IsCheckedWhenASegmentIsSealedAndAtOpen) {
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{7}).ok());
+  fault_fs_.SetFreeBytes(kReserve - 1);
+  for (int i = 0; i < 2; ++i) AppendOk({Record(100, 'x')});  // segment 6 full
+  AppendOk({Record(100, 'y')});                              // seals it: the check runs
+  journal_->Close();  // the check runs on the commit thread after the callbacks: wait for it
+  EXPECT_EQ(SegmentNames(),
+            (std::vector<std::string>{SegmentFileName(3), SegmentFileName(6), SegmentFileName(9)}));
+  ASSERT_TRUE(clicks_->CommitCheckpoint("s3", Offset{3}).ok());
+  Reopen();  // clicks/0 segment 0 is now the oldest delivered one
+  EXPECT_FALSE(fs::Exists(ClicksSegment(0)));
+  EXPECT_EQ(log_->Begin(), Offset{3});
 }
 
 TEST_F(JournalTest, FdatasyncFailureFailsTheCallbackAndLosesNothingAcknowledged) {
@@ -682,8 +796,8 @@ TEST_F(SegmentIndexTest, ReopenRestoresSealedSegmentsFromTheirIndexAndScansOnlyT
   ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{30}).ok());
   clock_.AdvanceMs(60'000);
   // Now = start + 90 s: segment 0's newest record (start + 7 s) is 83 s old, segment 8's 75 s.
-  EXPECT_EQ(*log_->ApplyRetention(83'000), 0u);
-  EXPECT_EQ(*log_->ApplyRetention(75'000), 1u);
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(83'000)), 0u);
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(75'000)), 1u);
   EXPECT_EQ(log_->Begin(), Offset{8});
   EXPECT_FALSE(fs::Exists(IndexPath(0)));
   AppendOk({"after"});
