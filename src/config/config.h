@@ -17,6 +17,7 @@ struct ServerConfig {
   std::string data_dir = "./var";         // journal, delivery state, default buckets
   uint64_t quota_mb = 10240;              // disk quota for undelivered data (all streams)
   uint64_t segment_mb = 64;               // journal segment size
+  uint64_t disk_reserve_mb = 1024;        // free disk kept by deleting delivered segments (0 = off)
   uint32_t io_threads = 2;                // HTTP worker threads
   bool sync = true;                  // fdatasync before acknowledging (never off in production)
   std::string region = "us-east-1";  // for ARNs
