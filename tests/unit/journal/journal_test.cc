@@ -905,6 +905,26 @@ TEST_F(JournalTest, IndexLeftOnTheLastSegmentByACrashWhileRollingIsRemovedAndRew
   EXPECT_EQ(ReadAll().size(), 9u);
 }
 
+TEST_F(JournalTest, IndexThatCannotBeWrittenCostsAScanNotData) {
+  options_.segment_bytes = 1000;
+  Reopen();
+  for (int i = 0; i < 8; ++i) AppendOk({Record(100, 'a')});
+  // A non-empty directory where the index goes: the rename at sealing fails.
+  ASSERT_TRUE(stdfs::create_directory(IndexPath(0)));
+  ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(0) + "/x", "x").ok());
+  AppendOk({Record(100, 'b')});  // seals segment 0 without its index and goes on
+  AppendOk({Record(100, 'c')});
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().indexes_damaged, 1u);  // unreadable: scanned instead
+  EXPECT_EQ(ReadAll().size(), 10u);
+  stdfs::remove_all(IndexPath(0));
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().indexes_missing, 1u);  // scanned, and now written
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().segments_from_index, 1u);
+  EXPECT_EQ(ReadAll().size(), 10u);
+}
+
 TEST_F(JournalTest, IndexWithoutItsSegmentIsRemovedOnOpen) {
   AppendOk({"a"});
   const std::string orphan = PartitionDir() + "/" + IndexFileName(1234);
