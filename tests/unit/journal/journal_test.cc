@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -667,6 +668,49 @@ TEST_F(DiskReserveTest, IsCheckedWhenASegmentIsSealedAndAtOpen) {
   Reopen();  // clicks/0 segment 0 is now the oldest delivered one
   EXPECT_FALSE(fs::Exists(ClicksSegment(0)));
   EXPECT_EQ(log_->Begin(), Offset{3});
+}
+
+TEST_F(DiskReserveTest, DeletesOnlyDeliveredDataWhilePartitionsAppendAndCheckpoint) {
+  fault_fs_.SetFreeBytes(0);  // always short: every sealed segment triggers deletions
+  std::vector<PartitionLog*> logs = {log_, clicks_, *journal_->Partition("views", 3)};
+  constexpr int kAppends = 60;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (PartitionLog* log : logs) {
+    threads.emplace_back([&, log] {
+      for (int i = 0; i < kAppends; ++i) {
+        auto r = Append({Record(100, 'c')}, log);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+      }
+    });
+  }
+  // The consumer checkpoints partway behind the end, so some sealed segments stay undelivered.
+  std::thread consumer([&] {
+    while (!done.load()) {
+      for (PartitionLog* log : logs) {
+        Offset end = log->End();
+        ASSERT_TRUE(log->CommitCheckpoint("s3", Offset{end.value / 2}).ok());
+      }
+    }
+  });
+  for (auto& t : threads) t.join();
+  done = true;
+  consumer.join();
+  journal_->Close();
+  for (PartitionLog* log : logs) {
+    // Nothing at or past the checkpoint was deleted, and what is left reads back densely.
+    EXPECT_LE(log->Begin(), log->Checkpoint("s3"));
+    auto reader = std::move(log->NewReader().value());
+    std::vector<StoredRecord> out;
+    for (;;) {
+      auto n = reader->Next(100, 1 << 20, out);
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      if (*n == 0) break;
+    }
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out.front().offset, log->Begin());
+    EXPECT_EQ(out.back().offset.value + 1, log->End().value);
+  }
 }
 
 TEST_F(JournalTest, FdatasyncFailureFailsTheCallbackAndLosesNothingAcknowledged) {
