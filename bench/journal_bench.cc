@@ -65,6 +65,9 @@ class CountingFileSystem final : public journal::FileSystem {
   Status SyncDir(const std::string& dir) override {
     return journal::FileSystem::Posix().SyncDir(dir);
   }
+  Result<uint64_t> FreeBytes(const std::string& dir) override {
+    return journal::FileSystem::Posix().FreeBytes(dir);
+  }
 
   std::atomic<uint64_t> syncs{0};
   std::atomic<uint64_t> bytes{0};

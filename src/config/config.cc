@@ -171,6 +171,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
                                "error_output_prefix",
                                "retry_duration_s",
                                "retention_hours",
+                               "retention_mb",
                                "warehouse",
                                "custom_time_zone",
                                "version",
@@ -255,6 +256,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   if (!s.errors.empty() && s.error_output_prefix.empty()) s.error_output_prefix = s.errors.prefix;
   RETURN_IF_ERROR(w.Uint(n, "retry_duration_s", s.retry_duration_s, 0, 7 * 86400));
   RETURN_IF_ERROR(w.Uint(n, "retention_hours", s.retention_hours, 1, 24 * 365));
+  RETURN_IF_ERROR(w.Uint(n, "retention_mb", s.retention_mb, 1, 1u << 30));
   RETURN_IF_ERROR(w.Uint(n, "max_active_partitions", s.max_active_partitions, 1, 5000));
   RETURN_IF_ERROR(w.String(n, "custom_time_zone", s.custom_time_zone));
   RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
@@ -280,11 +282,13 @@ Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   RETURN_IF_ERROR(
       w.CheckKeys(n, "server",
                   {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region",
-                   "account_id", "log_level", "log_format", "max_delivery_streams"}));
+                   "account_id", "log_level", "log_format", "max_delivery_streams",
+                   "disk_reserve_mb"}));
   RETURN_IF_ERROR(w.String(n, "listen", s.listen));
   RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
   RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
   RETURN_IF_ERROR(w.Uint(n, "segment_mb", s.segment_mb, 1, 4096));
+  RETURN_IF_ERROR(w.Uint(n, "disk_reserve_mb", s.disk_reserve_mb, 0, 1ull << 30));
   RETURN_IF_ERROR(w.Uint(n, "io_threads", s.io_threads, 1, 64));
   RETURN_IF_ERROR(w.Uint(n, "max_delivery_streams", s.max_delivery_streams, 1, 10000));
   RETURN_IF_ERROR(w.Bool(n, "sync", s.sync));
@@ -584,6 +588,7 @@ std::string StreamToYaml(const StreamConfig& s) {
     e << YAML::Key << "custom_time_zone" << YAML::Value << YAML::DoubleQuoted << s.custom_time_zone;
   }
   e << YAML::Key << "retention_hours" << YAML::Value << s.retention_hours;
+  e << YAML::Key << "retention_mb" << YAML::Value << s.retention_mb;
   e << YAML::Key << "max_active_partitions" << YAML::Value << s.max_active_partitions;
   e << YAML::EndMap;
   std::string out = e.c_str();

@@ -58,9 +58,11 @@ struct StreamConfig {
   std::optional<std::string> file_extension;
   std::string custom_time_zone = "UTC";
   uint32_t retry_duration_s = 86400;  // give up on a store after this long (Firehose: 24 h)
+  // Journal retention of delivered data: segments older than retention_hours, or past
+  // retention_mb (per stream, shared equally by its partitions), are deleted oldest first.
   uint32_t retention_hours = 24;
-  uint32_t max_active_partitions = 500;  // dynamic partitioning: distinct prefixes per buffer //
-                                         // journal retention for delivered data
+  uint32_t retention_mb = 10240;
+  uint32_t max_active_partitions = 500;  // dynamic partitioning: distinct prefixes per buffer
   std::vector<ProcessorSpec> processors;
   std::string format = "raw";      // raw (concatenate as sent) | csv | jsonl
   std::string format_params_json;  // e.g. {"header":true,"delimiter":","} for csv

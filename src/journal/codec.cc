@@ -89,6 +89,83 @@ Status CheckSegmentHeader(std::string_view data, uint64_t base_offset) {
   return Status::Ok();
 }
 
+std::string EncodeSegmentIndex(const SegmentIndex& index) {
+  std::string d(format::kIndexHeaderSize + index.entries.size() * format::kIndexEntrySize +
+                    format::kIndexCrcSize,
+                '\0');
+  char* p = d.data();
+  std::memcpy(p, format::kIndexMagic, sizeof format::kIndexMagic);
+  Put32(p + format::kIndexVersionPos, format::kIndexVersion);
+  Put32(p + format::kIndexCountPos, static_cast<uint32_t>(index.entries.size()));
+  Put64(p + format::kIndexBaseOffsetPos, index.base_offset);
+  Put64(p + format::kIndexEndOffsetPos, index.end_offset);
+  Put64(p + format::kIndexSegmentBytesPos, index.segment_bytes);
+  Put64(p + format::kIndexMaxArrivalPos, static_cast<uint64_t>(index.max_arrival_ms));
+  char* e = p + format::kIndexHeaderSize;
+  for (const IndexEntry& entry : index.entries) {
+    Put64(e, entry.offset);
+    Put64(e + 8, entry.pos);
+    e += format::kIndexEntrySize;
+  }
+  Put32(e, crc32c::Mask(crc32c::Value(p, static_cast<size_t>(e - p))));
+  return d;
+}
+
+Result<SegmentIndex> DecodeSegmentIndex(std::string_view data) {
+  if (data.size() < format::kIndexHeaderSize + format::kIndexCrcSize) {
+    return Status::Corruption("index has " + std::to_string(data.size()) + " bytes, too short");
+  }
+  const char* p = data.data();
+  if (std::memcmp(p, format::kIndexMagic, sizeof format::kIndexMagic) != 0) {
+    return Status::Corruption("bad index magic");
+  }
+  uint32_t count = Get32(p + format::kIndexCountPos);
+  if (count > format::kIndexMaxEntries ||
+      data.size() != format::kIndexHeaderSize + uint64_t{count} * format::kIndexEntrySize +
+                         format::kIndexCrcSize) {
+    return Status::Corruption("index has " + std::to_string(data.size()) + " bytes for " +
+                              std::to_string(count) + " entries");
+  }
+  const size_t crc_pos = data.size() - format::kIndexCrcSize;
+  if (Get32(p + crc_pos) != crc32c::Mask(crc32c::Value(p, crc_pos))) {
+    return Status::Corruption("index checksum mismatch");
+  }
+  uint32_t version = Get32(p + format::kIndexVersionPos);
+  if (version != format::kIndexVersion) {
+    return Status::Corruption("unsupported index version " + std::to_string(version));
+  }
+  SegmentIndex index;
+  index.base_offset = Get64(p + format::kIndexBaseOffsetPos);
+  index.end_offset = Get64(p + format::kIndexEndOffsetPos);
+  index.segment_bytes = Get64(p + format::kIndexSegmentBytesPos);
+  index.max_arrival_ms = static_cast<int64_t>(Get64(p + format::kIndexMaxArrivalPos));
+  index.entries.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const char* e = p + format::kIndexHeaderSize + size_t{i} * format::kIndexEntrySize;
+    index.entries.push_back(IndexEntry{Get64(e), Get64(e + 8)});
+  }
+  // Invariant (the writer's and the recovery scan's): frames are [base, end) in
+  // [header, segment_bytes); entries ascend, and the first frame has one when there are frames.
+  if (index.end_offset < index.base_offset || index.segment_bytes < format::kSegmentHeaderSize ||
+      (index.end_offset > index.base_offset) != !index.entries.empty()) {
+    return Status::Corruption("index describes an impossible segment");
+  }
+  if (!index.entries.empty() &&
+      index.entries.front() != IndexEntry{index.base_offset, format::kSegmentHeaderSize}) {
+    return Status::Corruption("index does not start at the segment's first frame");
+  }
+  for (size_t i = 0; i < index.entries.size(); ++i) {
+    const IndexEntry& e = index.entries[i];
+    bool in_range = e.offset < index.end_offset && e.pos < index.segment_bytes;
+    bool ascending =
+        i == 0 || (e.offset > index.entries[i - 1].offset && e.pos > index.entries[i - 1].pos);
+    if (!in_range || !ascending) {
+      return Status::Corruption("index entry " + std::to_string(i) + " is out of order or range");
+    }
+  }
+  return index;
+}
+
 std::string EncodeCheckpoint(uint64_t next) {
   std::string c(format::kCheckpointSize, '\0');
   std::memcpy(c.data(), format::kCheckpointMagic, sizeof format::kCheckpointMagic);
@@ -118,16 +195,17 @@ Result<uint64_t> DecodeCheckpoint(std::string_view data) {
   return Get64(data.data() + format::kCheckpointNextPos);
 }
 
-std::string SegmentFileName(uint64_t base_offset) {
+namespace {
+
+std::string BaseDigits(uint64_t base_offset) {
   std::string digits = std::to_string(base_offset);
-  return std::string(format::kSegmentNameDigits - digits.size(), '0') + digits +
-         format::kSegmentSuffix;
+  return std::string(format::kSegmentNameDigits - digits.size(), '0') + digits;
 }
 
-std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
-  constexpr size_t kSuffixLen = sizeof format::kSegmentSuffix - 1;
-  if (name.size() != format::kSegmentNameDigits + kSuffixLen) return std::nullopt;
-  if (name.substr(format::kSegmentNameDigits) != format::kSegmentSuffix) return std::nullopt;
+// The base offset if `name` is kSegmentNameDigits digits followed by `suffix`.
+std::optional<uint64_t> ParseBaseName(std::string_view name, std::string_view suffix) {
+  if (name.size() != format::kSegmentNameDigits + suffix.size()) return std::nullopt;
+  if (name.substr(format::kSegmentNameDigits) != suffix) return std::nullopt;
   uint64_t v = 0;
   for (size_t i = 0; i < format::kSegmentNameDigits; ++i) {
     char c = name[i];
@@ -137,6 +215,24 @@ std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
     v = v * 10 + d;
   }
   return v;
+}
+
+}  // namespace
+
+std::string SegmentFileName(uint64_t base_offset) {
+  return BaseDigits(base_offset) + format::kSegmentSuffix;
+}
+
+std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
+  return ParseBaseName(name, format::kSegmentSuffix);
+}
+
+std::string IndexFileName(uint64_t base_offset) {
+  return BaseDigits(base_offset) + format::kIndexSuffix;
+}
+
+std::optional<uint64_t> ParseIndexFileName(std::string_view name) {
+  return ParseBaseName(name, format::kIndexSuffix);
 }
 
 bool IsValidName(std::string_view name) {

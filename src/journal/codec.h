@@ -1,11 +1,12 @@
 // Encoding and decoding of the structures in journal/format.h: frame headers, segment headers,
-// checkpoint files and segment file names. Pure functions; no I/O.
+// checkpoint files, segment index files and file names. Pure functions; no I/O.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "journal/format.h"
@@ -31,6 +32,29 @@ std::string EncodeSegmentHeader(uint64_t base_offset);
 // OK if `data` (format::kSegmentHeaderSize bytes) is a valid header for `base_offset`.
 [[nodiscard]] Status CheckSegmentHeader(std::string_view data, uint64_t base_offset);
 
+// A sparse index entry: the frame of `offset` starts at byte `pos` of its segment.
+struct IndexEntry {
+  uint64_t offset = 0;
+  uint64_t pos = 0;
+  bool operator==(const IndexEntry&) const = default;
+};
+
+// The content of a segment index file: what recovery needs of a sealed segment.
+struct SegmentIndex {
+  uint64_t base_offset = 0;
+  uint64_t end_offset = 0;     // one past the segment's last record
+  uint64_t segment_bytes = 0;  // the segment file's size: header + frames
+  int64_t max_arrival_ms = 0;  // newest arrival time among the frames (0 if none)
+  std::vector<IndexEntry> entries;
+  bool operator==(const SegmentIndex&) const = default;
+};
+
+std::string EncodeSegmentIndex(const SegmentIndex& index);
+// Decodes an index file's content and checks it is self-consistent (entries ascending, inside
+// [base_offset, end_offset) and the segment's bytes, the first at the first frame); Corruption
+// (without the path) if not.
+Result<SegmentIndex> DecodeSegmentIndex(std::string_view data);
+
 std::string EncodeCheckpoint(uint64_t next);
 // Decodes a checkpoint file's content; Corruption (without the path) if it is not valid.
 Result<uint64_t> DecodeCheckpoint(std::string_view data);
@@ -39,6 +63,10 @@ Result<uint64_t> DecodeCheckpoint(std::string_view data);
 std::string SegmentFileName(uint64_t base_offset);
 // The base offset if `name` is a segment file name.
 std::optional<uint64_t> ParseSegmentFileName(std::string_view name);
+// "00000000000000001234.index"
+std::string IndexFileName(uint64_t base_offset);
+// The base offset if `name` is an index file name.
+std::optional<uint64_t> ParseIndexFileName(std::string_view name);
 
 // Stream names follow the Firehose rule [a-zA-Z0-9_.-]{1,64} (and are not "." or "..");
 // consumer names use the same alphabet.

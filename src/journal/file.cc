@@ -1,6 +1,7 @@
 #include "journal/file.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,6 +63,14 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Status SyncDir(const std::string& dir) override { return fs::FsyncDir(dir); }
+
+  Result<uint64_t> FreeBytes(const std::string& dir) override {
+    struct statvfs st;
+    if (::statvfs(dir.c_str(), &st) != 0) {
+      return Status::IoError(dir + ": statvfs failed: " + ErrnoText(errno));
+    }
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  }
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 // File-system seam for the journal writer: the few operations the commit path performs on segment
-// files, so that tests can inject faults (tests/testutil/journal_fault_file.h). Reads (recovery and
+// files, and the free-space check of the disk reserve, so that tests can inject faults
+// (tests/testutil/journal_fault_file.h). Reads (recovery and
 // Reader) use plain POSIX pread and do not go through this seam.
 #pragma once
 
@@ -35,6 +36,9 @@ class FileSystem {
   virtual Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) = 0;
   // fsyncs a directory so that files created or removed in it are durable.
   [[nodiscard]] virtual Status SyncDir(const std::string& dir) = 0;
+  // Bytes an unprivileged writer may still use on the file system holding `dir` (statvfs
+  // f_bavail * f_frsize).
+  virtual Result<uint64_t> FreeBytes(const std::string& dir) = 0;
   // The process-wide POSIX implementation.
   static FileSystem& Posix();
 };

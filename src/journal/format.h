@@ -3,6 +3,7 @@
 // a grammar; the three must agree. All integers are little-endian.
 //
 //   <dir>/streams/<stream>/<partition>/<base offset, 20 digits>.log   segment files
+//   <dir>/streams/<stream>/<partition>/<base offset, 20 digits>.index index of a sealed segment
 //   <dir>/streams/<stream>/<partition>/checkpoint.<consumer>           consumer checkpoints
 //
 // Segment file = SegmentHeader Frame*
@@ -23,6 +24,17 @@
 //
 // Checkpoint file (24 bytes) = magic "SLUICECP" (8) | version u32 = 1 | next u64 | crc u32,
 //   crc = Mask(CRC32C(bytes [0, 20))).
+//
+// Segment index file: what recovery needs of a sealed segment, written (atomically, fsynced) when
+// the segment is sealed, so that opening does not read the segment itself.
+//   IndexHeader (48 bytes)
+//   +--------------+---------+-----------+-------------+-------------+---------------+----------+
+//   | magic (8)    | ver (4) | count (4) | base_off (8)| end_off (8) | seg_bytes (8) | max_ms(8)|
+//   | "SLUICEIX"   | u32 = 1 | entries   | u64         | u64         | u64           | i64      |
+//   +--------------+---------+-----------+-------------+-------------+---------------+----------+
+//   then count entries of (offset u64, pos u64), then crc u32 = Mask(CRC32C(every byte before it)).
+//   end_off = one past the segment's last record; seg_bytes = the segment file's size; max_ms =
+//   newest arrival_ms in the segment; an entry says the frame of `offset` starts at byte `pos`.
 #pragma once
 
 #include <cstddef>
@@ -54,6 +66,8 @@ inline constexpr uint32_t kKnownFlags = 0;
 inline constexpr size_t kSegmentNameDigits = 20;
 inline constexpr char kSegmentSuffix[] = ".log";
 inline constexpr char kCheckpointPrefix[] = "checkpoint.";
+// Index file names: the segment's digits, then kIndexSuffix.
+inline constexpr char kIndexSuffix[] = ".index";
 
 // Checkpoint file.
 inline constexpr char kCheckpointMagic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'C', 'P'};
@@ -61,5 +75,20 @@ inline constexpr uint32_t kCheckpointVersion = 1;
 inline constexpr size_t kCheckpointSize = 24;
 inline constexpr size_t kCheckpointNextPos = 12;
 inline constexpr size_t kCheckpointCrcPos = 20;  // CRC covers [0, kCheckpointCrcPos)
+
+// Segment index file.
+inline constexpr char kIndexMagic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'I', 'X'};
+inline constexpr uint32_t kIndexVersion = 1;
+inline constexpr size_t kIndexHeaderSize = 48;
+inline constexpr size_t kIndexVersionPos = 8;
+inline constexpr size_t kIndexCountPos = 12;
+inline constexpr size_t kIndexBaseOffsetPos = 16;
+inline constexpr size_t kIndexEndOffsetPos = 24;
+inline constexpr size_t kIndexSegmentBytesPos = 32;
+inline constexpr size_t kIndexMaxArrivalPos = 40;
+inline constexpr size_t kIndexEntrySize = 16;  // offset u64, pos u64
+inline constexpr size_t kIndexCrcSize = 4;     // after the entries; covers every byte before it
+// Sanity bound on entries (a 4 GiB segment indexed every 256 KiB has 16384).
+inline constexpr uint32_t kIndexMaxEntries = 1u << 20;
 
 }  // namespace sluice::journal::format

@@ -1,5 +1,7 @@
 #include "journal/journal.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -7,6 +9,7 @@
 
 #include "common/file_util.h"
 #include "journal/codec.h"
+#include "journal/disk_reserve.h"
 #include "journal/file.h"
 #include "journal/partition_log.h"
 
@@ -32,7 +35,8 @@ class JournalImpl final : public Journal {
       : options_(std::move(options)),
         fs_(options_.fs != nullptr ? options_.fs : &FileSystem::Posix()),
         undelivered_(options_.quota_bytes),
-        streams_dir_(fs::Join(options_.dir, "streams")) {}
+        streams_dir_(fs::Join(options_.dir, "streams")),
+        reserve_(options_.dir, options_.disk_reserve_bytes, fs_) {}
   ~JournalImpl() override { Close(); }
 
   Status Recover() {
@@ -47,6 +51,17 @@ class JournalImpl final : public Journal {
         if (!partition) continue;
         RETURN_IF_ERROR(OpenPartition(stream, *partition).status());
       }
+    }
+    if (!partitions_.empty()) {
+      spdlog::info(
+          "journal {}: recovered {} partition(s): {} sealed segment(s) from their index, {} "
+          "segment(s) scanned ({} MiB)",
+          options_.dir, partitions_.size(), recovery_.segments_from_index,
+          recovery_.segments_scanned, recovery_.bytes_scanned >> 20);
+    }
+    if (auto deleted = reserve_.Enforce(true); !deleted.ok()) {
+      spdlog::warn("journal {}: disk reserve check failed: {}", options_.dir,
+                   deleted.status().ToString());
     }
     return Status::Ok();
   }
@@ -70,6 +85,7 @@ class JournalImpl final : public Journal {
     std::lock_guard lock(mu_);
     for (auto it = partitions_.lower_bound({stream, 0});
          it != partitions_.end() && it->first.first == stream;) {
+      reserve_.Remove(it->second.get());
       it->second->Close();
       undelivered_.Sub(it->second->Undelivered());
       it = partitions_.erase(it);
@@ -84,6 +100,13 @@ class JournalImpl final : public Journal {
   uint64_t UndeliveredBytes() const override { return undelivered_.Get(); }
   uint64_t QuotaBytes() const override { return undelivered_.Quota(); }
 
+  RecoveryStats Recovery() const override {
+    std::lock_guard lock(mu_);
+    return recovery_;
+  }
+
+  Result<size_t> EnforceDiskReserve() override { return reserve_.Enforce(true); }
+
   void Close() override {
     std::lock_guard lock(mu_);
     closed_ = true;
@@ -95,9 +118,11 @@ class JournalImpl final : public Journal {
   Result<PartitionLogImpl*> OpenPartition(const std::string& stream, uint32_t partition) {
     std::string dir = fs::Join(fs::Join(streams_dir_, stream), std::to_string(partition));
     RETURN_IF_ERROR(fs::CreateDirs(dir));
-    ASSIGN_OR_RETURN(auto log,
-                     PartitionLogImpl::Open(stream, partition, dir, options_, fs_, &undelivered_));
+    ASSIGN_OR_RETURN(auto log, PartitionLogImpl::Open(stream, partition, dir, options_, fs_,
+                                                      &undelivered_, &reserve_));
+    reserve_.Add(log.get());
     undelivered_.Add(log->Undelivered());
+    recovery_ += log->recovery_stats();
     PartitionLogImpl* raw = log.get();
     partitions_[{stream, partition}] = std::move(log);
     return raw;
@@ -107,12 +132,23 @@ class JournalImpl final : public Journal {
   FileSystem* const fs_;
   journal::UndeliveredBytes undelivered_;
   const std::string streams_dir_;
+  DiskReserve reserve_;  // before partitions_: outlives them
   mutable std::mutex mu_;
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<PartitionLogImpl>> partitions_;
   bool closed_ = false;
+  RecoveryStats recovery_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace
+
+RecoveryStats& RecoveryStats::operator+=(const RecoveryStats& o) {
+  segments_from_index += o.segments_from_index;
+  segments_scanned += o.segments_scanned;
+  bytes_scanned += o.bytes_scanned;
+  indexes_missing += o.indexes_missing;
+  indexes_damaged += o.indexes_damaged;
+  return *this;
+}
 
 Result<std::unique_ptr<Journal>> Journal::Open(Options options) {
   if (options.dir.empty()) return Status::InvalidArgument("journal directory is empty");

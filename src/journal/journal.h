@@ -54,9 +54,18 @@ struct Options {
   Clock* clock = &Clock::System();
   bool sync = true;          // fdatasync before acknowledging (tests: true)
   FileSystem* fs = nullptr;  // writer's file-system seam; null = POSIX
+  // Keep this much space free on the journal's file system: below it, delivered segments are
+  // deleted oldest first across all partitions (never undelivered data). 0 = off.
+  uint64_t disk_reserve_bytes = 0;
   // Recovery: treat damage in the last segment that is followed by valid frames as a torn tail
   // (truncate there) instead of failing Open. For after a power loss; off by default.
   bool repair_tail = false;
+};
+
+// How long and how much delivered data a partition keeps (PartitionLog::ApplyRetention).
+struct Retention {
+  int64_t max_age_ms = INT64_MAX;             // by the segment's newest record's arrival time
+  uint64_t max_delivered_bytes = UINT64_MAX;  // segment file bytes, delivered segments only
 };
 
 // Reads records sequentially from one partition. Not thread-safe; one per consumer.
@@ -90,10 +99,25 @@ class PartitionLog {
   [[nodiscard]] virtual Status CommitCheckpoint(const std::string& consumer, Offset next) = 0;
   // Consumer names are [a-zA-Z0-9_.-]{1,64}. A consumer without a checkpoint reads from Begin().
   virtual Offset Checkpoint(const std::string& consumer) const = 0;
-  // Deletes whole segments that every consumer has checkpointed past and whose newest record is
-  // older than `retention_ms`. Returns the number of segments deleted. With no consumer at all,
-  // nothing has been delivered and nothing is deleted. The active segment is never deleted.
-  virtual Result<size_t> ApplyRetention(int64_t retention_ms) = 0;
+  // Deletes whole delivered segments, oldest first: those whose newest record is older than
+  // `retention.max_age_ms`, and more while the delivered segments left exceed
+  // `retention.max_delivered_bytes`. Delivered = every consumer has checkpointed past the whole
+  // segment; with no consumer at all nothing has been delivered and nothing is deleted. The
+  // active segment, and any segment holding an undelivered record, is never deleted. Returns the
+  // number of segments deleted.
+  virtual Result<size_t> ApplyRetention(const Retention& retention) = 0;
+};
+
+// What opening did, summed over every partition recovered so far (for logs, tests, benchmarks).
+// Recovery reads only the active (last) segment of a partition; a sealed segment is restored from
+// its index file unless that is missing or damaged, when the segment is scanned instead.
+struct RecoveryStats {
+  uint64_t segments_from_index = 0;  // sealed segments restored from their index, not read
+  uint64_t segments_scanned = 0;     // segments whose every frame was read and checked
+  uint64_t bytes_scanned = 0;        // their bytes
+  uint64_t indexes_missing = 0;      // sealed segments scanned because they had no index file
+  uint64_t indexes_damaged = 0;      // ... because their index file was damaged or stale
+  RecoveryStats& operator+=(const RecoveryStats& o);
 };
 
 class Journal {
@@ -109,6 +133,12 @@ class Journal {
   // Bytes appended but not yet checkpointed past by every consumer, across partitions.
   virtual uint64_t UndeliveredBytes() const = 0;
   virtual uint64_t QuotaBytes() const = 0;
+  // What recovery did for the partitions opened so far (at Open and by Partition since).
+  virtual RecoveryStats Recovery() const = 0;
+  // Checks free disk space now (it is also checked at Open and whenever a segment is sealed): below
+  // Options::disk_reserve_bytes, deletes delivered segments oldest first across all partitions
+  // and logs it. Returns the number of segments deleted.
+  virtual Result<size_t> EnforceDiskReserve() = 0;
   // Stops commit threads after finishing queued appends (their callbacks run). Idempotent.
   virtual void Close() = 0;
 };

@@ -1,8 +1,11 @@
 #include "journal/partition_log.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cassert>
+#include <cerrno>
 #include <chrono>
 
 #include "common/file_util.h"
@@ -113,13 +116,14 @@ class ReaderImpl final : public Reader {
 
 PartitionLogImpl::PartitionLogImpl(std::string stream, uint32_t partition, std::string dir,
                                    const Options& options, FileSystem* fs,
-                                   UndeliveredBytes* undelivered)
+                                   UndeliveredBytes* undelivered, DiskReserve* reserve)
     : stream_(std::move(stream)),
       partition_(partition),
       dir_(std::move(dir)),
       options_(options),
       fs_(fs),
-      undelivered_(undelivered) {}
+      undelivered_(undelivered),
+      reserve_(reserve) {}
 
 PartitionLogImpl::~PartitionLogImpl() {
   Close();
@@ -127,9 +131,9 @@ PartitionLogImpl::~PartitionLogImpl() {
 
 Result<std::unique_ptr<PartitionLogImpl>> PartitionLogImpl::Open(
     std::string stream, uint32_t partition, std::string dir, const Options& options, FileSystem* fs,
-    UndeliveredBytes* undelivered) {
-  std::unique_ptr<PartitionLogImpl> log(
-      new PartitionLogImpl(std::move(stream), partition, std::move(dir), options, fs, undelivered));
+    UndeliveredBytes* undelivered, DiskReserve* reserve) {
+  std::unique_ptr<PartitionLogImpl> log(new PartitionLogImpl(
+      std::move(stream), partition, std::move(dir), options, fs, undelivered, reserve));
   RETURN_IF_ERROR(log->Recover());
   log->commit_thread_ = std::thread([p = log.get()] { p->CommitLoop(); });
   return log;
@@ -160,6 +164,7 @@ Result<std::unique_ptr<WritableFile>> PartitionLogImpl::CreateSegmentFile(uint64
 Status PartitionLogImpl::Recover() {
   ASSIGN_OR_RETURN(auto names, fs::ListDir(dir_));
   std::vector<uint64_t> bases;
+  std::vector<uint64_t> index_bases;
   std::vector<std::string> checkpoint_names;
   for (const auto& name : names) {
     if (name.find(".tmp.") != std::string::npos) {
@@ -167,11 +172,23 @@ Status PartitionLogImpl::Recover() {
       RETURN_IF_ERROR(fs::RemoveFile(fs::Join(dir_, name)));
     } else if (auto base = ParseSegmentFileName(name)) {
       bases.push_back(*base);
+    } else if (auto indexed = ParseIndexFileName(name)) {
+      index_bases.push_back(*indexed);
     } else if (name.rfind(format::kCheckpointPrefix, 0) == 0) {
       checkpoint_names.push_back(name);
     }
   }
   std::sort(bases.begin(), bases.end());
+  // Invariant: an index file exists only for a sealed segment. Remove the active segment's (the
+  // process died between sealing it and creating the next one: it is scanned and appended to) and
+  // those of deleted segments.
+  bool removed_index = false;
+  for (uint64_t base : index_bases) {
+    if (std::binary_search(bases.begin(), bases.end(), base) && base != bases.back()) continue;
+    RETURN_IF_ERROR(fs::RemoveFile(fs::Join(dir_, IndexFileName(base))));
+    removed_index = true;
+  }
+  if (removed_index) RETURN_IF_ERROR(fs_->SyncDir(dir_));
   if (bases.empty()) {
     ASSIGN_OR_RETURN(active_file_, CreateSegmentFile(0));
     segments_.push_back(
@@ -182,7 +199,31 @@ Status PartitionLogImpl::Recover() {
   for (size_t i = 0; i < bases.size(); ++i) {
     bool is_last = i + 1 == bases.size();
     std::string path = fs::Join(dir_, SegmentFileName(bases[i]));
+    bool write_index = false;
+    if (!is_last) {
+      // A sealed segment: trust its index, so that opening reads only the active segment.
+      Status restored = RestoreFromIndex(bases[i], bases[i + 1], logical);
+      if (restored.ok()) {
+        ++recovery_stats_.segments_from_index;
+        const Segment& seg = segments_.back();
+        logical += seg.bytes - format::kSegmentHeaderSize;
+        end_ = bases[i + 1];
+        continue;
+      }
+      if (restored.code() == StatusCode::kNotFound) {
+        ++recovery_stats_.indexes_missing;  // summarised below
+      } else if (restored.code() == StatusCode::kCorruption) {
+        ++recovery_stats_.indexes_damaged;
+        spdlog::warn("journal {}: {}; scanning the segment instead and rewriting its index",
+                     fs::Join(dir_, IndexFileName(bases[i])), restored.message());
+      } else {
+        return restored;
+      }
+      write_index = true;
+    }
     ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(path, bases[i], is_last, options_.repair_tail));
+    ++recovery_stats_.segments_scanned;
+    recovery_stats_.bytes_scanned += scan.file_bytes;
     if (scan.repaired) {
       spdlog::warn(
           "journal {}: repaired: truncated at byte {} of {} ({} bytes after the damage "
@@ -209,16 +250,66 @@ Status PartitionLogImpl::Recover() {
       }
       last_indexed_pos_ = scan.index.empty() ? 0 : scan.index.back().pos;
     }
+    if (write_index) {
+      // Non-last: the scan succeeded, so the whole file is valid frames ending at bases[i + 1].
+      Status st = WriteIndex(SegmentIndex{bases[i], scan.end_offset, scan.valid_bytes,
+                                          scan.max_arrival_ms, scan.index});
+      if (!st.ok()) spdlog::warn("{}; the next start-up scans this segment again", st.ToString());
+    }
     segments_.push_back(Segment{bases[i], path, scan.valid_bytes, logical, scan.max_arrival_ms,
                                 std::move(scan.index)});
     logical += scan.valid_bytes - format::kSegmentHeaderSize;
     end_ = scan.end_offset;
+  }
+  if (recovery_stats_.indexes_missing > 0) {
+    spdlog::info(
+        "journal {}: {} sealed segment(s) had no index file (written by a version without "
+        "segment indexes, or removed); scanned them and wrote their indexes",
+        dir_, recovery_stats_.indexes_missing);
   }
   for (const auto& name : checkpoint_names) {
     RETURN_IF_ERROR(
         LoadCheckpoint(name.substr(sizeof format::kCheckpointPrefix - 1), fs::Join(dir_, name)));
   }
   return Status::Ok();
+}
+
+Status PartitionLogImpl::RestoreFromIndex(uint64_t base, uint64_t next_base,
+                                          uint64_t logical_start) {
+  const std::string index_path = fs::Join(dir_, IndexFileName(base));
+  const std::string path = fs::Join(dir_, SegmentFileName(base));
+  auto content = fs::ReadFile(index_path);
+  if (!content.ok()) {
+    if (content.status().code() == StatusCode::kNotFound) return content.status();
+    // Unreadable (EIO, permissions): the segment itself may still be readable; scan it.
+    return Status::Corruption("unreadable: " + content.status().message());
+  }
+  ASSIGN_OR_RETURN(SegmentIndex index, DecodeSegmentIndex(*content));
+  if (index.base_offset != base) {
+    return Status::Corruption("index is for base offset " + std::to_string(index.base_offset));
+  }
+  if (index.end_offset != next_base) {
+    return Status::Corruption("index says the segment ends at record offset " +
+                              std::to_string(index.end_offset) +
+                              " but the next segment starts at " + std::to_string(next_base));
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::IoError(path + ": stat failed: " + ErrnoText(errno));
+  }
+  if (static_cast<uint64_t>(st.st_size) != index.segment_bytes) {
+    return Status::Corruption("index says the segment has " + std::to_string(index.segment_bytes) +
+                              " bytes but the file has " + std::to_string(st.st_size));
+  }
+  segments_.push_back(Segment{base, path, index.segment_bytes, logical_start, index.max_arrival_ms,
+                              std::move(index.entries)});
+  return Status::Ok();
+}
+
+Status PartitionLogImpl::WriteIndex(const SegmentIndex& index) {
+  return fs::WriteFileAtomically(fs::Join(dir_, IndexFileName(index.base_offset)),
+                                 EncodeSegmentIndex(index))
+      .WithContext(SegmentContext(index.base_offset) + ": writing its index");
 }
 
 Status PartitionLogImpl::LoadCheckpoint(const std::string& consumer, const std::string& path) {
@@ -399,28 +490,74 @@ Offset PartitionLogImpl::Checkpoint(const std::string& consumer) const {
   return Offset{it->second.next};
 }
 
-Result<size_t> PartitionLogImpl::ApplyRetention(int64_t retention_ms) {
+Result<size_t> PartitionLogImpl::ApplyRetention(const Retention& retention) {
   std::lock_guard checkpoint_lock(checkpoint_mu_);
-  const int64_t cutoff = options_.clock->NowMs() - retention_ms;
-  std::vector<std::string> doomed;
+  const int64_t now = options_.clock->NowMs();
+  const int64_t cutoff = retention.max_age_ms >= now ? INT64_MIN : now - retention.max_age_ms;
+  size_t n = 0;
   {
     std::lock_guard lock(mu_);
-    // With no consumer, nothing was delivered: nothing may be deleted.
-    if (consumers_.empty()) return size_t{0};
-    uint64_t min_next = UINT64_MAX;
-    for (const auto& [name, state] : consumers_) min_next = std::min(min_next, state.next);
-    // Only a prefix of whole, non-active segments, so that [Begin, End) stays contiguous.
-    for (size_t i = 0; i + 1 < segments_.size(); ++i) {
-      bool delivered = segments_[i + 1].base <= min_next;
-      bool old = segments_[i].max_arrival_ms < cutoff;
-      if (!delivered || !old) break;
-      doomed.push_back(segments_[i].path);
+    const size_t delivered = DeliveredPrefixLocked();
+    uint64_t delivered_bytes = 0;
+    for (size_t i = 0; i < delivered; ++i) delivered_bytes += segments_[i].bytes;
+    for (; n < delivered; ++n) {
+      bool old = segments_[n].max_arrival_ms < cutoff;
+      bool over = delivered_bytes > retention.max_delivered_bytes;
+      if (!old && !over) break;
+      delivered_bytes -= segments_[n].bytes;
     }
+  }
+  return RemoveFront(n);
+}
+
+size_t PartitionLogImpl::DeliveredPrefixLocked() const {
+  // With no consumer, nothing was delivered: nothing may be deleted.
+  if (consumers_.empty()) return 0;
+  uint64_t min_next = UINT64_MAX;
+  for (const auto& [name, state] : consumers_) min_next = std::min(min_next, state.next);
+  size_t n = 0;
+  while (n + 1 < segments_.size() && segments_[n + 1].base <= min_next) ++n;
+  return n;
+}
+
+std::vector<PartitionLogImpl::DeliveredSegment> PartitionLogImpl::DeliveredSegments() const {
+  std::lock_guard lock(mu_);
+  std::vector<DeliveredSegment> out;
+  const size_t delivered = DeliveredPrefixLocked();
+  for (size_t i = 0; i < delivered; ++i) {
+    out.push_back(
+        DeliveredSegment{segments_[i].base, segments_[i].bytes, segments_[i].max_arrival_ms});
+  }
+  return out;
+}
+
+Result<uint64_t> PartitionLogImpl::RemoveOldestDelivered(uint64_t base) {
+  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  uint64_t bytes = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (DeliveredPrefixLocked() == 0 || segments_.front().base != base) return uint64_t{0};
+    bytes = segments_.front().bytes;
+  }
+  ASSIGN_OR_RETURN(size_t removed, RemoveFront(1));
+  return removed == 1 ? bytes : 0;
+}
+
+Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
+  std::vector<uint64_t> doomed;
+  {
+    std::lock_guard lock(mu_);
+    // Invariant: the active segment stays, so [Begin, End) stays contiguous and non-empty.
+    assert(n < segments_.size());
+    for (size_t i = 0; i < n; ++i) doomed.push_back(segments_[i].base);
   }
   size_t removed = 0;
   Status status;
-  for (const auto& path : doomed) {
-    status = fs::RemoveFile(path);
+  for (uint64_t base : doomed) {
+    // The index first: a crash between the two leaves a segment without an index, which the next
+    // open scans; never an index without its segment.
+    status = fs::RemoveFile(fs::Join(dir_, IndexFileName(base)));
+    if (status.ok()) status = fs::RemoveFile(fs::Join(dir_, SegmentFileName(base)));
     if (!status.ok()) break;
     ++removed;
   }
@@ -469,11 +606,18 @@ void PartitionLogImpl::FailGroup(std::vector<AppendRequest>& group, const Status
 }
 
 Status PartitionLogImpl::Roll() {
-  uint64_t base;
+  SegmentIndex sealed;
   {
     std::lock_guard lock(mu_);
-    base = end_;
+    const Segment& active = segments_.back();
+    sealed = SegmentIndex{active.base, end_, active.bytes, active.max_arrival_ms, active.index};
   }
+  // Seal the active segment: its index lets the next open skip reading it. Without the index that
+  // open scans the segment instead, so failing to write it costs start-up time, never data.
+  if (Status st = WriteIndex(sealed); !st.ok()) {
+    spdlog::warn("{}; the next start-up scans this segment instead", st.ToString());
+  }
+  const uint64_t base = sealed.end_offset;
   ASSIGN_OR_RETURN(auto file, CreateSegmentFile(base));
   active_file_ = std::move(file);
   last_indexed_pos_ = 0;
@@ -505,7 +649,9 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
     base = segments_.back().base;
     has_records = end_ > base;
   }
+  bool rolled = false;
   if (has_records && start_bytes >= options_.segment_bytes) {
+    rolled = true;
     Status st = Roll();
     if (!st.ok()) {
       // A half-created segment file may exist; reopening recovers it (torn header).
@@ -569,6 +715,13 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
   }
   data_cv_.notify_all();
   for (auto& req : group) req.done(AppendResult{Offset{req.first}, req.accepted});
+  // Sealing a segment is when the journal's disk use grows: check the free-space reserve (after
+  // the callbacks, so that acknowledgements never wait for deletions).
+  if (rolled && reserve_ != nullptr) {
+    if (auto deleted = reserve_->Enforce(false); !deleted.ok()) {
+      spdlog::warn("journal: disk reserve check failed: {}", deleted.status().ToString());
+    }
+  }
 }
 
 }  // namespace sluice::journal

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "journal/disk_reserve.h"
 #include "journal/file.h"
 #include "journal/journal.h"
 #include "journal/segment_scan.h"
@@ -53,10 +54,13 @@ inline uint64_t FrameBytes(const std::string& record) {
 class PartitionLogImpl final : public PartitionLog {
  public:
   // Recovers (or creates) the partition in `dir` and starts its commit thread.
+  // `reserve` (may be null) is told after each sealed segment; the caller registers the log with
+  // it.
   static Result<std::unique_ptr<PartitionLogImpl>> Open(std::string stream, uint32_t partition,
                                                         std::string dir, const Options& options,
                                                         FileSystem* fs,
-                                                        UndeliveredBytes* undelivered);
+                                                        UndeliveredBytes* undelivered,
+                                                        DiskReserve* reserve);
   ~PartitionLogImpl() override;
 
   void Append(std::vector<std::string> records, int64_t arrival_ms, AppendCallback done) override;
@@ -66,12 +70,28 @@ class PartitionLogImpl final : public PartitionLog {
   Result<std::unique_ptr<Reader>> NewReader() override;
   Status CommitCheckpoint(const std::string& consumer, Offset next) override;
   Offset Checkpoint(const std::string& consumer) const override;
-  Result<size_t> ApplyRetention(int64_t retention_ms) override;
+  Result<size_t> ApplyRetention(const Retention& retention) override;
 
   // Finishes queued appends (running their callbacks), stops the commit thread. Idempotent.
   void Close();
   // This partition's undelivered bytes (see Journal::UndeliveredBytes).
   uint64_t Undelivered() const;
+  // What Open's recovery did. Immutable after Open.
+  const RecoveryStats& recovery_stats() const { return recovery_stats_; }
+  // "stream S partition P segment <name>", for messages.
+  std::string SegmentContext(uint64_t base) const;
+
+  // For the disk reserve: the segments ApplyRetention could delete now (delivered, never the
+  // active one), oldest first.
+  struct DeliveredSegment {
+    uint64_t base = 0;
+    uint64_t bytes = 0;
+    int64_t max_arrival_ms = 0;
+  };
+  std::vector<DeliveredSegment> DeliveredSegments() const;
+  // Deletes the oldest segment if it is still `base` and still delivered; returns the bytes it
+  // freed, 0 if it did nothing.
+  Result<uint64_t> RemoveOldestDelivered(uint64_t base);
   const std::string& dir() const { return dir_; }
 
   // Where a reader finds `offset`: the segment holding it and how far that segment is durable.
@@ -107,14 +127,25 @@ class PartitionLogImpl final : public PartitionLog {
   };
 
   PartitionLogImpl(std::string stream, uint32_t partition, std::string dir, const Options& options,
-                   FileSystem* fs, UndeliveredBytes* undelivered);
+                   FileSystem* fs, UndeliveredBytes* undelivered, DiskReserve* reserve);
   Status Recover();
+  // Restores the sealed segment `base` (followed by `next_base`) from its index file and appends it
+  // to segments_. NotFound if there is no index file; Corruption (the reason) if it is damaged or
+  // disagrees with the segment file.
+  Status RestoreFromIndex(uint64_t base, uint64_t next_base, uint64_t logical_start);
+  // Writes the index file of the sealed segment `index` describes (atomically, durably).
+  Status WriteIndex(const SegmentIndex& index);
   Status LoadCheckpoint(const std::string& consumer, const std::string& path);
   Result<std::unique_ptr<WritableFile>> CreateSegmentFile(uint64_t base);
   Result<ReadTarget> LocateLocked(uint64_t offset) const;  // REQUIRES: mu_ held
   Result<uint64_t> LogicalPos(uint64_t offset) const;
   uint64_t MinDeliveredPosLocked() const;
-  std::string SegmentContext(uint64_t base) const;
+  // How many leading segments (never the active one) every consumer has checkpointed past; 0 with
+  // no consumer. REQUIRES: mu_ held.
+  size_t DeliveredPrefixLocked() const;
+  // Deletes the first `n` segments and their index files, oldest first; returns how many went.
+  // REQUIRES: checkpoint_mu_ held, n < segments_.size().
+  Result<size_t> RemoveFront(size_t n);
 
   void CommitLoop();
   void CommitGroup(std::vector<AppendRequest>& group);
@@ -128,6 +159,7 @@ class PartitionLogImpl final : public PartitionLog {
   const Options options_;
   FileSystem* const fs_;
   UndeliveredBytes* const undelivered_;
+  DiskReserve* const reserve_;
 
   mutable std::mutex mu_;
   std::condition_variable data_cv_;
@@ -148,6 +180,7 @@ class PartitionLogImpl final : public PartitionLog {
   std::string buf_;
   uint64_t last_indexed_pos_ = 0;
   Status failed_;
+  RecoveryStats recovery_stats_;  // written by Recover only
 
   std::thread commit_thread_;
 };

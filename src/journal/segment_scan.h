@@ -14,12 +14,8 @@
 
 namespace sluice::journal {
 
-// A sparse index entry: the frame of `offset` starts at byte `pos` of its segment.
-struct IndexEntry {
-  uint64_t offset = 0;
-  uint64_t pos = 0;
-};
-// One index entry per this many bytes of frames (in memory only; rebuilt by the recovery scan).
+// One index entry (codec.h) per this many bytes of frames: in memory for every segment, and in
+// the index file of a sealed segment.
 inline constexpr uint64_t kIndexIntervalBytes = 256 << 10;
 
 enum class FrameCheck { kOk, kIncomplete, kBadLength, kBadFlags, kBadOffset, kBadChecksum };

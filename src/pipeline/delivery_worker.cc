@@ -291,12 +291,16 @@ Status DeliveryWorker::Checkpoint(const Batch& batch, const std::vector<OutputOb
   RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(), [&] {
     return log_->CommitCheckpoint(kConsumer, journal::Offset{batch.id.end});
   }));
-  // Retention: delete delivered segments older than the stream's retention, at most once a minute.
+  // Retention: delete delivered segments older than the stream's retention, or past its size (an
+  // equal share per partition), at most once a minute.
   const int64_t now = options_.clock->MonotonicMs();
   if (now - last_retention_ms_ >= 60'000 || last_retention_ms_ == 0) {
     last_retention_ms_ = now;
-    auto deleted =
-        log_->ApplyRetention(static_cast<int64_t>(stream_.retention_hours) * 3600 * 1000);
+    journal::Retention retention;
+    retention.max_age_ms = static_cast<int64_t>(stream_.retention_hours) * 3600 * 1000;
+    retention.max_delivered_bytes =
+        (uint64_t{stream_.retention_mb} << 20) / std::max<uint32_t>(stream_.partitions, 1);
+    auto deleted = log_->ApplyRetention(retention);
     if (!deleted.ok()) {
       spdlog::warn("stream {} partition {}: retention failed: {}", stream_.name, partition_,
                    deleted.status().ToString());

@@ -45,6 +45,7 @@ class ServerImpl : public Server {
     jo.dir = fs::Join(sc.data_dir, "journal");
     jo.segment_bytes = sc.segment_mb << 20;
     jo.quota_bytes = sc.quota_mb << 20;
+    jo.disk_reserve_bytes = sc.disk_reserve_mb << 20;
     jo.sync = sc.sync;
     jo.repair_tail = options_.repair_journal;
     ASSIGN_OR_RETURN(journal_, journal::Journal::Open(jo));

@@ -50,6 +50,19 @@ Status JournalFaultFileSystem::SyncDir(const std::string& dir) {
   return journal::FileSystem::Posix().SyncDir(dir);
 }
 
+Result<uint64_t> JournalFaultFileSystem::FreeBytes(const std::string& dir) {
+  {
+    std::lock_guard lock(mu_);
+    if (free_bytes_) return *free_bytes_;
+  }
+  return journal::FileSystem::Posix().FreeBytes(dir);
+}
+
+void JournalFaultFileSystem::SetFreeBytes(std::optional<uint64_t> bytes) {
+  std::lock_guard lock(mu_);
+  free_bytes_ = bytes;
+}
+
 uint64_t JournalFaultFileSystem::UnsyncedBytes() const {
   std::lock_guard lock(mu_);
   return unsynced_;

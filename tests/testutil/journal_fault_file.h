@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "journal/file.h"
@@ -19,6 +20,8 @@ class JournalFaultFileSystem final : public journal::FileSystem {
  public:
   Result<std::unique_ptr<journal::WritableFile>> OpenForAppend(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
+  // The real free space, unless SetFreeBytes gave a value.
+  Result<uint64_t> FreeBytes(const std::string& dir) override;
 
   // Counters over every file opened through this file system.
   uint64_t Writes() const { return writes_.load(); }
@@ -34,6 +37,8 @@ class JournalFaultFileSystem final : public journal::FileSystem {
   void FailWriteAt(uint64_t n, size_t written);
   // Every Write writes at most this many bytes (short writes the caller must retry); 0 = no cap.
   void CapWrites(size_t max_bytes) { write_cap_.store(max_bytes); }
+  // FreeBytes reports `bytes` from now on; std::nullopt reports the real free space again.
+  void SetFreeBytes(std::optional<uint64_t> bytes);
   // Runs before each Sync (on the syncing thread); may block. Cleared by passing nullptr.
   void SetBeforeSync(std::function<void()> hook);
 
@@ -48,11 +53,12 @@ class JournalFaultFileSystem final : public journal::FileSystem {
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<size_t> write_cap_{0};
   mutable std::mutex mu_;
-  uint64_t unsynced_ = 0;              // GUARDED_BY(mu_)
-  uint64_t sync_countdown_ = 0;        // GUARDED_BY(mu_)
-  uint64_t write_countdown_ = 0;       // GUARDED_BY(mu_)
-  size_t fail_write_written_ = 0;      // GUARDED_BY(mu_)
-  std::function<void()> before_sync_;  // GUARDED_BY(mu_)
+  uint64_t unsynced_ = 0;               // GUARDED_BY(mu_)
+  uint64_t sync_countdown_ = 0;         // GUARDED_BY(mu_)
+  uint64_t write_countdown_ = 0;        // GUARDED_BY(mu_)
+  size_t fail_write_written_ = 0;       // GUARDED_BY(mu_)
+  std::function<void()> before_sync_;   // GUARDED_BY(mu_)
+  std::optional<uint64_t> free_bytes_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace sluice::testutil

@@ -226,3 +226,31 @@ TEST(Config, ApiStreamsHoldOnlyWhatTheFirehoseApiExpresses) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(Config, RetentionSizeAndDiskReserveHaveDefaultsBoundsAndRoundTrip) {
+  auto defaults = ParseConfig("delivery_streams:\n  - name: a\n", "s.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->server.disk_reserve_mb, 1024u);
+  EXPECT_EQ(defaults->streams.at(0).retention_mb, 10240u);
+  auto set = ParseConfig(
+      "server: {disk_reserve_mb: 0}\ndelivery_streams:\n  - name: a\n    retention_mb: 500\n",
+      "s.yaml");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->server.disk_reserve_mb, 0u);
+  EXPECT_EQ(set->streams.at(0).retention_mb, 500u);
+  auto zero = ParseConfig("delivery_streams:\n  - name: a\n    retention_mb: 0\n", "s.yaml");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find(
+                "s.yaml:3: 'retention_mb' must be an integer from 1 to 1073741824, got '0'"),
+            std::string::npos)
+      << zero.status().message();
+  auto back = ParseStreamYaml(StreamToYaml(set->streams.at(0)), "stream.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->retention_mb, 500u);
+}
+
+}  // namespace
+}  // namespace sluice::config

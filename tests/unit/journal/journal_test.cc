@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -28,6 +30,12 @@ constexpr auto kWait = std::chrono::seconds(10);
 
 std::string Record(size_t n, char c) {
   return std::string(n, c);
+}
+Retention MaxAge(int64_t ms) {
+  return Retention{ms, UINT64_MAX};
+}
+Retention MaxDeliveredBytes(uint64_t bytes) {
+  return Retention{INT64_MAX, bytes};
 }
 
 class JournalTest : public ::testing::Test {
@@ -121,6 +129,10 @@ class JournalTest : public ::testing::Test {
   static void TruncateBy(const std::string& path, uint64_t n) {
     stdfs::resize_file(path, stdfs::file_size(path) - n);
   }
+  std::string IndexPath(uint64_t base) const { return PartitionDir() + "/" + IndexFileName(base); }
+  void RemoveIndex(uint64_t base) const { ASSERT_TRUE(stdfs::remove(IndexPath(base))); }
+  // Every record from Begin(), read in one pass.
+  std::vector<StoredRecord> ReadFromBegin() { return ReadAll(log_->Begin()); }
 
   ManualClock clock_;
   JournalFaultFileSystem fault_fs_;
@@ -314,7 +326,7 @@ TEST_F(JournalTest, DamagedLengthBeforeTheTailReportsCorruption) {
       << st.message();
 }
 
-TEST_F(JournalTest, CorruptionInANonLastSegmentFailsOpen) {
+TEST_F(JournalTest, CorruptionInASealedSegmentWithoutItsIndexFailsOpen) {
   options_.segment_bytes = 300;
   Reopen();
   for (int i = 0; i < 6; ++i) AppendOk({Record(100, 'x')});
@@ -323,11 +335,33 @@ TEST_F(JournalTest, CorruptionInANonLastSegmentFailsOpen) {
   Reopen();
   uint64_t last_frame = FramePos(1, 100);
   CorruptByte(SegmentPath(0), last_frame + format::kFrameHeaderSize + 99);
+  RemoveIndex(0);  // as written by a version without indexes: the segment is scanned
   Status st = TryReopen();
   EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
   EXPECT_NE(st.message().find(SegmentPath(0) + ": byte offset " + std::to_string(last_frame)),
             std::string::npos)
       << st.message();
+}
+
+TEST_F(JournalTest, CorruptionInAnIndexedSealedSegmentIsReportedWhenRead) {
+  options_.segment_bytes = 300;
+  Reopen();
+  for (int i = 0; i < 6; ++i) AppendOk({Record(100, 'x')});
+  Reopen();
+  uint64_t last_frame = FramePos(1, 100);
+  CorruptByte(SegmentPath(0), last_frame + format::kFrameHeaderSize + 99);
+  // Open trusts the index and does not read the sealed segment; the reader verifies every frame.
+  Reopen();
+  EXPECT_EQ(log_->End(), Offset{6});
+  auto reader = std::move(log_->NewReader().value());
+  std::vector<StoredRecord> out;
+  auto n = reader->Next(10, 1 << 20, out);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(
+      n.status().message().find(SegmentPath(0) + ": byte offset " + std::to_string(last_frame)),
+      std::string::npos)
+      << n.status().message();
 }
 
 TEST_F(JournalTest, MissingTailOfANonLastSegmentFailsOpen) {
@@ -508,16 +542,16 @@ TEST_F(JournalTest, RetentionDeletesOnlyCheckpointedOldSegments) {
   ASSERT_EQ(SegmentNames(),
             (std::vector<std::string>{SegmentFileName(0), SegmentFileName(3), SegmentFileName(6)}));
   // No consumer yet: nothing was delivered, nothing goes.
-  EXPECT_EQ(*log_->ApplyRetention(0), 0u);
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(0)), 0u);
   ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{5}).ok());
-  EXPECT_EQ(*log_->ApplyRetention(60'000), 0u);  // delivered but too young
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(60'000)), 0u);  // delivered but too young
   clock_.AdvanceMs(60'000);
   // Segment 0 is delivered and old; segment 3 is old but record 5 is not delivered.
-  EXPECT_EQ(*log_->ApplyRetention(60'000), 1u);
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(60'000)), 1u);
   EXPECT_EQ(log_->Begin(), Offset{3});
   EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(3), SegmentFileName(6)}));
   ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{9}).ok());
-  EXPECT_EQ(*log_->ApplyRetention(60'000), 1u);  // segment 3; segment 6 is active
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(60'000)), 1u);  // segment 3; segment 6 is active
   EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(6)}));
 
   auto reader = std::move(log_->NewReader().value());
@@ -526,6 +560,157 @@ TEST_F(JournalTest, RetentionDeletesOnlyCheckpointedOldSegments) {
   EXPECT_EQ(log_->Begin(), Offset{6});
   EXPECT_EQ(log_->End(), Offset{9});
   EXPECT_EQ(ReadAll(Offset{6}).at(0).data, Record(100, 'g'));
+}
+
+TEST_F(JournalTest, RetentionBySizeDeletesOldestDeliveredSegmentsOnly) {
+  constexpr uint64_t kFrame = format::kFrameHeaderSize + 100;
+  constexpr uint64_t kSegmentFile = format::kSegmentHeaderSize + 3 * kFrame;
+  options_.segment_bytes = 3 * kFrame;  // 3 records per segment
+  Reopen();
+  for (int i = 0; i < 12; ++i) AppendOk({Record(100, static_cast<char>('a' + i))});
+  ASSERT_EQ(SegmentNames().size(), 4u);  // 0, 3, 6, 9 (active)
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 0u) << "no consumer: nothing delivered";
+  // Segments 0 and 3 are delivered; segment 6 holds undelivered records 7 and 8.
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{7}).ok());
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(2 * kSegmentFile)), 0u);  // within the bound
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(2 * kSegmentFile - 1)), 1u);
+  EXPECT_EQ(log_->Begin(), Offset{3});
+  EXPECT_FALSE(fs::Exists(IndexPath(0)));
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 1u);
+  EXPECT_EQ(log_->Begin(), Offset{6});
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 0u) << "segment 6 is not delivered";
+  // A second consumer behind holds everything it has not read.
+  ASSERT_TRUE(log_->CommitCheckpoint("warehouse", Offset{6}).ok());
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{12}).ok());
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 0u);
+  ASSERT_TRUE(log_->CommitCheckpoint("warehouse", Offset{12}).ok());
+  EXPECT_EQ(*log_->ApplyRetention(MaxDeliveredBytes(0)), 1u) << "the active segment stays";
+  EXPECT_EQ(SegmentNames(), (std::vector<std::string>{SegmentFileName(9)}));
+  Reopen();
+  EXPECT_EQ(log_->Begin(), Offset{9});
+  EXPECT_EQ(ReadFromBegin().size(), 3u);
+  EXPECT_EQ(journal_->UndeliveredBytes(), 0u);
+}
+
+// Two partitions, 3 records of 100 bytes per segment, arrivals interleaved so that "oldest
+// first" must cross partitions: orders/0 segment 0 (arrivals 0-2 s), clicks/0 segment 0 (3-5 s),
+// orders/0 segment 3 (6-8 s), clicks/0 segment 3 (9-11 s); each then rolls to segment 6.
+class DiskReserveTest : public JournalTest {
+ protected:
+  static constexpr uint64_t kFrame = format::kFrameHeaderSize + 100;
+  static constexpr uint64_t kSegmentFile = format::kSegmentHeaderSize + 3 * kFrame;
+  static constexpr uint64_t kReserve = 1ull << 30;
+
+  void SetUp() override {
+    JournalTest::SetUp();
+    options_.segment_bytes = 3 * kFrame;
+    options_.disk_reserve_bytes = kReserve;
+    Reopen();
+    clicks_ = *journal_->Partition("clicks", 0);
+    for (PartitionLog* log : {log_, clicks_, log_, clicks_}) {
+      for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(Append({Record(100, 'r')}, log)->accepted, 1u);
+        clock_.AdvanceMs(1000);
+      }
+    }
+    ASSERT_EQ(Append({Record(100, 'r')}, log_)->accepted, 1u);  // both roll to segment 6
+    ASSERT_EQ(Append({Record(100, 'r')}, clicks_)->accepted, 1u);
+  }
+  std::string ClicksSegment(uint64_t base) const {
+    return options_.dir + "/streams/clicks/0/" + SegmentFileName(base);
+  }
+
+  PartitionLog* clicks_ = nullptr;
+};
+
+TEST_F(DiskReserveTest, BelowTheReserveDeletesDeliveredSegmentsOldestFirstAcrossPartitions) {
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{7}).ok());
+  ASSERT_TRUE(clicks_->CommitCheckpoint("s3", Offset{7}).ok());
+  fault_fs_.SetFreeBytes(kReserve);  // at the reserve: nothing to do
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 0u);
+  // Short by a bit more than one segment: the two oldest go, one from each partition.
+  fault_fs_.SetFreeBytes(kReserve - kSegmentFile - 1);
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 2u);
+  EXPECT_EQ(log_->Begin(), Offset{3});
+  EXPECT_EQ(clicks_->Begin(), Offset{3});
+  EXPECT_FALSE(fs::Exists(IndexPath(0)));
+  // Short by a lot: every delivered segment goes, never the active ones.
+  fault_fs_.SetFreeBytes(0);
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 2u);
+  EXPECT_EQ(log_->Begin(), Offset{6});
+  EXPECT_EQ(clicks_->Begin(), Offset{6});
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 0u);
+  EXPECT_EQ(log_->End(), Offset{7});
+}
+
+TEST_F(DiskReserveTest, NeverDeletesUndeliveredData) {
+  // orders/0: segment 0 delivered, segment 3 holds undelivered records 4 and 5; clicks/0: no
+  // consumer has read anything.
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{4}).ok());
+  fault_fs_.SetFreeBytes(0);
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 1u);
+  EXPECT_EQ(*journal_->EnforceDiskReserve(), 0u);
+  EXPECT_EQ(log_->Begin(), Offset{3});
+  EXPECT_EQ(clicks_->Begin(), Offset{0});
+  EXPECT_TRUE(fs::Exists(ClicksSegment(0)));
+  EXPECT_EQ(ReadFromBegin().size(), 4u);  // records 3-6
+}
+
+TEST_F(DiskReserveTest, IsCheckedWhenASegmentIsSealedAndAtOpen) {
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{7}).ok());
+  fault_fs_.SetFreeBytes(kReserve - 1);
+  for (int i = 0; i < 2; ++i) AppendOk({Record(100, 'x')});  // segment 6 full
+  AppendOk({Record(100, 'y')});                              // seals it: the check runs
+  journal_->Close();  // the check runs on the commit thread after the callbacks: wait for it
+  EXPECT_EQ(SegmentNames(),
+            (std::vector<std::string>{SegmentFileName(3), SegmentFileName(6), SegmentFileName(9)}));
+  ASSERT_TRUE(clicks_->CommitCheckpoint("s3", Offset{3}).ok());
+  Reopen();  // clicks/0 segment 0 is now the oldest delivered one
+  EXPECT_FALSE(fs::Exists(ClicksSegment(0)));
+  EXPECT_EQ(log_->Begin(), Offset{3});
+}
+
+TEST_F(DiskReserveTest, DeletesOnlyDeliveredDataWhilePartitionsAppendAndCheckpoint) {
+  fault_fs_.SetFreeBytes(0);  // always short: every sealed segment triggers deletions
+  std::vector<PartitionLog*> logs = {log_, clicks_, *journal_->Partition("views", 3)};
+  constexpr int kAppends = 60;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (PartitionLog* log : logs) {
+    threads.emplace_back([&, log] {
+      for (int i = 0; i < kAppends; ++i) {
+        auto r = Append({Record(100, 'c')}, log);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+      }
+    });
+  }
+  // The consumer checkpoints partway behind the end, so some sealed segments stay undelivered.
+  std::thread consumer([&] {
+    while (!done.load()) {
+      for (PartitionLog* log : logs) {
+        Offset end = log->End();
+        ASSERT_TRUE(log->CommitCheckpoint("s3", Offset{end.value / 2}).ok());
+      }
+    }
+  });
+  for (auto& t : threads) t.join();
+  done = true;
+  consumer.join();
+  journal_->Close();
+  for (PartitionLog* log : logs) {
+    // Nothing at or past the checkpoint was deleted, and what is left reads back densely.
+    EXPECT_LE(log->Begin(), log->Checkpoint("s3"));
+    auto reader = std::move(log->NewReader().value());
+    std::vector<StoredRecord> out;
+    for (;;) {
+      auto n = reader->Next(100, 1 << 20, out);
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      if (*n == 0) break;
+    }
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out.front().offset, log->Begin());
+    EXPECT_EQ(out.back().offset.value + 1, log->End().value);
+  }
 }
 
 TEST_F(JournalTest, FdatasyncFailureFailsTheCallbackAndLosesNothingAcknowledged) {
@@ -592,6 +777,230 @@ TEST_F(JournalTest, AppendAfterCloseFailsAndDropStreamRemovesItsFiles) {
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(journal_->Partition("orders", 1).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(journal_->Partition("../x", 1).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Four segments of 8, 8, 8 and 6 records of 100 bytes (bases 0, 8, 16, 24), 1 s apart; the
+// consumer "s3" has checkpointed 13.
+class SegmentIndexTest : public JournalTest {
+ protected:
+  void SetUp() override {
+    JournalTest::SetUp();
+    options_.segment_bytes = 1000;
+    Reopen();
+    for (int i = 0; i < 30; ++i) {
+      AppendOk({Record(100, static_cast<char>('A' + i))});
+      clock_.AdvanceMs(1000);
+    }
+    ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{13}).ok());
+    ASSERT_EQ(SegmentNames().size(), 4u);
+  }
+
+  struct State {
+    Offset begin, end, checkpoint;
+    uint64_t undelivered = 0;
+    std::vector<std::string> records;
+    std::vector<std::string> tail;  // read from offset 13
+    bool operator==(const State&) const = default;
+  };
+  State Capture() {
+    State st{
+        log_->Begin(), log_->End(), log_->Checkpoint("s3"), journal_->UndeliveredBytes(), {}, {}};
+    for (const auto& r : ReadFromBegin()) st.records.push_back(r.data);
+    for (const auto& r : ReadAll(Offset{13})) st.tail.push_back(r.data);
+    return st;
+  }
+};
+
+TEST_F(SegmentIndexTest, SealingASegmentWritesItsIndexAndTheActiveOneHasNone) {
+  for (uint64_t base : {0, 8, 16}) {
+    auto index = DecodeSegmentIndex(*fs::ReadFile(IndexPath(base)));
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    EXPECT_EQ(index->base_offset, base);
+    EXPECT_EQ(index->end_offset, base + 8);
+    EXPECT_EQ(index->segment_bytes, stdfs::file_size(SegmentPath(base)));
+    EXPECT_EQ(index->max_arrival_ms, 1'700'000'000'000 + static_cast<int64_t>(base + 7) * 1000);
+    EXPECT_EQ(index->entries, (std::vector<IndexEntry>{{base, format::kSegmentHeaderSize}}));
+  }
+  EXPECT_FALSE(fs::Exists(IndexPath(24)));
+}
+
+TEST_F(SegmentIndexTest, ReopenRestoresSealedSegmentsFromTheirIndexAndScansOnlyTheActiveOne) {
+  Reopen();
+  const State before = Capture();
+  RecoveryStats stats = journal_->Recovery();
+  EXPECT_EQ(stats.segments_from_index, 3u);
+  EXPECT_EQ(stats.segments_scanned, 1u);
+  EXPECT_EQ(stats.bytes_scanned, stdfs::file_size(SegmentPath(24)));
+  EXPECT_EQ(stats.indexes_missing + stats.indexes_damaged, 0u);
+  EXPECT_EQ(before.end, Offset{30});
+  ASSERT_EQ(before.records.size(), 30u);
+  EXPECT_EQ(before.tail.front(), Record(100, 'A' + 13));
+  EXPECT_EQ(before.undelivered, 17 * (format::kFrameHeaderSize + 100));
+  // Arrival times come from the index: retention deletes exactly the old, delivered segments.
+  ASSERT_TRUE(log_->CommitCheckpoint("s3", Offset{30}).ok());
+  clock_.AdvanceMs(60'000);
+  // Now = start + 90 s: segment 0's newest record (start + 7 s) is 83 s old, segment 8's 75 s.
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(83'000)), 0u);
+  EXPECT_EQ(*log_->ApplyRetention(MaxAge(75'000)), 1u);
+  EXPECT_EQ(log_->Begin(), Offset{8});
+  EXPECT_FALSE(fs::Exists(IndexPath(0)));
+  AppendOk({"after"});
+  EXPECT_EQ(ReadAll(Offset{30}).at(0).data, "after");
+}
+
+TEST_F(SegmentIndexTest, DamagedOrStaleIndexFallsBackToAScanWithIdenticalState) {
+  Reopen();
+  const State expected = Capture();
+  const std::string good = *fs::ReadFile(IndexPath(8));
+  SegmentIndex stale = *DecodeSegmentIndex(good);
+  stale.segment_bytes += 128;  // as if the segment had been longer when sealed
+  struct Damage {
+    const char* what;
+    std::function<void()> apply;
+  };
+  const std::vector<Damage> damages = {
+      {"flipped byte", [&] { CorruptByte(IndexPath(8), format::kIndexEndOffsetPos); }},
+      {"truncated", [&] { TruncateBy(IndexPath(8), 3); }},
+      {"checksum", [&] { CorruptByte(IndexPath(8), good.size() - 1); }},
+      {"stale size",
+       [&] { ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(8), EncodeSegmentIndex(stale)).ok()); }},
+      {"wrong end",
+       [&] {
+         SegmentIndex wrong = *DecodeSegmentIndex(good);
+         wrong.end_offset = 15;
+         ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(8), EncodeSegmentIndex(wrong)).ok());
+       }},
+      {"empty", [&] { ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(8), "").ok()); }},
+  };
+  for (const Damage& damage : damages) {
+    SCOPED_TRACE(damage.what);
+    damage.apply();
+    Reopen();
+    RecoveryStats stats = journal_->Recovery();
+    EXPECT_EQ(stats.indexes_damaged, 1u);
+    EXPECT_EQ(stats.segments_from_index, 2u);
+    EXPECT_EQ(stats.segments_scanned, 2u);  // segment 8 and the active one
+    EXPECT_EQ(Capture(), expected);
+    // The scan rewrote the index as it was written at sealing; the next open trusts it again.
+    EXPECT_EQ(*fs::ReadFile(IndexPath(8)), good);
+    Reopen();
+    EXPECT_EQ(journal_->Recovery().segments_from_index, 3u);
+  }
+}
+
+TEST_F(SegmentIndexTest, DataDirWithoutIndexesOpensByScanningAndGainsThem) {
+  std::vector<std::string> good;
+  for (uint64_t base : {0, 8, 16}) {
+    good.push_back(*fs::ReadFile(IndexPath(base)));
+    RemoveIndex(base);
+  }
+  Reopen();
+  RecoveryStats stats = journal_->Recovery();
+  EXPECT_EQ(stats.indexes_missing, 3u);
+  EXPECT_EQ(stats.segments_scanned, 4u);
+  EXPECT_EQ(stats.segments_from_index, 0u);
+  const State scanned = Capture();
+  EXPECT_EQ(scanned.end, Offset{30});
+  EXPECT_EQ(*fs::ReadFile(IndexPath(8)), good[1]);
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().segments_from_index, 3u);
+  EXPECT_EQ(Capture(), scanned);
+}
+
+TEST_F(SegmentIndexTest, TornTailOfTheActiveSegmentIsCutWhileSealedOnesComeFromTheirIndex) {
+  journal_.reset();
+  TruncateBy(SegmentPath(24), 5);
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().segments_from_index, 3u);
+  EXPECT_EQ(log_->End(), Offset{29});
+  EXPECT_EQ(stdfs::file_size(SegmentPath(24)), FramePos(5, 100));
+  AppendOk({Record(100, 'z')});
+  Reopen();
+  EXPECT_EQ(ReadAll(Offset{29}).at(0).data, Record(100, 'z'));
+}
+
+TEST_F(SegmentIndexTest, CorruptionInTheActiveSegmentStillFailsOpen) {
+  journal_.reset();
+  CorruptByte(SegmentPath(24), FramePos(2, 100) + format::kFrameHeaderSize + 3);
+  Status st = TryReopen();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(
+      st.message().find(SegmentPath(24) + ": byte offset " + std::to_string(FramePos(2, 100))),
+      std::string::npos)
+      << st.message();
+}
+
+TEST_F(JournalTest, IndexLeftOnTheLastSegmentByACrashWhileRollingIsRemovedAndRewritten) {
+  options_.segment_bytes = 1000;
+  Reopen();
+  for (int i = 0; i < 8; ++i) AppendOk({Record(100, 'a')});  // full: the next append rolls
+  journal_.reset();
+  // Died after sealing segment 0 (index written) and before creating segment 8.
+  const std::string sealed = EncodeSegmentIndex(SegmentIndex{
+      0, 8, stdfs::file_size(SegmentPath(0)), clock_.NowMs(), {{0, format::kSegmentHeaderSize}}});
+  ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(0), sealed).ok());
+  Reopen();
+  EXPECT_FALSE(fs::Exists(IndexPath(0)));
+  EXPECT_EQ(journal_->Recovery().segments_scanned, 1u);
+  AppendOk({Record(100, 'b')});
+  EXPECT_EQ(*fs::ReadFile(IndexPath(0)), sealed);
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().segments_from_index, 1u);
+  EXPECT_EQ(ReadAll().size(), 9u);
+}
+
+TEST_F(JournalTest, IndexThatCannotBeWrittenCostsAScanNotData) {
+  options_.segment_bytes = 1000;
+  Reopen();
+  for (int i = 0; i < 8; ++i) AppendOk({Record(100, 'a')});
+  // A non-empty directory where the index goes: the rename at sealing fails.
+  ASSERT_TRUE(stdfs::create_directory(IndexPath(0)));
+  ASSERT_TRUE(fs::WriteFileAtomically(IndexPath(0) + "/x", "x").ok());
+  AppendOk({Record(100, 'b')});  // seals segment 0 without its index and goes on
+  AppendOk({Record(100, 'c')});
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().indexes_damaged, 1u);  // unreadable: scanned instead
+  EXPECT_EQ(ReadAll().size(), 10u);
+  stdfs::remove_all(IndexPath(0));
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().indexes_missing, 1u);  // scanned, and now written
+  Reopen();
+  EXPECT_EQ(journal_->Recovery().segments_from_index, 1u);
+  EXPECT_EQ(ReadAll().size(), 10u);
+}
+
+TEST_F(JournalTest, IndexWithoutItsSegmentIsRemovedOnOpen) {
+  AppendOk({"a"});
+  const std::string orphan = PartitionDir() + "/" + IndexFileName(1234);
+  ASSERT_TRUE(fs::WriteFileAtomically(orphan, "left by a crash").ok());
+  Reopen();
+  EXPECT_FALSE(fs::Exists(orphan));
+}
+
+TEST(JournalFormatTest, SegmentIndexRoundTripsAndRejectsDamage) {
+  const SegmentIndex index{100, 160, 70'000, 1'700'000'000'123, {{100, 32}, {130, 40'000}}};
+  const std::string data = EncodeSegmentIndex(index);
+  EXPECT_EQ(data.size(), format::kIndexHeaderSize + 2 * format::kIndexEntrySize + 4);
+  EXPECT_EQ(*DecodeSegmentIndex(data), index);
+  EXPECT_EQ(IndexFileName(100), "00000000000000000100.index");
+  EXPECT_EQ(ParseIndexFileName("00000000000000000100.index"), 100u);
+  EXPECT_FALSE(ParseIndexFileName("00000000000000000100.log"));
+  for (size_t i = 0; i < data.size(); ++i) {
+    std::string bad = data;
+    bad[i] = static_cast<char>(bad[i] ^ 1);
+    EXPECT_EQ(DecodeSegmentIndex(bad).status().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+  EXPECT_FALSE(DecodeSegmentIndex(data.substr(0, data.size() - 1)).ok());
+  // Self-consistency, even with a valid checksum.
+  SegmentIndex unordered = index;
+  std::swap(unordered.entries[0], unordered.entries[1]);
+  EXPECT_FALSE(DecodeSegmentIndex(EncodeSegmentIndex(unordered)).ok());
+  SegmentIndex outside = index;
+  outside.entries[1].offset = 160;
+  EXPECT_FALSE(DecodeSegmentIndex(EncodeSegmentIndex(outside)).ok());
+  SegmentIndex no_entries = index;
+  no_entries.entries.clear();
+  EXPECT_FALSE(DecodeSegmentIndex(EncodeSegmentIndex(no_entries)).ok());
 }
 
 TEST(JournalFormatTest, SegmentNamesAreZeroPaddedBaseOffsets) {

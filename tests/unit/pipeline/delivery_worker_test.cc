@@ -52,11 +52,12 @@ class DeliveryWorkerTest : public ::testing::Test {
     Reopen();
   }
 
-  void Reopen() {
+  void Reopen(uint64_t segment_bytes = 64ull << 20) {
     journal_.reset();
     journal::Options o;
     o.dir = root_ + "/journal";
     o.clock = &clock_;
+    o.segment_bytes = segment_bytes;
     auto j = journal::Journal::Open(o);
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     journal_ = std::move(j).value();
@@ -102,6 +103,24 @@ TEST_F(DeliveryWorkerTest, ConcatenatesRecordsAsSentIntoOneObject) {
   EXPECT_EQ(keys[0].rfind("2018/08/27/10/orders-1-2018-08-27-10-30-05-", 0), 0u) << keys[0];
   EXPECT_EQ(*store_->Get(keys[0]), "{\"a\":1}{\"a\":2}\nx");
   EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 3u);
+}
+
+TEST_F(DeliveryWorkerTest, RetentionMbBoundsTheDeliveredDataKept) {
+  stream_.retention_mb = 1;
+  Reopen(300 << 10);  // each 400 KiB record fills a segment
+  std::string big(400 * 1024, 'x');
+  for (int i = 0; i < 6; ++i) Append({big});  // one commit group each: segments 0-5
+  auto w = MakeWorker(store_.get());
+  ASSERT_TRUE(w->DrainForTest().ok());
+  // Retention ran after the first batch (records 0-1, 0.8 MiB delivered: within 1 MiB).
+  EXPECT_EQ(log_->Begin().value, 0u);
+  clock_.AdvanceMs(61'000);  // retention runs at most once a minute
+  Append({"tail"});          // segment 6
+  ASSERT_TRUE(w->DrainForTest().ok());
+  // Everything is delivered: the oldest segments go until at most 1 MiB of delivered data is
+  // left (two 400 KiB segments); the active segment stays.
+  EXPECT_EQ(log_->Begin().value, 4u);
+  EXPECT_EQ(log_->End().value, 7u);
 }
 
 TEST_F(DeliveryWorkerTest, SizeHintSplitsBatches) {
