@@ -173,7 +173,7 @@ TEST_F(SnapshotTest, SegmentsDeletedByRetentionAfterOpenStayReadable) {
   ASSERT_NE(snapshot, nullptr);
   ASSERT_TRUE(log_->CommitCheckpoint("delivery", Offset{20}).ok());
   clock_.AdvanceMs(3'600'000);
-  auto deleted = log_->ApplyRetention(1000);
+  auto deleted = log_->ApplyRetention(journal::Retention{1000});
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
   ASSERT_EQ(*deleted, 2u);
   ASSERT_FALSE(fs::Exists(SegmentPath(0)));

@@ -113,7 +113,7 @@ class SelectionTest : public ::testing::Test {
     auto log = *journal_->Partition("orders", partition);
     ASSERT_TRUE(log->CommitCheckpoint("delivery", log->End()).ok());
     clock_.SetMs(kT0 + 48 * 3'600'000);
-    auto deleted = log->ApplyRetention(3'600'000);
+    auto deleted = log->ApplyRetention(journal::Retention{3'600'000});
     ASSERT_TRUE(deleted.ok());
     ASSERT_GT(*deleted, 0u);
   }
