@@ -4,13 +4,14 @@
 // a segmented append-only log of framed, checksummed records (see docs/journal_format.md and
 // journal/format.h). Offsets are dense per partition, starting at 0.
 //
-// Contract of Append: the callback runs exactly once, on the partition's commit thread, after the
-// accepted records are written AND fdatasync'ed (durable), or after the write failed. Concurrent
-// Append calls on one partition share one write+fdatasync (group commit). Records are accepted in
-// order; when the journal-wide quota of undelivered bytes is reached, the tail of a batch is
-// refused (accepted < records.size()) and nothing accepted is ever dropped. Exceptions: when the
-// journal is closed, or a record exceeds the frame limit (format::kMaxPayload), the callback runs
-// with an error on the calling thread before Append returns.
+// Contract of Append: the callback runs exactly once, on the partition's commit thread (a thread
+// that exists only while the partition has appends to commit: idle partitions cost no thread),
+// after the accepted records are written AND fdatasync'ed (durable), or after the write failed.
+// Concurrent Append calls on one partition share one write+fdatasync (group commit). Records are
+// accepted in order; when the journal-wide quota of undelivered bytes is reached, the tail of a
+// batch is refused (accepted < records.size()) and nothing accepted is ever dropped. Exceptions:
+// when the journal is closed, or a record exceeds the frame limit (format::kMaxPayload), the
+// callback runs with an error on the calling thread before Append returns.
 #pragma once
 
 #include <cstdint>
@@ -93,6 +94,11 @@ class PartitionLog {
   virtual Offset Begin() const = 0;
   // Blocks until End() > `after` or `timeout_ms` passed or the log is closed. True if data came.
   virtual bool WaitForData(Offset after, int64_t timeout_ms) = 0;
+  // Calls `listener` after each group of appends became durable (on the thread that committed
+  // it, after the append callbacks), so a consumer can hold no thread while the log is idle.
+  // Replaces an earlier listener; nullptr removes it. The listener must not call back into this
+  // log's Append or SetDataListener.
+  virtual void SetDataListener(std::function<void()> listener) = 0;
   // A reader positioned at Begin(). It must not outlive this PartitionLog.
   virtual Result<std::unique_ptr<Reader>> NewReader() = 0;
   // Durable, atomic per-consumer checkpoint: the next offset the consumer will read.

@@ -135,7 +135,6 @@ Result<std::unique_ptr<PartitionLogImpl>> PartitionLogImpl::Open(
   std::unique_ptr<PartitionLogImpl> log(new PartitionLogImpl(
       std::move(stream), partition, std::move(dir), options, fs, undelivered, reserve));
   RETURN_IF_ERROR(log->Recover());
-  log->commit_thread_ = std::thread([p = log.get()] { p->CommitLoop(); });
   return log;
 }
 
@@ -419,8 +418,9 @@ void PartitionLogImpl::Append(std::vector<std::string> records, int64_t arrival_
   bool was_empty = queue_.empty();
   queue_.push_back(std::move(req));
   lock.unlock();
-  // The commit thread only waits when the queue is empty, so only then does it need waking.
-  if (was_empty) queue_cv_.notify_one();
+  // A non-empty queue has a commit pass coming (it drains until the queue is empty), so only the
+  // first append into an empty queue needs to wake (or start) the commit thread.
+  if (was_empty) commit_thread_.Wake();
 }
 
 Offset PartitionLogImpl::End() const {
@@ -575,8 +575,9 @@ void PartitionLogImpl::Close() {
     std::lock_guard lock(queue_mu_);
     closing_ = true;
   }
-  queue_cv_.notify_one();
-  if (commit_thread_.joinable()) commit_thread_.join();
+  // Appends queued before closing_ are committed (their callbacks run) before Join returns.
+  commit_thread_.Wake();
+  commit_thread_.Join();
   {
     std::lock_guard lock(mu_);
     closed_ = true;
@@ -584,18 +585,22 @@ void PartitionLogImpl::Close() {
   data_cv_.notify_all();
 }
 
-void PartitionLogImpl::CommitLoop() {
+void PartitionLogImpl::CommitQueued() {
   std::vector<AppendRequest> group;
   for (;;) {
     {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
-      if (queue_.empty()) return;  // closing, and every queued append has been committed
+      std::lock_guard lock(queue_mu_);
+      if (queue_.empty()) return;
       group.swap(queue_);
     }
     CommitGroup(group);
     group.clear();
   }
+}
+
+void PartitionLogImpl::SetDataListener(std::function<void()> listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = std::move(listener);
 }
 
 void PartitionLogImpl::FailGroup(std::vector<AppendRequest>& group, const Status& status) {
@@ -715,6 +720,10 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
   }
   data_cv_.notify_all();
   for (auto& req : group) req.done(AppendResult{Offset{req.first}, req.accepted});
+  {
+    std::lock_guard lock(listener_mu_);
+    if (listener_) listener_();
+  }
   // Sealing a segment is when the journal's disk use grows: check the free-space reserve (after
   // the callbacks, so that acknowledgements never wait for deletions).
   if (rolled && reserve_ != nullptr) {

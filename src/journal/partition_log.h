@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/on_demand_thread.h"
 #include "journal/disk_reserve.h"
 #include "journal/file.h"
 #include "journal/journal.h"
@@ -43,7 +45,8 @@ inline uint64_t FrameBytes(const std::string& record) {
 }
 
 // Thread safety: all public methods are thread-safe. Appends are written by one commit thread per
-// partition; state shared with it is guarded by mu_ (log state) or queue_mu_ (pending appends).
+// partition, which exists only while there are appends to commit (it lingers kCommitLingerMs);
+// state shared with it is guarded by mu_ (log state) or queue_mu_ (pending appends).
 //
 // Failure policy: when a group's write fails, the segment is truncated back to its last durable
 // size and the partition continues. When fdatasync fails (the page cache state is then unknown)
@@ -53,6 +56,7 @@ inline uint64_t FrameBytes(const std::string& record) {
 // is written after a half-written one.
 class PartitionLogImpl final : public PartitionLog {
  public:
+  static constexpr int64_t kCommitLingerMs = 1000;
   // Recovers (or creates) the partition in `dir` and starts its commit thread.
   // `reserve` (may be null) is told after each sealed segment; the caller registers the log with
   // it.
@@ -67,6 +71,7 @@ class PartitionLogImpl final : public PartitionLog {
   Offset End() const override;
   Offset Begin() const override;
   bool WaitForData(Offset after, int64_t timeout_ms) override;
+  void SetDataListener(std::function<void()> listener) override;
   Result<std::unique_ptr<Reader>> NewReader() override;
   Status CommitCheckpoint(const std::string& consumer, Offset next) override;
   Offset Checkpoint(const std::string& consumer) const override;
@@ -147,7 +152,8 @@ class PartitionLogImpl final : public PartitionLog {
   // REQUIRES: checkpoint_mu_ held, n < segments_.size().
   Result<size_t> RemoveFront(size_t n);
 
-  void CommitLoop();
+  // Commits every queued append, then returns (the drain of commit_thread_).
+  void CommitQueued();
   void CommitGroup(std::vector<AppendRequest>& group);
   void FailGroup(std::vector<AppendRequest>& group, const Status& status);
   Status WriteBuffer();
@@ -170,8 +176,10 @@ class PartitionLogImpl final : public PartitionLog {
 
   std::mutex checkpoint_mu_;  // serializes CommitCheckpoint and ApplyRetention
 
+  std::mutex listener_mu_;
+  std::function<void()> listener_;  // GUARDED_BY(listener_mu_)
+
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
   std::vector<AppendRequest> queue_;  // GUARDED_BY(queue_mu_)
   bool closing_ = false;              // GUARDED_BY(queue_mu_)
 
@@ -182,7 +190,8 @@ class PartitionLogImpl final : public PartitionLog {
   Status failed_;
   RecoveryStats recovery_stats_;  // written by Recover only
 
-  std::thread commit_thread_;
+  // Started by an Append to an idle partition; lingers briefly, then exits.
+  OnDemandThread commit_thread_{[this] { CommitQueued(); }, kCommitLingerMs};
 };
 
 }  // namespace sluice::journal

@@ -53,14 +53,28 @@ DeliveryWorker::~DeliveryWorker() {
 }
 
 void DeliveryWorker::Start() {
-  thread_ = std::thread([this] { Run(); });
+  started_ = true;
+  log_->SetDataListener([this] { thread_.Wake(); });
+  // A thread now only if there is something to do: a batch decided before a restart, or records
+  // past the checkpoint. An idle stream holds no thread until records arrive.
+  if (HasWork()) thread_.Wake();
+}
+
+bool DeliveryWorker::HasWork() const {
+  return log_->End() > log_->Checkpoint(kConsumer) || fs::Exists(IntentPath());
 }
 
 void DeliveryWorker::Stop() {
   stop_requested_ms_ = options_.clock->MonotonicMs();
   stopping_ = true;
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!started_ || finished_) return;
+  log_->SetDataListener(nullptr);
+  // One more pass delivers what is buffered; an idle worker (no thread, nothing past the
+  // checkpoint) has nothing to flush.
+  if (thread_.running() || HasWork()) thread_.Wake();
+  thread_.Join();
+  finished_ = true;  // the log may be gone after this (a deleted stream): never touch it again
 }
 
 void DeliveryWorker::Handover() {
@@ -72,7 +86,10 @@ void DeliveryWorker::Abort() {
   aborting_ = true;
   stopping_ = true;
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!started_ || finished_) return;
+  log_->SetDataListener(nullptr);
+  thread_.Join();
+  finished_ = true;
 }
 
 std::string DeliveryWorker::IntentPath() const {
@@ -360,7 +377,10 @@ Status DeliveryWorker::DrainForTest() {
 }
 
 void DeliveryWorker::Run() {
-  // Start-up: recover a batch that was decided but not checkpointed, then follow the log.
+  // Start-up (at every wake: the previous pass ended caught up, with nothing buffered): recover a
+  // batch that was decided but not checkpointed, then follow the log from the checkpoint.
+  pending_.clear();
+  pending_bytes_ = 0;
   for (;;) {
     Status st = fs::CreateDirs(options_.state_dir);
     Batch pending;
@@ -414,7 +434,12 @@ void DeliveryWorker::Run() {
         continue;
       }
       if (!*got) {
-        if (stopping_ && pending_.empty()) return;
+        // Caught up with nothing buffered: give the thread back. The journal's data listener
+        // wakes this worker again when records arrive; the reader is made anew then.
+        if (pending_.empty() && log_->End() <= next_read_) {
+          reader_.reset();
+          return;
+        }
         continue;
       }
       have_batch = true;

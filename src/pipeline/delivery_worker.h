@@ -13,7 +13,9 @@
 // - Stop(): stops waiting for more data, delivers what is buffered (unless the store keeps
 // failing),
 //   and returns. The thread never throws.
-// Thread safety: one thread per worker; Start/Stop from the owner's thread.
+// - Idle costs no thread: the worker's thread exists while records wait or are buffered, and
+//   exits when it has caught up (the journal's data listener starts it again).
+// Thread safety: at most one thread per worker; Start/Stop from the owner's thread.
 #pragma once
 
 #include <atomic>
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/on_demand_thread.h"
 #include "common/status.h"
 #include "config/stream_config.h"
 #include "journal/journal.h"
@@ -136,13 +139,20 @@ class DeliveryWorker {
   // Stops without flushing (used when a stream is deleted).
   void Abort();
   const WorkerStats& stats() const { return stats_; }
+  // True while the worker has a thread (it has records to deliver, or caught up moments ago).
+  bool has_thread() const { return thread_.running(); }
   // Synchronously delivers everything durable now (tests and `flush` paths). REQUIRES: not started.
   Status DrainForTest();
 
   static constexpr char kConsumer[] = "delivery";
+  // How long a caught-up worker's thread waits for more records before it exits.
+  static constexpr int64_t kIdleLingerMs = 1000;
 
  private:
+  // Recovers a pending batch, then delivers until caught up with nothing buffered (returns), or
+  // until stopped or aborted.
   void Run();
+  bool HasWork() const;
   // Reads the next batch per the buffering hints; returns false if stopping with nothing to do.
   Result<bool> NextBatch(Batch& batch, bool flush_all);
   Status DeliverBatch(const Batch& batch);
@@ -178,7 +188,11 @@ class DeliveryWorker {
   size_t pending_bytes_ = 0;
   journal::Offset next_read_;
   int64_t last_retention_ms_ = 0;
-  std::thread thread_;
+  bool started_ = false;   // Start() was called (owner's thread only)
+  bool finished_ = false;  // Stop() or Abort() completed (owner's thread only)
+  // Runs Run() while there is work: started by Start() when records wait, by the journal's data
+  // listener when records arrive, and by Stop() to flush; exits when caught up.
+  OnDemandThread thread_{[this] { Run(); }, kIdleLingerMs};
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> stop_requested_ms_{0};
   std::atomic<bool> aborting_{false};

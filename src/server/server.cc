@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <cstring>
 #include <mutex>
@@ -110,9 +111,23 @@ class ServerImpl : public Server {
   std::mutex shutdown_mu_;
 };
 
+// Each stream partition keeps its active journal segment open: raise the soft limit on open files
+// to the hard one (as servers like Kafka and nginx expect), so thousands of streams do not run
+// out at the default 1,024.
+void RaiseOpenFileLimit() {
+  struct rlimit lim;
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    spdlog::debug("open file limit raised from {} to {}", before, lim.rlim_cur);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
+  RaiseOpenFileLimit();
   // Block the stop signals in every thread we create, so that WaitForSignalAndStop receives them.
   sigset_t set;
   sigemptyset(&set);

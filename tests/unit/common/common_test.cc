@@ -1,11 +1,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/base64.h"
 #include "common/crc32c.h"
 #include "common/file_util.h"
+#include "common/on_demand_thread.h"
 #include "common/status.h"
 
 namespace sluice {
@@ -88,6 +92,52 @@ TEST(FileUtil, ResolvePathFollowsSymlinksAndFoldsDots) {
   EXPECT_TRUE(fs::IsWithin(dir + "/root", dir + "/root"));
   EXPECT_FALSE(fs::IsWithin(dir + "/rootless", dir + "/root"));
   EXPECT_FALSE(fs::IsWithin(*fs::ResolvePath(dir + "/root/link"), dir + "/root"));
+}
+
+TEST(OnDemandThread, RunsOnlyWhenWokenAndExitsWhenDone) {
+  std::atomic<int> runs{0};
+  OnDemandThread t([&] { ++runs; }, /*linger_ms=*/0);
+  EXPECT_FALSE(t.running());
+  t.Wake();
+  t.Join();
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_FALSE(t.running());
+  t.Wake();
+  t.Wake();  // may coalesce with the first, never lost
+  t.Join();
+  EXPECT_GE(runs.load(), 2);
+  EXPECT_LE(runs.load(), 3);
+}
+
+TEST(OnDemandThread, AWakeDuringADrainRunsItAgain) {
+  std::atomic<int> runs{0};
+  OnDemandThread* self = nullptr;
+  OnDemandThread t(
+      [&] {
+        if (++runs == 1) self->Wake();  // work arriving while draining
+      },
+      0);
+  self = &t;
+  t.Wake();
+  t.Join();
+  EXPECT_EQ(runs.load(), 2);
+}
+
+TEST(OnDemandThread, ManyWakersFromManyThreadsNeverLoseOne) {
+  std::atomic<int> work{0}, done{0};
+  OnDemandThread t([&] { done = work.load(); }, 1);
+  std::vector<std::thread> wakers;
+  for (int i = 0; i < 4; ++i) {
+    wakers.emplace_back([&] {
+      for (int k = 0; k < 500; ++k) {
+        ++work;
+        t.Wake();
+      }
+    });
+  }
+  for (auto& w : wakers) w.join();
+  t.Join();
+  EXPECT_EQ(done.load(), 2000) << "the last wake was served after the last work";
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "common/file_util.h"
 #include "journal/journal.h"
@@ -299,6 +301,42 @@ TEST(StoreRetryBudget, TransientErrorsGetTheRetryDurationOthersLessOrNone) {
   EXPECT_EQ(StoreRetryBudgetMs(Status::FailedPrecondition("403"), 86400), 300'000);
   EXPECT_EQ(StoreRetryBudgetMs(Status::NotFound("NoSuchBucket"), 10), 10'000);
   EXPECT_EQ(StoreRetryBudgetMs(Status::InvalidArgument("bad key"), 86400), 0);
+}
+
+// Polls `done` for up to 30 s (real time): for a background thread's effect, with no threshold
+// on how fast it comes.
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 3000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST_F(DeliveryWorkerTest, AnIdleWorkerHoldsNoThreadAndRecordsWakeIt) {
+  stream_.buffering.interval_s = 0;
+  auto w = MakeWorker(store_.get());
+  w->Start();
+  EXPECT_FALSE(w->has_thread()) << "nothing to deliver: no thread";
+  Append({"one"});
+  ASSERT_TRUE(Eventually([&] { return Objects().size() == 1; }));
+  // Caught up: the thread goes away after its linger.
+  ASSERT_TRUE(Eventually([&] { return !w->has_thread(); }));
+  Append({"two"});
+  ASSERT_TRUE(Eventually([&] { return Objects().size() == 2; }));
+  w->Stop();
+  EXPECT_FALSE(w->has_thread());
+  EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 2u);
+}
+
+TEST_F(DeliveryWorkerTest, AWorkerStartedWithABacklogDeliversItWithoutNewRecords) {
+  Append({"a", "b"});
+  auto w = MakeWorker(store_.get());
+  w->Start();
+  ASSERT_TRUE(Eventually([&] { return log_->Checkpoint(DeliveryWorker::kConsumer).value == 2; }));
+  w->Stop();
+  EXPECT_EQ(Objects().size(), 1u);
 }
 
 }  // namespace
