@@ -145,3 +145,45 @@ test("a stream of the config file is changed in the file, not by UpdateDestinati
     assert.equal((await server.stop()).code, 0, server.stderr);
   }
 });
+
+test("kill -9 right after an update loses no acknowledged record", async () => {
+  const dataDir = makeTempDir("update-kill");
+  const bucket = path.join(dataDir, "buckets", "kill-bucket");
+  let server = new SluiceServer(dataDir);
+  let fh = client(await server.start());
+  await fh.send(new CreateDeliveryStreamCommand({
+    DeliveryStreamName: "crashy",
+    ExtendedS3DestinationConfiguration: {
+      RoleARN: "arn:aws:iam::123456789012:role/firehose", BucketARN: "arn:aws:s3:::kill-bucket",
+      Prefix: "v1/", BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
+    },
+  }));
+  let acked = 0;
+  const put = async (count) => {
+    const Records = Array.from({ length: count }, (_, i) => ({ Data: Buffer.from(`{"n":${acked + i}}\n`) }));
+    const out = await fh.send(new PutRecordBatchCommand({ DeliveryStreamName: "crashy", Records }));
+    assert.equal(out.FailedPutCount, 0);
+    acked += count;
+  };
+  await put(100);
+  const writer = (async () => { for (let i = 0; i < 10; i++) await put(50); })();
+  await fh.send(new UpdateDestinationCommand({
+    DeliveryStreamName: "crashy", CurrentDeliveryStreamVersionId: "1",
+    DestinationId: "destinationId-000000000001", ExtendedS3DestinationUpdate: { Prefix: "v2/" },
+  }));
+  await writer;
+  await server.kill9();
+
+  server = new SluiceServer(dataDir);
+  fh = client(await server.start());
+  try {
+    const d = (await fh.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: "crashy" })))
+      .DeliveryStreamDescription;
+    assert.equal(d.VersionId, "2");
+    await waitFor(() => new Set([...delivered(path.join(bucket, "v1")),
+      ...delivered(path.join(bucket, "v2"))]).size === acked, 20000,
+    `all ${acked} acknowledged records delivered after kill -9`, () => server.stderr);
+  } finally {
+    assert.equal((await server.stop()).code, 0, server.stderr);
+  }
+});
