@@ -153,6 +153,18 @@ void CheckTagKey(ValidationErrors& errors, std::string_view key, const std::stri
   }
 }
 
+// A Tags or TagKeys list: required, 1..50 members.
+void CheckTagListLength(ValidationErrors& errors, bool present, size_t n, const std::string& path) {
+  if (!present) {
+    errors.Add(std::nullopt, path, "Member must not be null");
+  } else if (n == 0) {
+    errors.Add("[]", path, "Member must have length greater than or equal to 1");
+  } else if (n > Backend::kMaxTags) {
+    errors.Add("[" + std::to_string(n) + " members]", path,
+               "Member must have length less than or equal to 50");
+  }
+}
+
 // The DeliveryStreamName of a request on one stream, validated; nullopt after an error.
 std::optional<std::string> StreamNameOf(JsonReader& reader, simdjson::dom::object root,
                                         ValidationErrors& errors) {
@@ -455,14 +467,7 @@ HttpResponse FirehoseHandler::TagDeliveryStream(std::string_view body,
     }
   }
   if (reader.failed()) return ErrorResponse(reader.error(), request_id);
-  if (!list) {
-    errors.Add(std::nullopt, "tags", "Member must not be null");
-  } else if (n == 0) {
-    errors.Add("[]", "tags", "Member must have length greater than or equal to 1");
-  } else if (n > Backend::kMaxTags) {
-    errors.Add("[" + std::to_string(n) + " tags]", "tags",
-               "Member must have length less than or equal to 50");
-  }
+  CheckTagListLength(errors, list.has_value(), n, "tags");
   if (!errors.empty()) return ErrorResponse(errors.ToError(), request_id);
   Status st = backend_.UpdateTags(*name, tags, {});
   if (!st.ok()) return ErrorResponse(StreamError(st, *name, request_id), request_id);
@@ -494,14 +499,7 @@ HttpResponse FirehoseHandler::UntagDeliveryStream(std::string_view body,
     }
   }
   if (reader.failed()) return ErrorResponse(reader.error(), request_id);
-  if (!list) {
-    errors.Add(std::nullopt, "tagKeys", "Member must not be null");
-  } else if (keys.empty() && errors.empty()) {
-    errors.Add("[]", "tagKeys", "Member must have length greater than or equal to 1");
-  } else if (keys.size() > Backend::kMaxTags) {
-    errors.Add("[" + std::to_string(keys.size()) + " keys]", "tagKeys",
-               "Member must have length less than or equal to 50");
-  }
+  CheckTagListLength(errors, list.has_value(), list ? list->size() : 0, "tagKeys");
   if (!errors.empty()) return ErrorResponse(errors.ToError(), request_id);
   Status st = backend_.UpdateTags(*name, {}, keys);
   if (!st.ok()) return ErrorResponse(StreamError(st, *name, request_id), request_id);

@@ -16,18 +16,6 @@
 namespace sluice::journal {
 namespace {
 
-// Parses a partition directory name: decimal, no sign, no leading zeros.
-std::optional<uint32_t> ParsePartitionName(const std::string& name) {
-  if (name.empty() || name.size() > 10 || (name.size() > 1 && name[0] == '0')) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : name) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > UINT32_MAX) return std::nullopt;
-  return static_cast<uint32_t>(v);
-}
-
 // Thread safety: every method is thread-safe; mu_ guards the partition map.
 class JournalImpl final : public Journal {
  public:
@@ -140,6 +128,17 @@ class JournalImpl final : public Journal {
 };
 
 }  // namespace
+
+std::optional<uint32_t> ParsePartitionName(const std::string& name) {
+  if (name.empty() || name.size() > 10 || (name.size() > 1 && name[0] == '0')) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
 
 RecoveryStats& RecoveryStats::operator+=(const RecoveryStats& o) {
   segments_from_index += o.segments_from_index;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,10 @@
 namespace sluice::journal {
 
 class FileSystem;  // journal/file.h: the writer's file-system seam
+
+// A partition directory's name as the journal writes it (decimal, no sign, no leading zeros) ->
+// the partition; nullopt for any other name.
+std::optional<uint32_t> ParsePartitionName(const std::string& name);
 
 // A position in one partition's log. Strong type: never a bare integer.
 struct Offset {

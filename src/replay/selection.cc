@@ -15,18 +15,6 @@ namespace stdfs = std::filesystem;
 constexpr size_t kReadRecords = 256;
 constexpr size_t kReadBytes = 1 << 20;
 
-// A partition directory name: decimal, no sign, no leading zeros (as the journal writes them).
-std::optional<uint32_t> ParsePartitionName(const std::string& name) {
-  if (name.empty() || name.size() > 10 || (name.size() > 1 && name[0] == '0')) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : name) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > UINT32_MAX) return std::nullopt;
-  return static_cast<uint32_t>(v);
-}
-
 std::string Where(uint32_t partition, journal::Offset offset) {
   return "partition " + std::to_string(partition) + " offset " + std::to_string(offset.value);
 }
@@ -144,7 +132,7 @@ Result<std::unique_ptr<StreamSnapshot>> StreamSnapshot::Open(const std::string& 
   snapshot->stream_ = stream;
   ASSIGN_OR_RETURN(auto names, fs::ListDir(real_dir.string()));
   for (const auto& name : names) {
-    auto id = ParsePartitionName(name);
+    auto id = journal::ParsePartitionName(name);
     if (!id) continue;
     ASSIGN_OR_RETURN(auto partition, journal::PartitionSnapshot::Open((real_dir / name).string()));
     snapshot->partitions_.push_back(Partition{*id, std::move(partition)});
