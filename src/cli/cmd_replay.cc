@@ -19,21 +19,12 @@ namespace {
 
 constexpr char kPrefix[] = "sluice replay: ";
 
-std::string ResolveRegion(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
-    const char* value = std::getenv(name);
-    if (value != nullptr && *value != '\0') return value;
-  }
-  return "us-east-1";
-}
-
 // The stream's CreateTimestamp (ms) from the server's DescribeDeliveryStream: the incarnation in
 // the RecordIds it issues. NotFound if the server does not serve the stream; Unavailable if it
 // cannot be reached.
 Result<int64_t> DescribeCreateTimestamp(const ReplayOptions& o) {
   ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create());
-  client->SetSigV4(ResolveRegion(o.region), "firehose", CredentialsFromEnvironment());
+  client->SetSigV4(RegionFromFlagOrEnvironment(o.region), "firehose", CredentialsFromEnvironment());
   client->SetTimeouts(10'000, static_cast<long>(o.request_timeout_s * 1000.0));
   std::string body = "{\"DeliveryStreamName\":";
   json::AppendString(body, o.stream);

@@ -11,15 +11,6 @@
 namespace sluice::cli {
 namespace {
 
-std::string RegionOrDefault(const std::string& region) {
-  if (!region.empty()) return region;
-  for (const char* var : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
-    const char* v = std::getenv(var);
-    if (v != nullptr && *v != '\0') return v;
-  }
-  return "us-east-1";
-}
-
 // Calls one Firehose operation; returns the response body, or prints the AWS error and fails.
 bool Call(const StreamsOptions& o, const std::string& op, const std::string& body,
           std::string& response, std::ostream& err) {
@@ -29,7 +20,8 @@ bool Call(const StreamsOptions& o, const std::string& op, const std::string& bod
     return false;
   }
   AwsCredentials creds = CredentialsFromEnvironment();
-  if (!creds.access_key.empty()) (*client)->SetSigV4(RegionOrDefault(o.region), "firehose", creds);
+  if (!creds.access_key.empty())
+    (*client)->SetSigV4(RegionFromFlagOrEnvironment(o.region), "firehose", creds);
   auto r = (*client)->Post(
       o.endpoint + "/",
       {"Content-Type: application/x-amz-json-1.1", "X-Amz-Target: Firehose_20150804." + op}, body);

@@ -26,6 +26,15 @@ using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
 }  // namespace
 
+std::string RegionFromFlagOrEnvironment(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
+    std::string value = GetEnv(name);
+    if (!value.empty()) return value;
+  }
+  return "us-east-1";
+}
+
 AwsCredentials CredentialsFromEnvironment() {
   AwsCredentials creds{GetEnv("AWS_ACCESS_KEY_ID"), GetEnv("AWS_SECRET_ACCESS_KEY"),
                        GetEnv("AWS_SESSION_TOKEN")};

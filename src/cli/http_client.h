@@ -26,6 +26,8 @@ struct AwsCredentials {
 // Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. Returns empty credentials
 // unless both the key id and the secret are set and non-empty.
 AwsCredentials CredentialsFromEnvironment();
+// The signing region: `flag` if given, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1.
+std::string RegionFromFlagOrEnvironment(const std::string& flag);
 
 // Thread safety: none. One client per thread; calls are sequential.
 class HttpClient {

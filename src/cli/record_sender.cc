@@ -305,15 +305,6 @@ class Putter {
   std::map<std::string, uint64_t> failures_by_error_;
 };
 
-std::string ResolveRegion(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
-    const char* value = std::getenv(name);
-    if (value != nullptr && *value != '\0') return value;
-  }
-  return "us-east-1";
-}
-
 }  // namespace
 
 std::string Grouped(uint64_t n) {
@@ -347,7 +338,8 @@ Result<SendStats> SendRecords(const SendOptions& options, RecordSource& source, 
                               std::ostream& err) {
   RETURN_IF_ERROR(ValidateSendOptions(options));
   ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create());
-  client->SetSigV4(ResolveRegion(options.region), "firehose", CredentialsFromEnvironment());
+  client->SetSigV4(RegionFromFlagOrEnvironment(options.region), "firehose",
+                   CredentialsFromEnvironment());
   client->SetTimeouts(10'000, static_cast<long>(options.request_timeout_s * 1000.0));
 
   ProgressBar progress(ShowsProgress(options), err);

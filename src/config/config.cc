@@ -279,11 +279,10 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
 }
 
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
-  RETURN_IF_ERROR(
-      w.CheckKeys(n, "server",
-                  {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region",
-                   "account_id", "log_level", "log_format", "max_delivery_streams",
-                   "disk_reserve_mb"}));
+  RETURN_IF_ERROR(w.CheckKeys(
+      n, "server",
+      {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region", "account_id",
+       "log_level", "log_format", "max_delivery_streams", "disk_reserve_mb"}));
   RETURN_IF_ERROR(w.String(n, "listen", s.listen));
   RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
   RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));

@@ -417,11 +417,13 @@ void DeliveryWorker::Run() {
     if (!have_batch && stopping_ &&
         options_.clock->MonotonicMs() - stop_requested_ms_.load() > drain_ms_.load()) {
       // A large backlog is not drained at shutdown: it is durable in the journal, and the next
-      // start delivers it.
-      spdlog::warn(
-          "stream {} partition {}: stopping with undelivered records still in the journal "
-          "(drain time of {} ms used up); they are delivered at the next start",
-          stream_.name, partition_, drain_ms_.load());
+      // start (or, after a Handover, the next generation's worker) delivers it.
+      if (drain_ms_.load() >= 0) {
+        spdlog::warn(
+            "stream {} partition {}: stopping with undelivered records still in the journal "
+            "(drain time of {} ms used up); they are delivered at the next start",
+            stream_.name, partition_, drain_ms_.load());
+      }
       return;
     }
     if (!have_batch) {

@@ -319,17 +319,18 @@ Status StreamRegistry::LoadApiStreams() {
     loaded.insert(name);
   }
   std::lock_guard<std::mutex> lock(catalog_mu_);
-  api_names_ = loaded;
-  if (migrate && !names.empty()) {
-    // Names refused above stay out of the new catalog (their files stay, for inspection).
-    RETURN_IF_ERROR(WriteCatalog(api_names_));
-    spdlog::info("api-streams: wrote the catalog of {} stream(s)", api_names_.size());
-  } else if (catalog.ok()) {
-    // Keep refused names listed so that fixing the file by hand brings the stream back.
+  if (!migrate) {
+    // Refused names stay listed, so that fixing the file by hand brings the stream back.
     for (const auto& n : names) {
       if (config::IsValidStreamName(n)) api_names_.insert(n);
     }
+    return Status::Ok();
   }
+  // Names refused above stay out of the new catalog (their files stay, for inspection).
+  api_names_ = std::move(loaded);
+  if (names.empty()) return Status::Ok();
+  RETURN_IF_ERROR(WriteCatalog(api_names_));
+  spdlog::info("api-streams: wrote the catalog of {} stream(s)", api_names_.size());
   return Status::Ok();
 }
 
@@ -427,19 +428,24 @@ Result<api::StreamInfo> StreamRegistry::DescribeStream(const std::string& name) 
 Status StreamRegistry::UpdateTags(const std::string& name,
                                   const std::map<std::string, std::string>& add,
                                   const std::vector<std::string>& remove) {
+  // catalog_mu_ keeps the stream (and its generation) from changing until the end; mu_ is held
+  // only to read and to publish, never across the fsync, so Puts are not held up.
   std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = streams_.find(name);
-  if (it == streams_.end()) {
-    return Status::NotFound("Firehose " + name + " under account " + server_.account_id +
-                            " not found.");
+  std::shared_ptr<Stream> s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = streams_.find(name);
+    if (it == streams_.end()) {
+      return Status::NotFound("Firehose " + name + " under account " + server_.account_id +
+                              " not found.");
+    }
+    s = it->second;
   }
-  Stream& s = *it->second;
-  if (!s.config.from_api) {
+  if (!s->config.from_api) {
     return Status::FailedPrecondition("Firehose " + name +
                                       " is declared in the config file; set its tags there.");
   }
-  config::StreamConfig updated = s.config;
+  config::StreamConfig updated = s->config;
   for (const auto& [k, v] : add) updated.tags[k] = v;
   for (const auto& k : remove) updated.tags.erase(k);
   if (updated.tags.size() > kMaxTags) {
@@ -448,7 +454,8 @@ Status StreamRegistry::UpdateTags(const std::string& name,
                                      std::to_string(updated.tags.size()) + ".");
   }
   RETURN_IF_ERROR(fs::WriteFileAtomically(ApiStreamPath(name), config::StreamToYaml(updated)));
-  s.config.tags = std::move(updated.tags);
+  std::lock_guard<std::mutex> lock(mu_);
+  s->config.tags = std::move(updated.tags);
   return Status::Ok();
 }
 
