@@ -23,17 +23,17 @@ constexpr char kPrefix[] = "sluice replay: ";
 // the RecordIds it issues. NotFound if the server does not serve the stream; Unavailable if it
 // cannot be reached.
 Result<int64_t> DescribeCreateTimestamp(const ReplayOptions& o) {
-  ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create());
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create());
   client->SetSigV4(RegionFromFlagOrEnvironment(o.region), "firehose", CredentialsFromEnvironment());
   client->SetTimeouts(10'000, static_cast<long>(o.request_timeout_s * 1000.0));
   std::string body = "{\"DeliveryStreamName\":";
   json::AppendString(body, o.stream);
   body += "}";
-  ASSIGN_OR_RETURN(HttpResponse r,
-                   client->Post(o.endpoint,
-                                {"Content-Type: application/x-amz-json-1.1",
-                                 "X-Amz-Target: Firehose_20150804.DescribeDeliveryStream"},
-                                body));
+  SLUICE_ASSIGN_OR_RETURN(HttpResponse r,
+                          client->Post(o.endpoint,
+                                       {"Content-Type: application/x-amz-json-1.1",
+                                        "X-Amz-Target: Firehose_20150804.DescribeDeliveryStream"},
+                                       body));
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   const bool parsed = parser.parse(r.body).get(doc) == simdjson::SUCCESS;

@@ -336,8 +336,8 @@ bool ShowsProgress(const SendOptions& options) {
 
 Result<SendStats> SendRecords(const SendOptions& options, RecordSource& source, uint64_t total,
                               std::ostream& err) {
-  RETURN_IF_ERROR(ValidateSendOptions(options));
-  ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create());
+  SLUICE_RETURN_IF_ERROR(ValidateSendOptions(options));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create());
   client->SetSigV4(RegionFromFlagOrEnvironment(options.region), "firehose",
                    CredentialsFromEnvironment());
   client->SetTimeouts(10'000, static_cast<long>(options.request_timeout_s * 1000.0));

@@ -141,7 +141,7 @@ Result<std::string> ReadFile(const std::string& path) {
 Status CreateDirs(const std::string& dir) {
   if (dir.empty() || Exists(dir)) return Status::Ok();
   std::string parent = DirName(dir);
-  if (parent != dir) RETURN_IF_ERROR(CreateDirs(parent));
+  if (parent != dir) SLUICE_RETURN_IF_ERROR(CreateDirs(parent));
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::FromErrno(dir + ": mkdir failed", errno);
   }

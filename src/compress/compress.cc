@@ -147,8 +147,8 @@ Result<std::string> GzipDecompress(std::string_view data, size_t limit) {
   // A gzip file may hold several concatenated members (gzip -dc concatenates them).
   do {
     size_t consumed = 0;
-    ASSIGN_OR_RETURN(std::string member,
-                     Inflate(data.substr(pos), 15 + 16, limit - out.size(), "gzip", &consumed));
+    SLUICE_ASSIGN_OR_RETURN(std::string member, Inflate(data.substr(pos), 15 + 16,
+                                                        limit - out.size(), "gzip", &consumed));
     out += member;
     pos += consumed;
   } while (pos < data.size());
@@ -193,7 +193,7 @@ Result<std::string> ZipCompress(std::string_view data, const Options& options) {
     return Status::InvalidArgument("ZIP without ZIP64 holds at most 4 GiB; object is " +
                                    std::to_string(data.size()) + " bytes");
   }
-  ASSIGN_OR_RETURN(std::string deflated, Deflate(data, options.gzip_level, -15));
+  SLUICE_ASSIGN_OR_RETURN(std::string deflated, Deflate(data, options.gzip_level, -15));
   if (deflated.size() > kZipMaxSize)
     return Status::InvalidArgument("ZIP entry exceeds 4 GiB after deflate");
   uint32_t crc = Crc32(data);
@@ -271,7 +271,7 @@ Result<std::string> ZipDecompress(std::string_view data, size_t limit) {
     out.assign(body);
   } else if (method == kZipMethodDeflate) {
     size_t consumed = 0;
-    ASSIGN_OR_RETURN(out, Inflate(body, -15, limit, "zip", &consumed));
+    SLUICE_ASSIGN_OR_RETURN(out, Inflate(body, -15, limit, "zip", &consumed));
   } else {
     return Status::Corruption("zip: unsupported compression method " + std::to_string(method));
   }

@@ -142,12 +142,13 @@ void YamlToJson(const YAML::Node& n, json::Writer& w) {
 
 Status ParseDestination(const Walker& w, const YAML::Node& n, const std::string& where,
                         ObjectDestination& d) {
-  RETURN_IF_ERROR(w.CheckKeys(n, where, {"url", "prefix", "endpoint", "region", "path_style"}));
-  RETURN_IF_ERROR(w.String(n, "url", d.url));
-  RETURN_IF_ERROR(w.String(n, "prefix", d.prefix));
-  RETURN_IF_ERROR(w.String(n, "endpoint", d.endpoint));
-  RETURN_IF_ERROR(w.String(n, "region", d.region));
-  RETURN_IF_ERROR(w.Bool(n, "path_style", d.path_style));
+  SLUICE_RETURN_IF_ERROR(
+      w.CheckKeys(n, where, {"url", "prefix", "endpoint", "region", "path_style"}));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "url", d.url));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "prefix", d.prefix));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "endpoint", d.endpoint));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "region", d.region));
+  SLUICE_RETURN_IF_ERROR(w.Bool(n, "path_style", d.path_style));
   if (d.url.empty()) return w.Error(n, where + ".url is required (file://<dir> or s3://<bucket>)");
   return Status::Ok();
 }
@@ -156,32 +157,32 @@ const std::vector<std::string> kCompressionFormats = {"UNCOMPRESSED", "GZIP",   
                                                       "Snappy",       "HADOOP_SNAPPY", "ZSTD"};
 
 Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
-  RETURN_IF_ERROR(w.CheckKeys(n, "delivery stream",
-                              {"name",
-                               "source",
-                               "partitions",
-                               "buffering",
-                               "processors",
-                               "format",
-                               "compression",
-                               "file_extension",
-                               "staged",
-                               "raw",
-                               "errors",
-                               "error_output_prefix",
-                               "retry_duration_s",
-                               "retention_hours",
-                               "retention_mb",
-                               "warehouse",
-                               "custom_time_zone",
-                               "version",
-                               "create_timestamp_ms",
-                               "from_api",
-                               "tags",
-                               "role_arn",
-                               "max_active_partitions"}));
+  SLUICE_RETURN_IF_ERROR(w.CheckKeys(n, "delivery stream",
+                                     {"name",
+                                      "source",
+                                      "partitions",
+                                      "buffering",
+                                      "processors",
+                                      "format",
+                                      "compression",
+                                      "file_extension",
+                                      "staged",
+                                      "raw",
+                                      "errors",
+                                      "error_output_prefix",
+                                      "retry_duration_s",
+                                      "retention_hours",
+                                      "retention_mb",
+                                      "warehouse",
+                                      "custom_time_zone",
+                                      "version",
+                                      "create_timestamp_ms",
+                                      "from_api",
+                                      "tags",
+                                      "role_arn",
+                                      "max_active_partitions"}));
   if (!n["name"]) return w.Error(n, "delivery stream needs a 'name'");
-  RETURN_IF_ERROR(w.String(n, "name", s.name));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "name", s.name));
   if (!IsValidStreamName(s.name)) return w.Error(n["name"], StreamNameError(s.name));
   if (YAML::Node src = n["source"]) {
     if (!src.IsScalar() || src.Scalar() != "direct_put") {
@@ -190,12 +191,13 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
                               "not available in this build)");
     }
   }
-  RETURN_IF_ERROR(w.Uint(n, "partitions", s.partitions, 1, 64));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "partitions", s.partitions, 1, 64));
   if (YAML::Node b = n["buffering"]) {
-    RETURN_IF_ERROR(w.CheckKeys(b, "buffering", {"size_mb", "interval_s"}));
-    RETURN_IF_ERROR(
+    SLUICE_RETURN_IF_ERROR(w.CheckKeys(b, "buffering", {"size_mb", "interval_s"}));
+    SLUICE_RETURN_IF_ERROR(
         w.Uint(b, "size_mb", s.buffering.size_mb, Buffering::kMinSizeMb, Buffering::kMaxSizeMb));
-    RETURN_IF_ERROR(w.Uint(b, "interval_s", s.buffering.interval_s, 0, Buffering::kMaxIntervalS));
+    SLUICE_RETURN_IF_ERROR(
+        w.Uint(b, "interval_s", s.buffering.interval_s, 0, Buffering::kMaxIntervalS));
   }
   if (YAML::Node p = n["processors"]) {
     if (!p.IsSequence()) return w.Error(p, "'processors' must be a list of {<type>: {parameters}}");
@@ -221,7 +223,7 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   }
   if (YAML::Node f = n["format"]) {
     if (f.IsScalar()) {
-      RETURN_IF_ERROR(w.OneOf(n, "format", s.format, {"raw", "jsonl", "csv"}));
+      SLUICE_RETURN_IF_ERROR(w.OneOf(n, "format", s.format, {"raw", "jsonl", "csv"}));
     } else if (f.IsMap() && f.size() == 1) {
       auto kv = *f.begin();
       std::string kind = kv.first.as<std::string>();
@@ -238,10 +240,10 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
       return w.Error(f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}");
     }
   }
-  RETURN_IF_ERROR(w.OneOf(n, "compression", s.compression, kCompressionFormats));
+  SLUICE_RETURN_IF_ERROR(w.OneOf(n, "compression", s.compression, kCompressionFormats));
   if (YAML::Node fe = n["file_extension"]) {
     std::string ext;
-    RETURN_IF_ERROR(w.String(n, "file_extension", ext));
+    SLUICE_RETURN_IF_ERROR(w.String(n, "file_extension", ext));
     static const std::regex kExt(R"(^$|\.[0-9a-z!\-_.*'()]+)");
     if (!std::regex_match(ext, kExt)) {
       return w.Error(fe,
@@ -249,21 +251,23 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
     }
     s.file_extension = ext;
   }
-  if (YAML::Node d = n["staged"]) RETURN_IF_ERROR(ParseDestination(w, d, "staged", s.staged));
-  if (YAML::Node d = n["raw"]) RETURN_IF_ERROR(ParseDestination(w, d, "raw", s.raw));
-  if (YAML::Node d = n["errors"]) RETURN_IF_ERROR(ParseDestination(w, d, "errors", s.errors));
-  RETURN_IF_ERROR(w.String(n, "error_output_prefix", s.error_output_prefix));
+  if (YAML::Node d = n["staged"])
+    SLUICE_RETURN_IF_ERROR(ParseDestination(w, d, "staged", s.staged));
+  if (YAML::Node d = n["raw"]) SLUICE_RETURN_IF_ERROR(ParseDestination(w, d, "raw", s.raw));
+  if (YAML::Node d = n["errors"])
+    SLUICE_RETURN_IF_ERROR(ParseDestination(w, d, "errors", s.errors));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "error_output_prefix", s.error_output_prefix));
   if (!s.errors.empty() && s.error_output_prefix.empty()) s.error_output_prefix = s.errors.prefix;
-  RETURN_IF_ERROR(w.Uint(n, "retry_duration_s", s.retry_duration_s, 0, 7 * 86400));
-  RETURN_IF_ERROR(w.Uint(n, "retention_hours", s.retention_hours, 1, 24 * 365));
-  RETURN_IF_ERROR(w.Uint(n, "retention_mb", s.retention_mb, 1, 1u << 30));
-  RETURN_IF_ERROR(w.Uint(n, "max_active_partitions", s.max_active_partitions, 1, 5000));
-  RETURN_IF_ERROR(w.String(n, "custom_time_zone", s.custom_time_zone));
-  RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
-  RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0,
-                         std::numeric_limits<int64_t>::max()));
-  RETURN_IF_ERROR(w.Bool(n, "from_api", s.from_api));
-  RETURN_IF_ERROR(w.String(n, "role_arn", s.role_arn));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "retry_duration_s", s.retry_duration_s, 0, 7 * 86400));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "retention_hours", s.retention_hours, 1, 24 * 365));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "retention_mb", s.retention_mb, 1, 1u << 30));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "max_active_partitions", s.max_active_partitions, 1, 5000));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "custom_time_zone", s.custom_time_zone));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0,
+                                std::numeric_limits<int64_t>::max()));
+  SLUICE_RETURN_IF_ERROR(w.Bool(n, "from_api", s.from_api));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "role_arn", s.role_arn));
   if (YAML::Node t = n["tags"]) {
     if (!t.IsMap()) return w.Error(t, "'tags' must be a mapping of key: value");
     for (const auto& kv : t) s.tags[kv.first.as<std::string>()] = kv.second.as<std::string>();
@@ -279,23 +283,23 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
 }
 
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
-  RETURN_IF_ERROR(w.CheckKeys(
+  SLUICE_RETURN_IF_ERROR(w.CheckKeys(
       n, "server",
       {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region", "account_id",
        "log_level", "log_format", "max_delivery_streams", "disk_reserve_mb"}));
-  RETURN_IF_ERROR(w.String(n, "listen", s.listen));
-  RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
-  RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
-  RETURN_IF_ERROR(w.Uint(n, "segment_mb", s.segment_mb, 1, 4096));
-  RETURN_IF_ERROR(w.Uint(n, "disk_reserve_mb", s.disk_reserve_mb, 0, 1ull << 30));
-  RETURN_IF_ERROR(w.Uint(n, "io_threads", s.io_threads, 1, 64));
-  RETURN_IF_ERROR(w.Uint(n, "max_delivery_streams", s.max_delivery_streams, 1, 10000));
-  RETURN_IF_ERROR(w.Bool(n, "sync", s.sync));
-  RETURN_IF_ERROR(w.String(n, "region", s.region));
-  RETURN_IF_ERROR(w.String(n, "account_id", s.account_id));
-  RETURN_IF_ERROR(
+  SLUICE_RETURN_IF_ERROR(w.String(n, "listen", s.listen));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "segment_mb", s.segment_mb, 1, 4096));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "disk_reserve_mb", s.disk_reserve_mb, 0, 1ull << 30));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "io_threads", s.io_threads, 1, 64));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "max_delivery_streams", s.max_delivery_streams, 1, 10000));
+  SLUICE_RETURN_IF_ERROR(w.Bool(n, "sync", s.sync));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "region", s.region));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "account_id", s.account_id));
+  SLUICE_RETURN_IF_ERROR(
       w.OneOf(n, "log_level", s.log_level, {"trace", "debug", "info", "warn", "error"}));
-  RETURN_IF_ERROR(w.OneOf(n, "log_format", s.log_format, {"text", "json"}));
+  SLUICE_RETURN_IF_ERROR(w.OneOf(n, "log_format", s.log_format, {"text", "json"}));
   if (s.listen.find(':') == std::string::npos) {
     return w.Error(n["listen"], "'listen' must be HOST:PORT, got '" + s.listen + "'");
   }
@@ -390,12 +394,12 @@ Status ValidatePrefix(const std::string& prefix, bool is_error_prefix) {
                                      " contains a control character");
     }
   }
-  ASSIGN_OR_RETURN(PrefixTemplate t, PrefixTemplate::Parse(prefix, is_error_prefix));
+  SLUICE_ASSIGN_OR_RETURN(PrefixTemplate t, PrefixTemplate::Parse(prefix, is_error_prefix));
   // Evaluate at two instants (timestamps with other widths or literals) and check every folder
   // of the resulting key: object stores and the file store cannot hold an empty, '.' or '..'
   // folder, and Firehose bounds the evaluated prefix at 512 characters.
   for (int64_t ts : {int64_t{978307200000}, int64_t{1798761599999}}) {
-    ASSIGN_OR_RETURN(std::string key, t.EvaluateSample(ts));
+    SLUICE_ASSIGN_OR_RETURN(std::string key, t.EvaluateSample(ts));
     if (key.size() > kMaxEvaluatedPrefixChars) {
       return Status::InvalidArgument(std::string(what) + " '" + prefix + "' evaluates to " +
                                      std::to_string(key.size()) + " characters; at most " +
@@ -424,8 +428,9 @@ Status ValidateStream(const StreamConfig& s) {
   if (s.buffering.interval_s > Buffering::kMaxIntervalS) {
     return Status::InvalidArgument("buffering.interval_s must be from 0 to 900");
   }
-  RETURN_IF_ERROR(ValidatePrefix(s.staged.prefix, false).WithContext("stream '" + s.name + "'"));
-  RETURN_IF_ERROR(
+  SLUICE_RETURN_IF_ERROR(
+      ValidatePrefix(s.staged.prefix, false).WithContext("stream '" + s.name + "'"));
+  SLUICE_RETURN_IF_ERROR(
       ValidatePrefix(s.error_output_prefix, true).WithContext("stream '" + s.name + "'"));
   auto prefix = PrefixTemplate::Parse(s.staged.prefix, false);
   if (!prefix.ok()) return prefix.status();
@@ -446,7 +451,8 @@ Status ValidateStream(const StreamConfig& s) {
     }
   }
   if (!s.raw.empty()) {
-    RETURN_IF_ERROR(ValidatePrefix(s.raw.prefix, false).WithContext("stream '" + s.name + "'"));
+    SLUICE_RETURN_IF_ERROR(
+        ValidatePrefix(s.raw.prefix, false).WithContext("stream '" + s.name + "'"));
   }
   if (auto tz = TimeZone::Load(s.custom_time_zone); !tz.ok()) {
     return tz.status().WithContext("stream '" + s.name + "': custom_time_zone");
@@ -464,8 +470,8 @@ Status ValidateStream(const StreamConfig& s) {
                                      "' must be file://<directory> or s3://<bucket>[/<prefix>]");
     }
     if (url.rfind("bucket://", 0) == 0) {
-      RETURN_IF_ERROR(ValidateBucketName(std::string_view(url).substr(9))
-                          .WithContext("stream '" + s.name + "': " + what));
+      SLUICE_RETURN_IF_ERROR(ValidateBucketName(std::string_view(url).substr(9))
+                                 .WithContext("stream '" + s.name + "': " + what));
     }
   }
   return Status::Ok();
@@ -483,8 +489,8 @@ Status ValidateApiExpressible(const StreamConfig& s) {
     if (dest->url.rfind("bucket://", 0) != 0 || !dest->endpoint.empty()) {
       return fail(std::string(what) + " destination must be a bucket named by BucketARN");
     }
-    RETURN_IF_ERROR(ValidateBucketName(std::string_view(dest->url).substr(9))
-                        .WithContext("stream '" + s.name + "': " + what));
+    SLUICE_RETURN_IF_ERROR(ValidateBucketName(std::string_view(dest->url).substr(9))
+                               .WithContext("stream '" + s.name + "': " + what));
   }
   if (!s.warehouse_json.empty())
     return fail("a warehouse can only be configured in the config file");
@@ -518,14 +524,14 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   Status st = Guard(source_name, [&]() -> Status {
     YAML::Node root = YAML::Load(yaml_text);
     if (!root || root.IsNull()) return Status::Ok();  // an empty file means defaults
-    RETURN_IF_ERROR(w.CheckKeys(root, "the top level", {"server", "delivery_streams"}));
-    if (YAML::Node s = root["server"]) RETURN_IF_ERROR(ParseServer(w, s, cfg.server));
+    SLUICE_RETURN_IF_ERROR(w.CheckKeys(root, "the top level", {"server", "delivery_streams"}));
+    if (YAML::Node s = root["server"]) SLUICE_RETURN_IF_ERROR(ParseServer(w, s, cfg.server));
     if (YAML::Node ds = root["delivery_streams"]) {
       if (!ds.IsSequence()) return w.Error(ds, "'delivery_streams' must be a list");
       std::set<std::string> names;
       for (const auto& n : ds) {
         StreamConfig s;
-        RETURN_IF_ERROR(ParseStream(w, n, s));
+        SLUICE_RETURN_IF_ERROR(ParseStream(w, n, s));
         if (!names.insert(s.name).second)
           return w.Error(n, "stream '" + s.name + "' is declared twice");
         cfg.streams.push_back(std::move(s));

@@ -139,7 +139,7 @@ Result<PrefixTemplate> PrefixTemplate::Parse(const std::string& text, bool is_er
       literal.clear();
     }
     if (ns == "timestamp") {
-      RETURN_IF_ERROR(ValidateTimestampPattern(value).WithContext("prefix '" + text + "'"));
+      SLUICE_RETURN_IF_ERROR(ValidateTimestampPattern(value).WithContext("prefix '" + text + "'"));
       t.parts_.push_back({Kind::kTimestamp, value});
       t.has_timestamp_ = true;
     } else if (ns == "firehose" && value == "random-string") {
@@ -182,7 +182,7 @@ Result<std::string> PrefixTemplate::Evaluate(const PrefixContext& ctx) const {
     switch (p.kind) {
       case Kind::kLiteral: out += p.value; break;
       case Kind::kTimestamp: {
-        ASSIGN_OR_RETURN(
+        SLUICE_ASSIGN_OR_RETURN(
             std::string s,
             FormatTimestamp(p.value, ctx.timestamp_ms + int64_t{ctx.utc_offset_s} * 1000));
         out += s;

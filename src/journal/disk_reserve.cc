@@ -27,7 +27,7 @@ Result<size_t> DiskReserve::Enforce(bool wait) {
   } else if (!lock.try_lock()) {
     return size_t{0};
   }
-  ASSIGN_OR_RETURN(uint64_t free, fs_->FreeBytes(dir_));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t free, fs_->FreeBytes(dir_));
   if (free >= reserve_) {
     short_logged_ = false;
     return size_t{0};
@@ -87,7 +87,7 @@ Result<size_t> DiskReserve::Enforce(bool wait) {
         "is left to delete; undelivered data is never deleted (the quota bounds it)",
         dir_, (free + freed) >> 20, reserve_ >> 20);
   }
-  RETURN_IF_ERROR(error);
+  SLUICE_RETURN_IF_ERROR(error);
   return deleted;
 }
 

@@ -28,8 +28,8 @@ class JournalImpl final : public Journal {
   ~JournalImpl() override { Close(); }
 
   Status Recover() {
-    RETURN_IF_ERROR(fs::CreateDirs(streams_dir_));
-    ASSIGN_OR_RETURN(auto streams, fs::ListDir(streams_dir_));
+    SLUICE_RETURN_IF_ERROR(fs::CreateDirs(streams_dir_));
+    SLUICE_ASSIGN_OR_RETURN(auto streams, fs::ListDir(streams_dir_));
     for (const auto& stream : streams) {
       if (!IsValidName(stream)) continue;
       auto parts = fs::ListDir(fs::Join(streams_dir_, stream));
@@ -37,7 +37,7 @@ class JournalImpl final : public Journal {
       for (const auto& part : *parts) {
         auto partition = ParsePartitionName(part);
         if (!partition) continue;
-        RETURN_IF_ERROR(OpenPartition(stream, *partition).status());
+        SLUICE_RETURN_IF_ERROR(OpenPartition(stream, *partition).status());
       }
     }
     if (!partitions_.empty()) {
@@ -62,7 +62,7 @@ class JournalImpl final : public Journal {
     if (closed_) return Status::FailedPrecondition("journal is closed");
     auto it = partitions_.find({stream, partition});
     if (it != partitions_.end()) return static_cast<PartitionLog*>(it->second.get());
-    ASSIGN_OR_RETURN(PartitionLogImpl * log, OpenPartition(stream, partition));
+    SLUICE_ASSIGN_OR_RETURN(PartitionLogImpl * log, OpenPartition(stream, partition));
     return static_cast<PartitionLog*>(log);
   }
 
@@ -105,9 +105,9 @@ class JournalImpl final : public Journal {
   // REQUIRES: mu_ held, or called from Recover before the journal is shared.
   Result<PartitionLogImpl*> OpenPartition(const std::string& stream, uint32_t partition) {
     std::string dir = fs::Join(fs::Join(streams_dir_, stream), std::to_string(partition));
-    RETURN_IF_ERROR(fs::CreateDirs(dir));
-    ASSIGN_OR_RETURN(auto log, PartitionLogImpl::Open(stream, partition, dir, options_, fs_,
-                                                      &undelivered_, &reserve_));
+    SLUICE_RETURN_IF_ERROR(fs::CreateDirs(dir));
+    SLUICE_ASSIGN_OR_RETURN(auto log, PartitionLogImpl::Open(stream, partition, dir, options_, fs_,
+                                                             &undelivered_, &reserve_));
     reserve_.Add(log.get());
     undelivered_.Add(log->Undelivered());
     recovery_ += log->recovery_stats();
@@ -153,7 +153,7 @@ Result<std::unique_ptr<Journal>> Journal::Open(Options options) {
   if (options.dir.empty()) return Status::InvalidArgument("journal directory is empty");
   if (options.clock == nullptr) return Status::InvalidArgument("journal clock is null");
   auto journal = std::make_unique<JournalImpl>(std::move(options));
-  RETURN_IF_ERROR(journal->Recover());
+  SLUICE_RETURN_IF_ERROR(journal->Recover());
   return std::unique_ptr<Journal>(std::move(journal));
 }
 

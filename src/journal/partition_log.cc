@@ -38,14 +38,14 @@ class ReaderImpl final : public Reader {
   explicit ReaderImpl(const PartitionLogImpl* log) : log_(log) {}
 
   Status Seek(Offset offset) override {
-    ASSIGN_OR_RETURN(auto target, log_->Locate(offset.value));
-    RETURN_IF_ERROR(OpenTarget(std::move(target)));
+    SLUICE_ASSIGN_OR_RETURN(auto target, log_->Locate(offset.value));
+    SLUICE_RETURN_IF_ERROR(OpenTarget(std::move(target)));
     // Scan forward from the index entry to `offset`, verifying the frames passed over.
     uint64_t at = target_.start.offset;
     pos_ = target_.start.pos;
     FrameView frame;
     while (at < offset.value) {
-      RETURN_IF_ERROR(ReadFrameAt(at, &frame));
+      SLUICE_RETURN_IF_ERROR(ReadFrameAt(at, &frame));
       pos_ += frame.size();
       ++at;
     }
@@ -56,7 +56,7 @@ class ReaderImpl final : public Reader {
 
   Result<size_t> Next(size_t max_records, size_t max_bytes,
                       std::vector<StoredRecord>& out) override {
-    if (!positioned_) RETURN_IF_ERROR(Seek(log_->Begin()));
+    if (!positioned_) SLUICE_RETURN_IF_ERROR(Seek(log_->Begin()));
     size_t n = 0;
     size_t bytes = 0;
     FrameView frame;
@@ -64,17 +64,17 @@ class ReaderImpl final : public Reader {
       if (offset_ >= target_.end_offset) {
         // The segment is exhausted as far as it was durable: look again (it may have grown, or
         // the log may have rolled to the next segment).
-        ASSIGN_OR_RETURN(auto target, log_->Locate(offset_));
+        SLUICE_ASSIGN_OR_RETURN(auto target, log_->Locate(offset_));
         if (target.end_offset <= offset_) break;  // at the durable end
         if (target.base == target_.base) {
           target_.end_offset = target.end_offset;
           target_.limit_bytes = target.limit_bytes;
         } else {
-          RETURN_IF_ERROR(OpenTarget(std::move(target)));
+          SLUICE_RETURN_IF_ERROR(OpenTarget(std::move(target)));
           pos_ = format::kSegmentHeaderSize;
         }
       }
-      RETURN_IF_ERROR(ReadFrameAt(offset_, &frame));
+      SLUICE_RETURN_IF_ERROR(ReadFrameAt(offset_, &frame));
       if (n > 0 && bytes + frame.header.length > max_bytes) break;
       out.push_back(
           StoredRecord{Offset{offset_}, frame.header.arrival_ms, std::string(frame.payload)});
@@ -88,14 +88,14 @@ class ReaderImpl final : public Reader {
 
  private:
   Status OpenTarget(PartitionLogImpl::ReadTarget target) {
-    ASSIGN_OR_RETURN(segment_, SegmentReader::Open(target.path));
+    SLUICE_ASSIGN_OR_RETURN(segment_, SegmentReader::Open(target.path));
     target_ = std::move(target);
     return Status::Ok();
   }
 
   Status ReadFrameAt(uint64_t expected, FrameView* frame) {
-    ASSIGN_OR_RETURN(FrameCheck check,
-                     segment_->ReadFrame(pos_, target_.limit_bytes, expected, frame));
+    SLUICE_ASSIGN_OR_RETURN(FrameCheck check,
+                            segment_->ReadFrame(pos_, target_.limit_bytes, expected, frame));
     if (check != FrameCheck::kOk) {
       return Status::Corruption(target_.path + ": byte offset " + std::to_string(pos_) + ": " +
                                 FrameCheckText(check) + " (record offset " +
@@ -134,7 +134,7 @@ Result<std::unique_ptr<PartitionLogImpl>> PartitionLogImpl::Open(
     UndeliveredBytes* undelivered, DiskReserve* reserve) {
   std::unique_ptr<PartitionLogImpl> log(new PartitionLogImpl(
       std::move(stream), partition, std::move(dir), options, fs, undelivered, reserve));
-  RETURN_IF_ERROR(log->Recover());
+  SLUICE_RETURN_IF_ERROR(log->Recover());
   return log;
 }
 
@@ -145,9 +145,9 @@ std::string PartitionLogImpl::SegmentContext(uint64_t base) const {
 
 Result<std::unique_ptr<WritableFile>> PartitionLogImpl::CreateSegmentFile(uint64_t base) {
   std::string path = fs::Join(dir_, SegmentFileName(base));
-  ASSIGN_OR_RETURN(auto file, fs_->OpenForAppend(path));
+  SLUICE_ASSIGN_OR_RETURN(auto file, fs_->OpenForAppend(path));
   // REQUIRES: the file is new or holds only a torn header; start it over.
-  RETURN_IF_ERROR(file->Truncate(0).WithContext(SegmentContext(base)));
+  SLUICE_RETURN_IF_ERROR(file->Truncate(0).WithContext(SegmentContext(base)));
   std::string header = EncodeSegmentHeader(base);
   size_t done = 0;
   while (done < header.size()) {
@@ -155,20 +155,20 @@ Result<std::unique_ptr<WritableFile>> PartitionLogImpl::CreateSegmentFile(uint64
     if (!n.ok()) return n.status().WithContext(SegmentContext(base));
     done += *n;
   }
-  if (options_.sync) RETURN_IF_ERROR(file->Sync().WithContext(SegmentContext(base)));
-  RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  if (options_.sync) SLUICE_RETURN_IF_ERROR(file->Sync().WithContext(SegmentContext(base)));
+  SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
   return file;
 }
 
 Status PartitionLogImpl::Recover() {
-  ASSIGN_OR_RETURN(auto names, fs::ListDir(dir_));
+  SLUICE_ASSIGN_OR_RETURN(auto names, fs::ListDir(dir_));
   std::vector<uint64_t> bases;
   std::vector<uint64_t> index_bases;
   std::vector<std::string> checkpoint_names;
   for (const auto& name : names) {
     if (name.find(".tmp.") != std::string::npos) {
       // A temp file of an interrupted atomic replace: never renamed, so never visible.
-      RETURN_IF_ERROR(fs::RemoveFile(fs::Join(dir_, name)));
+      SLUICE_RETURN_IF_ERROR(fs::RemoveFile(fs::Join(dir_, name)));
     } else if (auto base = ParseSegmentFileName(name)) {
       bases.push_back(*base);
     } else if (auto indexed = ParseIndexFileName(name)) {
@@ -184,12 +184,12 @@ Status PartitionLogImpl::Recover() {
   bool removed_index = false;
   for (uint64_t base : index_bases) {
     if (std::binary_search(bases.begin(), bases.end(), base) && base != bases.back()) continue;
-    RETURN_IF_ERROR(fs::RemoveFile(fs::Join(dir_, IndexFileName(base))));
+    SLUICE_RETURN_IF_ERROR(fs::RemoveFile(fs::Join(dir_, IndexFileName(base))));
     removed_index = true;
   }
-  if (removed_index) RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  if (removed_index) SLUICE_RETURN_IF_ERROR(fs_->SyncDir(dir_));
   if (bases.empty()) {
-    ASSIGN_OR_RETURN(active_file_, CreateSegmentFile(0));
+    SLUICE_ASSIGN_OR_RETURN(active_file_, CreateSegmentFile(0));
     segments_.push_back(
         Segment{0, fs::Join(dir_, SegmentFileName(0)), format::kSegmentHeaderSize, 0, 0, {}});
     end_ = 0;
@@ -220,7 +220,8 @@ Status PartitionLogImpl::Recover() {
       }
       write_index = true;
     }
-    ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(path, bases[i], is_last, options_.repair_tail));
+    SLUICE_ASSIGN_OR_RETURN(SegmentScan scan,
+                            ScanSegment(path, bases[i], is_last, options_.repair_tail));
     ++recovery_stats_.segments_scanned;
     recovery_stats_.bytes_scanned += scan.file_bytes;
     if (scan.repaired) {
@@ -237,14 +238,14 @@ Status PartitionLogImpl::Recover() {
     }
     if (is_last) {
       if (scan.torn_header) {
-        ASSIGN_OR_RETURN(active_file_, CreateSegmentFile(bases[i]));
+        SLUICE_ASSIGN_OR_RETURN(active_file_, CreateSegmentFile(bases[i]));
         scan.valid_bytes = format::kSegmentHeaderSize;
       } else {
-        ASSIGN_OR_RETURN(active_file_, fs_->OpenForAppend(path));
+        SLUICE_ASSIGN_OR_RETURN(active_file_, fs_->OpenForAppend(path));
         if (scan.valid_bytes < scan.file_bytes) {
           // Torn tail: the writer died mid-group. Nothing there was acknowledged.
-          RETURN_IF_ERROR(active_file_->Truncate(scan.valid_bytes).WithContext(path));
-          RETURN_IF_ERROR(active_file_->Sync().WithContext(path));
+          SLUICE_RETURN_IF_ERROR(active_file_->Truncate(scan.valid_bytes).WithContext(path));
+          SLUICE_RETURN_IF_ERROR(active_file_->Sync().WithContext(path));
         }
       }
       last_indexed_pos_ = scan.index.empty() ? 0 : scan.index.back().pos;
@@ -267,7 +268,7 @@ Status PartitionLogImpl::Recover() {
         dir_, recovery_stats_.indexes_missing);
   }
   for (const auto& name : checkpoint_names) {
-    RETURN_IF_ERROR(
+    SLUICE_RETURN_IF_ERROR(
         LoadCheckpoint(name.substr(sizeof format::kCheckpointPrefix - 1), fs::Join(dir_, name)));
   }
   return Status::Ok();
@@ -283,7 +284,7 @@ Status PartitionLogImpl::RestoreFromIndex(uint64_t base, uint64_t next_base,
     // Unreadable (EIO, permissions): the segment itself may still be readable; scan it.
     return Status::Corruption("unreadable: " + content.status().message());
   }
-  ASSIGN_OR_RETURN(SegmentIndex index, DecodeSegmentIndex(*content));
+  SLUICE_ASSIGN_OR_RETURN(SegmentIndex index, DecodeSegmentIndex(*content));
   if (index.base_offset != base) {
     return Status::Corruption("index is for base offset " + std::to_string(index.base_offset));
   }
@@ -312,7 +313,7 @@ Status PartitionLogImpl::WriteIndex(const SegmentIndex& index) {
 }
 
 Status PartitionLogImpl::LoadCheckpoint(const std::string& consumer, const std::string& path) {
-  ASSIGN_OR_RETURN(std::string content, fs::ReadFile(path));
+  SLUICE_ASSIGN_OR_RETURN(std::string content, fs::ReadFile(path));
   auto next = DecodeCheckpoint(content);
   if (!next.ok()) return Status::Corruption(path + ": " + next.status().message());
   uint64_t value = *next;
@@ -321,9 +322,9 @@ Status PartitionLogImpl::LoadCheckpoint(const std::string& consumer, const std::
     // then lost: the consumer resumes at the end, and the file is corrected so that it does not
     // skip records appended from now on.
     value = end_;
-    RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(value)));
+    SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(value)));
   }
-  ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(value));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(value));
   consumers_[consumer] = ConsumerState{value, pos};
   return Status::Ok();
 }
@@ -338,7 +339,7 @@ Result<uint64_t> PartitionLogImpl::LogicalPos(uint64_t offset) const {
     const Segment& active = segments_.back();
     if (offset >= end_) return active.logical_start + active.bytes - format::kSegmentHeaderSize;
     if (offset <= segments_.front().base) return segments_.front().logical_start;
-    ASSIGN_OR_RETURN(ReadTarget target, LocateLocked(offset));
+    SLUICE_ASSIGN_OR_RETURN(ReadTarget target, LocateLocked(offset));
     auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
                                [](uint64_t o, const Segment& s) { return o < s.base; });
     logical_start = std::prev(it)->logical_start;
@@ -346,11 +347,11 @@ Result<uint64_t> PartitionLogImpl::LogicalPos(uint64_t offset) const {
     path = target.path;
     limit = target.limit_bytes;
   }
-  ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(path));
+  SLUICE_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(path));
   FrameView frame;
   uint64_t pos = start.pos;
   for (uint64_t at = start.offset; at < offset; ++at) {
-    ASSIGN_OR_RETURN(FrameCheck check, reader->ReadFrame(pos, limit, at, &frame));
+    SLUICE_ASSIGN_OR_RETURN(FrameCheck check, reader->ReadFrame(pos, limit, at, &frame));
     if (check != FrameCheck::kOk) {
       return Status::Corruption(path + ": byte offset " + std::to_string(pos) + ": " +
                                 FrameCheckText(check));
@@ -471,9 +472,9 @@ Status PartitionLogImpl::CommitCheckpoint(const std::string& consumer, Offset ne
           std::to_string(next.value) + " is past the end " + std::to_string(end_));
     }
   }
-  ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(next.value));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(next.value));
   std::string path = fs::Join(dir_, format::kCheckpointPrefix + consumer);
-  RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(next.value)));
+  SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(next.value)));
   std::lock_guard lock(mu_);
   uint64_t old_min = MinDeliveredPosLocked();
   consumers_[consumer] = ConsumerState{next.value, pos};
@@ -539,7 +540,7 @@ Result<uint64_t> PartitionLogImpl::RemoveOldestDelivered(uint64_t base) {
     if (DeliveredPrefixLocked() == 0 || segments_.front().base != base) return uint64_t{0};
     bytes = segments_.front().bytes;
   }
-  ASSIGN_OR_RETURN(size_t removed, RemoveFront(1));
+  SLUICE_ASSIGN_OR_RETURN(size_t removed, RemoveFront(1));
   return removed == 1 ? bytes : 0;
 }
 
@@ -565,8 +566,8 @@ Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
     std::lock_guard lock(mu_);
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));
   }
-  if (removed > 0) RETURN_IF_ERROR(fs::FsyncDir(dir_));
-  RETURN_IF_ERROR(status);
+  if (removed > 0) SLUICE_RETURN_IF_ERROR(fs::FsyncDir(dir_));
+  SLUICE_RETURN_IF_ERROR(status);
   return removed;
 }
 
@@ -623,7 +624,7 @@ Status PartitionLogImpl::Roll() {
     spdlog::warn("{}; the next start-up scans this segment instead", st.ToString());
   }
   const uint64_t base = sealed.end_offset;
-  ASSIGN_OR_RETURN(auto file, CreateSegmentFile(base));
+  SLUICE_ASSIGN_OR_RETURN(auto file, CreateSegmentFile(base));
   active_file_ = std::move(file);
   last_indexed_pos_ = 0;
   std::lock_guard lock(mu_);
@@ -637,7 +638,7 @@ Status PartitionLogImpl::Roll() {
 Status PartitionLogImpl::WriteBuffer() {
   size_t done = 0;
   while (done < buf_.size()) {
-    ASSIGN_OR_RETURN(size_t n, active_file_->Write(buf_.data() + done, buf_.size() - done));
+    SLUICE_ASSIGN_OR_RETURN(size_t n, active_file_->Write(buf_.data() + done, buf_.size() - done));
     done += n;
   }
   return Status::Ok();

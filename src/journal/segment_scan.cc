@@ -83,15 +83,15 @@ Result<std::string_view> SegmentReader::Read(uint64_t pos, size_t n, uint64_t li
 
 Result<FrameCheck> SegmentReader::ReadFrame(uint64_t pos, uint64_t limit, uint64_t expected,
                                             FrameView* out) {
-  ASSIGN_OR_RETURN(std::string_view h, Read(pos, format::kFrameHeaderSize, limit));
+  SLUICE_ASSIGN_OR_RETURN(std::string_view h, Read(pos, format::kFrameHeaderSize, limit));
   if (h.size() < format::kFrameHeaderSize) return FrameCheck::kIncomplete;
   // Copy the header: reading the payload may move the window.
   char header[format::kFrameHeaderSize];
   std::copy(h.begin(), h.end(), header);
   out->header = DecodeFrameHeader(header);
   if (out->header.length > format::kMaxPayload) return FrameCheck::kBadLength;
-  ASSIGN_OR_RETURN(std::string_view payload,
-                   Read(pos + format::kFrameHeaderSize, out->header.length, limit));
+  SLUICE_ASSIGN_OR_RETURN(std::string_view payload,
+                          Read(pos + format::kFrameHeaderSize, out->header.length, limit));
   if (payload.size() < out->header.length) return FrameCheck::kIncomplete;
   if (!FrameCrcMatches(header, payload)) return FrameCheck::kBadChecksum;
   if ((out->header.flags & ~format::kKnownFlags) != 0) return FrameCheck::kBadFlags;
@@ -106,8 +106,9 @@ namespace {
 // at `bad_pos` is not a torn tail. Only runs when damage was found (rare), so reads the rest.
 Result<bool> ValidFrameFollows(SegmentReader& reader, uint64_t bad_pos, uint64_t file_bytes,
                                uint64_t expected) {
-  ASSIGN_OR_RETURN(std::string_view rest_view,
-                   reader.Read(bad_pos, static_cast<size_t>(file_bytes - bad_pos), file_bytes));
+  SLUICE_ASSIGN_OR_RETURN(
+      std::string_view rest_view,
+      reader.Read(bad_pos, static_cast<size_t>(file_bytes - bad_pos), file_bytes));
   std::string rest(rest_view);
   const uint64_t max_frames = rest.size() / format::kFrameHeaderSize + 1;
   for (size_t q = 1; q + format::kFrameHeaderSize <= rest.size(); ++q) {
@@ -126,7 +127,7 @@ Result<bool> ValidFrameFollows(SegmentReader& reader, uint64_t bad_pos, uint64_t
 
 Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, bool is_last,
                                 bool repair) {
-  ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(path));
+  SLUICE_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(path));
   return ScanSegment(*reader, base_offset, is_last, repair);
 }
 
@@ -135,10 +136,10 @@ Result<SegmentScan> ScanSegment(SegmentReader& segment, uint64_t base_offset, bo
   SegmentReader* reader = &segment;  // the body predates the overload; keeps its diff small
   const std::string& path = segment.path();
   SegmentScan scan;
-  ASSIGN_OR_RETURN(scan.file_bytes, reader->FileSize());
+  SLUICE_ASSIGN_OR_RETURN(scan.file_bytes, reader->FileSize());
   scan.end_offset = base_offset;
-  ASSIGN_OR_RETURN(std::string_view header,
-                   reader->Read(0, format::kSegmentHeaderSize, scan.file_bytes));
+  SLUICE_ASSIGN_OR_RETURN(std::string_view header,
+                          reader->Read(0, format::kSegmentHeaderSize, scan.file_bytes));
   Status header_status = CheckSegmentHeader(header, base_offset);
   if (!header_status.ok()) {
     if (is_last && scan.file_bytes <= format::kSegmentHeaderSize) {
@@ -151,14 +152,14 @@ Result<SegmentScan> ScanSegment(SegmentReader& segment, uint64_t base_offset, bo
   uint64_t last_indexed = 0;
   FrameView frame;
   while (pos < scan.file_bytes) {
-    ASSIGN_OR_RETURN(FrameCheck check,
-                     reader->ReadFrame(pos, scan.file_bytes, scan.end_offset, &frame));
+    SLUICE_ASSIGN_OR_RETURN(FrameCheck check,
+                            reader->ReadFrame(pos, scan.file_bytes, scan.end_offset, &frame));
     if (check != FrameCheck::kOk) {
       std::string what = std::string(FrameCheckText(check)) + " (record offset " +
                          std::to_string(scan.end_offset) + ")";
       if (!is_last) return CorruptionAt(path, pos, what + " in a segment that is not the last");
-      ASSIGN_OR_RETURN(bool follows,
-                       ValidFrameFollows(*reader, pos, scan.file_bytes, scan.end_offset));
+      SLUICE_ASSIGN_OR_RETURN(bool follows,
+                              ValidFrameFollows(*reader, pos, scan.file_bytes, scan.end_offset));
       if (follows && !repair) {
         return CorruptionAt(path, pos,
                             what +

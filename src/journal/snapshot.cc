@@ -39,7 +39,7 @@ class SnapshotReader final : public Reader {
     pos_ = start.pos;
     FrameView frame;
     for (uint64_t at = start.offset; at < offset.value; ++at) {
-      RETURN_IF_ERROR(ReadFrameAt(at, &frame));
+      SLUICE_RETURN_IF_ERROR(ReadFrameAt(at, &frame));
       pos_ += frame.size();
     }
     return Status::Ok();
@@ -58,7 +58,7 @@ class SnapshotReader final : public Reader {
         pos_ = format::kSegmentHeaderSize;
         continue;
       }
-      RETURN_IF_ERROR(ReadFrameAt(offset_, &frame));
+      SLUICE_RETURN_IF_ERROR(ReadFrameAt(offset_, &frame));
       if (n > 0 && bytes + frame.header.length > max_bytes) break;
       out.push_back(
           StoredRecord{Offset{offset_}, frame.header.arrival_ms, std::string(frame.payload)});
@@ -79,7 +79,8 @@ class SnapshotReader final : public Reader {
 
   Status ReadFrameAt(uint64_t expected, FrameView* frame) {
     auto& seg = snapshot_->segments_[segment_];
-    ASSIGN_OR_RETURN(FrameCheck check, seg.file->ReadFrame(pos_, seg.valid_bytes, expected, frame));
+    SLUICE_ASSIGN_OR_RETURN(FrameCheck check,
+                            seg.file->ReadFrame(pos_, seg.valid_bytes, expected, frame));
     if (check != FrameCheck::kOk) {
       // Verified by Open; damage now means the file changed under the snapshot.
       return Status::Corruption(seg.file->path() + ": byte offset " + std::to_string(pos_) + ": " +
@@ -97,14 +98,14 @@ class SnapshotReader final : public Reader {
 
 Result<std::unique_ptr<PartitionSnapshot>> PartitionSnapshot::Open(const std::string& dir) {
   std::unique_ptr<PartitionSnapshot> snapshot(new PartitionSnapshot(dir));
-  RETURN_IF_ERROR(snapshot->Load());
+  SLUICE_RETURN_IF_ERROR(snapshot->Load());
   return snapshot;
 }
 
 PartitionSnapshot::~PartitionSnapshot() = default;
 
 Status PartitionSnapshot::Load() {
-  ASSIGN_OR_RETURN(auto names, fs::ListDir(dir_));
+  SLUICE_ASSIGN_OR_RETURN(auto names, fs::ListDir(dir_));
   std::vector<uint64_t> bases;
   for (const auto& name : names) {
     if (auto base = ParseSegmentFileName(name)) bases.push_back(*base);
@@ -124,7 +125,7 @@ Status PartitionSnapshot::Load() {
   for (size_t i = 0; i < segments_.size(); ++i) {
     Segment& seg = segments_[i];
     const bool is_last = i + 1 == segments_.size();
-    ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(*seg.file, seg.base, is_last));
+    SLUICE_ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(*seg.file, seg.base, is_last));
     seg.file->ReleaseWindow();
     if (!is_last && scan.end_offset != segments_[i + 1].base) {
       return Status::Corruption(

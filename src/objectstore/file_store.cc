@@ -31,13 +31,13 @@ Result<std::string> FileObjectStore::PathFor(const std::string& key) const {
 }
 
 Status FileObjectStore::Put(const std::string& key, std::string_view data) {
-  ASSIGN_OR_RETURN(std::string path, PathFor(key));
-  RETURN_IF_ERROR(fs::CreateDirs(fs::DirName(path)));
+  SLUICE_ASSIGN_OR_RETURN(std::string path, PathFor(key));
+  SLUICE_RETURN_IF_ERROR(fs::CreateDirs(fs::DirName(path)));
   return fs::WriteFileAtomically(path, data);
 }
 
 Result<std::string> FileObjectStore::Get(const std::string& key) {
-  ASSIGN_OR_RETURN(std::string path, PathFor(key));
+  SLUICE_ASSIGN_OR_RETURN(std::string path, PathFor(key));
   return fs::ReadFile(path);
 }
 
@@ -57,20 +57,20 @@ Result<std::vector<std::string>> FileObjectStore::List(const std::string& prefix
       struct stat st;
       if (::stat(full.c_str(), &st) != 0) continue;
       if (S_ISDIR(st.st_mode)) {
-        RETURN_IF_ERROR(walk(full, key));
+        SLUICE_RETURN_IF_ERROR(walk(full, key));
       } else if (key.compare(0, prefix.size(), prefix) == 0) {
         keys.push_back(key);
       }
     }
     return Status::Ok();
   };
-  RETURN_IF_ERROR(walk(root_, ""));
+  SLUICE_RETURN_IF_ERROR(walk(root_, ""));
   std::sort(keys.begin(), keys.end());
   return keys;
 }
 
 Status FileObjectStore::Delete(const std::string& key) {
-  ASSIGN_OR_RETURN(std::string path, PathFor(key));
+  SLUICE_ASSIGN_OR_RETURN(std::string path, PathFor(key));
   return fs::RemoveFile(path);
 }
 

@@ -19,7 +19,7 @@ Result<std::unique_ptr<ObjectStore>> Open(const StoreOptions& options) {
     return std::unique_ptr<ObjectStore>(std::make_unique<FileObjectStore>(dir));
   }
   if (url.rfind("s3://", 0) == 0) {
-    ASSIGN_OR_RETURN(std::unique_ptr<S3ObjectStore> store, S3ObjectStore::Create(options));
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<S3ObjectStore> store, S3ObjectStore::Create(options));
     return std::unique_ptr<ObjectStore>(std::move(store));
   }
   return Status::InvalidArgument(

@@ -279,7 +279,7 @@ std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> para
 
 Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Create(const StoreOptions& options,
                                                              const EnvLookup& env, S3Hooks hooks) {
-  ASSIGN_OR_RETURN(S3Location location, ParseS3Url(options.url));
+  SLUICE_ASSIGN_OR_RETURN(S3Location location, ParseS3Url(options.url));
   if (options.part_size_bytes == 0 || options.max_parallel_parts < 1 || options.max_attempts < 1) {
     return Status::InvalidArgument(
         "S3 options: part_size_bytes, max_parallel_parts and max_attempts must be positive");
@@ -289,7 +289,7 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Create(const StoreOptions&
     return Status::InvalidArgument("S3 endpoint '" + options.endpoint +
                                    "' must start with http:// or https://");
   }
-  ASSIGN_OR_RETURN(AwsCredentials credentials, ResolveCredentials(options, env));
+  SLUICE_ASSIGN_OR_RETURN(AwsCredentials credentials, ResolveCredentials(options, env));
   std::string region = ResolveRegion(options, env);
   GlobalInit();
   return std::unique_ptr<S3ObjectStore>(new S3ObjectStore(
@@ -502,7 +502,7 @@ Status S3ObjectStore::Put(const std::string& key, std::string_view data) {
 
 Status S3ObjectStore::PutSingle(const std::string& full_key, std::string_view data) {
   Request r{"PutObject", "PUT", full_key, "", data, "application/octet-stream", true};
-  ASSIGN_OR_RETURN(Response response, Execute(r));
+  SLUICE_ASSIGN_OR_RETURN(Response response, Execute(r));
   return Status::Ok();
 }
 
@@ -510,7 +510,7 @@ Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view
   Request create{
       "CreateMultipartUpload",    "POST", full_key, CanonicalQuery({{"uploads", ""}}), {},
       "application/octet-stream", false};
-  ASSIGN_OR_RETURN(Response created, Execute(create));
+  SLUICE_ASSIGN_OR_RETURN(Response created, Execute(create));
   std::string upload_id = XmlFirst(created.body, "UploadId");
   if (upload_id.empty()) {
     return Status::Unavailable(Where(full_key) + ": CreateMultipartUpload returned no UploadId");
@@ -590,7 +590,7 @@ Status S3ObjectStore::AbortMultipart(const std::string& full_key, const std::str
 
 Result<std::string> S3ObjectStore::Get(const std::string& key) {
   Request r{"GetObject", "GET", location_.prefix + key, "", {}, "", false};
-  ASSIGN_OR_RETURN(Response response, Execute(r));
+  SLUICE_ASSIGN_OR_RETURN(Response response, Execute(r));
   return std::move(response.body);
 }
 
@@ -614,7 +614,7 @@ Result<std::vector<std::string>> S3ObjectStore::List(const std::string& prefix) 
         {"prefix", full_prefix}};
     if (!token.empty()) params.emplace_back("continuation-token", token);
     Request r{"ListObjectsV2", "GET", "", CanonicalQuery(std::move(params)), {}, "", false};
-    ASSIGN_OR_RETURN(Response response, Execute(r));
+    SLUICE_ASSIGN_OR_RETURN(Response response, Execute(r));
     size_t pos = 0;
     std::string_view body = response.body;
     // With encoding-type=url, S3 percent-encodes keys (so that any byte survives XML); services

@@ -187,15 +187,15 @@ Status DeliveryWorker::LoadPendingIntent(Batch& b, bool& found) {
 }
 
 Status DeliveryWorker::ReadRange(Batch& b) {
-  ASSIGN_OR_RETURN(std::unique_ptr<journal::Reader> reader, log_->NewReader());
-  RETURN_IF_ERROR(reader->Seek(journal::Offset{b.id.first}));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<journal::Reader> reader, log_->NewReader());
+  SLUICE_RETURN_IF_ERROR(reader->Seek(journal::Offset{b.id.first}));
   b.records.clear();
   b.bytes = 0;
   uint64_t want = b.id.end - b.id.first;
   while (b.records.size() < want) {
-    ASSIGN_OR_RETURN(size_t n,
-                     reader->Next(std::min<uint64_t>(kReadChunkRecords, want - b.records.size()),
-                                  64u << 20, b.records));
+    SLUICE_ASSIGN_OR_RETURN(
+        size_t n, reader->Next(std::min<uint64_t>(kReadChunkRecords, want - b.records.size()),
+                               64u << 20, b.records));
     if (n == 0) {
       return Status::Corruption("stream " + stream_.name + " partition " +
                                 std::to_string(partition_) + ": batch " + b.id.ToString() +
@@ -213,8 +213,8 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
   for (;;) {
     while (pending_bytes_ < size_limit) {
       size_t before = pending_.size();
-      ASSIGN_OR_RETURN(size_t n,
-                       reader_->Next(kReadChunkRecords, size_limit - pending_bytes_, pending_));
+      SLUICE_ASSIGN_OR_RETURN(
+          size_t n, reader_->Next(kReadChunkRecords, size_limit - pending_bytes_, pending_));
       if (n == 0) break;
       for (size_t i = before; i < pending_.size(); ++i) pending_bytes_ += pending_[i].data.size();
       next_read_ = pending_.back().offset.Next();
@@ -261,14 +261,14 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
 }
 
 Status DeliveryWorker::DeliverBatch(const Batch& batch) {
-  RETURN_IF_ERROR(
+  SLUICE_RETURN_IF_ERROR(
       WithRetries("recording batch " + batch.id.ToString(), [&] { return WriteIntent(batch); }));
   auto built = builder_->Build(batch);
   if (!built.ok()) {
     // A batch whose objects cannot even be named or built the same way every time (an invalid
     // key from a partition key value): error output now, instead of retrying forever.
     if (built.status().code() != StatusCode::kInvalidArgument) return built.status();
-    RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", built.status(), 1));
+    SLUICE_RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", built.status(), 1));
     return Checkpoint(batch, {});
   }
   std::vector<OutputObject> outputs = std::move(built).value();
@@ -283,7 +283,7 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
         [&] { return out.store->Put(out.key, out.data); }, &attempts, false, store_budget);
     if (!st.ok()) {
       if (stopping_ || aborting_) return st;
-      RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", st, attempts));
+      SLUICE_RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", st, attempts));
       diverted = true;
       break;
     }
@@ -298,14 +298,14 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
         });
     if (!st.ok()) {
       if (stopping_ || aborting_) return st;
-      RETURN_IF_ERROR(DivertToErrorOutput(batch, "warehouse-failed", st, attempts));
+      SLUICE_RETURN_IF_ERROR(DivertToErrorOutput(batch, "warehouse-failed", st, attempts));
     }
   }
   return Checkpoint(batch, outputs);
 }
 
 Status DeliveryWorker::Checkpoint(const Batch& batch, const std::vector<OutputObject>& outputs) {
-  RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(), [&] {
+  SLUICE_RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(), [&] {
     return log_->CommitCheckpoint(kConsumer, journal::Offset{batch.id.end});
   }));
   // Retention: delete delivered segments older than the stream's retention, or past its size (an
@@ -345,10 +345,11 @@ Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string
       error_type == "warehouse-failed" && sink_ != nullptr ? sink_->RetryDurationS()
                                                            : stream_.retry_duration_s,
       error_type, cause.ToString());
-  ASSIGN_OR_RETURN(OutputObject out,
-                   builder_->BuildErrorOutput(batch, error_type, ErrorCodeFor(error_type, cause),
-                                              cause.message(), options_.clock->NowMs(), attempts));
-  RETURN_IF_ERROR(WithRetries(
+  SLUICE_ASSIGN_OR_RETURN(
+      OutputObject out,
+      builder_->BuildErrorOutput(batch, error_type, ErrorCodeFor(error_type, cause),
+                                 cause.message(), options_.clock->NowMs(), attempts));
+  SLUICE_RETURN_IF_ERROR(WithRetries(
       "error output " + out.store->Describe() + "/" + out.key,
       [&] { return out.store->Put(out.key, out.data); }, nullptr, /*unbounded=*/true));
   stats_.error_output_batches++;
@@ -356,23 +357,23 @@ Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string
 }
 
 Status DeliveryWorker::DrainForTest() {
-  RETURN_IF_ERROR(fs::CreateDirs(options_.state_dir));
+  SLUICE_RETURN_IF_ERROR(fs::CreateDirs(options_.state_dir));
   Batch pending;
   bool found = false;
-  RETURN_IF_ERROR(LoadPendingIntent(pending, found));
+  SLUICE_RETURN_IF_ERROR(LoadPendingIntent(pending, found));
   if (found) {
-    RETURN_IF_ERROR(ReadRange(pending));
-    RETURN_IF_ERROR(DeliverBatch(pending));
+    SLUICE_RETURN_IF_ERROR(ReadRange(pending));
+    SLUICE_RETURN_IF_ERROR(DeliverBatch(pending));
     stats_.redelivered_batches++;
   }
-  ASSIGN_OR_RETURN(reader_, log_->NewReader());
+  SLUICE_ASSIGN_OR_RETURN(reader_, log_->NewReader());
   next_read_ = log_->Checkpoint(kConsumer);
-  RETURN_IF_ERROR(reader_->Seek(next_read_));
+  SLUICE_RETURN_IF_ERROR(reader_->Seek(next_read_));
   for (;;) {
     Batch batch;
-    ASSIGN_OR_RETURN(bool got, NextBatch(batch, /*flush_all=*/true));
+    SLUICE_ASSIGN_OR_RETURN(bool got, NextBatch(batch, /*flush_all=*/true));
     if (!got) return Status::Ok();
-    RETURN_IF_ERROR(DeliverBatch(batch));
+    SLUICE_RETURN_IF_ERROR(DeliverBatch(batch));
   }
 }
 
@@ -473,8 +474,8 @@ Result<OutputObject> BatchBuilder::BuildErrorOutput(const Batch& batch,
   OutputObject out;
   out.store = errors_;
   out.kind = error_type;
-  ASSIGN_OR_RETURN(out.key,
-                   error_keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, error_type));
+  SLUICE_ASSIGN_OR_RETURN(
+      out.key, error_keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, error_type));
   for (const auto& r : batch.records) {
     transform::ErrorRecord e;
     e.attempts_made = attempts;
@@ -492,7 +493,7 @@ Result<std::vector<OutputObject>> ConcatBuilder::Build(const Batch& batch) {
   OutputObject out;
   out.store = staged_;
   out.kind = "staged";
-  ASSIGN_OR_RETURN(out.key, keys_.StagedKey(batch.id, batch.version, batch.oldest_ms));
+  SLUICE_ASSIGN_OR_RETURN(out.key, keys_.StagedKey(batch.id, batch.version, batch.oldest_ms));
   out.data.reserve(batch.bytes);
   for (const auto& r : batch.records) out.data += r.data;
   std::vector<OutputObject> outs;

@@ -23,9 +23,9 @@ std::array<unsigned char, SHA256_DIGEST_LENGTH> Digest(const std::string& s) {
 Result<std::string> EvaluateWithDefaultTime(const config::PrefixTemplate& t,
                                             const config::PrefixContext& ctx) {
   const int64_t local_ms = ctx.timestamp_ms + int64_t{ctx.utc_offset_s} * 1000;
-  ASSIGN_OR_RETURN(std::string prefix, t.Evaluate(ctx));
+  SLUICE_ASSIGN_OR_RETURN(std::string prefix, t.Evaluate(ctx));
   if (!t.has_timestamp() && !t.uses_partition_keys()) {
-    ASSIGN_OR_RETURN(std::string ts, config::FormatTimestamp(kDefaultTimePrefix, local_ms));
+    SLUICE_ASSIGN_OR_RETURN(std::string ts, config::FormatTimestamp(kDefaultTimePrefix, local_ms));
     prefix += ts;
   }
   return prefix;
@@ -68,18 +68,20 @@ std::string DefaultExtension(const std::string& compression) {
 Result<KeyMaker> KeyMaker::Create(const config::StreamConfig& stream) {
   KeyMaker k;
   k.stream_ = stream.name;
-  ASSIGN_OR_RETURN(k.staged_, config::PrefixTemplate::Parse(stream.staged.prefix, false));
-  ASSIGN_OR_RETURN(k.raw_, config::PrefixTemplate::Parse(stream.raw.prefix, false));
+  SLUICE_ASSIGN_OR_RETURN(k.staged_, config::PrefixTemplate::Parse(stream.staged.prefix, false));
+  SLUICE_ASSIGN_OR_RETURN(k.raw_, config::PrefixTemplate::Parse(stream.raw.prefix, false));
   k.error_prefix_set_ = !stream.error_output_prefix.empty();
   if (k.error_prefix_set_) {
-    ASSIGN_OR_RETURN(k.error_, config::PrefixTemplate::Parse(stream.error_output_prefix, true));
+    SLUICE_ASSIGN_OR_RETURN(k.error_,
+                            config::PrefixTemplate::Parse(stream.error_output_prefix, true));
   } else {
     // Firehose: with no ErrorOutputPrefix, errors go under <Prefix><error-output-type>/.
     // Only allowed when Prefix has no expressions, so its text is literal.
-    ASSIGN_OR_RETURN(k.error_, config::PrefixTemplate::Parse(
-                                   stream.staged.prefix + "!{firehose:error-output-type}/", true));
+    SLUICE_ASSIGN_OR_RETURN(k.error_,
+                            config::PrefixTemplate::Parse(
+                                stream.staged.prefix + "!{firehose:error-output-type}/", true));
   }
-  ASSIGN_OR_RETURN(k.zone_, config::TimeZone::Load(stream.custom_time_zone));
+  SLUICE_ASSIGN_OR_RETURN(k.zone_, config::TimeZone::Load(stream.custom_time_zone));
   k.extension_ =
       stream.file_extension ? *stream.file_extension : DefaultExtension(stream.compression);
   return k;
@@ -87,7 +89,7 @@ Result<KeyMaker> KeyMaker::Create(const config::StreamConfig& stream) {
 
 Result<std::string> KeyMaker::Name(const BatchId& batch, uint64_t version,
                                    int64_t oldest_ms) const {
-  ASSIGN_OR_RETURN(std::string ts, config::FormatTimestamp(kNameTime, oldest_ms));
+  SLUICE_ASSIGN_OR_RETURN(std::string ts, config::FormatTimestamp(kNameTime, oldest_ms));
   return stream_ + "-" + std::to_string(version) + "-" + ts + "-" + batch.Uuid() + extension_;
 }
 
@@ -101,8 +103,8 @@ Result<std::string> KeyMaker::StagedKey(
   ctx.random_seed = batch.Seed();
   ctx.partition_keys_from_query = query_keys;
   ctx.partition_keys_from_lambda = lambda_keys;
-  ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(staged_, ctx));
-  ASSIGN_OR_RETURN(std::string name, Name(batch, version, oldest_ms));
+  SLUICE_ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(staged_, ctx));
+  SLUICE_ASSIGN_OR_RETURN(std::string name, Name(batch, version, oldest_ms));
   return prefix + name;
 }
 
@@ -112,8 +114,8 @@ Result<std::string> KeyMaker::RawKey(const BatchId& batch, uint64_t version,
   ctx.timestamp_ms = oldest_ms;
   ctx.utc_offset_s = zone_.OffsetAt(oldest_ms / 1000);
   ctx.random_seed = batch.Seed() ^ 0x5a5a5a5a;
-  ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(raw_, ctx));
-  ASSIGN_OR_RETURN(std::string name, Name(batch, version, oldest_ms));
+  SLUICE_ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(raw_, ctx));
+  SLUICE_ASSIGN_OR_RETURN(std::string name, Name(batch, version, oldest_ms));
   return prefix + name;
 }
 
@@ -124,8 +126,8 @@ Result<std::string> KeyMaker::ErrorKey(const BatchId& batch, uint64_t version, i
   ctx.utc_offset_s = zone_.OffsetAt(oldest_ms / 1000);
   ctx.random_seed = batch.Seed() ^ 0xa5a5a5a5;
   ctx.error_output_type = error_type;
-  ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(error_, ctx));
-  ASSIGN_OR_RETURN(std::string name, Name(batch, version, oldest_ms));
+  SLUICE_ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(error_, ctx));
+  SLUICE_ASSIGN_OR_RETURN(std::string name, Name(batch, version, oldest_ms));
   return prefix + name;
 }
 

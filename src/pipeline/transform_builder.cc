@@ -78,10 +78,10 @@ void AppendPartitionError(const journal::StoredRecord& r, std::string_view code,
 
 Status ValidateProcessing(const config::StreamConfig& stream) {
   std::vector<config::ProcessorSpec> chain_specs;
-  RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, nullptr));
+  SLUICE_RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, nullptr));
   auto compression = compress::ParseFormat(stream.compression);
   if (!compression.ok()) return compression.status().WithContext("stream " + stream.name);
-  ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
+  SLUICE_ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
   auto chain = transform::Chain::Build(chain_specs, format);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
   return Status::Ok();
@@ -93,13 +93,13 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(
   if (stores.staged == nullptr)
     return Status::InvalidArgument("stream " + stream.name + ": no staged store");
   if (stores.errors == nullptr) stores.errors = stores.staged;
-  ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(stream));
-  ASSIGN_OR_RETURN(compress::Format compression, compress::ParseFormat(stream.compression));
-  ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
+  SLUICE_ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(stream));
+  SLUICE_ASSIGN_OR_RETURN(compress::Format compression, compress::ParseFormat(stream.compression));
+  SLUICE_ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
   options.stream_name = stream.name;
   std::vector<config::ProcessorSpec> chain_specs;
   std::unique_ptr<jq::MetadataExtractor> extractor;
-  RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, &extractor));
+  SLUICE_RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, &extractor));
   if (extractor && collect_rows) {
     return Status::InvalidArgument(
         "stream " + stream.name +
@@ -184,9 +184,9 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
       OutputObject out;
       out.store = stores_.staged;
       out.kind = "staged";
-      ASSIGN_OR_RETURN(out.key, keys_.StagedKey(id, batch.version, batch.oldest_ms,
-                                                partitions[p].keys, group.partition_keys));
-      ASSIGN_OR_RETURN(out.data, compress::Compress(compression_, group.data));
+      SLUICE_ASSIGN_OR_RETURN(out.key, keys_.StagedKey(id, batch.version, batch.oldest_ms,
+                                                       partitions[p].keys, group.partition_keys));
+      SLUICE_ASSIGN_OR_RETURN(out.data, compress::Compress(compression_, group.data));
       outs.push_back(std::move(out));
     }
     transform::AppendErrorRecords(sources, result, processing_errors);
@@ -195,11 +195,11 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
     OutputObject raw;
     raw.store = stores_.raw;
     raw.kind = "raw";
-    ASSIGN_OR_RETURN(raw.key, keys_.RawKey(batch.id, batch.version, batch.oldest_ms));
+    SLUICE_ASSIGN_OR_RETURN(raw.key, keys_.RawKey(batch.id, batch.version, batch.oldest_ms));
     std::string concatenated;
     concatenated.reserve(batch.bytes);
     for (const auto& r : batch.records) concatenated += r.data;
-    ASSIGN_OR_RETURN(raw.data, compress::Compress(compression_, concatenated));
+    SLUICE_ASSIGN_OR_RETURN(raw.data, compress::Compress(compression_, concatenated));
     outs.push_back(std::move(raw));
   }
   for (auto& [type, data] :
@@ -210,7 +210,8 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
     OutputObject err;
     err.store = stores_.errors;
     err.kind = type;
-    ASSIGN_OR_RETURN(err.key, keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, type));
+    SLUICE_ASSIGN_OR_RETURN(err.key,
+                            keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, type));
     err.data = std::move(*data);
     outs.push_back(std::move(err));
   }

@@ -39,10 +39,10 @@ Status ColumnsFromProcessors(const config::StreamConfig& stream,
       out.clear();
       seen.clear();
       for (element c : cols) {
-        ASSIGN_OR_RETURN(std::string name, StringField(c, "name", "schema column", true));
-        ASSIGN_OR_RETURN(std::string type, StringField(c, "type", "schema column", false));
-        ASSIGN_OR_RETURN(warehouse::Column col,
-                         warehouse::MakeColumn(name, type.empty() ? "text" : type));
+        SLUICE_ASSIGN_OR_RETURN(std::string name, StringField(c, "name", "schema column", true));
+        SLUICE_ASSIGN_OR_RETURN(std::string type, StringField(c, "type", "schema column", false));
+        SLUICE_ASSIGN_OR_RETURN(warehouse::Column col,
+                                warehouse::MakeColumn(name, type.empty() ? "text" : type));
         out.push_back(col);
         seen.insert(name);
       }
@@ -53,7 +53,8 @@ Status ColumnsFromProcessors(const config::StreamConfig& stream,
       for (element r : rules) {
         std::string_view set;
         if (r["set"].get(set) == simdjson::SUCCESS && seen.insert(std::string(set)).second) {
-          ASSIGN_OR_RETURN(warehouse::Column col, warehouse::MakeColumn(std::string(set), "text"));
+          SLUICE_ASSIGN_OR_RETURN(warehouse::Column col,
+                                  warehouse::MakeColumn(std::string(set), "text"));
           out.push_back(col);
         }
       }
@@ -99,15 +100,15 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
     }
   }
   warehouse::WarehouseConfig c;
-  ASSIGN_OR_RETURN(std::string engine, StringField(doc, "engine", where, false));
+  SLUICE_ASSIGN_OR_RETURN(std::string engine, StringField(doc, "engine", where, false));
   if (!engine.empty()) {
-    ASSIGN_OR_RETURN(c.engine, warehouse::ParseEngine(engine));
+    SLUICE_ASSIGN_OR_RETURN(c.engine, warehouse::ParseEngine(engine));
   }
-  ASSIGN_OR_RETURN(c.dsn, StringField(doc, "dsn", where, true));
-  ASSIGN_OR_RETURN(c.table, StringField(doc, "table", where, true));
-  ASSIGN_OR_RETURN(std::string mode, StringField(doc, "mode", where, false));
+  SLUICE_ASSIGN_OR_RETURN(c.dsn, StringField(doc, "dsn", where, true));
+  SLUICE_ASSIGN_OR_RETURN(c.table, StringField(doc, "table", where, true));
+  SLUICE_ASSIGN_OR_RETURN(std::string mode, StringField(doc, "mode", where, false));
   if (!mode.empty()) {
-    ASSIGN_OR_RETURN(c.mode, warehouse::ParseLoadMode(mode));
+    SLUICE_ASSIGN_OR_RETURN(c.mode, warehouse::ParseLoadMode(mode));
   }
   element key;
   if (doc["key"].get(key) == simdjson::SUCCESS) {
@@ -126,7 +127,7 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
       return Status::InvalidArgument(where + ".key must be a column name or a list of them");
     }
   }
-  ASSIGN_OR_RETURN(c.order_by, StringField(doc, "order_by", where, false));
+  SLUICE_ASSIGN_OR_RETURN(c.order_by, StringField(doc, "order_by", where, false));
   bool b = false;
   if (doc["create_table"].get(b) == simdjson::SUCCESS) c.create_table = b;
   if (doc["gzip"].get(b) == simdjson::SUCCESS) c.gzip = b;
@@ -147,26 +148,29 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
   }
   element rs;
   if (doc["redshift"].get(rs) == simdjson::SUCCESS) {
-    ASSIGN_OR_RETURN(c.redshift.iam_role, StringField(rs, "iam_role", where + ".redshift", false));
-    ASSIGN_OR_RETURN(c.redshift.access_key_id,
-                     StringField(rs, "access_key_id", where + ".redshift", false));
-    ASSIGN_OR_RETURN(c.redshift.secret_access_key,
-                     StringField(rs, "secret_access_key", where + ".redshift", false));
-    ASSIGN_OR_RETURN(c.redshift.session_token,
-                     StringField(rs, "session_token", where + ".redshift", false));
-    ASSIGN_OR_RETURN(c.redshift.region, StringField(rs, "region", where + ".redshift", false));
+    SLUICE_ASSIGN_OR_RETURN(c.redshift.iam_role,
+                            StringField(rs, "iam_role", where + ".redshift", false));
+    SLUICE_ASSIGN_OR_RETURN(c.redshift.access_key_id,
+                            StringField(rs, "access_key_id", where + ".redshift", false));
+    SLUICE_ASSIGN_OR_RETURN(c.redshift.secret_access_key,
+                            StringField(rs, "secret_access_key", where + ".redshift", false));
+    SLUICE_ASSIGN_OR_RETURN(c.redshift.session_token,
+                            StringField(rs, "session_token", where + ".redshift", false));
+    SLUICE_ASSIGN_OR_RETURN(c.redshift.region,
+                            StringField(rs, "region", where + ".redshift", false));
   }
   simdjson::dom::array cols;
   if (doc["columns"].get(cols) == simdjson::SUCCESS) {
     for (element col : cols) {
-      ASSIGN_OR_RETURN(std::string name, StringField(col, "name", where + ".columns", true));
-      ASSIGN_OR_RETURN(std::string type, StringField(col, "type", where + ".columns", false));
-      ASSIGN_OR_RETURN(warehouse::Column wc,
-                       warehouse::MakeColumn(name, type.empty() ? "text" : type));
+      SLUICE_ASSIGN_OR_RETURN(std::string name, StringField(col, "name", where + ".columns", true));
+      SLUICE_ASSIGN_OR_RETURN(std::string type,
+                              StringField(col, "type", where + ".columns", false));
+      SLUICE_ASSIGN_OR_RETURN(warehouse::Column wc,
+                              warehouse::MakeColumn(name, type.empty() ? "text" : type));
       c.columns.push_back(wc);
     }
   } else {
-    RETURN_IF_ERROR(ColumnsFromProcessors(stream, c.columns));
+    SLUICE_RETURN_IF_ERROR(ColumnsFromProcessors(stream, c.columns));
   }
   if (c.columns.empty()) {
     return Status::InvalidArgument(where +
@@ -221,25 +225,26 @@ Status WarehouseSink::Deliver(const Batch& batch, const std::vector<OutputObject
 Status WarehouseSink::Load(const Batch& batch, const std::vector<OutputObject>& outputs) {
   const std::string id = batch.id.ToString();
   if (pending_rejects_ && pending_rejects_->first == id) {
-    RETURN_IF_ERROR(errors_->Put(pending_rejects_->second.key, pending_rejects_->second.data));
+    SLUICE_RETURN_IF_ERROR(
+        errors_->Put(pending_rejects_->second.key, pending_rejects_->second.data));
     pending_rejects_.reset();
     return Status::Ok();
   }
   if (!loader_) {
     warehouse::LoaderOptions lo;
     lo.resolver = resolver_;
-    ASSIGN_OR_RETURN(loader_, warehouse::OpenLoader(config_, lo));
+    SLUICE_ASSIGN_OR_RETURN(loader_, warehouse::OpenLoader(config_, lo));
   }
   const transform::BatchResult& result = builder_->last_result();
   warehouse::LoadBatch lb;
   lb.batch_id = id;
   lb.columns = config_.columns;
-  ASSIGN_OR_RETURN(lb.csv, RowsAsCsv(result));
+  SLUICE_ASSIGN_OR_RETURN(lb.csv, RowsAsCsv(result));
   for (const auto& o : outputs) {
     if (o.kind == "staged") lb.staged_url = o.store->Describe() + "/" + o.key;
   }
   if (result.rows.empty()) return Status::Ok();
-  ASSIGN_OR_RETURN(warehouse::LoadResult loaded, loader_->Load(lb));
+  SLUICE_ASSIGN_OR_RETURN(warehouse::LoadResult loaded, loader_->Load(lb));
   rows_loaded_ += loaded.rows_loaded;
   if (loaded.outcome == warehouse::LoadOutcome::kSkipped) {
     spdlog::info("stream {}: batch {} is already in the warehouse ledger; skipped", stream_, id);
@@ -250,8 +255,8 @@ Status WarehouseSink::Load(const Batch& batch, const std::vector<OutputObject>& 
   rows_rejected_ += loaded.rejected.size();
   OutputObject out;
   out.kind = "warehouse-failed";
-  ASSIGN_OR_RETURN(out.key,
-                   keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, "warehouse-failed"));
+  SLUICE_ASSIGN_OR_RETURN(
+      out.key, keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, "warehouse-failed"));
   std::set<uint32_t> done;
   for (const auto& r : loaded.rejected) {
     if (r.row_index >= result.row_records.size()) continue;

@@ -166,7 +166,7 @@ Result<int64_t> ParseTime(std::string_view text) {
 
 Result<Bound> ParseBound(std::string_view text) {
   if (text.size() == kRecordIdDigits && AllOf(text, IsXDigit)) {
-    ASSIGN_OR_RETURN(PositionBound p, ParseRecordId(text));
+    SLUICE_ASSIGN_OR_RETURN(PositionBound p, ParseRecordId(text));
     return Bound{p};
   }
   if (auto colon = text.find(':'); colon != std::string_view::npos &&

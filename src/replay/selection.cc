@@ -23,9 +23,9 @@ std::string Where(uint32_t partition, journal::Offset offset) {
 Result<journal::StoredRecord> RecordAt(journal::PartitionSnapshot& snapshot,
                                        journal::Offset offset) {
   auto reader = snapshot.NewReader();
-  RETURN_IF_ERROR(reader->Seek(offset));
+  SLUICE_RETURN_IF_ERROR(reader->Seek(offset));
   std::vector<journal::StoredRecord> out;
-  ASSIGN_OR_RETURN(size_t n, reader->Next(1, 1, out));
+  SLUICE_ASSIGN_OR_RETURN(size_t n, reader->Next(1, 1, out));
   if (n != 1) return Status::Internal("no record at " + std::to_string(offset.value));
   return std::move(out.front());
 }
@@ -33,7 +33,7 @@ Result<journal::StoredRecord> RecordAt(journal::PartitionSnapshot& snapshot,
 // "records before <oldest> are outside retention (oldest retained: …); --from … is older".
 Status OutsideRetention(const std::string& flag, const Bound& bound, uint32_t partition,
                         journal::PartitionSnapshot& snapshot) {
-  ASSIGN_OR_RETURN(journal::StoredRecord oldest, RecordAt(snapshot, snapshot.Begin()));
+  SLUICE_ASSIGN_OR_RETURN(journal::StoredRecord oldest, RecordAt(snapshot, snapshot.Begin()));
   const bool by_time = std::holds_alternative<TimeBound>(bound);
   return Status::NotFound(
       "records before " +
@@ -84,7 +84,7 @@ Result<journal::StoredRecord> CheckPosition(StreamSnapshot& stream, const Positi
                                    " has no such record (its last record is offset " +
                                    std::to_string(snapshot->End().value - 1) + ")");
   }
-  ASSIGN_OR_RETURN(journal::StoredRecord record, RecordAt(*snapshot, position.offset));
+  SLUICE_ASSIGN_OR_RETURN(journal::StoredRecord record, RecordAt(*snapshot, position.offset));
   // A RecordId is issued while its record is appended, so the record cannot have arrived before
   // its incarnation began; if it did, the journal was started over since.
   if (position.incarnation && incarnation && incarnation->per_server_run &&
@@ -130,11 +130,12 @@ Result<std::unique_ptr<StreamSnapshot>> StreamSnapshot::Open(const std::string& 
   }
   auto snapshot = std::make_unique<StreamSnapshot>();
   snapshot->stream_ = stream;
-  ASSIGN_OR_RETURN(auto names, fs::ListDir(real_dir.string()));
+  SLUICE_ASSIGN_OR_RETURN(auto names, fs::ListDir(real_dir.string()));
   for (const auto& name : names) {
     auto id = journal::ParsePartitionName(name);
     if (!id) continue;
-    ASSIGN_OR_RETURN(auto partition, journal::PartitionSnapshot::Open((real_dir / name).string()));
+    SLUICE_ASSIGN_OR_RETURN(auto partition,
+                            journal::PartitionSnapshot::Open((real_dir / name).string()));
     snapshot->partitions_.push_back(Partition{*id, std::move(partition)});
   }
   if (snapshot->partitions_.empty()) {
@@ -170,7 +171,8 @@ Result<Selection> Resolve(StreamSnapshot& stream, const Request& request) {
   std::optional<journal::StoredRecord> from_record;
   std::optional<journal::StoredRecord> to_record;
   if (from_pos) {
-    ASSIGN_OR_RETURN(from_record, CheckPosition(stream, *from_pos, request.incarnation, "--from"));
+    SLUICE_ASSIGN_OR_RETURN(from_record,
+                            CheckPosition(stream, *from_pos, request.incarnation, "--from"));
   }
   if (to_pos) {
     if (from_pos && to_pos->partition != from_pos->partition) {
@@ -179,7 +181,7 @@ Result<Selection> Resolve(StreamSnapshot& stream, const Request& request) {
           " and " + std::to_string(to_pos->partition) +
           "): a range of positions covers one partition; use times to select across partitions");
     }
-    ASSIGN_OR_RETURN(to_record, CheckPosition(stream, *to_pos, request.incarnation, "--to"));
+    SLUICE_ASSIGN_OR_RETURN(to_record, CheckPosition(stream, *to_pos, request.incarnation, "--to"));
   }
   const std::string to_text = request.to ? Describe(*request.to) : "";
   const std::string from_text = Describe(request.from);
@@ -215,7 +217,7 @@ Result<Selection> Resolve(StreamSnapshot& stream, const Request& request) {
       range.from_ms = from_time->ms;
       // Retention cut this partition: records older than its oldest retained one may be gone.
       if (snapshot.Begin() > journal::Offset{0} && snapshot.End() > snapshot.Begin()) {
-        ASSIGN_OR_RETURN(journal::StoredRecord oldest, RecordAt(snapshot, snapshot.Begin()));
+        SLUICE_ASSIGN_OR_RETURN(journal::StoredRecord oldest, RecordAt(snapshot, snapshot.Begin()));
         if (from_time->ms < oldest.arrival_ms) {
           return OutsideRetention("--from", request.from, partition.id, snapshot);
         }
@@ -239,7 +241,7 @@ Result<std::unique_ptr<SelectedRecords>> SelectedRecords::Open(StreamSnapshot& s
     Cursor cursor;
     cursor.range = range;
     cursor.reader = snapshot->NewReader();
-    RETURN_IF_ERROR(cursor.reader->Seek(range.first));
+    SLUICE_RETURN_IF_ERROR(cursor.reader->Seek(range.first));
     records->cursors_.push_back(std::move(cursor));
   }
   return records;
@@ -249,7 +251,7 @@ Status SelectedRecords::Fill(Cursor& cursor) {
   std::vector<journal::StoredRecord> batch;
   while (cursor.buffered.empty() && !cursor.done) {
     batch.clear();
-    ASSIGN_OR_RETURN(size_t n, cursor.reader->Next(kReadRecords, kReadBytes, batch));
+    SLUICE_ASSIGN_OR_RETURN(size_t n, cursor.reader->Next(kReadRecords, kReadBytes, batch));
     if (n == 0) cursor.done = true;
     for (auto& record : batch) {
       if (record.offset >= cursor.range.end) {
@@ -265,7 +267,7 @@ Status SelectedRecords::Fill(Cursor& cursor) {
 Result<std::optional<SelectedRecord>> SelectedRecords::Next() {
   Cursor* best = nullptr;
   for (auto& cursor : cursors_) {
-    RETURN_IF_ERROR(Fill(cursor));
+    SLUICE_RETURN_IF_ERROR(Fill(cursor));
     if (cursor.buffered.empty()) continue;
     // Cursors are in partition order, so a strict comparison breaks ties by partition.
     if (best == nullptr || cursor.buffered.front().arrival_ms < best->buffered.front().arrival_ms) {
@@ -279,10 +281,10 @@ Result<std::optional<SelectedRecord>> SelectedRecords::Next() {
 }
 
 Result<Count> CountSelected(StreamSnapshot& stream, const Selection& selection) {
-  ASSIGN_OR_RETURN(auto records, SelectedRecords::Open(stream, selection));
+  SLUICE_ASSIGN_OR_RETURN(auto records, SelectedRecords::Open(stream, selection));
   Count count;
   for (;;) {
-    ASSIGN_OR_RETURN(std::optional<SelectedRecord> next, records->Next());
+    SLUICE_ASSIGN_OR_RETURN(std::optional<SelectedRecord> next, records->Next());
     if (!next) break;
     const journal::StoredRecord& r = next->record;
     if (count.records == 0) {

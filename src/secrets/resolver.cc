@@ -100,8 +100,8 @@ Result<std::string> Resolver::Resolve(std::string_view text) {
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == body.size()) {
       return Status::InvalidArgument(reference + ": expected ${secret:<env|file|exec>:<argument>}");
     }
-    ASSIGN_OR_RETURN(std::string value,
-                     ResolveOne(body.substr(0, colon), body.substr(colon + 1), reference));
+    SLUICE_ASSIGN_OR_RETURN(std::string value,
+                            ResolveOne(body.substr(0, colon), body.substr(colon + 1), reference));
     redactor_->Add(value);
     out.append(value);
     pos = end + 1;
@@ -135,7 +135,7 @@ Result<std::string> Resolver::ResolveOne(std::string_view provider, std::string_
         return it->second.value;
       }
     }
-    ASSIGN_OR_RETURN(std::string value, RunExec(arg, reference));
+    SLUICE_ASSIGN_OR_RETURN(std::string value, RunExec(arg, reference));
     std::lock_guard lock(mu_);
     exec_cache_[key] = {value, clock_->MonotonicMs() + options_.exec_cache_ttl_ms};
     return value;

@@ -41,7 +41,7 @@ class ServerImpl : public Server {
 
   Status Init() {
     const config::ServerConfig& sc = options_.config.server;
-    RETURN_IF_ERROR(fs::CreateDirs(sc.data_dir));
+    SLUICE_RETURN_IF_ERROR(fs::CreateDirs(sc.data_dir));
     journal::Options jo;
     jo.dir = fs::Join(sc.data_dir, "journal");
     jo.segment_bytes = sc.segment_mb << 20;
@@ -49,7 +49,7 @@ class ServerImpl : public Server {
     jo.disk_reserve_bytes = sc.disk_reserve_mb << 20;
     jo.sync = sc.sync;
     jo.repair_tail = options_.repair_journal;
-    ASSIGN_OR_RETURN(journal_, journal::Journal::Open(jo));
+    SLUICE_ASSIGN_OR_RETURN(journal_, journal::Journal::Open(jo));
     if (options_.redactor == nullptr) {
       own_redactor_ = std::make_unique<secrets::Redactor>();
       options_.redactor = own_redactor_.get();
@@ -57,22 +57,22 @@ class ServerImpl : public Server {
     resolver_ = std::make_unique<secrets::Resolver>(options_.redactor, &Clock::System());
     registry_ = std::make_unique<StreamRegistry>(sc, journal_.get(), resolver_.get());
     for (const auto& s : options_.config.streams) {
-      RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
+      SLUICE_RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
     }
-    RETURN_IF_ERROR(registry_->LoadApiStreams());
+    SLUICE_RETURN_IF_ERROR(registry_->LoadApiStreams());
 
     handler_ = std::make_unique<api::FirehoseHandler>(*registry_);
     api::HttpServerOptions ho;
-    RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
+    SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
     ho.io_threads = static_cast<int>(sc.io_threads);
     http_ = std::make_unique<api::HttpServer>(ho, *handler_);
-    RETURN_IF_ERROR(http_->Start());
+    SLUICE_RETURN_IF_ERROR(http_->Start());
     address_ = (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
                std::to_string(http_->port());
     spdlog::info("sluice listening on {} (data in {}, {} stream(s))", address_, sc.data_dir,
                  registry_->ListStreams().size());
     if (!options_.ready_file.empty()) {
-      RETURN_IF_ERROR(fs::WriteFileAtomically(options_.ready_file, address_ + "\n"));
+      SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(options_.ready_file, address_ + "\n"));
     }
     return Status::Ok();
   }
@@ -135,7 +135,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto server = std::make_unique<ServerImpl>(std::move(options));
-  RETURN_IF_ERROR(server->Init());
+  SLUICE_RETURN_IF_ERROR(server->Init());
   return std::unique_ptr<Server>(std::move(server));
 }
 

@@ -52,19 +52,20 @@ std::string StreamRegistry::CatalogPath() const {
 Status StreamRegistry::WriteCatalog(const std::set<std::string>& names) {
   std::string text;
   for (const auto& n : names) text += n + "\n";
-  RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
+  SLUICE_RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
   return fs::WriteFileAtomically(CatalogPath(), text);
 }
 
 Result<std::string> StreamRegistry::ResolveStoreRoot(const config::ObjectDestination& dest) const {
-  ASSIGN_OR_RETURN(std::string data_dir, fs::ResolvePath(server_.data_dir));
-  ASSIGN_OR_RETURN(std::string buckets, fs::ResolvePath(fs::Join(server_.data_dir, "buckets")));
+  SLUICE_ASSIGN_OR_RETURN(std::string data_dir, fs::ResolvePath(server_.data_dir));
+  SLUICE_ASSIGN_OR_RETURN(std::string buckets,
+                          fs::ResolvePath(fs::Join(server_.data_dir, "buckets")));
   if (dest.url.rfind("bucket://", 0) == 0) {
     // A bucket named through the Firehose API (BucketARN arn:aws:s3:::<bucket>): a directory
     // directly under <data_dir>/buckets, which it must not leave (a symlink, a crafted name).
     std::string name = dest.url.substr(9);
-    RETURN_IF_ERROR(config::ValidateBucketName(name));
-    ASSIGN_OR_RETURN(std::string root, fs::ResolvePath(fs::Join(buckets, name)));
+    SLUICE_RETURN_IF_ERROR(config::ValidateBucketName(name));
+    SLUICE_ASSIGN_OR_RETURN(std::string root, fs::ResolvePath(fs::Join(buckets, name)));
     if (!fs::IsWithin(root, buckets) || root == buckets) {
       spdlog::error("bucket {}: {} resolves to {}, outside {}", name,
                     fs::Join(fs::Join(server_.data_dir, "buckets"), name), root, buckets);
@@ -77,7 +78,7 @@ Result<std::string> StreamRegistry::ResolveStoreRoot(const config::ObjectDestina
   if (dest.url.rfind("file://", 0) == 0) {
     // A directory named in the config file may be anywhere, but never the server's own state:
     // inside the data dir only below buckets/.
-    ASSIGN_OR_RETURN(std::string root, fs::ResolvePath(dest.url.substr(7)));
+    SLUICE_ASSIGN_OR_RETURN(std::string root, fs::ResolvePath(dest.url.substr(7)));
     if (fs::IsWithin(root, data_dir) && (!fs::IsWithin(root, buckets) || root == buckets)) {
       return Status::InvalidArgument(
           "destination '" + dest.url + "' resolves to " + root +
@@ -93,14 +94,14 @@ Result<objectstore::ObjectStore*> StreamRegistry::StoreFor(Stream& s,
                                                            const config::ObjectDestination& dest) {
   objectstore::StoreOptions opts;
   opts.url = dest.url;
-  ASSIGN_OR_RETURN(std::string root, ResolveStoreRoot(dest));
+  SLUICE_ASSIGN_OR_RETURN(std::string root, ResolveStoreRoot(dest));
   if (!root.empty()) opts.url = "file://" + root;
   opts.endpoint = dest.endpoint;
   if (!dest.region.empty()) opts.region = dest.region;
   opts.path_style = dest.path_style;
   auto it = s.stores.find(opts.url);
   if (it != s.stores.end()) return it->second.get();
-  ASSIGN_OR_RETURN(std::unique_ptr<objectstore::ObjectStore> store, objectstore::Open(opts));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<objectstore::ObjectStore> store, objectstore::Open(opts));
   objectstore::ObjectStore* raw = store.get();
   s.stores.emplace(opts.url, std::move(store));
   return raw;
@@ -118,17 +119,17 @@ Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
   s->config = cfg;
   s->incarnation = static_cast<uint64_t>(cfg.create_timestamp_ms);
   for (uint32_t p = 0; p < cfg.partitions; ++p) {
-    ASSIGN_OR_RETURN(journal::PartitionLog * log, journal_->Partition(cfg.name, p));
+    SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log, journal_->Partition(cfg.name, p));
     s->partitions.push_back(log);
   }
-  ASSIGN_OR_RETURN(objectstore::ObjectStore * staged, StoreFor(*s, cfg.staged));
+  SLUICE_ASSIGN_OR_RETURN(objectstore::ObjectStore * staged, StoreFor(*s, cfg.staged));
   pipeline::TransformStores stores;
   stores.staged = staged;
   if (!cfg.raw.empty()) {
-    ASSIGN_OR_RETURN(stores.raw, StoreFor(*s, cfg.raw));
+    SLUICE_ASSIGN_OR_RETURN(stores.raw, StoreFor(*s, cfg.raw));
   }
   if (!cfg.errors.empty()) {
-    ASSIGN_OR_RETURN(stores.errors, StoreFor(*s, cfg.errors));
+    SLUICE_ASSIGN_OR_RETURN(stores.errors, StoreFor(*s, cfg.errors));
   }
   // The plain Firehose path (records concatenated as sent) needs no transform machinery.
   const bool has_warehouse = !cfg.warehouse_json.empty();
@@ -136,9 +137,9 @@ Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
                      cfg.compression == "UNCOMPRESSED" && stores.raw == nullptr && !has_warehouse;
   std::optional<warehouse::WarehouseConfig> warehouse_config;
   if (has_warehouse) {
-    ASSIGN_OR_RETURN(warehouse_config, pipeline::ParseWarehouseConfig(cfg));
+    SLUICE_ASSIGN_OR_RETURN(warehouse_config, pipeline::ParseWarehouseConfig(cfg));
   }
-  ASSIGN_OR_RETURN(pipeline::KeyMaker keys, pipeline::KeyMaker::Create(cfg));
+  SLUICE_ASSIGN_OR_RETURN(pipeline::KeyMaker keys, pipeline::KeyMaker::Create(cfg));
   transform::ChainOptions chain_options;
   chain_options.region = server_.region;
   chain_options.account_id = server_.account_id;
@@ -153,7 +154,7 @@ Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
     if (plain) {
       builder = std::make_unique<pipeline::ConcatBuilder>(keys, staged, stores.errors);
     } else {
-      ASSIGN_OR_RETURN(
+      SLUICE_ASSIGN_OR_RETURN(
           std::unique_ptr<pipeline::TransformBuilder> tb,
           pipeline::TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
       if (has_warehouse) {
@@ -181,7 +182,7 @@ void StreamRegistry::StartWorkers(const Stream& s) {
 }
 
 Status StreamRegistry::StartStream(const config::StreamConfig& cfg) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Stream> s, BuildStream(cfg));
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Stream> s, BuildStream(cfg));
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return Status::Unavailable("server is stopping");
@@ -224,13 +225,13 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
   updated.tags = old->config.tags;
   updated.from_api = true;
   updated.version = expected_version + 1;
-  RETURN_IF_ERROR(config::ValidateStream(updated));
-  RETURN_IF_ERROR(config::ValidateApiExpressible(updated));
+  SLUICE_RETURN_IF_ERROR(config::ValidateStream(updated));
+  SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(updated));
   // Everything the new configuration needs is built before anything changes: a configuration
   // that cannot run leaves the stream as it was.
-  ASSIGN_OR_RETURN(std::shared_ptr<Stream> next, BuildStream(updated));
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Stream> next, BuildStream(updated));
   next->life = old->life;
-  RETURN_IF_ERROR(
+  SLUICE_RETURN_IF_ERROR(
       fs::WriteFileAtomically(ApiStreamPath(updated.name), config::StreamToYaml(updated)));
   // The old workers finish the batch in hand and stop; the new ones continue from the committed
   // checkpoint (a batch whose intent is recorded is redelivered). Puts go on meanwhile: both
@@ -329,14 +330,14 @@ Status StreamRegistry::LoadApiStreams() {
   // Names refused above stay out of the new catalog (their files stay, for inspection).
   api_names_ = std::move(loaded);
   if (names.empty()) return Status::Ok();
-  RETURN_IF_ERROR(WriteCatalog(api_names_));
+  SLUICE_RETURN_IF_ERROR(WriteCatalog(api_names_));
   spdlog::info("api-streams: wrote the catalog of {} stream(s)", api_names_.size());
   return Status::Ok();
 }
 
 Result<std::string> StreamRegistry::CreateStream(config::StreamConfig cfg) {
-  RETURN_IF_ERROR(config::ValidateStream(cfg));
-  RETURN_IF_ERROR(config::ValidateApiExpressible(cfg));
+  SLUICE_RETURN_IF_ERROR(config::ValidateStream(cfg));
+  SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(cfg));
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (streams_.count(cfg.name) != 0) {
@@ -349,13 +350,14 @@ Result<std::string> StreamRegistry::CreateStream(config::StreamConfig cfg) {
   if (cfg.create_timestamp_ms == 0) cfg.create_timestamp_ms = clock_->NowMs();
   // Refuse a bucket that cannot be delivered to before anything is written.
   for (const auto* dest : {&cfg.staged, &cfg.raw, &cfg.errors}) {
-    if (!dest->empty()) RETURN_IF_ERROR(ResolveStoreRoot(*dest).status());
+    if (!dest->empty()) SLUICE_RETURN_IF_ERROR(ResolveStoreRoot(*dest).status());
   }
   std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
   // A new incarnation must never reuse old journal data of a stream with the same name.
-  RETURN_IF_ERROR(journal_->DropStream(cfg.name));
-  RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
-  RETURN_IF_ERROR(fs::WriteFileAtomically(ApiStreamPath(cfg.name), config::StreamToYaml(cfg)));
+  SLUICE_RETURN_IF_ERROR(journal_->DropStream(cfg.name));
+  SLUICE_RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
+  SLUICE_RETURN_IF_ERROR(
+      fs::WriteFileAtomically(ApiStreamPath(cfg.name), config::StreamToYaml(cfg)));
   std::set<std::string> names = api_names_;
   names.insert(cfg.name);
   Status st = WriteCatalog(names);
@@ -401,12 +403,12 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
   {
     std::set<std::string> names = api_names_;
     names.erase(name);
-    RETURN_IF_ERROR(WriteCatalog(names));
+    SLUICE_RETURN_IF_ERROR(WriteCatalog(names));
     api_names_ = std::move(names);
   }
-  RETURN_IF_ERROR(fs::RemoveFile(ApiStreamPath(name)));
-  RETURN_IF_ERROR(fs::FsyncDir(ApiStreamDir()));
-  RETURN_IF_ERROR(journal_->DropStream(name));
+  SLUICE_RETURN_IF_ERROR(fs::RemoveFile(ApiStreamPath(name)));
+  SLUICE_RETURN_IF_ERROR(fs::FsyncDir(ApiStreamDir()));
+  SLUICE_RETURN_IF_ERROR(journal_->DropStream(name));
   spdlog::info("stream {}: deleted", name);
   return Status::Ok();
 }
@@ -453,7 +455,8 @@ Status StreamRegistry::UpdateTags(const std::string& name,
                                      std::to_string(kMaxTags) + " tags; " + name + " would have " +
                                      std::to_string(updated.tags.size()) + ".");
   }
-  RETURN_IF_ERROR(fs::WriteFileAtomically(ApiStreamPath(name), config::StreamToYaml(updated)));
+  SLUICE_RETURN_IF_ERROR(
+      fs::WriteFileAtomically(ApiStreamPath(name), config::StreamToYaml(updated)));
   std::lock_guard<std::mutex> lock(mu_);
   s->config.tags = std::move(updated.tags);
   return Status::Ok();

@@ -108,14 +108,14 @@ bool SplitJsonValues(std::string_view data, std::vector<std::string_view>& parts
 }
 
 Result<std::unique_ptr<Stage>> MakeAppendDelimiterStage(Params& params) {
-  RETURN_IF_ERROR(params.CheckNoUnknownKeys({}));
+  SLUICE_RETURN_IF_ERROR(params.CheckNoUnknownKeys({}));
   return std::unique_ptr<Stage>(new AppendDelimiterStage());
 }
 
 Result<std::unique_ptr<Stage>> MakeDeAggregationStage(Params& params) {
-  ASSIGN_OR_RETURN(auto type, params.String("SubRecordType"));
-  ASSIGN_OR_RETURN(auto delimiter, params.String("Delimiter"));
-  RETURN_IF_ERROR(params.CheckNoUnknownKeys({"SubRecordType", "Delimiter"}));
+  SLUICE_ASSIGN_OR_RETURN(auto type, params.String("SubRecordType"));
+  SLUICE_ASSIGN_OR_RETURN(auto delimiter, params.String("Delimiter"));
+  SLUICE_RETURN_IF_ERROR(params.CheckNoUnknownKeys({"SubRecordType", "Delimiter"}));
   std::string t = type.value_or("JSON");
   if (t != "JSON" && t != "DELIMITED") {
     return params.Error("SubRecordType", "must be JSON or DELIMITED, got \"" + t + "\"");

@@ -77,7 +77,7 @@ bool HasBackslash(std::string_view token) {
 
 Result<FlattenOptions> FlattenOptions::FromParams(Params& p) {
   FlattenOptions o;
-  ASSIGN_OR_RETURN(auto sep, p.String("separator"));
+  SLUICE_ASSIGN_OR_RETURN(auto sep, p.String("separator"));
   if (sep) o.separator = *sep;
   if (auto e = p.Get("explode")) {
     if (auto s = ElementString(*e)) {
@@ -101,7 +101,7 @@ Result<FlattenOptions> FlattenOptions::FromParams(Params& p) {
       if (seg.empty()) return p.Error("explode", "has an empty path segment");
     }
   }
-  ASSIGN_OR_RETURN(auto arrays, p.String("arrays"));
+  SLUICE_ASSIGN_OR_RETURN(auto arrays, p.String("arrays"));
   if (arrays) {
     if (*arrays == "json") {
       o.arrays = Arrays::kJson;
@@ -111,9 +111,9 @@ Result<FlattenOptions> FlattenOptions::FromParams(Params& p) {
       return p.Error("arrays", "must be \"json\" or \"join\", got \"" + *arrays + "\"");
     }
   }
-  ASSIGN_OR_RETURN(auto join, p.String("join_separator"));
+  SLUICE_ASSIGN_OR_RETURN(auto join, p.String("join_separator"));
   if (join) o.join_separator = *join;
-  ASSIGN_OR_RETURN(auto empty, p.String("explode_empty"));
+  SLUICE_ASSIGN_OR_RETURN(auto empty, p.String("explode_empty"));
   if (empty) {
     if (*empty == "keep") {
       o.explode_empty_drop = false;
@@ -123,18 +123,18 @@ Result<FlattenOptions> FlattenOptions::FromParams(Params& p) {
       return p.Error("explode_empty", "must be \"keep\" or \"drop\", got \"" + *empty + "\"");
     }
   }
-  ASSIGN_OR_RETURN(auto depth, p.Int("max_depth"));
+  SLUICE_ASSIGN_OR_RETURN(auto depth, p.Int("max_depth"));
   if (depth) {
     if (*depth < 1 || *depth > 1000) return p.Error("max_depth", "must be in 1..1000");
     o.max_depth = static_cast<uint32_t>(*depth);
   }
-  ASSIGN_OR_RETURN(auto maxc, p.Int("max_columns"));
+  SLUICE_ASSIGN_OR_RETURN(auto maxc, p.Int("max_columns"));
   if (maxc) {
     if (*maxc < 1 || *maxc > 10'000'000) return p.Error("max_columns", "must be in 1..10000000");
     o.max_columns = static_cast<uint32_t>(*maxc);
   }
-  RETURN_IF_ERROR(p.CheckNoUnknownKeys({"separator", "explode", "arrays", "join_separator",
-                                        "explode_empty", "max_depth", "max_columns"}));
+  SLUICE_RETURN_IF_ERROR(p.CheckNoUnknownKeys({"separator", "explode", "arrays", "join_separator",
+                                               "explode_empty", "max_depth", "max_columns"}));
   return o;
 }
 

@@ -26,7 +26,7 @@ Result<FormatSpec> FormatSpec::Parse(std::string_view text) {
     return Status::InvalidArgument("format \"" + std::string(text) +
                                    "\": allowed: raw, csv, jsonl, or {\"csv\": {options}}");
   }
-  ASSIGN_OR_RETURN(auto params, Params::Parse("format", text));
+  SLUICE_ASSIGN_OR_RETURN(auto params, Params::Parse("format", text));
   if (auto jsonl = params->Get("jsonl")) {
     spec.kind = Kind::kJsonl;
   } else if (auto raw = params->Get("raw")) {
@@ -37,10 +37,10 @@ Result<FormatSpec> FormatSpec::Parse(std::string_view text) {
       return Status::InvalidArgument("format csv: options must be an object, got " +
                                      ElementToJson(*csv));
     }
-    ASSIGN_OR_RETURN(auto opts, Params::Parse("format csv", ElementToJson(*csv)));
-    ASSIGN_OR_RETURN(auto header, opts->Bool("header"));
+    SLUICE_ASSIGN_OR_RETURN(auto opts, Params::Parse("format csv", ElementToJson(*csv)));
+    SLUICE_ASSIGN_OR_RETURN(auto header, opts->Bool("header"));
     spec.header = header.value_or(false);
-    ASSIGN_OR_RETURN(auto delimiter, opts->String("delimiter"));
+    SLUICE_ASSIGN_OR_RETURN(auto delimiter, opts->String("delimiter"));
     if (delimiter) {
       if (delimiter->size() != 1 || *delimiter == "\"" || *delimiter == "\r" ||
           *delimiter == "\n") {
@@ -48,17 +48,18 @@ Result<FormatSpec> FormatSpec::Parse(std::string_view text) {
       }
       spec.delimiter = (*delimiter)[0];
     }
-    ASSIGN_OR_RETURN(auto null_text, opts->String("null"));
+    SLUICE_ASSIGN_OR_RETURN(auto null_text, opts->String("null"));
     if (null_text) spec.null_text = *null_text;
-    ASSIGN_OR_RETURN(auto eol, opts->String("line_ending"));
+    SLUICE_ASSIGN_OR_RETURN(auto eol, opts->String("line_ending"));
     if (eol) {
       if (*eol != "\n" && *eol != "\r\n")
         return opts->Error("line_ending", "must be \\n or \\r\\n");
       spec.line_ending = *eol;
     }
-    RETURN_IF_ERROR(opts->CheckNoUnknownKeys({"header", "delimiter", "null", "line_ending"}));
+    SLUICE_RETURN_IF_ERROR(
+        opts->CheckNoUnknownKeys({"header", "delimiter", "null", "line_ending"}));
   }
-  RETURN_IF_ERROR(params->CheckNoUnknownKeys({"raw", "csv", "jsonl"}));
+  SLUICE_RETURN_IF_ERROR(params->CheckNoUnknownKeys({"raw", "csv", "jsonl"}));
   return spec;
 }
 

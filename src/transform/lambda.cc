@@ -322,15 +322,15 @@ class LambdaStage final : public Stage {
 Result<std::unique_ptr<Stage>> MakeLambdaStage(Params& params, const ChainOptions& options,
                                                uint64_t& buffer_bytes, uint32_t& interval_s) {
   LambdaStage::Config config;
-  ASSIGN_OR_RETURN(auto arn, params.String("LambdaArn"));
-  ASSIGN_OR_RETURN(auto url, params.String("url"));
-  ASSIGN_OR_RETURN(auto retries, params.Int("NumberOfRetries"));
-  ASSIGN_OR_RETURN(auto size_mb, params.Double("BufferSizeInMBs"));
-  ASSIGN_OR_RETURN(auto interval, params.Int("BufferIntervalInSeconds"));
-  ASSIGN_OR_RETURN(auto timeout, params.Int("TimeoutMs"));
-  ASSIGN_OR_RETURN(auto role, params.String("RoleArn"));
+  SLUICE_ASSIGN_OR_RETURN(auto arn, params.String("LambdaArn"));
+  SLUICE_ASSIGN_OR_RETURN(auto url, params.String("url"));
+  SLUICE_ASSIGN_OR_RETURN(auto retries, params.Int("NumberOfRetries"));
+  SLUICE_ASSIGN_OR_RETURN(auto size_mb, params.Double("BufferSizeInMBs"));
+  SLUICE_ASSIGN_OR_RETURN(auto interval, params.Int("BufferIntervalInSeconds"));
+  SLUICE_ASSIGN_OR_RETURN(auto timeout, params.Int("TimeoutMs"));
+  SLUICE_ASSIGN_OR_RETURN(auto role, params.String("RoleArn"));
   (void)role;
-  RETURN_IF_ERROR(
+  SLUICE_RETURN_IF_ERROR(
       params.CheckNoUnknownKeys({"LambdaArn", "url", "NumberOfRetries", "BufferSizeInMBs",
                                  "BufferIntervalInSeconds", "TimeoutMs", "RoleArn"}));
   if (arn && url) return params.Error("url", "and LambdaArn are the same; give one");

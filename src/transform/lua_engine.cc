@@ -205,7 +205,7 @@ class RulesStage final : public Stage {
   bool is_row_stage() const override { return true; }
 
   Status Compile(std::vector<Rule> rules) {
-    RETURN_IF_ERROR(sandbox_.Init());
+    SLUICE_RETURN_IF_ERROR(sandbox_.Init());
     lua_State* L = sandbox_.L();
     // env: reads go to the current row, then to the globals; writes are errors.
     lua_newtable(L);  // env
@@ -341,8 +341,8 @@ class LuaStage final : public Stage {
   bool is_row_stage() const override { return true; }
 
   Status Compile(const std::string& code, const std::string& chunk_name) {
-    RETURN_IF_ERROR(sandbox_.Init());
-    RETURN_IF_ERROR(sandbox_.Load(code, "@" + chunk_name));
+    SLUICE_RETURN_IF_ERROR(sandbox_.Init());
+    SLUICE_RETURN_IF_ERROR(sandbox_.Load(code, "@" + chunk_name));
     std::string error;
     // The script's top level runs once, with its own time budget.
     BatchContext init;
@@ -557,7 +557,7 @@ Result<std::unique_ptr<Stage>> MakeRulesStage(Params& params, ColumnRegistry* co
   simdjson::dom::element list = params.root();
   if (params.IsObject()) {
     auto rules = params.Get("rules");
-    RETURN_IF_ERROR(params.CheckNoUnknownKeys({"rules"}));
+    SLUICE_RETURN_IF_ERROR(params.CheckNoUnknownKeys({"rules"}));
     if (!rules) return params.Error("rules", "is required: a list of rules");
     list = *rules;
   }
@@ -627,9 +627,9 @@ Result<std::unique_ptr<Stage>> MakeRulesStage(Params& params, ColumnRegistry* co
 }
 
 Result<std::unique_ptr<Stage>> MakeLuaStage(Params& params, ColumnRegistry* columns) {
-  ASSIGN_OR_RETURN(auto file, params.String("file"));
-  ASSIGN_OR_RETURN(auto script, params.String("script"));
-  RETURN_IF_ERROR(params.CheckNoUnknownKeys({"file", "script"}));
+  SLUICE_ASSIGN_OR_RETURN(auto file, params.String("file"));
+  SLUICE_ASSIGN_OR_RETURN(auto script, params.String("script"));
+  SLUICE_RETURN_IF_ERROR(params.CheckNoUnknownKeys({"file", "script"}));
   if (file.has_value() == script.has_value()) {
     return Status::InvalidArgument(params.where() + ": give exactly one of \"file\" or \"script\"");
   }

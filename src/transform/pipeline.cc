@@ -106,7 +106,7 @@ Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<config::ProcessorS
   for (size_t i = 0; i < processors.size(); ++i) {
     const auto& spec = processors[i];
     std::string where = "processor " + std::to_string(i + 1) + " (" + spec.type + ")";
-    ASSIGN_OR_RETURN(auto params, Params::Parse(where, spec.params_json));
+    SLUICE_ASSIGN_OR_RETURN(auto params, Params::Parse(where, spec.params_json));
     std::unique_ptr<Stage> stage;
     if (spec.type == "flatten") {
       if (!impl.row_stages.empty()) {
@@ -114,27 +114,27 @@ Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<config::ProcessorS
                                        ": flatten must be the first row processor (after "
                                        "only byte processors)");
       }
-      ASSIGN_OR_RETURN(auto opts, FlattenOptions::FromParams(*params));
+      SLUICE_ASSIGN_OR_RETURN(auto opts, FlattenOptions::FromParams(*params));
       separator = opts.separator;
       stage = std::make_unique<FlattenStage>(std::move(opts), &impl.columns);
     } else if (spec.type == "schema") {
       if (impl.schema != nullptr) return Status::InvalidArgument(where + ": only one schema");
-      ASSIGN_OR_RETURN(auto s, SchemaStage::Create(*params, separator, &impl.columns));
+      SLUICE_ASSIGN_OR_RETURN(auto s, SchemaStage::Create(*params, separator, &impl.columns));
       impl.schema = s.get();
       stage = std::move(s);
     } else if (spec.type == "rules") {
-      ASSIGN_OR_RETURN(stage, MakeRulesStage(*params, &impl.columns));
+      SLUICE_ASSIGN_OR_RETURN(stage, MakeRulesStage(*params, &impl.columns));
     } else if (spec.type == "lua") {
-      ASSIGN_OR_RETURN(stage, MakeLuaStage(*params, &impl.columns));
+      SLUICE_ASSIGN_OR_RETURN(stage, MakeLuaStage(*params, &impl.columns));
     } else if (spec.type == "Lambda" || spec.type == "lambda") {
       LambdaBuffering buffering;
-      ASSIGN_OR_RETURN(stage, MakeLambdaStage(*params, impl.options, buffering.size_bytes,
-                                              buffering.interval_s));
+      SLUICE_ASSIGN_OR_RETURN(stage, MakeLambdaStage(*params, impl.options, buffering.size_bytes,
+                                                     buffering.interval_s));
       chain->lambda_buffering_ = buffering;
     } else if (spec.type == "AppendDelimiterToRecord") {
-      ASSIGN_OR_RETURN(stage, MakeAppendDelimiterStage(*params));
+      SLUICE_ASSIGN_OR_RETURN(stage, MakeAppendDelimiterStage(*params));
     } else if (spec.type == "RecordDeAggregation") {
-      ASSIGN_OR_RETURN(stage, MakeDeAggregationStage(*params));
+      SLUICE_ASSIGN_OR_RETURN(stage, MakeDeAggregationStage(*params));
     } else {
       std::string list;
       for (const auto& t : AllowedProcessorTypes()) list += (list.empty() ? "" : ", ") + t;

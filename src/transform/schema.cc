@@ -622,7 +622,7 @@ Result<std::unique_ptr<SchemaStage>> SchemaStage::Create(Params& p, const std::s
   if (!cols || !cols->is_array()) {
     return p.Error("columns", "is required: a list of {name, type, source, required, default}");
   }
-  RETURN_IF_ERROR(p.CheckNoUnknownKeys({"columns"}));
+  SLUICE_RETURN_IF_ERROR(p.CheckNoUnknownKeys({"columns"}));
   size_t index = 0;
   for (auto e : cols->get_array()) {
     ++index;

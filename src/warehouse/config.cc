@@ -72,7 +72,7 @@ Result<Column> MakeColumn(const std::string& name, const std::string& type) {
 }
 
 Status Validate(const WarehouseConfig& config) {
-  RETURN_IF_ERROR(ParseTableName(config.table).status());
+  SLUICE_RETURN_IF_ERROR(ParseTableName(config.table).status());
   if (config.dsn.empty()) return Status::InvalidArgument("warehouse: dsn is required");
   if (config.mode == LoadMode::kMerge && config.key.empty()) {
     return Status::InvalidArgument("warehouse " + config.table + ": mode merge needs key columns");

@@ -45,7 +45,7 @@ bool IsRetryable(const Status& status) {
 }
 
 Result<std::unique_ptr<Loader>> OpenLoader(const WarehouseConfig& config, LoaderOptions options) {
-  RETURN_IF_ERROR(Validate(config));
+  SLUICE_RETURN_IF_ERROR(Validate(config));
   std::unique_ptr<secrets::Redactor> own_redactor;
   std::unique_ptr<secrets::Resolver> own_resolver;
   if (options.resolver == nullptr) {
@@ -55,15 +55,15 @@ Result<std::unique_ptr<Loader>> OpenLoader(const WarehouseConfig& config, Loader
   }
   secrets::Resolver* resolver = options.resolver;
   WarehouseConfig resolved = config;
-  ASSIGN_OR_RETURN(resolved.dsn, resolver->Resolve(config.dsn));
-  ASSIGN_OR_RETURN(resolved.redshift.secret_access_key,
-                   resolver->Resolve(config.redshift.secret_access_key));
+  SLUICE_ASSIGN_OR_RETURN(resolved.dsn, resolver->Resolve(config.dsn));
+  SLUICE_ASSIGN_OR_RETURN(resolved.redshift.secret_access_key,
+                          resolver->Resolve(config.redshift.secret_access_key));
   resolver->redactor().Add(resolved.redshift.secret_access_key);
-  ASSIGN_OR_RETURN(resolved.redshift.session_token,
-                   resolver->Resolve(config.redshift.session_token));
+  SLUICE_ASSIGN_OR_RETURN(resolved.redshift.session_token,
+                          resolver->Resolve(config.redshift.session_token));
   resolver->redactor().Add(resolved.redshift.session_token);
-  ASSIGN_OR_RETURN(resolved.redshift.access_key_id,
-                   resolver->Resolve(config.redshift.access_key_id));
+  SLUICE_ASSIGN_OR_RETURN(resolved.redshift.access_key_id,
+                          resolver->Resolve(config.redshift.access_key_id));
 
   Result<std::unique_ptr<Loader>> inner = Status::Internal("unreachable");
   if (config.engine == Engine::kSqlite) {

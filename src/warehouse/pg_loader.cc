@@ -71,7 +71,7 @@ class PgLoader : public Loader {
         table_(std::move(table)) {}
 
   Status Init() {
-    ASSIGN_OR_RETURN(PgConn conn, Acquire());
+    SLUICE_ASSIGN_OR_RETURN(PgConn conn, Acquire());
     if (config_.create_table && !table_.schema.empty()) {
       // CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
       PgFailure f;
@@ -82,13 +82,13 @@ class PgLoader : public Loader {
         return ToStatus(f, "warehouse " + config_.table);
       }
       if (PQntuples(res.get()) == 0) {
-        RETURN_IF_ERROR(
+        SLUICE_RETURN_IF_ERROR(
             ExecStatus(conn.get(), "CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(table_.schema)));
       }
     }
-    RETURN_IF_ERROR(ExecStatus(conn.get(), CreateLedgerSql(config_.engine, table_)));
+    SLUICE_RETURN_IF_ERROR(ExecStatus(conn.get(), CreateLedgerSql(config_.engine, table_)));
     if (!config_.create_table || !config_.columns.empty()) {
-      RETURN_IF_ERROR(EnsureTable(conn.get(), config_.columns));
+      SLUICE_RETURN_IF_ERROR(EnsureTable(conn.get(), config_.columns));
     }
     Release(std::move(conn), true);
     return Status::Ok();
@@ -98,7 +98,7 @@ class PgLoader : public Loader {
     if (batch.columns.empty()) {
       return Status::InvalidArgument("batch " + batch.batch_id + ": no columns");
     }
-    ASSIGN_OR_RETURN(PgConn conn, Acquire());
+    SLUICE_ASSIGN_OR_RETURN(PgConn conn, Acquire());
     // A pooled connection may have died while idle (server restart): reconnect once.
     PgResult begin(PQexec(conn.get(), "BEGIN"));
     if (PQstatus(conn.get()) != CONNECTION_OK) {
@@ -270,11 +270,11 @@ class PgLoader : public Loader {
     std::lock_guard lock(table_mu_);
     if (table_ready_) return Status::Ok();
     if (config_.create_table) {
-      RETURN_IF_ERROR(ExecStatus(conn, CreateTableSql(config_, table_, columns)));
+      SLUICE_RETURN_IF_ERROR(ExecStatus(conn, CreateTableSql(config_, table_, columns)));
     }
     for (const auto& [name, select] : config_.views) {
-      ASSIGN_OR_RETURN(TableName view, ParseTableName(name));
-      RETURN_IF_ERROR(
+      SLUICE_ASSIGN_OR_RETURN(TableName view, ParseTableName(name));
+      SLUICE_RETURN_IF_ERROR(
           ExecStatus(conn, "CREATE OR REPLACE VIEW " + view.Quoted() + " AS " + select));
     }
     table_ready_ = true;
@@ -319,7 +319,7 @@ class PgLoader : public Loader {
       return LoadResult{LoadOutcome::kSkipped, recorded, {}};
     }
     if (config_.create_table && !table_ready_) {
-      RETURN_IF_ERROR(EnsureTable(conn, batch.columns));
+      SLUICE_RETURN_IF_ERROR(EnsureTable(conn, batch.columns));
     }
 
     const std::string cols = ColumnList(batch.columns);
@@ -366,7 +366,7 @@ class PgLoader : public Loader {
       // Isolate the offending rows; every other row still loads in this transaction.
       Result<std::vector<RowSpan>> rows = SplitCsvRows(batch.csv);
       if (!rows.ok()) return Status::InvalidArgument(context + ": " + rows.status().message());
-      RETURN_IF_ERROR(
+      SLUICE_RETURN_IF_ERROR(
           Bisect(conn, slice, batch.csv, *rows, 0, rows->size(), &result, failure, context));
     }
     Hook(LoadStep::kStaged);
@@ -440,7 +440,7 @@ class PgLoader : public Loader {
       return Status::Ok();
     }
     const size_t mid = lo + (hi - lo) / 2;
-    RETURN_IF_ERROR(Bisect(conn, slice, csv, rows, lo, mid, result, failure, context));
+    SLUICE_RETURN_IF_ERROR(Bisect(conn, slice, csv, rows, lo, mid, result, failure, context));
     return Bisect(conn, slice, csv, rows, mid, hi, result, failure, context);
   }
 
@@ -449,7 +449,7 @@ class PgLoader : public Loader {
   Result<LoadResult> LoadRedshift(PGconn* conn, const LoadBatch& batch, PgFailure* failure) {
     const std::string context = "batch " + batch.batch_id;
     auto fail = [&]() -> Status { return ToStatus(*failure, context); };
-    ASSIGN_OR_RETURN(RedshiftLoadSql sql, BuildRedshiftLoadSql(config_, batch));
+    SLUICE_ASSIGN_OR_RETURN(RedshiftLoadSql sql, BuildRedshiftLoadSql(config_, batch));
     bool found = false;
     uint64_t recorded = 0;
     if (!Exec(conn, sql.lock, failure) ||
@@ -461,7 +461,7 @@ class PgLoader : public Loader {
       return LoadResult{LoadOutcome::kSkipped, recorded, {}};
     }
     if (config_.create_table && !table_ready_) {
-      RETURN_IF_ERROR(EnsureTable(conn, batch.columns));
+      SLUICE_RETURN_IF_ERROR(EnsureTable(conn, batch.columns));
     }
     LoadResult result;
     for (size_t i = 0; i < sql.statements.size(); ++i) {
@@ -497,9 +497,9 @@ class PgLoader : public Loader {
 
 Result<std::unique_ptr<Loader>> OpenPgLoader(const WarehouseConfig& config, LoaderOptions options,
                                              const secrets::Redactor* redactor) {
-  ASSIGN_OR_RETURN(TableName table, ParseTableName(config.table));
+  SLUICE_ASSIGN_OR_RETURN(TableName table, ParseTableName(config.table));
   auto loader = std::make_unique<PgLoader>(config, std::move(options), redactor, std::move(table));
-  RETURN_IF_ERROR(loader->Init());
+  SLUICE_RETURN_IF_ERROR(loader->Init());
   return std::unique_ptr<Loader>(std::move(loader));
 }
 

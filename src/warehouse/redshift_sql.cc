@@ -6,7 +6,7 @@ namespace sluice::warehouse {
 
 Result<RedshiftLoadSql> BuildRedshiftLoadSql(const WarehouseConfig& config,
                                              const LoadBatch& batch) {
-  ASSIGN_OR_RETURN(TableName table, ParseTableName(config.table));
+  SLUICE_ASSIGN_OR_RETURN(TableName table, ParseTableName(config.table));
   if (batch.staged_url.rfind("s3://", 0) != 0) {
     return Status::InvalidArgument("batch " + batch.batch_id +
                                    ": redshift needs an s3:// staged object, got '" +

@@ -142,11 +142,11 @@ class SqliteLoader : public Loader {
     }
     sqlite3_busy_timeout(
         db_.get(), static_cast<int>(std::min<uint32_t>(config_.statement_timeout_ms, 60'000)));
-    RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
-    RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
-    RETURN_IF_ERROR(Exec(CreateLedgerSql(Engine::kSqlite, table_)));
+    SLUICE_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
+    SLUICE_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+    SLUICE_RETURN_IF_ERROR(Exec(CreateLedgerSql(Engine::kSqlite, table_)));
     if (!config_.create_table || !config_.columns.empty()) {
-      RETURN_IF_ERROR(EnsureTable(config_.columns));
+      SLUICE_RETURN_IF_ERROR(EnsureTable(config_.columns));
     }
     return Status::Ok();
   }
@@ -155,7 +155,7 @@ class SqliteLoader : public Loader {
     std::lock_guard lock(mu_);
     const std::string context = "batch " + batch.batch_id;
     if (batch.columns.empty()) return Status::InvalidArgument(context + ": no columns");
-    if (config_.create_table && !table_ready_) RETURN_IF_ERROR(EnsureTable(batch.columns));
+    if (config_.create_table && !table_ready_) SLUICE_RETURN_IF_ERROR(EnsureTable(batch.columns));
     Status begin = Exec("BEGIN IMMEDIATE");
     if (!begin.ok()) return begin.WithContext(context);
     Result<LoadResult> result = LoadInTransaction(batch, context);
@@ -204,11 +204,12 @@ class SqliteLoader : public Loader {
 
   Status EnsureTable(const std::vector<Column>& columns) {
     if (table_ready_) return Status::Ok();
-    if (config_.create_table) RETURN_IF_ERROR(Exec(CreateTableSql(config_, table_, columns)));
+    if (config_.create_table)
+      SLUICE_RETURN_IF_ERROR(Exec(CreateTableSql(config_, table_, columns)));
     for (const auto& [name, select] : config_.views) {
-      ASSIGN_OR_RETURN(TableName view, ParseTableName(name));
-      RETURN_IF_ERROR(Exec("DROP VIEW IF EXISTS " + view.Quoted()));
-      RETURN_IF_ERROR(Exec("CREATE VIEW " + view.Quoted() + " AS " + select));
+      SLUICE_ASSIGN_OR_RETURN(TableName view, ParseTableName(name));
+      SLUICE_RETURN_IF_ERROR(Exec("DROP VIEW IF EXISTS " + view.Quoted()));
+      SLUICE_RETURN_IF_ERROR(Exec("CREATE VIEW " + view.Quoted() + " AS " + select));
     }
     table_ready_ = true;
     return Status::Ok();
@@ -217,7 +218,8 @@ class SqliteLoader : public Loader {
   Result<LoadResult> LoadInTransaction(const LoadBatch& batch, const std::string& context) {
     const std::string ledger = table_.Sibling(kLedgerTable);
     {
-      ASSIGN_OR_RETURN(Stmt check, Prepare("SELECT rows FROM " + ledger + " WHERE batch_id = ?"));
+      SLUICE_ASSIGN_OR_RETURN(Stmt check,
+                              Prepare("SELECT rows FROM " + ledger + " WHERE batch_id = ?"));
       sqlite3_bind_text(check.get(), 1, batch.batch_id.data(),
                         static_cast<int>(batch.batch_id.size()), SQLITE_TRANSIENT);
       const int rc = sqlite3_step(check.get());
@@ -229,7 +231,7 @@ class SqliteLoader : public Loader {
     }
 
     LoadResult result;
-    ASSIGN_OR_RETURN(std::vector<RowSpan> spans, SplitCsvRows(batch.csv));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<RowSpan> spans, SplitCsvRows(batch.csv));
     const size_t ncols = batch.columns.size();
     std::vector<std::optional<std::vector<Value>>> rows(spans.size());
     for (size_t r = 0; r < spans.size(); ++r) {
@@ -305,7 +307,7 @@ class SqliteLoader : public Loader {
       sql += " ON CONFLICT (" + NameList(config_.key) + ") DO ";
       sql += set.empty() ? "NOTHING" : "UPDATE SET " + set;
     }
-    ASSIGN_OR_RETURN(Stmt insert, Prepare(sql));
+    SLUICE_ASSIGN_OR_RETURN(Stmt insert, Prepare(sql));
     for (size_t r = 0; r < rows.size(); ++r) {
       if (!rows[r]) continue;
       sqlite3_stmt* st = insert.get();
@@ -337,9 +339,9 @@ class SqliteLoader : public Loader {
               [](const RejectedRow& a, const RejectedRow& b) { return a.row_index < b.row_index; });
     if (options_.step_hook_for_test) options_.step_hook_for_test(LoadStep::kStaged);
 
-    ASSIGN_OR_RETURN(Stmt record, Prepare("INSERT INTO " + ledger +
-                                          " (batch_id, table_name, rows, rejected) "
-                                          "VALUES (?, ?, ?, ?)"));
+    SLUICE_ASSIGN_OR_RETURN(Stmt record, Prepare("INSERT INTO " + ledger +
+                                                 " (batch_id, table_name, rows, rejected) "
+                                                 "VALUES (?, ?, ?, ?)"));
     sqlite3_bind_text(record.get(), 1, batch.batch_id.data(),
                       static_cast<int>(batch.batch_id.size()), SQLITE_TRANSIENT);
     sqlite3_bind_text(record.get(), 2, config_.table.data(), static_cast<int>(config_.table.size()),
@@ -365,14 +367,14 @@ class SqliteLoader : public Loader {
 Result<std::unique_ptr<Loader>> OpenSqliteLoader(const WarehouseConfig& config,
                                                  LoaderOptions options,
                                                  const secrets::Redactor* redactor) {
-  ASSIGN_OR_RETURN(TableName table, ParseTableName(config.table));
+  SLUICE_ASSIGN_OR_RETURN(TableName table, ParseTableName(config.table));
   if (!table.schema.empty() && table.schema != "main") {
     // SQLite schemas are attached databases; only "main" exists here.
     table.schema.clear();
   }
   auto loader =
       std::make_unique<SqliteLoader>(config, std::move(options), redactor, std::move(table));
-  RETURN_IF_ERROR(loader->Init());
+  SLUICE_RETURN_IF_ERROR(loader->Init());
   return std::unique_ptr<Loader>(std::move(loader));
 }
 

@@ -51,22 +51,22 @@ Status FaultyObjectStore::Inject() {
 }
 
 Status FaultyObjectStore::Put(const std::string& key, std::string_view data) {
-  RETURN_IF_ERROR(Inject());
+  SLUICE_RETURN_IF_ERROR(Inject());
   return inner_->Put(key, data);
 }
 
 Result<std::string> FaultyObjectStore::Get(const std::string& key) {
-  RETURN_IF_ERROR(Inject());
+  SLUICE_RETURN_IF_ERROR(Inject());
   return inner_->Get(key);
 }
 
 Result<std::vector<std::string>> FaultyObjectStore::List(const std::string& prefix) {
-  RETURN_IF_ERROR(Inject());
+  SLUICE_RETURN_IF_ERROR(Inject());
   return inner_->List(prefix);
 }
 
 Status FaultyObjectStore::Delete(const std::string& key) {
-  RETURN_IF_ERROR(Inject());
+  SLUICE_RETURN_IF_ERROR(Inject());
   return inner_->Delete(key);
 }
 

@@ -46,14 +46,15 @@ Result<std::unique_ptr<WarehousePg>> WarehousePg::Start() {
   if (pg->port_ == 0) return Status::Unavailable("no free TCP port on 127.0.0.1");
   const std::string user_prefix = pg->as_root_ ? "runuser -u postgres -- " : "";
   if (pg->as_root_) {
-    RETURN_IF_ERROR(pg->Run("install -d -o postgres -g postgres -m 700 " + pg->data_));
-    RETURN_IF_ERROR(pg->Run("chown postgres:postgres " + pg->root_));
+    SLUICE_RETURN_IF_ERROR(pg->Run("install -d -o postgres -g postgres -m 700 " + pg->data_));
+    SLUICE_RETURN_IF_ERROR(pg->Run("chown postgres:postgres " + pg->root_));
   }
-  RETURN_IF_ERROR(pg->Run("timeout 120 " + user_prefix + pg->bin_ + "/initdb -D " + pg->data_ +
-                          " -U postgres --auth-local=trust --auth-host=scram-sha-256"
-                          " --encoding=UTF8 --locale=C.UTF-8 >" +
-                          pg->root_ + "/initdb.log 2>&1"));
-  RETURN_IF_ERROR(pg->StartServer());
+  SLUICE_RETURN_IF_ERROR(pg->Run("timeout 120 " + user_prefix + pg->bin_ + "/initdb -D " +
+                                 pg->data_ +
+                                 " -U postgres --auth-local=trust --auth-host=scram-sha-256"
+                                 " --encoding=UTF8 --locale=C.UTF-8 >" +
+                                 pg->root_ + "/initdb.log 2>&1"));
+  SLUICE_RETURN_IF_ERROR(pg->StartServer());
   return pg;
 }
 
@@ -76,9 +77,10 @@ Status WarehousePg::Run(const std::string& command) const {
 
 Status WarehousePg::StartServer() {
   const std::string user_prefix = as_root_ ? "runuser -u postgres -- " : "";
-  RETURN_IF_ERROR(Run(user_prefix + bin_ + "/pg_ctl -D " + data_ + " -l " + data_ +
-                      "/server.log -w -t 30 -o \"-p " + std::to_string(port_) + " -k " + root_ +
-                      " -c listen_addresses=127.0.0.1 -c fsync=off\" start >/dev/null"));
+  SLUICE_RETURN_IF_ERROR(Run(user_prefix + bin_ + "/pg_ctl -D " + data_ + " -l " + data_ +
+                             "/server.log -w -t 30 -o \"-p " + std::to_string(port_) + " -k " +
+                             root_ +
+                             " -c listen_addresses=127.0.0.1 -c fsync=off\" start >/dev/null"));
   running_ = true;
   return Status::Ok();
 }
@@ -119,9 +121,9 @@ Result<std::string> WarehousePg::Query(const std::string& sql) const {
 }
 
 Result<int> WarehousePg::TempTableCount() const {
-  ASSIGN_OR_RETURN(std::string n,
-                   Query("SELECT count(*) FROM pg_class WHERE relpersistence = 't' AND "
-                         "relkind = 'r'"));
+  SLUICE_ASSIGN_OR_RETURN(std::string n,
+                          Query("SELECT count(*) FROM pg_class WHERE relpersistence = 't' AND "
+                                "relkind = 'r'"));
   return std::atoi(n.c_str());
 }
 

@@ -128,9 +128,9 @@ class SelectionTest : public ::testing::Test {
                            const std::optional<std::string>& to = std::nullopt,
                            std::optional<Incarnation> incarnation = std::nullopt) {
     Request request;
-    ASSIGN_OR_RETURN(request.from, ParseBound(from));
+    SLUICE_ASSIGN_OR_RETURN(request.from, ParseBound(from));
     if (to) {
-      ASSIGN_OR_RETURN(Bound b, ParseBound(*to));
+      SLUICE_ASSIGN_OR_RETURN(Bound b, ParseBound(*to));
       request.to = b;
     }
     request.incarnation = incarnation;
