@@ -166,33 +166,67 @@ Result<SegmentIndex> DecodeSegmentIndex(std::string_view data) {
   return index;
 }
 
-std::string EncodeCheckpoint(uint64_t next) {
+std::string EncodeCheckpoint(const ConsumerState& state) {
   std::string c(format::kCheckpointSize, '\0');
   std::memcpy(c.data(), format::kCheckpointMagic, sizeof format::kCheckpointMagic);
-  Put32(c.data() + sizeof format::kCheckpointMagic, format::kCheckpointVersion);
-  Put64(c.data() + format::kCheckpointNextPos, next);
+  Put32(c.data() + format::kCheckpointVersionPos, format::kCheckpointVersion);
+  Put64(c.data() + format::kCheckpointNextPos, state.next.value);
+  if (state.intent) {
+    Put32(c.data() + format::kCheckpointFlagsPos, format::kCheckpointFlagIntent);
+    Put64(c.data() + format::kCheckpointIntentEndPos, state.intent->end.value);
+    Put64(c.data() + format::kCheckpointIntentVersionPos, state.intent->version);
+    Put64(c.data() + format::kCheckpointIntentOldestPos,
+          static_cast<uint64_t>(state.intent->oldest_ms));
+  }
   Put32(c.data() + format::kCheckpointCrcPos,
         crc32c::Mask(crc32c::Value(c.data(), format::kCheckpointCrcPos)));
   return c;
 }
 
-Result<uint64_t> DecodeCheckpoint(std::string_view data) {
-  if (data.size() != format::kCheckpointSize) {
-    return Status::Corruption("checkpoint has " + std::to_string(data.size()) + " bytes, want " +
-                              std::to_string(format::kCheckpointSize));
-  }
-  if (std::memcmp(data.data(), format::kCheckpointMagic, sizeof format::kCheckpointMagic) != 0) {
+Result<ConsumerState> DecodeConsumerState(std::string_view data) {
+  if (data.size() < sizeof format::kCheckpointMagic + 4 ||
+      std::memcmp(data.data(), format::kCheckpointMagic, sizeof format::kCheckpointMagic) != 0) {
     return Status::Corruption("bad checkpoint magic");
   }
-  if (Get32(data.data() + format::kCheckpointCrcPos) !=
-      crc32c::Mask(crc32c::Value(data.data(), format::kCheckpointCrcPos))) {
+  const uint32_t version = Get32(data.data() + format::kCheckpointVersionPos);
+  const size_t want =
+      version == format::kCheckpointVersionV1 ? format::kCheckpointSizeV1 : format::kCheckpointSize;
+  if (data.size() != want) {
+    return Status::Corruption("checkpoint has " + std::to_string(data.size()) + " bytes, want " +
+                              std::to_string(want));
+  }
+  const size_t crc_pos = version == format::kCheckpointVersionV1 ? format::kCheckpointCrcPosV1
+                                                                 : format::kCheckpointCrcPos;
+  if (Get32(data.data() + crc_pos) != crc32c::Mask(crc32c::Value(data.data(), crc_pos))) {
     return Status::Corruption("checkpoint checksum mismatch");
   }
-  uint32_t version = Get32(data.data() + sizeof format::kCheckpointMagic);
+  ConsumerState state;
+  if (version == format::kCheckpointVersionV1) {
+    state.next = Offset{Get64(data.data() + format::kCheckpointNextPosV1)};
+    return state;
+  }
   if (version != format::kCheckpointVersion) {
     return Status::Corruption("unsupported checkpoint version " + std::to_string(version));
   }
-  return Get64(data.data() + format::kCheckpointNextPos);
+  const uint32_t flags = Get32(data.data() + format::kCheckpointFlagsPos);
+  if ((flags & ~format::kCheckpointKnownFlags) != 0) {
+    return Status::Corruption("unknown checkpoint flags " + std::to_string(flags));
+  }
+  state.next = Offset{Get64(data.data() + format::kCheckpointNextPos)};
+  if ((flags & format::kCheckpointFlagIntent) != 0) {
+    BatchIntent intent;
+    intent.end = Offset{Get64(data.data() + format::kCheckpointIntentEndPos)};
+    intent.version = Get64(data.data() + format::kCheckpointIntentVersionPos);
+    intent.oldest_ms =
+        static_cast<int64_t>(Get64(data.data() + format::kCheckpointIntentOldestPos));
+    if (intent.end <= state.next) {
+      return Status::Corruption("checkpoint's batch intent ends at " +
+                                std::to_string(intent.end.value) + ", not after next " +
+                                std::to_string(state.next.value));
+    }
+    state.intent = intent;
+  }
+  return state;
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "journal/format.h"
+#include "journal/journal.h"
 
 namespace sluice::journal {
 
@@ -55,9 +56,18 @@ std::string EncodeSegmentIndex(const SegmentIndex& index);
 // (without the path) if not.
 Result<SegmentIndex> DecodeSegmentIndex(std::string_view data);
 
-std::string EncodeCheckpoint(uint64_t next);
-// Decodes a checkpoint file's content; Corruption (without the path) if it is not valid.
-Result<uint64_t> DecodeCheckpoint(std::string_view data);
+// A checkpoint file's content (version 2) for `state`.
+std::string EncodeCheckpoint(const ConsumerState& state);
+inline std::string EncodeCheckpoint(uint64_t next) {
+  return EncodeCheckpoint(ConsumerState{Offset{next}, std::nullopt});
+}
+// Decodes a checkpoint file's content (version 1 or 2); Corruption (without the path) if it is
+// not valid.
+Result<ConsumerState> DecodeConsumerState(std::string_view data);
+inline Result<uint64_t> DecodeCheckpoint(std::string_view data) {
+  SLUICE_ASSIGN_OR_RETURN(ConsumerState state, DecodeConsumerState(data));
+  return state.next.value;
+}
 
 // "00000000000000001234.log"
 std::string SegmentFileName(uint64_t base_offset);

@@ -22,8 +22,14 @@
 //   crc = Mask(CRC32C(header bytes [4, 28) ++ payload))
 //   offset = the record's offset; frames of a segment carry base_off, base_off+1, ... densely.
 //
-// Checkpoint file (24 bytes) = magic "SLUICECP" (8) | version u32 = 1 | next u64 | crc u32,
-//   crc = Mask(CRC32C(bytes [0, 20))).
+// Checkpoint file: a consumer's committed state.
+//   version 1 (24 bytes, read only) = magic "SLUICECP" (8) | version u32 = 1 | next u64 | crc u32,
+//     crc = Mask(CRC32C(bytes [0, 20))).
+//   version 2 (52 bytes, written) = magic "SLUICECP" (8) | version u32 = 2 | flags u32 |
+//     next u64 | intent_end u64 | intent_version u64 | intent_oldest_ms i64 | crc u32,
+//     crc = Mask(CRC32C(bytes [0, 48))). flags bit 0: a batch intent is pending — the batch
+//     [next, intent_end) decided under stream version intent_version, oldest record
+//     intent_oldest_ms; without it the three intent fields are 0.
 //
 // Segment index file: what recovery needs of a sealed segment, written (atomically, fsynced) when
 // the segment is sealed, so that opening does not read the segment itself.
@@ -71,10 +77,21 @@ inline constexpr char kIndexSuffix[] = ".index";
 
 // Checkpoint file.
 inline constexpr char kCheckpointMagic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'C', 'P'};
-inline constexpr uint32_t kCheckpointVersion = 1;
-inline constexpr size_t kCheckpointSize = 24;
-inline constexpr size_t kCheckpointNextPos = 12;
-inline constexpr size_t kCheckpointCrcPos = 20;  // CRC covers [0, kCheckpointCrcPos)
+inline constexpr uint32_t kCheckpointVersionV1 = 1;  // read only
+inline constexpr size_t kCheckpointSizeV1 = 24;
+inline constexpr size_t kCheckpointNextPosV1 = 12;
+inline constexpr size_t kCheckpointCrcPosV1 = 20;  // CRC covers [0, kCheckpointCrcPosV1)
+inline constexpr uint32_t kCheckpointVersion = 2;
+inline constexpr size_t kCheckpointSize = 52;
+inline constexpr size_t kCheckpointVersionPos = 8;
+inline constexpr size_t kCheckpointFlagsPos = 12;
+inline constexpr size_t kCheckpointNextPos = 16;
+inline constexpr size_t kCheckpointIntentEndPos = 24;
+inline constexpr size_t kCheckpointIntentVersionPos = 32;
+inline constexpr size_t kCheckpointIntentOldestPos = 40;
+inline constexpr size_t kCheckpointCrcPos = 48;  // CRC covers [0, kCheckpointCrcPos)
+inline constexpr uint32_t kCheckpointFlagIntent = 1;
+inline constexpr uint32_t kCheckpointKnownFlags = kCheckpointFlagIntent;
 
 // Segment index file.
 inline constexpr char kIndexMagic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'I', 'X'};

@@ -46,6 +46,23 @@ struct StoredRecord {
   std::string data;
 };
 
+// A batch a consumer has decided to deliver next, recorded before it produces any output so that
+// after a crash it rebuilds the same batch ([committed next, end), under the same stream version,
+// with the same oldest arrival time). The local backend keeps it in the checkpoint file
+// (format.h); a Kafka backend keeps it in its offset commit's metadata.
+struct BatchIntent {
+  Offset end;
+  uint64_t version = 0;
+  int64_t oldest_ms = 0;
+  bool operator==(const BatchIntent&) const = default;
+};
+
+// What a consumer committed: the next offset it reads, and the batch it decided on from there.
+struct ConsumerState {
+  Offset next;
+  std::optional<BatchIntent> intent;
+};
+
 struct AppendResult {
   Offset first;         // offset of the first accepted record
   size_t accepted = 0;  // records [0, accepted) are durable; the rest were refused (quota)
@@ -106,10 +123,17 @@ class PartitionLog {
   virtual void SetDataListener(std::function<void()> listener) = 0;
   // A reader positioned at Begin(). It must not outlive this PartitionLog.
   virtual Result<std::unique_ptr<Reader>> NewReader() = 0;
-  // Durable, atomic per-consumer checkpoint: the next offset the consumer will read.
-  [[nodiscard]] virtual Status CommitCheckpoint(const std::string& consumer, Offset next) = 0;
-  // Consumer names are [a-zA-Z0-9_.-]{1,64}. A consumer without a checkpoint reads from Begin().
-  virtual Offset Checkpoint(const std::string& consumer) const = 0;
+  // Durably and atomically replaces a consumer's state: the next offset it will read and, when it
+  // has decided its next batch [next, intent->end), that intent (InvalidArgument unless
+  // intent->end > next, or when next is past End()). Consumer names are [a-zA-Z0-9_.-]{1,64}.
+  [[nodiscard]] virtual Status Commit(const std::string& consumer, const ConsumerState& state) = 0;
+  // A consumer's committed state; a consumer that never committed reads from Begin().
+  virtual ConsumerState Committed(const std::string& consumer) const = 0;
+  // Commit without an intent / the committed next offset.
+  [[nodiscard]] Status CommitCheckpoint(const std::string& consumer, Offset next) {
+    return Commit(consumer, ConsumerState{next, std::nullopt});
+  }
+  Offset Checkpoint(const std::string& consumer) const { return Committed(consumer).next; }
   // Deletes whole delivered segments, oldest first: those whose newest record is older than
   // `retention.max_age_ms`, and more while the delivered segments left exceed
   // `retention.max_delivered_bytes`. Delivered = every consumer has checkpointed past the whole

@@ -314,18 +314,19 @@ Status PartitionLogImpl::WriteIndex(const SegmentIndex& index) {
 
 Status PartitionLogImpl::LoadCheckpoint(const std::string& consumer, const std::string& path) {
   SLUICE_ASSIGN_OR_RETURN(std::string content, fs::ReadFile(path));
-  auto next = DecodeCheckpoint(content);
-  if (!next.ok()) return Status::Corruption(path + ": " + next.status().message());
-  uint64_t value = *next;
-  if (value > end_) {
+  auto state = DecodeConsumerState(content);
+  if (!state.ok()) return Status::Corruption(path + ": " + state.status().message());
+  uint64_t value = state->next.value;
+  if (value > end_ || (state->intent && state->intent->end.value > end_)) {
     // Only possible when records were acknowledged without fdatasync (options.sync = false) and
-    // then lost: the consumer resumes at the end, and the file is corrected so that it does not
-    // skip records appended from now on.
-    value = end_;
+    // then lost: the consumer resumes at the end (its batch is gone), and the file is corrected
+    // so that it does not skip records appended from now on.
+    value = std::min(value, end_);
+    state->intent.reset();
     SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(value)));
   }
   SLUICE_ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(value));
-  consumers_[consumer] = ConsumerState{value, pos};
+  consumers_[consumer] = ConsumerPosition{value, pos, state->intent};
   return Status::Ok();
 }
 
@@ -459,7 +460,8 @@ uint64_t PartitionLogImpl::Undelivered() const {
   return active.logical_start + active.bytes - format::kSegmentHeaderSize - MinDeliveredPosLocked();
 }
 
-Status PartitionLogImpl::CommitCheckpoint(const std::string& consumer, Offset next) {
+Status PartitionLogImpl::Commit(const std::string& consumer, const ConsumerState& state) {
+  const Offset next = state.next;
   if (!IsValidName(consumer)) {
     return Status::InvalidArgument("consumer name '" + consumer + "' is not [a-zA-Z0-9_.-]{1,64}");
   }
@@ -471,24 +473,30 @@ Status PartitionLogImpl::CommitCheckpoint(const std::string& consumer, Offset ne
           "stream " + stream_ + " partition " + std::to_string(partition_) + ": checkpoint " +
           std::to_string(next.value) + " is past the end " + std::to_string(end_));
     }
+    if (state.intent && (state.intent->end <= next || state.intent->end.value > end_)) {
+      return Status::InvalidArgument(
+          "stream " + stream_ + " partition " + std::to_string(partition_) + ": batch intent [" +
+          std::to_string(next.value) + ", " + std::to_string(state.intent->end.value) +
+          ") is empty or past the end " + std::to_string(end_));
+    }
   }
   SLUICE_ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(next.value));
   std::string path = fs::Join(dir_, format::kCheckpointPrefix + consumer);
-  SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(next.value)));
+  SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(state)));
   std::lock_guard lock(mu_);
   uint64_t old_min = MinDeliveredPosLocked();
-  consumers_[consumer] = ConsumerState{next.value, pos};
+  consumers_[consumer] = ConsumerPosition{next.value, pos, state.intent};
   uint64_t new_min = MinDeliveredPosLocked();
   if (new_min > old_min) undelivered_->Sub(new_min - old_min);
   if (new_min < old_min) undelivered_->Add(old_min - new_min);
   return Status::Ok();
 }
 
-Offset PartitionLogImpl::Checkpoint(const std::string& consumer) const {
+ConsumerState PartitionLogImpl::Committed(const std::string& consumer) const {
   std::lock_guard lock(mu_);
   auto it = consumers_.find(consumer);
-  if (it == consumers_.end()) return Offset{segments_.front().base};
-  return Offset{it->second.next};
+  if (it == consumers_.end()) return ConsumerState{Offset{segments_.front().base}, std::nullopt};
+  return ConsumerState{Offset{it->second.next}, it->second.intent};
 }
 
 Result<size_t> PartitionLogImpl::ApplyRetention(const Retention& retention) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,8 +74,8 @@ class PartitionLogImpl final : public PartitionLog {
   bool WaitForData(Offset after, int64_t timeout_ms) override;
   void SetDataListener(std::function<void()> listener) override;
   Result<std::unique_ptr<Reader>> NewReader() override;
-  Status CommitCheckpoint(const std::string& consumer, Offset next) override;
-  Offset Checkpoint(const std::string& consumer) const override;
+  Status Commit(const std::string& consumer, const ConsumerState& state) override;
+  ConsumerState Committed(const std::string& consumer) const override;
   Result<size_t> ApplyRetention(const Retention& retention) override;
 
   // Finishes queued appends (running their callbacks), stops the commit thread. Idempotent.
@@ -126,9 +127,10 @@ class PartitionLogImpl final : public PartitionLog {
     AppendCallback done;
     uint64_t first = 0;
   };
-  struct ConsumerState {
+  struct ConsumerPosition {
     uint64_t next = 0;
     uint64_t logical_pos = 0;  // quota position of `next`
+    std::optional<BatchIntent> intent;
   };
 
   PartitionLogImpl(std::string stream, uint32_t partition, std::string dir, const Options& options,
@@ -169,10 +171,10 @@ class PartitionLogImpl final : public PartitionLog {
 
   mutable std::mutex mu_;
   std::condition_variable data_cv_;
-  std::vector<Segment> segments_;                   // GUARDED_BY(mu_); never empty, last is active
-  uint64_t end_ = 0;                                // GUARDED_BY(mu_)
-  std::map<std::string, ConsumerState> consumers_;  // GUARDED_BY(mu_)
-  bool closed_ = false;                             // GUARDED_BY(mu_)
+  std::vector<Segment> segments_;  // GUARDED_BY(mu_); never empty, last is active
+  uint64_t end_ = 0;               // GUARDED_BY(mu_)
+  std::map<std::string, ConsumerPosition> consumers_;  // GUARDED_BY(mu_)
+  bool closed_ = false;                                // GUARDED_BY(mu_)
 
   std::mutex checkpoint_mu_;  // serializes CommitCheckpoint and ApplyRetention
 

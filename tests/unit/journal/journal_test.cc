@@ -8,12 +8,14 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
 
+#include "common/crc32c.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "journal/codec.h"
@@ -398,6 +400,46 @@ TEST_F(JournalTest, CheckpointSurvivesReopen) {
   EXPECT_EQ(names, (std::vector<std::string>{SegmentFileName(0), "checkpoint.s3",
                                              "checkpoint.warehouse"}));
   EXPECT_EQ(stdfs::file_size(PartitionDir() + "/checkpoint.s3"), format::kCheckpointSize);
+}
+
+TEST_F(JournalTest, BatchIntentIsConsumerStateThatSurvivesReopen) {
+  AppendOk({"a", "b", "c", "d"});
+  EXPECT_FALSE(log_->Committed("delivery").intent);
+  ASSERT_TRUE(log_->Commit("delivery", {Offset{1}, BatchIntent{Offset{3}, 7, 1234}}).ok());
+  Reopen();
+  ConsumerState state = log_->Committed("delivery");
+  EXPECT_EQ(state.next, Offset{1});
+  ASSERT_TRUE(state.intent);
+  EXPECT_EQ(*state.intent, (BatchIntent{Offset{3}, 7, 1234}));
+  // The batch's checkpoint clears the intent.
+  ASSERT_TRUE(log_->CommitCheckpoint("delivery", Offset{3}).ok());
+  Reopen();
+  EXPECT_EQ(log_->Checkpoint("delivery"), Offset{3});
+  EXPECT_FALSE(log_->Committed("delivery").intent);
+}
+
+TEST_F(JournalTest, EmptyOrOverlongBatchIntentIsRejected) {
+  AppendOk({"a", "b"});
+  EXPECT_EQ(log_->Commit("delivery", {Offset{1}, BatchIntent{Offset{1}, 1, 0}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->Commit("delivery", {Offset{1}, BatchIntent{Offset{3}, 1, 0}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->Checkpoint("delivery"), Offset{0});
+}
+
+TEST_F(JournalTest, VersionOneCheckpointFilesAreStillRead) {
+  AppendOk({"a", "b", "c"});
+  // A round-1 checkpoint file: magic, version 1, next, crc over [0, 20).
+  std::string v1(format::kCheckpointSizeV1, '\0');
+  std::memcpy(v1.data(), format::kCheckpointMagic, 8);
+  v1[8] = 1;
+  v1[format::kCheckpointNextPosV1] = 2;
+  uint32_t crc = crc32c::Mask(crc32c::Value(v1.data(), format::kCheckpointCrcPosV1));
+  std::memcpy(v1.data() + format::kCheckpointCrcPosV1, &crc, 4);
+  ASSERT_TRUE(fs::WriteFileAtomically(PartitionDir() + "/checkpoint.delivery", v1).ok());
+  Reopen();
+  EXPECT_EQ(log_->Checkpoint("delivery"), Offset{2});
+  EXPECT_FALSE(log_->Committed("delivery").intent);
 }
 
 TEST_F(JournalTest, CheckpointPastTheEndOrWithABadNameIsRejected) {
@@ -1009,6 +1051,11 @@ TEST(JournalFormatTest, SegmentNamesAreZeroPaddedBaseOffsets) {
   EXPECT_FALSE(ParseSegmentFileName("1234.log"));
   EXPECT_FALSE(ParseSegmentFileName("0000000000000000123x.log"));
   EXPECT_EQ(*DecodeCheckpoint(EncodeCheckpoint(42)), 42u);
+  auto with_intent =
+      DecodeConsumerState(EncodeCheckpoint({Offset{5}, BatchIntent{Offset{9}, 2, -1}}));
+  ASSERT_TRUE(with_intent.ok());
+  EXPECT_EQ(with_intent->next, Offset{5});
+  EXPECT_EQ(*with_intent->intent, (BatchIntent{Offset{9}, 2, -1}));
   EXPECT_TRUE(CheckSegmentHeader(EncodeSegmentHeader(7), 7).ok());
   EXPECT_FALSE(CheckSegmentHeader(EncodeSegmentHeader(7), 8).ok());
 }
