@@ -1,0 +1,158 @@
+// streams::Service: the ingest streams of a server on its journal — the one API-neutral service
+// every front end uses (design.md §3). It keeps the catalog of streams (shards with hash-key
+// ranges and parent/child links, retention, tags, status), appends records with per-record
+// outcomes, reads shards from a position or a time, and gives named consumers their committed
+// state (next position and pending batch intent).
+//
+// Persistence: a kStandalone stream's catalog entry is a file <catalog_dir>/<name>.json, written
+// atomically and durably on every change, and loaded by Open(). A kDeliveryOwned stream is not
+// persisted here: its delivery stream keeps its definition and re-creates it at start.
+//
+// Thread safety: every method is thread-safe. Append does not block on disk: its callback runs on
+// the journal's commit thread once the records are durable (or on the calling thread when the
+// whole call fails at once).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "journal/journal.h"
+#include "streams/stream.h"
+
+namespace sluice::streams {
+
+using AppendCallback = std::function<void(Result<std::vector<AppendOutcome>>)>;
+
+// Reads one shard in order from a starting position. Not thread-safe; one per reader.
+class ShardReader {
+ public:
+  virtual ~ShardReader() = default;
+  // Appends up to max_records / about max_bytes records from the current position to `out`;
+  // returns how many (0 at the durable end).
+  virtual Result<size_t> Next(size_t max_records, size_t max_bytes,
+                              std::vector<journal::StoredRecord>& out) = 0;
+  // The next offset Next() will return.
+  virtual journal::Offset position() const = 0;
+};
+
+// One named consumer of one shard: its committed state, and what it needs to follow the shard.
+// It must not outlive the stream (Service::Delete runs `release` before the data goes).
+class Consumer {
+ public:
+  Consumer(std::string stream, uint32_t shard, std::string name, journal::PartitionLog* log)
+      : stream_(std::move(stream)), shard_(shard), name_(std::move(name)), log_(log) {}
+  const std::string& stream() const { return stream_; }
+  uint32_t shard() const { return shard_; }
+  const std::string& name() const { return name_; }
+
+  journal::ConsumerState Committed() const { return log_->Committed(name_); }
+  [[nodiscard]] Status Commit(const journal::ConsumerState& state) {
+    return log_->Commit(name_, state);
+  }
+  Result<std::unique_ptr<journal::Reader>> NewReader() { return log_->NewReader(); }
+  journal::Offset End() const { return log_->End(); }
+  journal::Offset Begin() const { return log_->Begin(); }
+  bool WaitForData(journal::Offset after, int64_t timeout_ms) {
+    return log_->WaitForData(after, timeout_ms);
+  }
+  void SetDataListener(std::function<void()> listener) {
+    log_->SetDataListener(std::move(listener));
+  }
+  Result<size_t> ApplyRetention(const journal::Retention& retention) {
+    return log_->ApplyRetention(retention);
+  }
+
+ private:
+  std::string stream_;
+  uint32_t shard_;
+  std::string name_;
+  journal::PartitionLog* log_;
+};
+
+struct ServiceOptions {
+  std::string catalog_dir;  // where kStandalone streams' entries live (created if missing)
+  Clock* clock = &Clock::System();
+};
+
+class Service {
+ public:
+  Service(journal::Journal* journal, ServiceOptions options);
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Loads the persisted catalog. A damaged entry fails with its path.
+  Status Open();
+
+  struct CreateOptions {
+    // Deletes journal data left by an earlier stream of the same name first (a new stream never
+    // reads an old one's records). Off for a delivery stream of the config file, whose data
+    // carries over restarts.
+    bool discard_old_data = true;
+  };
+  // Adds a stream (kStandalone ones are persisted before this returns). AlreadyExists;
+  // InvalidArgument for a bad name or shards that do not cover the key space once.
+  Status Create(StreamSpec spec, CreateOptions options);
+  Status Create(StreamSpec spec) { return Create(std::move(spec), CreateOptions{}); }
+  // Removes a stream: appends are fenced off first (an Append racing it gets NotFound, none
+  // reaches dropped data), then `release` runs (the owner stops its consumers), then the journal
+  // data and catalog entry go. NotFound.
+  Status Delete(const std::string& name, const std::function<void()>& release = nullptr);
+  Result<StreamInfo> Describe(const std::string& name) const;
+  // Names, sorted; of one kind only when `kind` is given.
+  std::vector<std::string> List(std::optional<StreamKind> kind = std::nullopt) const;
+  // Replaces a stream's tags (persisted for kStandalone streams).
+  Status SetTags(const std::string& name, std::map<std::string, std::string> tags);
+
+  // Appends `records`; `done` runs exactly once, with one outcome per record in order, after
+  // every ok record is durable. A whole-call error (unknown stream) comes as a Status.
+  void Append(const std::string& name, std::vector<Record> records, AppendCallback done);
+  // The same for records without partition keys (the Firehose path, without copies): the call's
+  // records go to one open shard, the next one for the next call.
+  void AppendUnkeyed(const std::string& name, std::vector<std::string> records,
+                     AppendCallback done);
+
+  // A reader of one shard from `from`. NotFound (stream or shard); InvalidArgument for an offset
+  // past the end.
+  Result<std::unique_ptr<ShardReader>> Read(const std::string& name, uint32_t shard,
+                                            const StartingPosition& from);
+  // The named consumer `consumer` ([a-zA-Z0-9_.-]{1,64}) of a shard.
+  Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, uint32_t shard,
+                                                 const std::string& consumer);
+
+ private:
+  struct Entry {
+    StreamSpec spec;
+    StreamStatus status = StreamStatus::kActive;
+    std::vector<journal::PartitionLog*> logs;  // by shard index in spec.shards
+    std::vector<size_t> open_shards;           // indexes of open shards
+    std::atomic<uint64_t> next_shard{0};       // AppendUnkeyed's round robin
+    // Append holds it shared while it hands records to the journal; Delete exclusively while it
+    // marks the stream deleted.
+    std::shared_mutex life_mu;
+    bool deleted = false;  // GUARDED_BY(life_mu)
+  };
+
+  Result<std::shared_ptr<Entry>> Find(const std::string& name) const;
+  Result<std::shared_ptr<Entry>> MakeEntry(StreamSpec spec);
+  Status Persist(const StreamSpec& spec) const;
+  std::string EntryPath(const std::string& name) const;
+
+  journal::Journal* journal_;
+  ServiceOptions options_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>> streams_;  // GUARDED_BY(mu_)
+};
+
+// "stream S not found" etc. are the service's own messages; front ends word their own.
+// Validates a stream name: [a-zA-Z0-9_.-]{1,128}, not "." or "..".
+Status ValidateStreamName(const std::string& name);
+
+}  // namespace sluice::streams

@@ -1,0 +1,86 @@
+// Ingest streams: what the streams/ service keeps of each (its catalog entry), and the values its
+// API passes. API-neutral: no AWS names or wire strings here; the api/ handlers map these to
+// Firehose or Kinesis shapes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "journal/journal.h"
+#include "streams/hash_key.h"
+
+namespace sluice::streams {
+
+// Who made the stream and who manages its life.
+enum class StreamKind : uint8_t {
+  // The hidden ingest stream of a Direct PUT delivery stream: created, persisted and deleted by
+  // its delivery stream (same name), not listed by the Kinesis API.
+  kDeliveryOwned,
+  // A stream of its own (Kinesis Data Streams), persisted in the catalog by the service.
+  kStandalone,
+};
+
+enum class StreamStatus : uint8_t { kCreating, kActive, kUpdating, kDeleting };
+
+// One shard (Kinesis) or partition (Firehose): a journal partition with the hash keys it owns.
+struct Shard {
+  uint32_t id = 0;  // the journal partition
+  HashKeyRange hash_keys;
+  std::optional<uint32_t> parent;           // after a split or merge
+  std::optional<uint32_t> adjacent_parent;  // after a merge
+  bool open = true;                         // a closed shard takes no more records
+  bool operator==(const Shard&) const = default;
+};
+
+struct StreamSpec {
+  std::string name;  // [a-zA-Z0-9_.-]{1,128}; also the journal stream name
+  StreamKind kind = StreamKind::kStandalone;
+  std::vector<Shard> shards;
+  uint32_t retention_hours = 24;
+  std::map<std::string, std::string> tags;
+  int64_t created_ms = 0;  // set by Create when 0
+
+  // A stream of `shards` open shards 0..n-1 splitting the key space evenly.
+  static StreamSpec WithEvenShards(std::string name, StreamKind kind, uint32_t shards);
+};
+
+struct StreamInfo {
+  StreamSpec spec;
+  StreamStatus status = StreamStatus::kActive;
+};
+
+// One record to append. Records without a partition key (Firehose) go where the service spreads
+// them; with one, to the open shard owning MD5(partition_key) or `explicit_hash_key`.
+struct Record {
+  std::string data;
+  std::string partition_key;
+  std::optional<HashKey> explicit_hash_key;
+};
+
+struct Position {
+  uint32_t shard = 0;
+  journal::Offset offset;
+  bool operator==(const Position&) const = default;
+};
+
+// The outcome of one record: ok with its position, or why it was not stored —
+// ResourceExhausted (the journal's quota of undelivered bytes is reached; retry later) or
+// Unavailable (the disk failed; retry).
+struct AppendOutcome {
+  Status status;
+  Position position;
+};
+
+// Where a read starts (Kinesis ShardIteratorType).
+struct StartingPosition {
+  enum class Type : uint8_t { kTrimHorizon, kLatest, kAt, kAfter, kAtTimestamp };
+  Type type = Type::kTrimHorizon;
+  journal::Offset offset;    // kAt, kAfter
+  int64_t timestamp_ms = 0;  // kAtTimestamp: the first record that arrived at or after it
+};
+
+}  // namespace sluice::streams
