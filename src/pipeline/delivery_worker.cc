@@ -40,9 +40,17 @@ constexpr int64_t kPersistentErrorRetryMs = 300'000;
 DeliveryWorker::DeliveryWorker(config::StreamConfig stream, uint32_t partition,
                                journal::PartitionLog* log, std::unique_ptr<BatchBuilder> builder,
                                BatchSink* sink, WorkerOptions options)
+    : DeliveryWorker(stream,
+                     std::make_unique<streams::Consumer>(stream.name, partition, kConsumer, log),
+                     std::move(builder), sink, std::move(options)) {}
+
+DeliveryWorker::DeliveryWorker(config::StreamConfig stream,
+                               std::unique_ptr<streams::Consumer> consumer,
+                               std::unique_ptr<BatchBuilder> builder, BatchSink* sink,
+                               WorkerOptions options)
     : stream_(std::move(stream)),
-      partition_(partition),
-      log_(log),
+      partition_(consumer->shard()),
+      log_(std::move(consumer)),
       builder_(std::move(builder)),
       sink_(sink),
       options_(std::move(options)),
@@ -61,7 +69,8 @@ void DeliveryWorker::Start() {
 }
 
 bool DeliveryWorker::HasWork() const {
-  return log_->End() > log_->Checkpoint(kConsumer) || fs::Exists(IntentPath());
+  journal::ConsumerState committed = log_->Committed();
+  return log_->End() > committed.next || committed.intent || LegacyIntentExists();
 }
 
 void DeliveryWorker::Stop() {
@@ -92,8 +101,12 @@ void DeliveryWorker::Abort() {
   finished_ = true;
 }
 
-std::string DeliveryWorker::IntentPath() const {
-  return fs::Join(options_.state_dir, "batch.intent");
+std::string DeliveryWorker::LegacyIntentPath() const {
+  return options_.state_dir.empty() ? std::string() : fs::Join(options_.state_dir, "batch.intent");
+}
+
+bool DeliveryWorker::LegacyIntentExists() const {
+  return !options_.state_dir.empty() && fs::Exists(LegacyIntentPath());
 }
 
 void DeliveryWorker::SleepMs(int64_t ms) {
@@ -149,39 +162,49 @@ Status DeliveryWorker::WithRetries(const std::string& what, const std::function<
 }
 
 Status DeliveryWorker::WriteIntent(const Batch& b) {
-  char body[160];
-  std::snprintf(body, sizeof body,
-                "sluice-batch-intent v1 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64, b.id.first,
-                b.id.end, b.version, b.oldest_ms);
-  char line[200];
-  std::snprintf(line, sizeof line, "%s %08x\n", body, crc32c::Mask(crc32c::Value(body)));
-  return fs::WriteFileAtomically(IntentPath(), line);
+  return log_->Commit(journal::ConsumerState{
+      journal::Offset{b.id.first},
+      journal::BatchIntent{journal::Offset{b.id.end}, b.version, b.oldest_ms}});
 }
 
-Status DeliveryWorker::LoadPendingIntent(Batch& b, bool& found) {
-  found = false;
-  auto text = fs::ReadFile(IntentPath());
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) return Status::Ok();
-    return text.status();
-  }
+Status DeliveryWorker::MigrateLegacyIntent() {
+  // Before the intent was consumer state, it was the file <state_dir>/batch.intent, one line:
+  // "sluice-batch-intent v1 <first> <end> <version> <oldest_ms> <masked crc32c, hex>". A pending
+  // one is taken over once (committed as the consumer's intent), then the file goes.
+  if (!LegacyIntentExists()) return Status::Ok();
+  const std::string path = LegacyIntentPath();
+  SLUICE_ASSIGN_OR_RETURN(std::string text, fs::ReadFile(path));
   uint64_t first = 0, end = 0, version = 0;
   int64_t oldest = 0;
   unsigned crc = 0;
   char magic[32], ver[8];
-  int n = std::sscanf(text->c_str(), "%31s %7s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %x",
+  int n = std::sscanf(text.c_str(), "%31s %7s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %x",
                       magic, ver, &first, &end, &version, &oldest, &crc);
-  size_t body_len = text->rfind(' ');
+  size_t body_len = text.rfind(' ');
   if (n != 7 || std::string(magic) != "sluice-batch-intent" || body_len == std::string::npos ||
-      crc32c::Unmask(crc) != crc32c::Value(text->data(), body_len)) {
+      crc32c::Unmask(crc) != crc32c::Value(text.data(), body_len)) {
     return Status::Corruption(
-        IntentPath() + ": batch intent is damaged; delete it to redeliver from the checkpoint");
+        path + ": batch intent is damaged; delete it to redeliver from the checkpoint");
   }
-  journal::Offset checkpoint = log_->Checkpoint(kConsumer);
-  if (first != checkpoint.value || end <= first) return Status::Ok();  // already delivered
-  b.id = BatchId{stream_.name, partition_, first, end};
-  b.version = version;
-  b.oldest_ms = oldest;
+  journal::ConsumerState committed = log_->Committed();
+  if (first == committed.next.value && end > first && end <= log_->End().value &&
+      !committed.intent) {
+    SLUICE_RETURN_IF_ERROR(log_->Commit(journal::ConsumerState{
+        committed.next, journal::BatchIntent{journal::Offset{end}, version, oldest}}));
+    spdlog::info("stream {} partition {}: took over the pending batch intent of {}", stream_.name,
+                 partition_, path);
+  }
+  return fs::RemoveFile(path);
+}
+
+Status DeliveryWorker::LoadPendingIntent(Batch& b, bool& found) {
+  found = false;
+  SLUICE_RETURN_IF_ERROR(MigrateLegacyIntent());
+  journal::ConsumerState committed = log_->Committed();
+  if (!committed.intent) return Status::Ok();
+  b.id = BatchId{stream_.name, partition_, committed.next.value, committed.intent->end.value};
+  b.version = committed.intent->version;
+  b.oldest_ms = committed.intent->oldest_ms;
   found = true;
   return Status::Ok();
 }
@@ -306,7 +329,7 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
 
 Status DeliveryWorker::Checkpoint(const Batch& batch, const std::vector<OutputObject>& outputs) {
   SLUICE_RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(), [&] {
-    return log_->CommitCheckpoint(kConsumer, journal::Offset{batch.id.end});
+    return log_->Commit(journal::ConsumerState{journal::Offset{batch.id.end}, std::nullopt});
   }));
   // Retention: delete delivered segments older than the stream's retention, or past its size (an
   // equal share per partition), at most once a minute.
@@ -357,7 +380,6 @@ Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string
 }
 
 Status DeliveryWorker::DrainForTest() {
-  SLUICE_RETURN_IF_ERROR(fs::CreateDirs(options_.state_dir));
   Batch pending;
   bool found = false;
   SLUICE_RETURN_IF_ERROR(LoadPendingIntent(pending, found));
@@ -367,7 +389,7 @@ Status DeliveryWorker::DrainForTest() {
     stats_.redelivered_batches++;
   }
   SLUICE_ASSIGN_OR_RETURN(reader_, log_->NewReader());
-  next_read_ = log_->Checkpoint(kConsumer);
+  next_read_ = log_->Committed().next;
   SLUICE_RETURN_IF_ERROR(reader_->Seek(next_read_));
   for (;;) {
     Batch batch;
@@ -383,10 +405,9 @@ void DeliveryWorker::Run() {
   pending_.clear();
   pending_bytes_ = 0;
   for (;;) {
-    Status st = fs::CreateDirs(options_.state_dir);
     Batch pending;
     bool found = false;
-    if (st.ok()) st = LoadPendingIntent(pending, found);
+    Status st = LoadPendingIntent(pending, found);
     if (st.ok() && found) {
       st = ReadRange(pending);
       if (st.ok()) st = DeliverBatch(pending);
@@ -401,7 +422,7 @@ void DeliveryWorker::Run() {
       st = reader.status();
       if (st.ok()) {
         reader_ = std::move(reader).value();
-        next_read_ = log_->Checkpoint(kConsumer);
+        next_read_ = log_->Committed().next;
         st = reader_->Seek(next_read_);
       }
     }

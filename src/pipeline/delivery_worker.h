@@ -3,8 +3,9 @@
 // Contract (design.md §5.4–5.6):
 // - Reads from the partition's "delivery" checkpoint, batches by the stream's BufferingHints
 //   (size before compression, or the oldest record's age reaching the interval).
-// - A batch's boundaries [first, end) are written durably (an intent file) BEFORE any output is
-//   produced, so that after a crash the same batch is rebuilt: same objects, same keys, same bytes.
+// - A batch's boundaries [first, end) are committed durably as the consumer's batch intent
+//   (journal::BatchIntent) BEFORE any output is produced, so that after a crash the same batch is
+//   rebuilt: same objects, same keys, same bytes.
 // - Each output object is put with retries (exponential backoff with full jitter), per error:
 //   transient errors (unavailable, throttled, a full disk) until the stream's retry duration; a
 //   denial or a missing bucket for at most 5 minutes; a request the store refuses the same way
@@ -35,6 +36,7 @@
 #include "journal/journal.h"
 #include "objectstore/object_store.h"
 #include "pipeline/object_key.h"
+#include "streams/service.h"
 
 namespace sluice::pipeline {
 
@@ -108,7 +110,9 @@ struct WorkerStats {
 };
 
 struct WorkerOptions {
-  std::string state_dir;  // where the batch intent lives (created if missing)
+  // Where round 1 kept the batch intent (the file batch.intent); a pending one there is taken over
+  // at start. Empty: none to look for.
+  std::string state_dir;
   Clock* clock = &Clock::System();
   // Backoff between failed attempts: min(max_backoff, initial * 2^n) with full jitter.
   int64_t initial_backoff_ms = 100;
@@ -122,6 +126,10 @@ struct WorkerOptions {
 
 class DeliveryWorker {
  public:
+  // Delivers what `consumer` (a named consumer of one shard of the stream's ingest stream) reads.
+  DeliveryWorker(config::StreamConfig stream, std::unique_ptr<streams::Consumer> consumer,
+                 std::unique_ptr<BatchBuilder> builder, BatchSink* sink, WorkerOptions options);
+  // The same, as the consumer kConsumer of journal partition `log` (tests).
   DeliveryWorker(config::StreamConfig stream, uint32_t partition, journal::PartitionLog* log,
                  std::unique_ptr<BatchBuilder> builder, BatchSink* sink, WorkerOptions options);
   ~DeliveryWorker();
@@ -160,8 +168,11 @@ class DeliveryWorker {
   // Retries until it succeeds or the worker stops: error output is never dropped.
   Status DivertToErrorOutput(const Batch& batch, const std::string& error_type, const Status& cause,
                              uint32_t attempts);
+  // Commits the batch as the consumer's intent (its checkpoint stays at the batch's first record).
   Status WriteIntent(const Batch& batch);
+  // The consumer's pending batch, if it has one (after taking over a legacy intent file).
   Status LoadPendingIntent(Batch& batch, bool& found);
+  Status MigrateLegacyIntent();
   Status ReadRange(Batch& batch);
   // Moves the checkpoint past a batch whose outputs are all durable (or in error output), then
   // applies retention and counts the batch.
@@ -174,11 +185,12 @@ class DeliveryWorker {
                      uint32_t* attempts = nullptr, bool unbounded = false,
                      const std::function<int64_t(const Status&)>& budget_ms_for = nullptr);
   void SleepMs(int64_t ms);
-  std::string IntentPath() const;
+  std::string LegacyIntentPath() const;
+  bool LegacyIntentExists() const;
 
   config::StreamConfig stream_;
   uint32_t partition_;
-  journal::PartitionLog* log_;
+  std::unique_ptr<streams::Consumer> log_;
   std::unique_ptr<BatchBuilder> builder_;
   BatchSink* sink_;
   WorkerOptions options_;

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <functional>
 #include <future>
 #include <thread>
 
+#include "common/crc32c.h"
 #include "common/file_util.h"
 #include "journal/journal.h"
 #include "objectstore/file_store.h"
@@ -21,6 +24,7 @@ class FlakyStore : public objectstore::ObjectStore {
       : inner_(inner), failures_(failures), error_(std::move(error)) {}
   Status Put(const std::string& key, std::string_view data) override {
     ++attempts;
+    if (on_put) on_put();
     if (failures_ > 0) {
       --failures_;
       return error_;
@@ -32,6 +36,7 @@ class FlakyStore : public objectstore::ObjectStore {
   Status Delete(const std::string& key) override { return inner_->Delete(key); }
   std::string Describe() const override { return "flaky"; }
   int attempts = 0;
+  std::function<void()> on_put;
 
  private:
   objectstore::ObjectStore* inner_;
@@ -143,14 +148,21 @@ TEST_F(DeliveryWorkerTest, SizeHintSplitsBatches) {
 
 TEST_F(DeliveryWorkerTest, RedeliveryAfterCrashWritesSameKeyAndBytes) {
   Append({"r1", "r2", "r3"});
+  journal::ConsumerState crash_state;
+  FlakyStore recording(store_.get(), 0);
+  recording.on_put = [&] { crash_state = log_->Committed(DeliveryWorker::kConsumer); };
   // Simulate a crash after the object was written but before the checkpoint moved: deliver with a
   // store that accepts the put, then roll the checkpoint back as if it was never committed.
-  auto w = MakeWorker(store_.get());
+  // The consumer state at the moment of the crash is what was committed when the object was put.
+  auto w = MakeWorker(&recording);
   ASSERT_TRUE(w->DrainForTest().ok());
+  ASSERT_TRUE(crash_state.intent) << "the batch is decided durably before its object is put";
+  EXPECT_EQ(crash_state.next, journal::Offset{0});
+  EXPECT_EQ(crash_state.intent->end, journal::Offset{3});
   auto first = Objects();
   ASSERT_EQ(first.size(), 1u);
   std::string bytes = *store_->Get(first[0]);
-  ASSERT_TRUE(log_->CommitCheckpoint(DeliveryWorker::kConsumer, journal::Offset{0}).ok());
+  ASSERT_TRUE(log_->Commit(DeliveryWorker::kConsumer, crash_state).ok());
   ASSERT_TRUE(store_->Delete(first[0]).ok());
   Append({"r4"});  // arrives after the crash: must not join the decided batch
   clock_.AdvanceMs(3'600'000);
@@ -163,6 +175,30 @@ TEST_F(DeliveryWorkerTest, RedeliveryAfterCrashWritesSameKeyAndBytes) {
       << "same key after redelivery";
   EXPECT_EQ(*store_->Get(first[0]), bytes);
   EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 4u);
+}
+
+TEST_F(DeliveryWorkerTest, ARoundOneIntentFileIsTakenOverOnceAndRemoved) {
+  Append({"r1", "r2", "r3"});
+  // What round 1 wrote before crashing mid-batch: the batch [0, 2), version 1.
+  const std::string dir = root_ + "/delivery/orders/0";
+  ASSERT_TRUE(fs::CreateDirs(dir).ok());
+  char body[160];
+  std::snprintf(body, sizeof body, "sluice-batch-intent v1 0 2 1 %lld",
+                static_cast<long long>(clock_.NowMs()));
+  char line[200];
+  std::snprintf(line, sizeof line, "%s %08x\n", body, crc32c::Mask(crc32c::Value(body)));
+  ASSERT_TRUE(fs::WriteFileAtomically(dir + "/batch.intent", line).ok());
+  auto w = MakeWorker(store_.get());
+  ASSERT_TRUE(w->DrainForTest().ok());
+  EXPECT_EQ(w->stats().redelivered_batches.load(), 1u);
+  EXPECT_FALSE(fs::Exists(dir + "/batch.intent"));
+  // The decided batch [0, 2) is one object, the rest another.
+  auto keys = Objects();
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(*store_->Get(keys[0]) + *store_->Get(keys[1]) == "r1r2r3" ||
+                *store_->Get(keys[1]) + *store_->Get(keys[0]) == "r1r2r3",
+            true);
+  EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 3u);
 }
 
 TEST_F(DeliveryWorkerTest, StoreFailuresAreRetriedAndNothingIsLost) {
