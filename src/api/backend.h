@@ -1,16 +1,19 @@
-// The seam between the API layer and the rest of Sluice. The api/ module parses and validates
-// requests, calls a Backend, and maps its Status codes to AWS errors in one table
-// (api/errors.h). server/ implements Backend on the journal and the stream registry; tests fake it.
+// The seam between the Firehose API and the rest of Sluice. The api/ module parses and validates
+// requests, calls a Backend, and maps its Status codes to AWS errors in the Firehose handler's one
+// error table (firehose_handler.cc); the Backend speaks only Status codes and positions, never AWS
+// error names, ARNs or RecordIds. server/ implements it on the delivery streams and the streams/
+// service; tests fake it.
 //
-// Status code mapping used by the API layer:
-//   kNotFound           -> ResourceNotFoundException 400
-//   kAlreadyExists      -> ResourceInUseException 400
-//   kInvalidArgument    -> InvalidArgumentException 400
-//   kFailedPrecondition -> ResourceInUseException 400
-//   kResourceExhausted  -> LimitExceededException 400
-//   kUnavailable        -> ServiceUnavailableException 503
-//   kAborted            -> ConcurrentModificationException 400
-//   anything else       -> InternalFailure 500 (the handler logs the detail, answers without it)
+// Whole-call Status codes (the handler words the message; a Backend's own message is used only
+// where noted):
+//   kNotFound           no such delivery stream
+//   kAlreadyExists      a delivery stream of that name exists
+//   kInvalidArgument    the configuration does not validate (message shown)
+//   kFailedPrecondition the stream cannot be changed this way (message shown)
+//   kResourceExhausted  a limit is reached (message shown)
+//   kUnavailable        the server is stopping or its disk failed (message shown)
+//   kAborted            the stream's version moved on (UpdateDestination)
+//   anything else       an internal failure (logged with the request id, not shown)
 #pragma once
 
 #include <functional>
@@ -23,28 +26,37 @@
 
 namespace sluice::api {
 
-// The outcome of one record of a Put: either a RecordId, or an error code and message
-// (ServiceUnavailableException "Slow down." when the disk quota is reached, or InternalFailure).
+// The outcome of one record of a Put: durable at (shard, offset) of the stream's ingest stream, or
+// not stored — kResourceExhausted (the journal's quota of undelivered data is reached) or
+// kUnavailable (the disk failed); the client may retry either.
 struct PutEntry {
-  std::string record_id;   // set when the record is durable
-  std::string error_code;  // set when it is not
-  std::string error_message;
-  bool ok() const { return error_code.empty(); }
+  Status status;
+  uint32_t shard = 0;
+  uint64_t offset = 0;
+  bool ok() const { return status.ok(); }
 };
+
+struct PutResult {
+  // Distinguishes this stream from an earlier one of the same name (its creation time, ms).
+  uint64_t incarnation = 0;
+  std::vector<PutEntry> entries;  // one per record, in request order
+};
+
+enum class DeliveryStreamStatus : uint8_t { kCreating, kActive, kDeleting };
 
 struct StreamInfo {
   config::StreamConfig config;
-  std::string status = "ACTIVE";  // CREATING | ACTIVE | DELETING ...
-  std::string arn;                // arn:aws:firehose:<region>:<account>:deliverystream/<name>
+  DeliveryStreamStatus status = DeliveryStreamStatus::kActive;
+  std::string arn;  // filled in by the handler, not the Backend
 };
 
-using PutCallback = std::function<void(Result<std::vector<PutEntry>>)>;
+using PutCallback = std::function<void(Result<PutResult>)>;
 
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Creates and starts a stream; it is persisted and survives restarts. Returns its ARN.
-  virtual Result<std::string> CreateStream(config::StreamConfig config) = 0;
+  // Creates and starts a stream; it is persisted and survives restarts.
+  virtual Status CreateStream(config::StreamConfig config) = 0;
   virtual Status DeleteStream(const std::string& name) = 0;
   virtual Result<StreamInfo> DescribeStream(const std::string& name) = 0;
   // All stream names, sorted.

@@ -7,39 +7,6 @@
 #include "common/json_writer.h"
 
 namespace sluice::api {
-namespace {
-
-struct ErrorMapping {
-  StatusCode code;
-  const char* type;
-  int http_status;
-};
-
-// The one table mapping internal codes to AWS errors. Codes not listed are InternalFailure/500.
-constexpr std::array<ErrorMapping, 7> kErrorTable = {{
-    {StatusCode::kNotFound, "ResourceNotFoundException", 400},
-    {StatusCode::kAlreadyExists, "ResourceInUseException", 400},
-    {StatusCode::kInvalidArgument, "InvalidArgumentException", 400},
-    {StatusCode::kFailedPrecondition, "ResourceInUseException", 400},
-    {StatusCode::kResourceExhausted, "LimitExceededException", 400},
-    {StatusCode::kUnavailable, "ServiceUnavailableException", 503},
-    {StatusCode::kAborted, "ConcurrentModificationException", 400},
-}};
-
-}  // namespace
-
-ApiError ErrorFromStatus(const Status& status) {
-  for (const auto& m : kErrorTable) {
-    if (m.code == status.code()) return {m.type, status.message(), m.http_status};
-  }
-  return ApiError::InternalFailure(status.message());
-}
-
-int HttpStatusForErrorType(std::string_view type) {
-  if (type == "ServiceUnavailableException") return 503;
-  if (type == "InternalFailure") return 500;
-  return 400;
-}
 
 std::string_view HttpRequest::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {

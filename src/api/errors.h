@@ -1,6 +1,7 @@
-// AWS JSON 1.1 errors: the one table that maps internal Status codes to AWS error types and HTTP
-// statuses, the ValidationException message builder, and response helpers that give every
-// response its x-amzn-RequestId and Content-Type.
+// AWS JSON 1.1 errors shared by the protocol handlers: the wire shape of an error, the
+// ValidationException message builder, and response helpers that give every response its
+// x-amzn-RequestId and Content-Type. Each protocol maps Status codes to its own errors in its own
+// table (the Firehose one is in firehose_handler.cc).
 #pragma once
 
 #include <optional>
@@ -38,20 +39,6 @@ struct ApiError {
   }
   static ApiError InternalFailure(std::string m) { return {"InternalFailure", std::move(m), 500}; }
 };
-
-// The mapping table (see api/backend.h):
-//   kNotFound           -> ResourceNotFoundException 400
-//   kAlreadyExists      -> ResourceInUseException 400
-//   kInvalidArgument    -> InvalidArgumentException 400
-//   kFailedPrecondition -> ResourceInUseException 400
-//   kResourceExhausted  -> LimitExceededException 400
-//   kUnavailable        -> ServiceUnavailableException 503
-//   kAborted            -> ConcurrentModificationException 400
-//   anything else       -> InternalFailure 500 (the handler logs the detail, answers without it)
-// REQUIRES: !status.ok(). The message is the status message.
-ApiError ErrorFromStatus(const Status& status);
-// The HTTP status for a per-record or whole-call AWS error type name.
-int HttpStatusForErrorType(std::string_view type);
 
 // A value or an ApiError.
 template <typename T>

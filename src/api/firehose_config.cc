@@ -558,6 +558,15 @@ ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body)
   return cfg;
 }
 
+std::string_view DeliveryStreamStatusName(DeliveryStreamStatus status) {
+  switch (status) {
+    case DeliveryStreamStatus::kCreating: return "CREATING";
+    case DeliveryStreamStatus::kActive: return "ACTIVE";
+    case DeliveryStreamStatus::kDeleting: return "DELETING";
+  }
+  return "ACTIVE";
+}
+
 void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w) {
   const config::StreamConfig& cfg = info.config;
   std::string role =
@@ -568,7 +577,7 @@ void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w) {
   w.Key("DeliveryStreamARN");
   w.String(info.arn);
   w.Key("DeliveryStreamStatus");
-  w.String(info.status);
+  w.String(DeliveryStreamStatusName(info.status));
   w.Key("DeliveryStreamEncryptionConfiguration");
   w.BeginObject();
   w.Key("Status");

@@ -54,6 +54,8 @@ ApiResult<config::StreamConfig> ApplyDestinationUpdate(std::string_view body,
                                                        config::StreamConfig current);
 
 // Writes the DeliveryStreamDescription object (the value, not the key) for `info`.
+// The DeliveryStreamStatus wire value ("ACTIVE", ...).
+std::string_view DeliveryStreamStatusName(DeliveryStreamStatus status);
 void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w);
 
 // "arn:aws:s3:::b" -> "bucket://b"; nullopt when `arn` is not an S3 bucket ARN.

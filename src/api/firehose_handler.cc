@@ -3,6 +3,8 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -176,12 +178,63 @@ std::optional<std::string> StreamNameOf(JsonReader& reader, simdjson::dom::objec
 
 }  // namespace
 
+namespace {
+
+struct ErrorMapping {
+  StatusCode code;
+  const char* type;
+  int http_status;
+};
+
+// The one table mapping a Backend's whole-call codes to Firehose errors; codes not listed are
+// InternalFailure/500.
+constexpr std::array<ErrorMapping, 7> kFirehoseErrors = {{
+    {StatusCode::kNotFound, "ResourceNotFoundException", 400},
+    {StatusCode::kAlreadyExists, "ResourceInUseException", 400},
+    {StatusCode::kInvalidArgument, "InvalidArgumentException", 400},
+    {StatusCode::kFailedPrecondition, "ResourceInUseException", 400},
+    {StatusCode::kResourceExhausted, "LimitExceededException", 400},
+    {StatusCode::kUnavailable, "ServiceUnavailableException", 503},
+    {StatusCode::kAborted, "ConcurrentModificationException", 400},
+}};
+
+constexpr char kRecordNotDurable[] = "The record could not be stored durably; retry.";
+
+}  // namespace
+
+ApiError FirehoseError(const Status& status) {
+  for (const auto& m : kFirehoseErrors) {
+    if (m.code == status.code()) return {m.type, status.message(), m.http_status};
+  }
+  return ApiError::InternalFailure(status.message());
+}
+
+ApiError FirehoseRecordError(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kResourceExhausted: return ApiError::ServiceUnavailable("Slow down.");
+    case StatusCode::kUnavailable: return ApiError::ServiceUnavailable(kRecordNotDurable);
+    default: return ApiError::InternalFailure("The record could not be stored; retry.");
+  }
+}
+
+std::string FirehoseRecordId(uint64_t incarnation, uint32_t shard, uint64_t offset) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%016llx%08x%016llx", static_cast<unsigned long long>(incarnation),
+                shard, static_cast<unsigned long long>(offset));
+  return buf;
+}
+
+std::string DeliveryStreamArn(const Backend& backend, std::string_view name) {
+  return "arn:aws:firehose:" + backend.Region() + ":" + backend.AccountId() + ":deliverystream/" +
+         std::string(name);
+}
+
 FirehoseHandler::FirehoseHandler(Backend& backend, Clock& clock)
     : backend_(backend), clock_(clock) {}
 
 ApiError FirehoseHandler::StreamError(const Status& status, std::string_view name,
                                       const std::string& request_id) const {
-  ApiError e = ErrorFromStatus(status);
+  ApiError e = FirehoseError(status);
   if (e.type == "InternalFailure") {
     // The detail (file names, errno) stays in the server log: a client never sees the server's
     // paths. The request id ties the two together.
@@ -200,12 +253,6 @@ ApiError FirehoseHandler::StreamError(const Status& status, std::string_view nam
 
 void FirehoseHandler::Handle(HttpRequest request, Responder respond) {
   std::string request_id = NewRequestId();
-  if (request.method != "POST") {
-    respond(ErrorResponse(
-        {"AccessDeniedException", "Unable to determine service/operation name to be authorized"},
-        request_id));
-    return;
-  }
   std::string_view target = request.Header("X-Amz-Target");
   if (target.substr(0, kFirehoseTargetPrefix.size()) != kFirehoseTargetPrefix) {
     respond(ErrorResponse(ApiError::UnknownOperation("Unknown operation: " + std::string(target)),
@@ -237,29 +284,22 @@ void FirehoseHandler::PutRecord(std::string_view body, const std::string& reques
   std::string stream = input.value().stream;
   backend_.Put(
       stream, std::move(input.value().records),
-      [this, stream, request_id,
-       respond = std::move(respond)](Result<std::vector<PutEntry>> result) {
+      [this, stream, request_id, respond = std::move(respond)](Result<PutResult> result) {
         if (!result.ok()) {
           return respond(
               ErrorResponse(StreamError(result.status(), stream, request_id), request_id));
         }
-        if (result->size() != 1) {
+        if (result->entries.size() != 1) {
           return respond(ErrorResponse(
               ApiError::InternalFailure("backend returned a wrong number of entries"), request_id));
         }
-        const PutEntry& entry = result->front();
-        if (!entry.ok()) {
-          ApiError e{entry.error_code, entry.error_message,
-                     HttpStatusForErrorType(entry.error_code)};
-          if (e.message.empty() && e.type == "ServiceUnavailableException") {
-            e.message = "Slow down.";
-          }
-          return respond(ErrorResponse(e, request_id));
-        }
+        const PutEntry& entry = result->entries.front();
+        if (!entry.ok())
+          return respond(ErrorResponse(FirehoseRecordError(entry.status), request_id));
         json::Writer w;
         w.BeginObject();
         w.Key("RecordId");
-        w.String(entry.record_id);
+        w.String(FirehoseRecordId(result->incarnation, entry.shard, entry.offset));
         w.Key("Encrypted");
         w.Bool(false);
         w.EndObject();
@@ -275,18 +315,17 @@ void FirehoseHandler::PutRecordBatch(std::string_view body, const std::string& r
   size_t count = input.value().records.size();
   backend_.Put(
       stream, std::move(input.value().records),
-      [this, stream, count, request_id,
-       respond = std::move(respond)](Result<std::vector<PutEntry>> result) {
+      [this, stream, count, request_id, respond = std::move(respond)](Result<PutResult> result) {
         if (!result.ok()) {
           return respond(
               ErrorResponse(StreamError(result.status(), stream, request_id), request_id));
         }
-        if (result->size() != count) {
+        if (result->entries.size() != count) {
           return respond(ErrorResponse(
               ApiError::InternalFailure("backend returned a wrong number of entries"), request_id));
         }
         int64_t failed = 0;
-        for (const auto& e : *result) failed += e.ok() ? 0 : 1;
+        for (const auto& e : result->entries) failed += e.ok() ? 0 : 1;
         json::Writer w;
         w.BeginObject();
         w.Key("FailedPutCount");
@@ -295,16 +334,17 @@ void FirehoseHandler::PutRecordBatch(std::string_view body, const std::string& r
         w.Bool(false);
         w.Key("RequestResponses");
         w.BeginArray();
-        for (const auto& e : *result) {
+        for (const auto& e : result->entries) {
           w.BeginObject();
           if (e.ok()) {
             w.Key("RecordId");
-            w.String(e.record_id);
+            w.String(FirehoseRecordId(result->incarnation, e.shard, e.offset));
           } else {
+            ApiError error = FirehoseRecordError(e.status);
             w.Key("ErrorCode");
-            w.String(e.error_code);
+            w.String(error.type);
             w.Key("ErrorMessage");
-            w.String(e.error_message);
+            w.String(error.message);
           }
           w.EndObject();
         }
@@ -321,12 +361,12 @@ HttpResponse FirehoseHandler::CreateDeliveryStream(std::string_view body,
   config::StreamConfig cfg = std::move(parsed.value());
   cfg.create_timestamp_ms = clock_.NowMs();
   std::string name = cfg.name;
-  auto arn = backend_.CreateStream(std::move(cfg));
-  if (!arn.ok()) return ErrorResponse(StreamError(arn.status(), name, request_id), request_id);
+  Status created = backend_.CreateStream(std::move(cfg));
+  if (!created.ok()) return ErrorResponse(StreamError(created, name, request_id), request_id);
   json::Writer w;
   w.BeginObject();
   w.Key("DeliveryStreamARN");
-  w.String(*arn);
+  w.String(DeliveryStreamArn(backend_, name));
   w.EndObject();
   return JsonResponse(200, w.Take(), request_id);
 }
@@ -350,6 +390,7 @@ HttpResponse FirehoseHandler::DescribeDeliveryStream(std::string_view body,
   if (!errors.empty()) return ErrorResponse(errors.ToError(), request_id);
   auto info = backend_.DescribeStream(std::string(*name));
   if (!info.ok()) return ErrorResponse(StreamError(info.status(), *name, request_id), request_id);
+  info->arn = DeliveryStreamArn(backend_, *name);
   json::Writer w;
   w.BeginObject();
   w.Key("DeliveryStreamDescription");

@@ -26,6 +26,29 @@
 namespace sluice::api {
 
 inline constexpr std::string_view kFirehoseTargetPrefix = "Firehose_20150804.";
+
+// The Firehose error table: a Backend's whole-call Status as the AWS error Firehose answers.
+//   kNotFound           -> ResourceNotFoundException 400
+//   kAlreadyExists      -> ResourceInUseException 400
+//   kInvalidArgument    -> InvalidArgumentException 400
+//   kFailedPrecondition -> ResourceInUseException 400
+//   kResourceExhausted  -> LimitExceededException 400
+//   kUnavailable        -> ServiceUnavailableException 503
+//   kAborted            -> ConcurrentModificationException 400
+//   anything else       -> InternalFailure 500
+// REQUIRES: !status.ok(). The message is the status message.
+ApiError FirehoseError(const Status& status);
+// The per-record error of PutRecord / PutRecordBatch (ErrorCode, ErrorMessage):
+//   kResourceExhausted -> ServiceUnavailableException "Slow down." (the journal's quota)
+//   kUnavailable       -> ServiceUnavailableException "The record could not be stored durably;
+//                         retry."
+//   anything else      -> InternalFailure
+ApiError FirehoseRecordError(const Status& status);
+// The RecordId of a durable record: 40 lowercase hex digits, incarnation (16) | shard (8) |
+// offset (16); stable and unique per stream incarnation (replay/bound.h parses it).
+std::string FirehoseRecordId(uint64_t incarnation, uint32_t shard, uint64_t offset);
+// arn:aws:firehose:<region>:<account>:deliverystream/<name>
+std::string DeliveryStreamArn(const Backend& backend, std::string_view name);
 inline constexpr size_t kMaxBatchRecords = 500;
 inline constexpr size_t kMaxRecordBytes = 1'024'000;       // 1,000 KiB, decoded
 inline constexpr size_t kMaxBatchBytes = 4 * 1024 * 1024;  // 4 MiB, decoded, whole call
@@ -35,6 +58,7 @@ class FirehoseHandler : public HttpHandler {
   // `clock` stamps CreateTimestamp of streams created through the API.
   explicit FirehoseHandler(Backend& backend, Clock& clock = Clock::System());
 
+  // Serves Firehose_20150804.<Op>; the Router (api/router.h) sends it only those requests.
   void Handle(HttpRequest request, Responder respond) override;
 
  private:

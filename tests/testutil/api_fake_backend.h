@@ -16,15 +16,13 @@ namespace sluice::testutil {
 
 class ApiFakeBackend : public api::Backend {
  public:
-  Result<std::string> CreateStream(config::StreamConfig config) override {
+  Status CreateStream(config::StreamConfig config) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (streams_.count(config.name)) return Status::AlreadyExists("stream " + config.name);
     api::StreamInfo info;
-    info.arn = "arn:aws:firehose:us-east-1:000000000000:deliverystream/" + config.name;
     info.config = std::move(config);
-    std::string arn = info.arn;
     streams_[info.config.name] = std::move(info);
-    return arn;
+    return Status::Ok();
   }
   Status DeleteStream(const std::string& name) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -73,16 +71,16 @@ class ApiFakeBackend : public api::Backend {
       done(Status::NotFound("stream " + stream));
       return;
     }
-    std::vector<api::PutEntry> entries;
+    // Records land in shard 0 at offsets 0, 1, ... (RecordIds: FirehoseRecordId(0, 0, n)).
+    api::PutResult entries;
     for (size_t i = 0; i < records.size(); ++i) {
       api::PutEntry e;
       if (refuse_.count(i)) {
-        e.error_code = "ServiceUnavailableException";
-        e.error_message = "Slow down.";
+        e.status = Status::ResourceExhausted("quota");
       } else {
-        e.record_id = "rid-" + std::to_string(next_id_++);
+        e.offset = static_cast<uint64_t>(next_id_++);
       }
-      entries.push_back(std::move(e));
+      entries.entries.push_back(std::move(e));
     }
     puts_.emplace_back(stream, std::move(records));
     if (defer_) {

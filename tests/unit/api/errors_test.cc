@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "api/firehose_handler.h"
+
 namespace sluice::api {
 namespace {
 
@@ -25,11 +27,25 @@ TEST(ErrorTableTest, MapsEveryStatusCodeToItsAwsError) {
       {Status::Internal("m"), "InternalFailure", 500},
   };
   for (const auto& c : cases) {
-    ApiError e = ErrorFromStatus(c.status);
+    ApiError e = FirehoseError(c.status);
     EXPECT_EQ(e.type, c.type) << c.status.ToString();
     EXPECT_EQ(e.http_status, c.http) << c.status.ToString();
     EXPECT_EQ(e.message, "m");
   }
+}
+
+TEST(ErrorTableTest, MapsPerRecordOutcomesToFirehoseRecordErrors) {
+  ApiError quota = FirehoseRecordError(Status::ResourceExhausted("journal quota"));
+  EXPECT_EQ(quota.type, "ServiceUnavailableException");
+  EXPECT_EQ(quota.message, "Slow down.");
+  ApiError disk = FirehoseRecordError(Status::Unavailable("EIO"));
+  EXPECT_EQ(disk.type, "ServiceUnavailableException");
+  EXPECT_EQ(disk.message, "The record could not be stored durably; retry.");
+  EXPECT_EQ(FirehoseRecordError(Status::Internal("x")).type, "InternalFailure");
+}
+
+TEST(ErrorTableTest, RecordIdsAreIncarnationShardAndOffsetInHex) {
+  EXPECT_EQ(FirehoseRecordId(0x1234, 3, 0xabc), "0000000000001234000000030000000000000abc");
 }
 
 TEST(ValidationErrorsTest, RendersOneAndSeveralViolationsAsAws) {

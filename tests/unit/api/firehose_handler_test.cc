@@ -8,6 +8,7 @@
 #include <regex>
 #include <string>
 
+#include "api/router.h"
 #include "common/base64.h"
 #include "common/clock.h"
 #include "testutil/api_fake_backend.h"
@@ -76,7 +77,13 @@ class FirehoseHandlerTest : public ::testing::Test {
 
   testutil::ApiFakeBackend backend_;
   ManualClock clock_{1'700'000'000'123};
-  FirehoseHandler handler_{backend_, clock_};
+  FirehoseHandler firehose_{backend_, clock_};
+  // Requests go through the router, as the server sends them.
+  Router handler_ = [this] {
+    Router r;
+    r.Add(std::string(kFirehoseTargetPrefix), &firehose_);
+    return r;
+  }();
 };
 
 TEST_F(FirehoseHandlerTest, PutRecordBatchAnswersRecordIdsInRequestOrder) {
@@ -85,7 +92,7 @@ TEST_F(FirehoseHandlerTest, PutRecordBatchAnswersRecordIdsInRequestOrder) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(
       r.body,
-      R"({"FailedPutCount":0,"Encrypted":false,"RequestResponses":[{"RecordId":"rid-0"},{"RecordId":"rid-1"}]})");
+      R"({"FailedPutCount":0,"Encrypted":false,"RequestResponses":[{"RecordId":"0000000000000000000000000000000000000000"},{"RecordId":"0000000000000000000000000000000000000001"}]})");
   auto puts = backend_.puts();
   ASSERT_EQ(puts.size(), 1u);
   EXPECT_EQ(puts[0].first, "events");
@@ -99,7 +106,7 @@ TEST_F(FirehoseHandlerTest, PutRecordBatchReportsRefusedRecordsPerRecord) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(
       r.body,
-      R"({"FailedPutCount":1,"Encrypted":false,"RequestResponses":[{"RecordId":"rid-0"},{"ErrorCode":"ServiceUnavailableException","ErrorMessage":"Slow down."},{"RecordId":"rid-1"}]})");
+      R"({"FailedPutCount":1,"Encrypted":false,"RequestResponses":[{"RecordId":"0000000000000000000000000000000000000000"},{"ErrorCode":"ServiceUnavailableException","ErrorMessage":"Slow down."},{"RecordId":"0000000000000000000000000000000000000001"}]})");
 }
 
 TEST_F(FirehoseHandlerTest, PutRecordBatchAnswersOnlyWhenTheBackendCompletes) {
@@ -125,7 +132,8 @@ TEST_F(FirehoseHandlerTest, PutRecordAnswersRecordIdAndEncryptedFalse) {
   auto r = Call("PutRecord", R"({"DeliveryStreamName":"events","Record":{"Data":")" +
                                  base64::Encode("hi") + R"("}})");
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, R"({"RecordId":"rid-0","Encrypted":false})");
+  EXPECT_EQ(r.body,
+            R"({"RecordId":"0000000000000000000000000000000000000000","Encrypted":false})");
   ASSERT_EQ(backend_.puts().size(), 1u);
   EXPECT_EQ(backend_.puts()[0].second, std::vector<std::string>{"hi"});
 }
@@ -241,7 +249,7 @@ TEST_F(FirehoseHandlerTest, MoreThanFiveHundredRecordsIsValidationException) {
   records.pop_back();
   auto r = Call("PutRecordBatch", Batch("e", records));
   EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("\"rid-499\""), std::string::npos);
+  EXPECT_NE(r.body.find("\"" + FirehoseRecordId(0, 0, 499) + "\""), std::string::npos);
 }
 
 TEST_F(FirehoseHandlerTest, EmptyRecordListIsValidationException) {
@@ -538,7 +546,7 @@ TEST_F(FirehoseHandlerTest, InternalFailuresDoNotShowServerDetails) {
   // The backend's message may hold paths and errno text; the client gets a request id instead.
   class FailingBackend : public testutil::ApiFakeBackend {
    public:
-    Result<std::string> CreateStream(config::StreamConfig) override {
+    Status CreateStream(config::StreamConfig) override {
       return Status::IoError("/srv/sluice/var/journal/evil/0: open failed: Too many open files");
     }
   } failing;

@@ -257,8 +257,9 @@ TEST_F(HttpServerTest, ServesTheFirehoseHandlerEndToEnd) {
   auto r = c.Read();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->body,
-            R"({"FailedPutCount":0,"Encrypted":false,"RequestResponses":[{"RecordId":"rid-0"}]})");
+  EXPECT_EQ(
+      r->body,
+      R"({"FailedPutCount":0,"Encrypted":false,"RequestResponses":[{"RecordId":"0000000000000000000000000000000000000000"}]})");
   EXPECT_NE(r->head.find("Content-Type: application/x-amz-json-1.1"), std::string::npos);
   EXPECT_NE(r->head.find("x-amzn-RequestId: "), std::string::npos);
   ASSERT_EQ(backend.puts().size(), 1u);

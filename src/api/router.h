@@ -1,0 +1,31 @@
+// Router: the HttpHandler the listener serves. It sends each request to the protocol handler
+// registered for its X-Amz-Target prefix ("Firehose_20150804.", later "Kinesis_20131202."), so
+// that every protocol sits on the same listener (HTTP/1.1 now, HTTP/2 later) and authentication
+// can sit here, in one place, for all of them.
+//
+// A request that is not a POST answers AccessDeniedException (what AWS answers a GET to a JSON
+// service endpoint); an X-Amz-Target no handler claims answers UnknownOperationException.
+// Thread safety: Add before serving; Handle from any number of threads.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/http.h"
+
+namespace sluice::api {
+
+class Router : public HttpHandler {
+ public:
+  // Requests whose X-Amz-Target starts with `target_prefix` go to `handler` (not owned; it must
+  // outlive the router).
+  void Add(std::string target_prefix, HttpHandler* handler);
+  void Handle(HttpRequest request, Responder respond) override;
+
+ private:
+  std::vector<std::pair<std::string, HttpHandler*>> routes_;
+};
+
+}  // namespace sluice::api

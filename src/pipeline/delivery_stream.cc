@@ -1,0 +1,115 @@
+#include "pipeline/delivery_stream.h"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include "common/file_util.h"
+#include "pipeline/transform_builder.h"
+
+namespace sluice::pipeline {
+
+DeliveryStream::~DeliveryStream() {
+  Abort();
+}
+
+Result<objectstore::ObjectStore*> DeliveryStream::StoreFor(const config::ObjectDestination& dest,
+                                                           const StoreOpener& open) {
+  const std::string key = dest.url + '\n' + dest.endpoint + '\n' + dest.region + '\n' +
+                          (dest.path_style ? "path" : "virtual");
+  auto it = stores_.find(key);
+  if (it != stores_.end()) return it->second.get();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<objectstore::ObjectStore> store, open(dest));
+  objectstore::ObjectStore* raw = store.get();
+  stores_.emplace(key, std::move(store));
+  return raw;
+}
+
+Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::StreamConfig& config,
+                                                               const DeliveryStreamDeps& deps) {
+  std::unique_ptr<DeliveryStream> s(new DeliveryStream());
+  s->config_ = config;
+  config::StreamConfig& cfg = s->config_;
+  // No destination: a folder named after the stream (a valid stream name is a safe folder name;
+  // it need not be a valid bucket name).
+  if (cfg.staged.empty()) {
+    cfg.staged.url = "file://" + fs::Join(deps.default_bucket_root, cfg.name);
+  }
+  SLUICE_ASSIGN_OR_RETURN(objectstore::ObjectStore * staged, s->StoreFor(cfg.staged, deps.open_store));
+  TransformStores stores;
+  stores.staged = staged;
+  if (!cfg.raw.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(stores.raw, s->StoreFor(cfg.raw, deps.open_store));
+  }
+  if (!cfg.errors.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(stores.errors, s->StoreFor(cfg.errors, deps.open_store));
+  }
+  // The plain Firehose path (records concatenated as sent) needs no transform machinery.
+  const bool has_warehouse = !cfg.warehouse_json.empty();
+  const bool plain = cfg.processors.empty() && cfg.format == "raw" &&
+                     cfg.compression == "UNCOMPRESSED" && stores.raw == nullptr && !has_warehouse;
+  std::optional<warehouse::WarehouseConfig> warehouse_config;
+  if (has_warehouse) {
+    SLUICE_ASSIGN_OR_RETURN(warehouse_config, ParseWarehouseConfig(cfg));
+  }
+  SLUICE_ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(cfg));
+  transform::ChainOptions chain_options;
+  chain_options.region = deps.region;
+  chain_options.account_id = deps.account_id;
+  chain_options.clock = deps.clock;
+  SLUICE_ASSIGN_OR_RETURN(streams::StreamInfo ingest, deps.streams->Describe(cfg.name));
+  for (const streams::Shard& shard : ingest.spec.shards) {
+    WorkerOptions wo;
+    wo.clock = deps.clock;
+    if (!deps.legacy_state_root.empty()) {
+      wo.state_dir =
+          fs::Join(fs::Join(deps.legacy_state_root, cfg.name), std::to_string(shard.id));
+    }
+    std::unique_ptr<BatchBuilder> builder;
+    WarehouseSink* sink = nullptr;
+    if (plain) {
+      builder = std::make_unique<ConcatBuilder>(keys, staged, stores.errors);
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(
+          std::unique_ptr<TransformBuilder> tb,
+          TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
+      if (has_warehouse) {
+        s->sinks_.push_back(std::make_unique<WarehouseSink>(
+            cfg, *warehouse_config, keys, tb.get(),
+            stores.errors != nullptr ? stores.errors : staged, deps.resolver));
+        sink = s->sinks_.back().get();
+      }
+      builder = std::move(tb);
+    }
+    SLUICE_ASSIGN_OR_RETURN(
+        std::unique_ptr<streams::Consumer> consumer,
+        deps.streams->OpenConsumer(cfg.name, shard.id, DeliveryWorker::kConsumer));
+    s->workers_.push_back(std::make_unique<DeliveryWorker>(cfg, std::move(consumer),
+                                                           std::move(builder), sink, wo));
+  }
+  s->description_ = staged->Describe();
+  return s;
+}
+
+void DeliveryStream::Start() {
+  for (const auto& w : workers_) w->Start();
+  spdlog::info(
+      "stream {}: delivering to {} (prefix '{}', buffering {} MB / {} s, {} partition(s), "
+      "version {})",
+      config_.name, description_, config_.staged.prefix, config_.buffering.size_mb,
+      config_.buffering.interval_s, workers_.size(), config_.version);
+}
+
+void DeliveryStream::Stop() {
+  for (const auto& w : workers_) w->Stop();
+}
+
+void DeliveryStream::Handover() {
+  for (const auto& w : workers_) w->Handover();
+}
+
+void DeliveryStream::Abort() {
+  for (const auto& w : workers_) w->Abort();
+}
+
+}  // namespace sluice::pipeline
