@@ -35,7 +35,8 @@ Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::Str
   if (cfg.staged.empty()) {
     cfg.staged.url = "file://" + fs::Join(deps.default_bucket_root, cfg.name);
   }
-  SLUICE_ASSIGN_OR_RETURN(objectstore::ObjectStore * staged, s->StoreFor(cfg.staged, deps.open_store));
+  SLUICE_ASSIGN_OR_RETURN(objectstore::ObjectStore * staged,
+                          s->StoreFor(cfg.staged, deps.open_store));
   TransformStores stores;
   stores.staged = staged;
   if (!cfg.raw.empty()) {
@@ -62,17 +63,15 @@ Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::Str
     WorkerOptions wo;
     wo.clock = deps.clock;
     if (!deps.legacy_state_root.empty()) {
-      wo.state_dir =
-          fs::Join(fs::Join(deps.legacy_state_root, cfg.name), std::to_string(shard.id));
+      wo.state_dir = fs::Join(fs::Join(deps.legacy_state_root, cfg.name), std::to_string(shard.id));
     }
     std::unique_ptr<BatchBuilder> builder;
     WarehouseSink* sink = nullptr;
     if (plain) {
       builder = std::make_unique<ConcatBuilder>(keys, staged, stores.errors);
     } else {
-      SLUICE_ASSIGN_OR_RETURN(
-          std::unique_ptr<TransformBuilder> tb,
-          TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
+      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<TransformBuilder> tb,
+                              TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
       if (has_warehouse) {
         s->sinks_.push_back(std::make_unique<WarehouseSink>(
             cfg, *warehouse_config, keys, tb.get(),
@@ -84,8 +83,8 @@ Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::Str
     SLUICE_ASSIGN_OR_RETURN(
         std::unique_ptr<streams::Consumer> consumer,
         deps.streams->OpenConsumer(cfg.name, shard.id, DeliveryWorker::kConsumer));
-    s->workers_.push_back(std::make_unique<DeliveryWorker>(cfg, std::move(consumer),
-                                                           std::move(builder), sink, wo));
+    s->workers_.push_back(
+        std::make_unique<DeliveryWorker>(cfg, std::move(consumer), std::move(builder), sink, wo));
   }
   s->description_ = staged->Describe();
   return s;

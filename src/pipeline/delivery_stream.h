@@ -30,12 +30,12 @@ using StoreOpener = std::function<Result<std::unique_ptr<objectstore::ObjectStor
     const config::ObjectDestination&)>;
 
 struct DeliveryStreamDeps {
-  streams::Service* streams = nullptr;       // holds the ingest stream named config.name
-  secrets::Resolver* resolver = nullptr;     // ${secret:...} of warehouse settings
+  streams::Service* streams = nullptr;    // holds the ingest stream named config.name
+  secrets::Resolver* resolver = nullptr;  // ${secret:...} of warehouse settings
   Clock* clock = &Clock::System();
-  std::string region = "us-east-1";          // for processors (Lambda ARNs, metadata)
+  std::string region = "us-east-1";  // for processors (Lambda ARNs, metadata)
   std::string account_id = "000000000000";
-  StoreOpener open_store;                    // required
+  StoreOpener open_store;  // required
   // A stream without a destination delivers to file://<default_bucket_root>/<name>.
   std::string default_bucket_root;
   // Where round 1 kept per-partition delivery state (<root>/<name>/<partition>): a pending batch

@@ -2,7 +2,7 @@
 // a journal position or a record arrival time. Pure parsing; no I/O.
 //
 //   RecordId        40 hex digits, as PutRecord/PutRecordBatch returned it: incarnation (16),
-//                   partition (8), offset (16) — the format of StreamRegistry::MakeRecordId
+//                   partition (8), offset (16) — the format of api::FirehoseRecordId
 //   PARTITION:OFFSET  e.g. 0:1234
 //   ISO-8601 time   2026-12-01T10:00:00Z, 2026-12-01T10:00:00.250+01:00 (a zone is required)
 //   epoch ms        1796119200000 (up to 16 digits)
@@ -37,7 +37,7 @@ using Bound = std::variant<PositionBound, TimeBound>;
 
 // Parses any of the forms above. InvalidArgument names what was expected.
 Result<Bound> ParseBound(std::string_view text);
-// A Firehose RecordId of Sluice (StreamRegistry::MakeRecordId).
+// A Firehose RecordId of Sluice (api::FirehoseRecordId).
 Result<PositionBound> ParseRecordId(std::string_view text);
 // ISO-8601 with a zone (Z or ±HH:MM / ±HHMM; 'T' or ' ' between date and time; seconds and a
 // fraction optional, the fraction truncated to ms), or epoch milliseconds.

@@ -9,10 +9,12 @@
 
 #include "api/firehose_handler.h"
 #include "api/http_server.h"
+#include "api/router.h"
 #include "common/file_util.h"
 #include "journal/journal.h"
 #include "secrets/resolver.h"
 #include "server/stream_registry.h"
+#include "streams/service.h"
 
 namespace sluice::server {
 namespace {
@@ -55,17 +57,22 @@ class ServerImpl : public Server {
       options_.redactor = own_redactor_.get();
     }
     resolver_ = std::make_unique<secrets::Resolver>(options_.redactor, &Clock::System());
-    registry_ = std::make_unique<StreamRegistry>(sc, journal_.get(), resolver_.get());
+    streams_ = std::make_unique<streams::Service>(
+        journal_.get(),
+        streams::ServiceOptions{fs::Join(sc.data_dir, "ingest-streams"), &Clock::System()});
+    SLUICE_RETURN_IF_ERROR(streams_->Open());
+    registry_ = std::make_unique<StreamRegistry>(sc, streams_.get(), resolver_.get());
     for (const auto& s : options_.config.streams) {
       SLUICE_RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
     }
     SLUICE_RETURN_IF_ERROR(registry_->LoadApiStreams());
 
-    handler_ = std::make_unique<api::FirehoseHandler>(*registry_);
+    firehose_ = std::make_unique<api::FirehoseHandler>(*registry_);
+    router_.Add(std::string(api::kFirehoseTargetPrefix), firehose_.get());
     api::HttpServerOptions ho;
     SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
     ho.io_threads = static_cast<int>(sc.io_threads);
-    http_ = std::make_unique<api::HttpServer>(ho, *handler_);
+    http_ = std::make_unique<api::HttpServer>(ho, router_);
     SLUICE_RETURN_IF_ERROR(http_->Start());
     address_ = (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
                std::to_string(http_->port());
@@ -103,9 +110,13 @@ class ServerImpl : public Server {
   ServeOptions options_;
   std::unique_ptr<secrets::Redactor> own_redactor_;
   std::unique_ptr<secrets::Resolver> resolver_;
+  // Destroyed bottom-up: the listener, the handlers, the delivery streams, the ingest streams, the
+  // journal.
   std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<streams::Service> streams_;
   std::unique_ptr<StreamRegistry> registry_;
-  std::unique_ptr<api::FirehoseHandler> handler_;
+  std::unique_ptr<api::FirehoseHandler> firehose_;
+  api::Router router_;
   std::unique_ptr<api::HttpServer> http_;
   std::string address_;
   std::mutex shutdown_mu_;

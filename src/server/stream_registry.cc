@@ -2,39 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <set>
 
 #include "common/file_util.h"
 #include "config/config.h"
-#include "pipeline/transform_builder.h"
 
 namespace sluice::server {
-namespace {
 
-constexpr char kSlowDown[] = "Slow down.";
-
-}  // namespace
-
-StreamRegistry::StreamRegistry(const config::ServerConfig& server, journal::Journal* journal,
+StreamRegistry::StreamRegistry(const config::ServerConfig& server, streams::Service* streams,
                                secrets::Resolver* resolver, Clock* clock)
-    : server_(server), journal_(journal), resolver_(resolver), clock_(clock) {}
+    : server_(server), ingest_(streams), resolver_(resolver), clock_(clock) {}
 
 StreamRegistry::~StreamRegistry() {
   StopAll();
-}
-
-std::string StreamRegistry::MakeRecordId(uint64_t incarnation, uint32_t partition,
-                                         uint64_t offset) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%016llx%08x%016llx", static_cast<unsigned long long>(incarnation),
-                partition, static_cast<unsigned long long>(offset));
-  return buf;
-}
-
-std::string StreamRegistry::Arn(const std::string& name) const {
-  return "arn:aws:firehose:" + server_.region + ":" + server_.account_id + ":deliverystream/" +
-         name;
 }
 
 std::string StreamRegistry::ApiStreamDir() const {
@@ -90,8 +70,8 @@ Result<std::string> StreamRegistry::ResolveStoreRoot(const config::ObjectDestina
   return std::string();
 }
 
-Result<objectstore::ObjectStore*> StreamRegistry::StoreFor(Stream& s,
-                                                           const config::ObjectDestination& dest) {
+Result<std::unique_ptr<objectstore::ObjectStore>> StreamRegistry::OpenStore(
+    const config::ObjectDestination& dest) const {
   objectstore::StoreOptions opts;
   opts.url = dest.url;
   SLUICE_ASSIGN_OR_RETURN(std::string root, ResolveStoreRoot(dest));
@@ -99,101 +79,61 @@ Result<objectstore::ObjectStore*> StreamRegistry::StoreFor(Stream& s,
   opts.endpoint = dest.endpoint;
   if (!dest.region.empty()) opts.region = dest.region;
   opts.path_style = dest.path_style;
-  auto it = s.stores.find(opts.url);
-  if (it != s.stores.end()) return it->second.get();
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<objectstore::ObjectStore> store, objectstore::Open(opts));
-  objectstore::ObjectStore* raw = store.get();
-  s.stores.emplace(opts.url, std::move(store));
-  return raw;
+  return objectstore::Open(opts);
 }
 
-Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
-    const config::StreamConfig& cfg_in) {
-  config::StreamConfig cfg = cfg_in;
-  // No destination: a folder named after the stream (a valid stream name is a safe folder name;
-  // it need not be a valid bucket name).
-  if (cfg.staged.empty()) {
-    cfg.staged.url = "file://" + fs::Join(fs::Join(server_.data_dir, "buckets"), cfg.name);
-  }
-  auto s = std::make_shared<Stream>();
-  s->config = cfg;
-  s->incarnation = static_cast<uint64_t>(cfg.create_timestamp_ms);
-  for (uint32_t p = 0; p < cfg.partitions; ++p) {
-    SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log, journal_->Partition(cfg.name, p));
-    s->partitions.push_back(log);
-  }
-  SLUICE_ASSIGN_OR_RETURN(objectstore::ObjectStore * staged, StoreFor(*s, cfg.staged));
-  pipeline::TransformStores stores;
-  stores.staged = staged;
-  if (!cfg.raw.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(stores.raw, StoreFor(*s, cfg.raw));
-  }
-  if (!cfg.errors.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(stores.errors, StoreFor(*s, cfg.errors));
-  }
-  // The plain Firehose path (records concatenated as sent) needs no transform machinery.
-  const bool has_warehouse = !cfg.warehouse_json.empty();
-  const bool plain = cfg.processors.empty() && cfg.format == "raw" &&
-                     cfg.compression == "UNCOMPRESSED" && stores.raw == nullptr && !has_warehouse;
-  std::optional<warehouse::WarehouseConfig> warehouse_config;
-  if (has_warehouse) {
-    SLUICE_ASSIGN_OR_RETURN(warehouse_config, pipeline::ParseWarehouseConfig(cfg));
-  }
-  SLUICE_ASSIGN_OR_RETURN(pipeline::KeyMaker keys, pipeline::KeyMaker::Create(cfg));
-  transform::ChainOptions chain_options;
-  chain_options.region = server_.region;
-  chain_options.account_id = server_.account_id;
-  chain_options.clock = clock_;
-  for (uint32_t p = 0; p < cfg.partitions; ++p) {
-    pipeline::WorkerOptions wo;
-    wo.clock = clock_;
-    wo.state_dir =
-        fs::Join(fs::Join(fs::Join(server_.data_dir, "delivery"), cfg.name), std::to_string(p));
-    std::unique_ptr<pipeline::BatchBuilder> builder;
-    pipeline::WarehouseSink* sink = nullptr;
-    if (plain) {
-      builder = std::make_unique<pipeline::ConcatBuilder>(keys, staged, stores.errors);
-    } else {
-      SLUICE_ASSIGN_OR_RETURN(
-          std::unique_ptr<pipeline::TransformBuilder> tb,
-          pipeline::TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
-      if (has_warehouse) {
-        s->sinks.push_back(std::make_unique<pipeline::WarehouseSink>(
-            cfg, *warehouse_config, keys, tb.get(),
-            stores.errors != nullptr ? stores.errors : staged, resolver_));
-        sink = s->sinks.back().get();
-      }
-      builder = std::move(tb);
-    }
-    s->workers.push_back(std::make_unique<pipeline::DeliveryWorker>(cfg, p, s->partitions[p],
-                                                                    std::move(builder), sink, wo));
-  }
-  s->staged_description = staged->Describe();
-  return s;
+Result<std::unique_ptr<pipeline::DeliveryStream>> StreamRegistry::BuildDelivery(
+    const config::StreamConfig& cfg) {
+  pipeline::DeliveryStreamDeps deps;
+  deps.streams = ingest_;
+  deps.resolver = resolver_;
+  deps.clock = clock_;
+  deps.region = server_.region;
+  deps.account_id = server_.account_id;
+  deps.open_store = [this](const config::ObjectDestination& dest) { return OpenStore(dest); };
+  deps.default_bucket_root = fs::Join(server_.data_dir, "buckets");
+  deps.legacy_state_root = fs::Join(server_.data_dir, "delivery");
+  return pipeline::DeliveryStream::Create(cfg, deps);
 }
 
-void StreamRegistry::StartWorkers(const Stream& s) {
-  for (const auto& w : s.workers) w->Start();
-  spdlog::info(
-      "stream {}: delivering to {} (prefix '{}', buffering {} MB / {} s, {} partition(s), "
-      "version {})",
-      s.config.name, s.staged_description, s.config.staged.prefix, s.config.buffering.size_mb,
-      s.config.buffering.interval_s, s.config.partitions, s.config.version);
-}
-
-Status StreamRegistry::StartStream(const config::StreamConfig& cfg) {
-  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Stream> s, BuildStream(cfg));
+Status StreamRegistry::StartStream(const config::StreamConfig& cfg, bool fresh) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return Status::Unavailable("server is stopping");
-    if (streams_.count(cfg.name) != 0) {
-      return Status::AlreadyExists("Firehose " + cfg.name + " under accountId " +
-                                   server_.account_id + " already exists.");
-    }
+    if (streams_.count(cfg.name) != 0) return Status::AlreadyExists(cfg.name);
     if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
-    streams_[cfg.name] = s;
   }
-  StartWorkers(*s);
+  // The hidden ingest stream: one shard per partition, the delivery stream's creation time as its
+  // own (RecordIds carry it).
+  streams::StreamSpec spec = streams::StreamSpec::WithEvenShards(
+      cfg.name, streams::StreamKind::kDeliveryOwned, cfg.partitions);
+  spec.created_ms = cfg.create_timestamp_ms;
+  spec.retention_hours = cfg.retention_hours;
+  SLUICE_RETURN_IF_ERROR(ingest_->Create(spec, {.discard_old_data = fresh}));
+  auto s = std::make_shared<Stream>();
+  auto delivery = BuildDelivery(cfg);
+  if (delivery.ok()) {
+    s->delivery = std::move(delivery).value();
+    s->config = s->delivery->config();
+  }
+  Status st = delivery.status();
+  if (st.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) {
+      st = Status::Unavailable("server is stopping");
+    } else if (streams_.count(cfg.name) != 0) {
+      st = Status::AlreadyExists(cfg.name);
+    } else {
+      streams_[cfg.name] = s;
+    }
+  }
+  if (!st.ok()) {
+    // Journal data of a stream that could not start stays for the next start (unless it is new).
+    s->delivery.reset();
+    (void)ingest_->Delete(cfg.name, nullptr, /*drop_data=*/fresh);
+    return st;
+  }
+  s->delivery->Start();
   return Status::Ok();
 }
 
@@ -204,10 +144,7 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(updated_in.name);
-    if (it == streams_.end()) {
-      return Status::NotFound("Firehose " + updated_in.name + " under account " +
-                              server_.account_id + " not found.");
-    }
+    if (it == streams_.end()) return Status::NotFound(updated_in.name);
     old = it->second;
     if (stopped_) return Status::Unavailable("server is stopping");
   }
@@ -229,19 +166,20 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
   SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(updated));
   // Everything the new configuration needs is built before anything changes: a configuration
   // that cannot run leaves the stream as it was.
-  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Stream> next, BuildStream(updated));
-  next->life = old->life;
+  auto next = std::make_shared<Stream>();
+  SLUICE_ASSIGN_OR_RETURN(next->delivery, BuildDelivery(updated));
+  next->config = next->delivery->config();
   SLUICE_RETURN_IF_ERROR(
       fs::WriteFileAtomically(ApiStreamPath(updated.name), config::StreamToYaml(updated)));
   // The old workers finish the batch in hand and stop; the new ones continue from the committed
-  // checkpoint (a batch whose intent is recorded is redelivered). Puts go on meanwhile: both
-  // generations append to the same journal partitions.
-  for (auto& w : old->workers) w->Handover();
+  // consumer state (a batch whose intent is recorded is redelivered). Puts go on meanwhile: they
+  // append to the ingest stream, which both generations read.
+  old->delivery->Handover();
   {
     std::lock_guard<std::mutex> lock(mu_);
     streams_[updated.name] = next;
   }
-  StartWorkers(*next);
+  next->delivery->Start();
   spdlog::info("stream {}: destination updated to version {}", updated.name, updated.version);
   return Status::Ok();
 }
@@ -250,7 +188,7 @@ Status StreamRegistry::AddConfigStream(const config::StreamConfig& stream) {
   config::StreamConfig cfg = stream;
   cfg.from_api = false;
   if (cfg.create_timestamp_ms == 0) cfg.create_timestamp_ms = clock_->NowMs();
-  return StartStream(cfg);
+  return StartStream(cfg, /*fresh=*/false);
 }
 
 Status StreamRegistry::LoadApiStreams() {
@@ -313,7 +251,7 @@ Status StreamRegistry::LoadApiStreams() {
       continue;
     }
     cfg->from_api = true;
-    if (Status st = StartStream(*cfg); !st.ok()) {
+    if (Status st = StartStream(*cfg, /*fresh=*/false); !st.ok()) {
       refuse(st);
       continue;
     }
@@ -335,15 +273,12 @@ Status StreamRegistry::LoadApiStreams() {
   return Status::Ok();
 }
 
-Result<std::string> StreamRegistry::CreateStream(config::StreamConfig cfg) {
+Status StreamRegistry::CreateStream(config::StreamConfig cfg) {
   SLUICE_RETURN_IF_ERROR(config::ValidateStream(cfg));
   SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(cfg));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (streams_.count(cfg.name) != 0) {
-      return Status::AlreadyExists("Firehose " + cfg.name + " under accountId " +
-                                   server_.account_id + " already exists.");
-    }
+    if (streams_.count(cfg.name) != 0) return Status::AlreadyExists(cfg.name);
     if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
   }
   cfg.from_api = true;
@@ -353,22 +288,23 @@ Result<std::string> StreamRegistry::CreateStream(config::StreamConfig cfg) {
     if (!dest->empty()) SLUICE_RETURN_IF_ERROR(ResolveStoreRoot(*dest).status());
   }
   std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
-  // A new incarnation must never reuse old journal data of a stream with the same name.
-  SLUICE_RETURN_IF_ERROR(journal_->DropStream(cfg.name));
+  // A new stream never reuses journal data of an earlier one with the same name: it goes before
+  // the definition is written (a crash after that must not revive the old records).
+  SLUICE_RETURN_IF_ERROR(ingest_->DiscardData(cfg.name));
   SLUICE_RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
   SLUICE_RETURN_IF_ERROR(
       fs::WriteFileAtomically(ApiStreamPath(cfg.name), config::StreamToYaml(cfg)));
   std::set<std::string> names = api_names_;
   names.insert(cfg.name);
   Status st = WriteCatalog(names);
-  if (st.ok()) st = StartStream(cfg);
+  if (st.ok()) st = StartStream(cfg, /*fresh=*/true);
   if (!st.ok()) {
     (void)WriteCatalog(api_names_);
     (void)fs::RemoveFile(ApiStreamPath(cfg.name));
     return st;
   }
   api_names_ = std::move(names);
-  return Arn(cfg.name);
+  return Status::Ok();
 }
 
 Status StreamRegistry::StreamLimitError() const {
@@ -384,10 +320,7 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(name);
-    if (it == streams_.end()) {
-      return Status::NotFound("Firehose " + name + " under account " + server_.account_id +
-                              " not found.");
-    }
+    if (it == streams_.end()) return Status::NotFound(name);
     if (!it->second->config.from_api) {
       return Status::FailedPrecondition(
           "Firehose " + name + " is declared in the config file; remove it there instead.");
@@ -395,20 +328,21 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
     s = it->second;
     streams_.erase(it);
   }
-  {
-    std::unique_lock<std::shared_mutex> life(s->life->mu);
-    s->life->deleted = true;
-  }
-  for (auto& w : s->workers) w->Abort();
-  {
+  // Puts are fenced off first; then the workers stop and the definition goes, before the data
+  // (a crash in between leaves journal data of a stream that no longer exists, never a stream
+  // that comes back empty).
+  Status forgotten;
+  Status st = ingest_->Delete(name, [&] {
+    s->delivery->Abort();
     std::set<std::string> names = api_names_;
     names.erase(name);
-    SLUICE_RETURN_IF_ERROR(WriteCatalog(names));
-    api_names_ = std::move(names);
-  }
-  SLUICE_RETURN_IF_ERROR(fs::RemoveFile(ApiStreamPath(name)));
-  SLUICE_RETURN_IF_ERROR(fs::FsyncDir(ApiStreamDir()));
-  SLUICE_RETURN_IF_ERROR(journal_->DropStream(name));
+    forgotten = WriteCatalog(names);
+    if (forgotten.ok()) api_names_ = std::move(names);
+    if (forgotten.ok()) forgotten = fs::RemoveFile(ApiStreamPath(name));
+    if (forgotten.ok()) forgotten = fs::FsyncDir(ApiStreamDir());
+  });
+  SLUICE_RETURN_IF_ERROR(forgotten);
+  SLUICE_RETURN_IF_ERROR(st);
   spdlog::info("stream {}: deleted", name);
   return Status::Ok();
 }
@@ -416,14 +350,10 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
 Result<api::StreamInfo> StreamRegistry::DescribeStream(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = streams_.find(name);
-  if (it == streams_.end()) {
-    return Status::NotFound("Firehose " + name + " under account " + server_.account_id +
-                            " not found.");
-  }
+  if (it == streams_.end()) return Status::NotFound(name);
   api::StreamInfo info;
   info.config = it->second->config;
-  info.arn = Arn(name);
-  info.status = "ACTIVE";
+  info.status = api::DeliveryStreamStatus::kActive;
   return info;
 }
 
@@ -437,10 +367,7 @@ Status StreamRegistry::UpdateTags(const std::string& name,
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(name);
-    if (it == streams_.end()) {
-      return Status::NotFound("Firehose " + name + " under account " + server_.account_id +
-                              " not found.");
-    }
+    if (it == streams_.end()) return Status::NotFound(name);
     s = it->second;
   }
   if (!s->config.from_api) {
@@ -471,52 +398,28 @@ std::vector<std::string> StreamRegistry::ListStreams() {
 
 void StreamRegistry::Put(const std::string& stream, std::vector<std::string> records,
                          api::PutCallback done) {
-  std::shared_ptr<Stream> s;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = streams_.find(stream);
-    if (it != streams_.end()) s = it->second;
+    if (streams_.count(stream) == 0) {
+      done(Status::NotFound(stream));
+      return;
+    }
   }
-  if (!s) {
-    done(Status::NotFound("Firehose " + stream + " under account " + server_.account_id +
-                          " not found."));
-    return;
-  }
-  const size_t n = records.size();
-  uint32_t p = static_cast<uint32_t>(s->next_partition.fetch_add(1) % s->partitions.size());
-  std::shared_lock<std::shared_mutex> life(s->life->mu);
-  if (s->life->deleted) {
-    done(Status::NotFound("Firehose " + stream + " under account " + server_.account_id +
-                          " not found."));
-    return;
-  }
-  s->partitions[p]->Append(std::move(records), clock_->NowMs(),
-                           [s, p, n, done = std::move(done)](Result<journal::AppendResult> r) {
-                             std::vector<api::PutEntry> entries(n);
-                             if (!r.ok()) {
-                               spdlog::error("stream {} partition {}: append failed: {}",
-                                             s->config.name, p, r.status().ToString());
-                               // A full or failing disk is the server's condition, not the
-                               // client's: ServiceUnavailableException (503 for PutRecord), as
-                               // the quota path answers, so SDKs back off and retry.
-                               for (auto& e : entries) {
-                                 e.error_code = "ServiceUnavailableException";
-                                 e.error_message = "The record could not be stored durably; retry.";
-                               }
-                               done(std::move(entries));
-                               return;
-                             }
-                             for (size_t i = 0; i < n; ++i) {
-                               if (i < r->accepted) {
-                                 entries[i].record_id =
-                                     MakeRecordId(s->incarnation, p, r->first.value + i);
-                               } else {
-                                 entries[i].error_code = "ServiceUnavailableException";
-                                 entries[i].error_message = kSlowDown;
-                               }
-                             }
-                             done(std::move(entries));
-                           });
+  ingest_->AppendUnkeyed(
+      stream, std::move(records), [done = std::move(done)](Result<streams::AppendResult> r) {
+        if (!r.ok()) {
+          done(r.status());
+          return;
+        }
+        api::PutResult out;
+        out.incarnation = static_cast<uint64_t>(r->stream_created_ms);
+        out.entries.reserve(r->records.size());
+        for (auto& rec : r->records) {
+          out.entries.push_back(
+              api::PutEntry{std::move(rec.status), rec.position.shard, rec.position.offset.value});
+        }
+        done(std::move(out));
+      });
 }
 
 void StreamRegistry::StopAll() {
@@ -527,9 +430,7 @@ void StreamRegistry::StopAll() {
     stopped_ = true;
     streams = streams_;
   }
-  for (auto& [name, s] : streams) {
-    for (auto& w : s->workers) w->Stop();
-  }
+  for (auto& [name, s] : streams) s->delivery->Stop();
 }
 
 }  // namespace sluice::server

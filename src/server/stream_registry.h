@@ -1,45 +1,43 @@
-// StreamRegistry: the live delivery streams of a server, and the api::Backend the Firehose front
-// end calls. For each stream it owns the object stores and one DeliveryWorker per partition; the
-// journal holds the records.
+// StreamRegistry: the Firehose control plane of a server, and the api::Backend the Firehose front
+// end calls. It keeps the delivery streams' definitions — from the config file (fixed for the
+// process's life) or from CreateDeliveryStream (persisted under <data_dir>/api-streams/<name>.yaml
+// and listed in api-streams/catalog, so they survive restarts; only cataloged names are loaded,
+// and each definition is checked to hold only what the Firehose API expresses) — and runs each as
+// a pipeline::DeliveryStream reading its hidden ingest stream (streams::Service, same name, one
+// shard per partition). Records never pass through here: a Put goes to the ingest stream, and the
+// delivery stream's workers read it as named consumers.
 //
-// Streams come from the config file (fixed for the process's life) or from CreateDeliveryStream
-// (persisted under <data_dir>/api-streams/<name>.yaml and listed in api-streams/catalog, so they
-// survive restarts; only cataloged names are loaded, and each definition is checked to hold only
-// what the Firehose API expresses).
-//
-// Where objects may go: a bucket:// destination (from BucketARN) is a directory directly below
-// <data_dir>/buckets and must resolve there after following symlinks; a file:// directory from
-// the config file may be anywhere except inside the data dir outside buckets/ (the journal,
-// delivery state and stream definitions are never a delivery target).
+// Where objects may go (the store opener it gives each delivery stream): a bucket:// destination
+// (from BucketARN) is a directory directly below <data_dir>/buckets and must resolve there after
+// following symlinks; a file:// directory from the config file may be anywhere except inside the
+// data dir outside buckets/ (the journal, delivery state and stream definitions are never a
+// delivery target).
 // Thread safety: all methods are thread-safe. Put does not block on disk: its callback runs on the
 // journal's commit thread once the records are durable.
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "api/backend.h"
 #include "common/clock.h"
 #include "config/config.h"
-#include "journal/journal.h"
 #include "objectstore/object_store.h"
-#include "pipeline/delivery_worker.h"
-#include "pipeline/warehouse_sink.h"
+#include "pipeline/delivery_stream.h"
 #include "secrets/resolver.h"
+#include "streams/service.h"
 
 namespace sluice::server {
 
 class StreamRegistry : public api::Backend {
  public:
-  // `resolver` resolves ${secret:...} references of warehouse settings; it must outlive the
-  // registry.
-  StreamRegistry(const config::ServerConfig& server, journal::Journal* journal,
+  // `streams` holds the hidden ingest streams; `resolver` resolves ${secret:...} references of
+  // warehouse settings. Both must outlive the registry.
+  StreamRegistry(const config::ServerConfig& server, streams::Service* streams,
                  secrets::Resolver* resolver, Clock* clock = &Clock::System());
   ~StreamRegistry() override;
 
@@ -51,7 +49,7 @@ class StreamRegistry : public api::Backend {
   void StopAll();
 
   // api::Backend
-  Result<std::string> CreateStream(config::StreamConfig config) override;
+  Status CreateStream(config::StreamConfig config) override;
   Status DeleteStream(const std::string& name) override;
   Result<api::StreamInfo> DescribeStream(const std::string& name) override;
   std::vector<std::string> ListStreams() override;
@@ -63,40 +61,23 @@ class StreamRegistry : public api::Backend {
   std::string Region() const override { return server_.region; }
   std::string AccountId() const override { return server_.account_id; }
 
-  // Opaque Firehose RecordId for a journal position; stable and unique per stream incarnation.
-  static std::string MakeRecordId(uint64_t incarnation, uint32_t partition, uint64_t offset);
-
  private:
+  // One generation of a delivery stream (UpdateDestination replaces it with the next).
   struct Stream {
     config::StreamConfig config;
-    uint64_t incarnation = 0;
-    std::vector<journal::PartitionLog*> partitions;
-    std::map<std::string, std::unique_ptr<objectstore::ObjectStore>> stores;  // by resolved URL
-    std::vector<std::unique_ptr<pipeline::WarehouseSink>> sinks;  // one per worker, if any
-    std::vector<std::unique_ptr<pipeline::DeliveryWorker>> workers;
-    std::string staged_description;  // for logs
-    std::atomic<uint64_t> next_partition{0};
-    // Put holds it shared while it hands records to a partition log; DeleteStream holds it
-    // exclusively while it marks the stream deleted, so no Append reaches a dropped log.
-    // Shared by the generations of one stream (UpdateDestination builds a new Stream on the same
-    // partition logs), so a Put through an older generation is fenced too.
-    struct Life {
-      std::shared_mutex mu;
-      bool deleted = false;  // GUARDED_BY(mu)
-    };
-    std::shared_ptr<Life> life = std::make_shared<Life>();
+    std::unique_ptr<pipeline::DeliveryStream> delivery;
   };
 
-  // Builds a stream's stores, builders and (not yet started) workers.
-  Result<std::shared_ptr<Stream>> BuildStream(const config::StreamConfig& config);
-  void StartWorkers(const Stream& s);
-  // BuildStream, register, StartWorkers.
-  Status StartStream(const config::StreamConfig& config);
-  Result<objectstore::ObjectStore*> StoreFor(Stream& s, const config::ObjectDestination& dest);
+  // Creates the hidden ingest stream, builds the delivery stream, registers and starts it.
+  // `fresh`: a new stream, which must not read journal data of an earlier one of the same name.
+  Status StartStream(const config::StreamConfig& config, bool fresh);
+  Result<std::unique_ptr<pipeline::DeliveryStream>> BuildDelivery(
+      const config::StreamConfig& config);
+  Result<std::unique_ptr<objectstore::ObjectStore>> OpenStore(
+      const config::ObjectDestination& dest) const;
   // The symlink-free directory of a bucket:// or file:// destination, checked to stay where it
   // may (see the file comment); empty for s3://.
   Result<std::string> ResolveStoreRoot(const config::ObjectDestination& dest) const;
-  std::string Arn(const std::string& name) const;
   std::string ApiStreamDir() const;
   std::string ApiStreamPath(const std::string& name) const;
   std::string CatalogPath() const;
@@ -104,14 +85,14 @@ class StreamRegistry : public api::Backend {
   Status StreamLimitError() const;
 
   config::ServerConfig server_;
-  journal::Journal* journal_;
+  streams::Service* ingest_;
   secrets::Resolver* resolver_;
   Clock* clock_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>> streams_;  // GUARDED_BY(mu_)
-  // shared_ptr: a Put callback in flight may outlive a concurrent DeleteStream.
-  bool stopped_ = false;  // GUARDED_BY(mu_)
-  // Serialises changes of the API-created streams' catalog; taken before mu_, never after.
+  bool stopped_ = false;                                    // GUARDED_BY(mu_)
+  // Serialises changes of the delivery streams (create, update, tags, delete) and of the
+  // API-created streams' catalog; taken before mu_, never after.
   std::mutex catalog_mu_;
   std::set<std::string> api_names_;  // GUARDED_BY(catalog_mu_): the names in the catalog
 };

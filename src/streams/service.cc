@@ -259,7 +259,8 @@ Status Service::Create(StreamSpec spec, CreateOptions options) {
   return Status::Ok();
 }
 
-Status Service::Delete(const std::string& name, const std::function<void()>& release) {
+Status Service::Delete(const std::string& name, const std::function<void()>& release,
+                       bool drop_data) {
   std::shared_ptr<Entry> e;
   {
     std::lock_guard lock(mu_);
@@ -276,6 +277,17 @@ Status Service::Delete(const std::string& name, const std::function<void()>& rel
   if (e->spec.kind == StreamKind::kStandalone) {
     SLUICE_RETURN_IF_ERROR(fs::RemoveFile(EntryPath(name)));
     SLUICE_RETURN_IF_ERROR(fs::FsyncDir(options_.catalog_dir));
+  }
+  return drop_data ? journal_->DropStream(name) : Status::Ok();
+}
+
+Status Service::DiscardData(const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(ValidateStreamName(name));
+  {
+    std::lock_guard lock(mu_);
+    if (streams_.count(name) != 0) {
+      return Status::FailedPrecondition("stream " + name + " exists; delete it instead");
+    }
   }
   return journal_->DropStream(name);
 }
@@ -335,12 +347,15 @@ void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> re
   e->logs[index]->Append(
       std::move(records), options_.clock->NowMs(),
       [e, shard, n, done = std::move(done)](Result<journal::AppendResult> r) {
-        std::vector<AppendOutcome> out(n);
+        AppendResult result;
+        result.stream_created_ms = e->spec.created_ms;
+        std::vector<AppendOutcome>& out = result.records;
+        out.resize(n);
         if (!r.ok()) {
           spdlog::error("stream {} shard {}: append failed: {}", e->spec.name, shard,
                         r.status().ToString());
           for (auto& o : out) o.status = Status::Unavailable(r.status().message());
-          done(std::move(out));
+          done(std::move(result));
           return;
         }
         for (size_t i = 0; i < n; ++i) {
@@ -350,7 +365,7 @@ void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> re
             out[i].status = Status::ResourceExhausted(kQuotaReached);
           }
         }
-        done(std::move(out));
+        done(std::move(result));
       });
 }
 
@@ -395,16 +410,17 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
   }
   struct Pending {
     std::mutex mu;
-    std::vector<AppendOutcome> outcomes;
+    AppendResult result;
     size_t remaining = 0;
     AppendCallback done;
   };
   auto pending = std::make_shared<Pending>();
-  pending->outcomes.resize(n);
+  pending->result.stream_created_ms = e->spec.created_ms;
+  pending->result.records.resize(n);
   pending->remaining = groups.size();
   pending->done = std::move(done);
   if (groups.empty()) {
-    pending->done(std::vector<AppendOutcome>{});
+    pending->done(std::move(pending->result));
     return;
   }
   const int64_t now = options_.clock->NowMs();
@@ -415,7 +431,7 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
         [e, shard, pending, members = std::move(g.members)](Result<journal::AppendResult> r) {
           std::unique_lock lock(pending->mu);
           for (size_t j = 0; j < members.size(); ++j) {
-            AppendOutcome& o = pending->outcomes[members[j]];
+            AppendOutcome& o = pending->result.records[members[j]];
             if (!r.ok()) {
               o.status = Status::Unavailable(r.status().message());
             } else if (j < r->accepted) {
@@ -430,7 +446,7 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
           }
           if (--pending->remaining > 0) return;
           lock.unlock();
-          pending->done(std::move(pending->outcomes));
+          pending->done(std::move(pending->result));
         });
   }
 }

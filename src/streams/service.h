@@ -29,7 +29,13 @@
 
 namespace sluice::streams {
 
-using AppendCallback = std::function<void(Result<std::vector<AppendOutcome>>)>;
+// What an Append did: one outcome per record, in order, and which stream took them (its
+// created_ms tells a stream from an earlier one of the same name).
+struct AppendResult {
+  int64_t stream_created_ms = 0;
+  std::vector<AppendOutcome> records;
+};
+using AppendCallback = std::function<void(Result<AppendResult>)>;
 
 // Reads one shard in order from a starting position. Not thread-safe; one per reader.
 class ShardReader {
@@ -102,9 +108,14 @@ class Service {
   Status Create(StreamSpec spec, CreateOptions options);
   Status Create(StreamSpec spec) { return Create(std::move(spec), CreateOptions{}); }
   // Removes a stream: appends are fenced off first (an Append racing it gets NotFound, none
-  // reaches dropped data), then `release` runs (the owner stops its consumers), then the journal
-  // data and catalog entry go. NotFound.
-  Status Delete(const std::string& name, const std::function<void()>& release = nullptr);
+  // reaches dropped data), then `release` runs (the owner stops its consumers), then the catalog
+  // entry and, when `drop_data`, the journal data go (kept: an owner that could not start the
+  // stream leaves its records for the next start). NotFound.
+  Status Delete(const std::string& name, const std::function<void()>& release = nullptr,
+                bool drop_data = true);
+  // Deletes journal data left under `name` by a stream that no longer exists (an owner about to
+  // persist a new stream of that name does this first). FailedPrecondition while it is a stream.
+  Status DiscardData(const std::string& name);
   Result<StreamInfo> Describe(const std::string& name) const;
   // Names, sorted; of one kind only when `kind` is given.
   std::vector<std::string> List(std::optional<StreamKind> kind = std::nullopt) const;

@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <future>
 
+#include "api/firehose_handler.h"
 #include "gtest/gtest.h"
 #include "journal/journal.h"
 #include "replay/bound.h"
 #include "replay/selection.h"
-#include "server/stream_registry.h"
 
 namespace sluice::replay {
 namespace {
@@ -22,7 +22,7 @@ constexpr int64_t kT0 = 1'796'119'200'000;  // 2026-12-01T10:00:00.000Z
 // --- Bounds ----------------------------------------------------------------------------------
 
 TEST(BoundTest, RecordIdIsTheFormatStreamRegistryIssues) {
-  const std::string id = server::StreamRegistry::MakeRecordId(1'796'119'200'123, 3, 987'654'321);
+  const std::string id = api::FirehoseRecordId(1'796'119'200'123, 3, 987'654'321);
   auto bound = ParseBound(id);
   ASSERT_TRUE(bound.ok()) << bound.status().ToString();
   EXPECT_EQ(std::get<PositionBound>(*bound),
@@ -180,7 +180,7 @@ TEST_F(SelectionTest, APositionSelectsItsPartitionFromThereToTheEnd) {
   Fill(1, 5, 10, 5);
   auto s = Snapshot();
   EXPECT_EQ(Expect(*s, "0:2"), (V{"0-2", "0-3", "0-4"}));
-  EXPECT_EQ(Expect(*s, server::StreamRegistry::MakeRecordId(kT0, 1, 3)), (V{"1-3", "1-4"}));
+  EXPECT_EQ(Expect(*s, api::FirehoseRecordId(kT0, 1, 3)), (V{"1-3", "1-4"}));
 }
 
 TEST_F(SelectionTest, ATimeSelectsEveryPartitionMergedInArrivalOrder) {
@@ -288,8 +288,8 @@ TEST_F(SelectionTest, ARecordIdOfAnotherIncarnationIsRefused) {
   // An API stream keeps its incarnation; any other one was deleted with its records.
   Incarnation api{kT0 - 1000, false};
   EXPECT_TRUE(
-      Select(*s, server::StreamRegistry::MakeRecordId(kT0 - 1000, 0, 1), std::nullopt, api).ok());
-  Status st = Error(*s, server::StreamRegistry::MakeRecordId(kT0 - 5000, 0, 1), std::nullopt, api);
+      Select(*s, api::FirehoseRecordId(kT0 - 1000, 0, 1), std::nullopt, api).ok());
+  Status st = Error(*s, api::FirehoseRecordId(kT0 - 5000, 0, 1), std::nullopt, api);
   EXPECT_NE(st.message().find("--from is a RecordId of another incarnation of stream 'orders' (one "
                               "dating from " +
                               FormatTime(kT0 - 5000) + "; the current one dates from " +
@@ -299,13 +299,13 @@ TEST_F(SelectionTest, ARecordIdOfAnotherIncarnationIsRefused) {
   // A config-file stream: a new incarnation per server run over the same journal.
   Incarnation config{kT0 + 60'000, true};
   EXPECT_TRUE(
-      Select(*s, server::StreamRegistry::MakeRecordId(kT0 - 1000, 0, 1), std::nullopt, config)
+      Select(*s, api::FirehoseRecordId(kT0 - 1000, 0, 1), std::nullopt, config)
           .ok());
   EXPECT_FALSE(
-      Select(*s, server::StreamRegistry::MakeRecordId(kT0 + 90'000, 0, 1), std::nullopt, config)
+      Select(*s, api::FirehoseRecordId(kT0 + 90'000, 0, 1), std::nullopt, config)
           .ok());
   // Issued after the record at that position arrived: the journal was started over since.
-  st = Error(*s, server::StreamRegistry::MakeRecordId(kT0 + 15, 0, 1), std::nullopt, config);
+  st = Error(*s, api::FirehoseRecordId(kT0 + 15, 0, 1), std::nullopt, config);
   EXPECT_NE(st.message().find("the record now at partition 0 offset 1 arrived before it"),
             std::string::npos)
       << st.message();

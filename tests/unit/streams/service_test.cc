@@ -33,11 +33,14 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(service_->Open().ok());
   }
   std::vector<AppendOutcome> AppendNow(const std::string& name, std::vector<Record> records) {
-    std::promise<Result<std::vector<AppendOutcome>>> p;
+    std::promise<Result<AppendResult>> p;
     service_->Append(name, std::move(records), [&](auto r) { p.set_value(std::move(r)); });
     auto r = p.get_future().get();
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : std::vector<AppendOutcome>{};
+    if (r.ok()) {
+      EXPECT_EQ(r->stream_created_ms, service_->Describe(name)->spec.created_ms);
+    }
+    return r.ok() ? r->records : std::vector<AppendOutcome>{};
   }
   std::vector<std::string> ReadAll(const std::string& name, uint32_t shard,
                                    StartingPosition from = {}) {
@@ -77,12 +80,12 @@ TEST_F(ServiceTest, UnkeyedCallsTakeTurnsAcrossShards) {
   ASSERT_TRUE(
       service_->Create(StreamSpec::WithEvenShards("fh", StreamKind::kDeliveryOwned, 2)).ok());
   for (int i = 0; i < 4; ++i) {
-    std::promise<Result<std::vector<AppendOutcome>>> p;
+    std::promise<Result<AppendResult>> p;
     service_->AppendUnkeyed("fh", {"x" + std::to_string(i)},
                             [&](auto r) { p.set_value(std::move(r)); });
     auto r = p.get_future().get();
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ((*r)[0].position.shard, static_cast<uint32_t>(i % 2));
+    EXPECT_EQ(r->records[0].position.shard, static_cast<uint32_t>(i % 2));
   }
   EXPECT_EQ(ReadAll("fh", 0), (std::vector<std::string>{"x0", "x2"}));
 }
@@ -147,7 +150,7 @@ TEST_F(ServiceTest, DeleteFencesAppendsReleasesConsumersAndDropsData) {
   bool released = false;
   ASSERT_TRUE(service_->Delete("s", [&] { released = true; }).ok());
   EXPECT_TRUE(released);
-  std::promise<Result<std::vector<AppendOutcome>>> p;
+  std::promise<Result<AppendResult>> p;
   service_->Append("s", {Record{"b", "k", {}}}, [&](auto r) { p.set_value(std::move(r)); });
   EXPECT_EQ(p.get_future().get().status().code(), StatusCode::kNotFound);
   EXPECT_EQ(service_->Delete("s").code(), StatusCode::kNotFound);
