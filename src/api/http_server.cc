@@ -14,6 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -189,8 +190,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     r.body = std::move(req.body());
     stream_.expires_never();  // the handler may wait for a durable commit
-    Responder respond = [weak = weak_from_this(), gate = server_.gate(),
-                         exec = stream_.get_executor(), seq = ++seq_](HttpResponse response) {
+    const uint64_t seq = ++seq_;
+    Responder::OneShot one_shot = [weak = weak_from_this(), gate = server_.gate(),
+                                   exec = stream_.get_executor(), seq](HttpResponse response) {
       std::lock_guard<std::mutex> lock(gate->mu);
       if (!gate->open) return;
       auto self = weak.lock();
@@ -199,7 +201,143 @@ class Session : public std::enable_shared_from_this<Session> {
         self->Write(seq, std::move(response));
       });
     };
-    server_.handler().Handle(std::move(r), std::move(respond));
+    Responder::Streamer streamer = [weak = weak_from_this(), gate = server_.gate(),
+                                    exec = stream_.get_executor(),
+                                    seq](int status, HttpHeaders headers) {
+      auto stream = std::make_shared<Stream>(weak, gate, exec, seq);
+      std::lock_guard<std::mutex> lock(gate->mu);
+      if (!gate->open) return stream;
+      if (auto self = weak.lock()) {
+        net::post(exec, [self, seq, status, headers = std::move(headers)]() mutable {
+          self->WriteStreamHead(seq, status, std::move(headers));
+        });
+      }
+      return stream;
+    };
+    server_.handler().Handle(std::move(r), Responder(std::move(one_shot), std::move(streamer)));
+  }
+
+  // The ResponseStream of one request: posts parts to the connection's strand.
+  class Stream : public ResponseStream {
+   public:
+    Stream(std::weak_ptr<Session> session, std::shared_ptr<Gate> gate,
+           beast::tcp_stream::executor_type exec, uint64_t seq)
+        : session_(std::move(session)), gate_(std::move(gate)), exec_(exec), seq_(seq) {}
+    ~Stream() override { End(); }
+    void Write(std::string part, std::function<void(bool)> written) override {
+      {
+        std::lock_guard<std::mutex> lock(gate_->mu);
+        auto self = session_.lock();
+        if (gate_->open && self && !ended_.load()) {
+          net::post(exec_, [self, seq = seq_, part = std::move(part),
+                            written = std::move(written)]() mutable {
+            self->StreamPart(seq, std::move(part), std::move(written));
+          });
+          return;
+        }
+      }
+      if (written) written(false);
+    }
+    void End() override {
+      if (ended_.exchange(true)) return;
+      std::lock_guard<std::mutex> lock(gate_->mu);
+      auto self = session_.lock();
+      if (!gate_->open || !self) return;
+      net::post(exec_, [self, seq = seq_] { self->StreamLast(seq); });
+    }
+
+   private:
+    std::weak_ptr<Session> session_;
+    std::shared_ptr<Gate> gate_;
+    beast::tcp_stream::executor_type exec_;
+    uint64_t seq_;
+    std::atomic<bool> ended_{false};
+  };
+
+  // Streamed responses (Transfer-Encoding: chunked): the head, then one chunk per part, then the
+  // last chunk. Parts that arrive before the head is written wait in stream_queue_.
+  void WriteStreamHead(uint64_t seq, int status, HttpHeaders headers) {
+    if (seq != seq_ || writing_ || !busy_) return;
+    writing_ = true;
+    streaming_ = true;
+    stream_head_ = {};
+    stream_head_.version(11);
+    stream_head_.result(static_cast<unsigned>(status));
+    for (auto& [k, v] : headers) stream_head_.set(k, v);
+    stream_keep_ = keep_alive_ && !closing_ && !server_.stopping() && !head_;
+    stream_head_.keep_alive(stream_keep_);
+    stream_head_.chunked(true);
+    stream_serializer_.emplace(stream_head_);
+    stream_.expires_after(server_.options().idle_timeout);
+    http::async_write_header(stream_, *stream_serializer_,
+                             [self = shared_from_this()](error_code ec, size_t) {
+                               if (ec) return self->FailStream();
+                               self->stream_head_written_ = true;
+                               self->PumpStream();
+                             });
+  }
+
+  void StreamPart(uint64_t seq, std::string part, std::function<void(bool)> written) {
+    if (seq != seq_ || !streaming_) {
+      if (written) written(false);
+      return;
+    }
+    stream_queue_.emplace_back(std::move(part), std::move(written));
+    PumpStream();
+  }
+
+  void StreamLast(uint64_t seq) {
+    if (seq != seq_ || !streaming_) return;
+    stream_ended_ = true;
+    PumpStream();
+  }
+
+  void PumpStream() {
+    if (!stream_head_written_ || stream_in_flight_) return;
+    if (!stream_queue_.empty()) {
+      stream_in_flight_ = true;
+      stream_current_ = std::move(stream_queue_.front());
+      stream_queue_.pop_front();
+      stream_.expires_after(server_.options().idle_timeout);
+      net::async_write(stream_, http::make_chunk(net::buffer(stream_current_.first)),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         self->stream_in_flight_ = false;
+                         auto written = std::move(self->stream_current_.second);
+                         if (written) written(!ec);
+                         if (ec) return self->FailStream();
+                         self->stream_.expires_never();
+                         self->PumpStream();
+                       });
+      return;
+    }
+    if (!stream_ended_) return;
+    stream_in_flight_ = true;
+    stream_.expires_after(server_.options().idle_timeout);
+    net::async_write(stream_, http::make_chunk_last(),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       self->ResetStream();
+                       if (ec || !self->stream_keep_) return self->Close();
+                       self->DoRead();
+                     });
+  }
+
+  void FailStream() {
+    for (auto& [part, written] : stream_queue_) {
+      if (written) written(false);
+    }
+    ResetStream();
+    Close();
+  }
+
+  void ResetStream() {
+    stream_queue_.clear();
+    stream_serializer_.reset();
+    streaming_ = false;
+    stream_head_written_ = false;
+    stream_in_flight_ = false;
+    stream_ended_ = false;
+    busy_ = false;
+    writing_ = false;
   }
 
   // Writes the response of request `seq`. A second call for the same request is ignored.
@@ -277,6 +415,16 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool linger_ = false;  // drain before closing (an error response left request bytes unread)
   uint64_t seq_ = 0;     // the current request's number on this connection
+  // A streamed response in progress (see WriteStreamHead).
+  http::response<http::empty_body> stream_head_;
+  std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
+  std::deque<std::pair<std::string, std::function<void(bool)>>> stream_queue_;
+  std::pair<std::string, std::function<void(bool)>> stream_current_;
+  bool streaming_ = false;
+  bool stream_head_written_ = false;
+  bool stream_in_flight_ = false;
+  bool stream_ended_ = false;
+  bool stream_keep_ = false;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -120,6 +121,16 @@ class Client {
     r.body = buf_.substr(0, length);
     buf_.erase(0, length);
     return r;
+  }
+  // Reads until `marker` has arrived; returns everything up to and including it ("" on timeout).
+  std::string ReadUntil(const std::string& marker) {
+    size_t at;
+    while ((at = buf_.find(marker)) == std::string::npos) {
+      if (!Fill()) return "";
+    }
+    std::string out = buf_.substr(0, at + marker.size());
+    buf_.erase(0, at + marker.size());
+    return out;
   }
   // True when the server closed the connection (EOF) within the timeout.
   bool ReadsEof() {
@@ -241,6 +252,54 @@ TEST_F(HttpServerTest, StopLetsTheInFlightRequestFinishAndClosesIdleConnections)
   ASSERT_EQ(stopped.wait_for(std::chrono::seconds(kTimeoutSeconds)), std::future_status::ready);
   Client late(server_->port());
   EXPECT_FALSE(late.connected() && late.Send(Post("/", "x")) && late.Read().has_value());
+}
+
+// Streams three parts from another thread, then ends; the connection then serves the next request.
+class StreamingHandler : public HttpHandler {
+ public:
+  void Handle(HttpRequest request, Responder respond) override {
+    if (request.target == "/plain") {
+      HttpResponse r;
+      r.body = "plain";
+      return respond(std::move(r));
+    }
+    threads_.emplace_back([respond = std::move(respond), this] {
+      auto stream = respond.Stream(200, {{"Content-Type", "application/vnd.amazon.eventstream"}});
+      ASSERT_NE(stream, nullptr);
+      for (const char* part : {"one", "two", "three"}) {
+        std::promise<bool> sent;
+        stream->Write(part, [&sent](bool ok) { sent.set_value(ok); });
+        written_ok += sent.get_future().get() ? 1 : 0;
+      }
+      stream->End();
+    });
+  }
+  ~StreamingHandler() override {
+    for (auto& t : threads_) t.join();
+  }
+  std::atomic<int> written_ok{0};
+
+ private:
+  std::vector<std::thread> threads_;
+};
+
+TEST_F(HttpServerTest, StreamsAResponseInChunksThenKeepsTheConnection) {
+  StreamingHandler handler;
+  StartServer(handler);
+  Client c(server_->port());
+  ASSERT_TRUE(c.Send(Post("/", "x")));
+  std::string raw = c.ReadUntil("0\r\n\r\n");
+  EXPECT_NE(raw.find("HTTP/1.1 200"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Transfer-Encoding: chunked"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Content-Type: application/vnd.amazon.eventstream"), std::string::npos);
+  EXPECT_NE(raw.find("\r\n\r\n3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n0\r\n\r\n"), std::string::npos)
+      << raw;
+  ASSERT_TRUE(c.Send(Post("/plain", "x")));
+  auto next = c.Read();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->body, "plain");
+  server_->Stop();
+  EXPECT_EQ(handler.written_ok.load(), 3);
 }
 
 TEST_F(HttpServerTest, ServesTheFirehoseHandlerEndToEnd) {
