@@ -6,10 +6,17 @@
 //   StoreOptions::multipart_threshold_bytes go up as a multipart upload whose parts are sent at
 //   most max_parallel_parts at a time. Any failure aborts the upload (AbortMultipartUpload), so
 //   no parts are left behind; the object is visible only after CompleteMultipartUpload succeeds.
-// - Every HTTP request is retried on Unavailable (5xx, dropped connection, timeout) and
-//   ResourceExhausted (429, SlowDown) with full-jitter exponential backoff, up to max_attempts.
-//   403 is FailedPrecondition and 404 NotFound, never retried. Messages name the object, the
-//   operation and the S3 error code, and never contain secrets.
+// - One attempt per call: Put (a single PutObject), Get, Delete and each List page send one
+//   request and return its error, mapped onto Status: Unavailable (5xx, dropped connection,
+//   timeout), ResourceExhausted (429, SlowDown), FailedPrecondition (401, 403), NotFound (404),
+//   InvalidArgument (any other refusal). Retrying a call is the caller's job: the delivery
+//   worker's Retrier is the one layer that retries object puts (design.md §5.6), so retries
+//   never nest. The exception is what is inherent to one multipart Put: its sub-requests
+//   (CreateMultipartUpload, each UploadPart, CompleteMultipartUpload, AbortMultipartUpload) are
+//   retried on Unavailable and ResourceExhausted, up to max_attempts each, with the common
+//   Retrier (full-jitter exponential backoff), because redoing the whole upload for one failed
+//   part would resend every other part. Messages name the object, the operation and the S3
+//   error code, and never contain secrets.
 // - Keys are relative to the URL's prefix: s3://bucket/logs + "a/b" is the S3 key "logs/a/b", and
 //   List returns keys relative to the prefix too.
 // Thread safety: safe for concurrent use; libcurl handles come from an internal pool.
@@ -23,9 +30,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/retrier.h"
 #include "objectstore/aws_credentials.h"
 #include "objectstore/object_store.h"
-#include "objectstore/retry_policy.h"
 
 namespace sluice::objectstore {
 
@@ -50,7 +57,7 @@ std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> para
 
 // Test seams.
 struct S3Hooks {
-  SleepFn sleep = RealSleep();
+  Retrier::SleepFn sleep;  // between retries of multipart sub-requests; null: sleep for real
   uint64_t seed = std::random_device{}();
   int list_page_size = 1000;  // max-keys per ListObjectsV2 page
 };
@@ -83,14 +90,16 @@ class S3ObjectStore : public ObjectStore {
   Status PutSingle(const std::string& full_key, std::string_view data);
   Status PutMultipart(const std::string& full_key, std::string_view data);
   Status AbortMultipart(const std::string& full_key, const std::string& upload_id);
-  // Sends `request` with retries; maps HTTP and transport failures onto Status.
+  // Sends `request` once; maps HTTP and transport failures onto Status.
   Result<Response> Execute(const Request& request);
+  // Execute with retries of Unavailable and ResourceExhausted, up to max_attempts: for the
+  // sub-requests of a multipart upload only (see the file comment).
+  Result<Response> ExecuteWithRetries(const Request& request);
   // One attempt. Transport failures are Unavailable; any HTTP status is returned as a Response.
   Result<Response> PerformOnce(const Request& request);
   Status ErrorFor(const Request& request, const Response& response) const;
   std::string UrlFor(const Request& request) const;
   std::string Where(const std::string& full_key) const;
-  int64_t NextDelayMs(int retry);
   void* AcquireHandle();
   void ReleaseHandle(void* handle);
 
@@ -103,8 +112,8 @@ class S3ObjectStore : public ObjectStore {
       base_url_;  // scheme://host[:port][/bucket] (path style) or scheme://bucket.host
   S3Hooks hooks_;
   std::atomic<int64_t> requests_sent_{0};
+  Retrier multipart_retrier_;
   std::mutex mu_;
-  std::mt19937_64 rng_;         // GUARDED_BY(mu_)
   std::vector<void*> handles_;  // GUARDED_BY(mu_): idle CURL* easy handles (keep connections)
 };
 
