@@ -138,7 +138,7 @@ std::string XmlFirst(std::string_view xml, const std::string& tag) {
 }
 
 // What a user should check for each S3 authorization failure.
-std::string DeniedHint(const std::string& code, const AwsCredentials& credentials) {
+std::string DeniedHint(const std::string& code, const aws::Credentials& credentials) {
   std::string from = " (credentials from " + credentials.source + ")";
   if (code == "SignatureDoesNotMatch") return ": check the secret access key" + from;
   if (code == "InvalidAccessKeyId") return ": check the access key id" + from;
@@ -286,8 +286,27 @@ std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> para
   return out;
 }
 
+Result<aws::Credentials> ResolveStoreCredentials(const StoreOptions& options,
+                                                 const aws::EnvLookup& env) {
+  if (options.access_key_id.empty() != options.secret_access_key.empty()) {
+    return Status::FailedPrecondition(
+        "object store options set only one of access_key_id / secret_access_key; set both");
+  }
+  aws::CredentialSources sources;
+  sources.access_key_id = options.access_key_id;
+  sources.secret_access_key = options.secret_access_key;
+  sources.session_token = options.session_token;
+  sources.explicit_source = "store options";
+  return aws::ResolveCredentials(sources, env);
+}
+
+std::string ResolveStoreRegion(const StoreOptions& options, const aws::EnvLookup& env) {
+  return aws::ResolveRegion(options.region, env);
+}
+
 Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Create(const StoreOptions& options,
-                                                             const EnvLookup& env, S3Hooks hooks) {
+                                                             const aws::EnvLookup& env,
+                                                             S3Hooks hooks) {
   SLUICE_ASSIGN_OR_RETURN(S3Location location, ParseS3Url(options.url));
   if (options.part_size_bytes == 0 || options.max_parallel_parts < 1 || options.max_attempts < 1) {
     return Status::InvalidArgument(
@@ -298,8 +317,8 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Create(const StoreOptions&
     return Status::InvalidArgument("S3 endpoint '" + options.endpoint +
                                    "' must start with http:// or https://");
   }
-  SLUICE_ASSIGN_OR_RETURN(AwsCredentials credentials, ResolveCredentials(options, env));
-  std::string region = ResolveRegion(options, env);
+  SLUICE_ASSIGN_OR_RETURN(aws::Credentials credentials, ResolveStoreCredentials(options, env));
+  std::string region = ResolveStoreRegion(options, env);
   GlobalInit();
   return std::unique_ptr<S3ObjectStore>(new S3ObjectStore(
       options, std::move(location), std::move(credentials), std::move(region), std::move(hooks)));
@@ -317,8 +336,8 @@ std::string BaseUrl(const StoreOptions& options, const S3Location& location,
 }
 }  // namespace
 
-S3ObjectStore::S3ObjectStore(StoreOptions options, S3Location location, AwsCredentials credentials,
-                             std::string region, S3Hooks hooks)
+S3ObjectStore::S3ObjectStore(StoreOptions options, S3Location location,
+                             aws::Credentials credentials, std::string region, S3Hooks hooks)
     : options_(std::move(options)),
       location_(std::move(location)),
       credentials_(std::move(credentials)),

@@ -30,8 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include "aws/credentials.h"
 #include "common/retrier.h"
-#include "objectstore/aws_credentials.h"
 #include "objectstore/object_store.h"
 
 namespace sluice::objectstore {
@@ -55,6 +55,13 @@ std::string UriDecode(std::string_view s);
 // bare key written "key=".
 std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> params);
 
+// The store's credentials from the one resolver (aws/credentials.h), with the options'
+// access_key_id / secret_access_key / session_token as its first source ("store options").
+Result<aws::Credentials> ResolveStoreCredentials(const StoreOptions& options,
+                                                 const aws::EnvLookup& env);
+// options.region, else as aws::ResolveRegion.
+std::string ResolveStoreRegion(const StoreOptions& options, const aws::EnvLookup& env);
+
 // Test seams.
 struct S3Hooks {
   Retrier::SleepFn sleep;  // between retries of multipart sub-requests; null: sleep for real
@@ -64,10 +71,11 @@ struct S3Hooks {
 
 class S3ObjectStore : public ObjectStore {
  public:
-  // Resolves credentials and region (see aws_credentials.h) and validates the URL. Sends nothing.
-  static Result<std::unique_ptr<S3ObjectStore>> Create(const StoreOptions& options,
-                                                       const EnvLookup& env = ProcessEnv(),
-                                                       S3Hooks hooks = {});
+  // Resolves credentials and region (ResolveStoreCredentials, ResolveStoreRegion) and validates
+  // the URL. Sends nothing.
+  static Result<std::unique_ptr<S3ObjectStore>> Create(
+      const StoreOptions& options, const aws::EnvLookup& env = aws::ProcessEnv(),
+      S3Hooks hooks = {});
   ~S3ObjectStore() override;
   S3ObjectStore(const S3ObjectStore&) = delete;
   S3ObjectStore& operator=(const S3ObjectStore&) = delete;
@@ -84,7 +92,7 @@ class S3ObjectStore : public ObjectStore {
  private:
   struct Request;
   struct Response;
-  S3ObjectStore(StoreOptions options, S3Location location, AwsCredentials credentials,
+  S3ObjectStore(StoreOptions options, S3Location location, aws::Credentials credentials,
                 std::string region, S3Hooks hooks);
 
   Status PutSingle(const std::string& full_key, std::string_view data);
@@ -105,7 +113,7 @@ class S3ObjectStore : public ObjectStore {
 
   const StoreOptions options_;
   const S3Location location_;
-  const AwsCredentials credentials_;
+  const aws::Credentials credentials_;
   const std::string region_;
   const std::string sigv4_;  // "aws:amz:<region>:s3"
   const std::string

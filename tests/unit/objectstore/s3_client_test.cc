@@ -10,7 +10,6 @@
 #include <set>
 
 #include "common/base64.h"
-#include "objectstore/aws_credentials.h"
 #include "objectstore/s3_store.h"
 #include "testutil/objectstore_fake_http_server.h"
 
@@ -23,7 +22,7 @@ using testutil::FakeHttpServer;
 
 constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
-EnvLookup MapEnv(std::map<std::string, std::string> values) {
+aws::EnvLookup MapEnv(std::map<std::string, std::string> values) {
   return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
     auto it = values.find(name);
     if (it == values.end()) return std::nullopt;
@@ -122,7 +121,7 @@ TEST_F(CredentialsTest, OptionsWinOverTheEnvironment) {
   StoreOptions options;
   options.access_key_id = "AKIDOPT";
   options.secret_access_key = "secret-opt";
-  auto c = ResolveCredentials(
+  auto c = ResolveStoreCredentials(
       options, MapEnv({{"AWS_ACCESS_KEY_ID", "AKIDENV"}, {"AWS_SECRET_ACCESS_KEY", "x"}}));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->access_key_id, "AKIDOPT");
@@ -134,11 +133,11 @@ TEST_F(CredentialsTest, EnvironmentIncludingSessionTokenAndRegion) {
                      {"AWS_SECRET_ACCESS_KEY", "secret-env"},
                      {"AWS_SESSION_TOKEN", "tok"},
                      {"AWS_DEFAULT_REGION", "eu-west-1"}});
-  auto c = ResolveCredentials(StoreOptions{}, env);
+  auto c = ResolveStoreCredentials(StoreOptions{}, env);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->secret_access_key, "secret-env");
   EXPECT_EQ(c->session_token, "tok");
-  EXPECT_EQ(ResolveRegion(StoreOptions{}, env), "eu-west-1");
+  EXPECT_EQ(ResolveStoreRegion(StoreOptions{}, env), "eu-west-1");
 }
 
 TEST_F(CredentialsTest, SharedFilesWithProfile) {
@@ -150,27 +149,28 @@ TEST_F(CredentialsTest, SharedFilesWithProfile) {
       Write("config", "[default]\nregion = us-east-2\n[profile ci]\nregion = ap-south-1\n");
   auto env = MapEnv(
       {{"AWS_SHARED_CREDENTIALS_FILE", creds}, {"AWS_CONFIG_FILE", config}, {"AWS_PROFILE", "ci"}});
-  auto c = ResolveCredentials(StoreOptions{}, env);
+  auto c = ResolveStoreCredentials(StoreOptions{}, env);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->access_key_id, "AKIDCI");
   EXPECT_EQ(c->secret_access_key, "sci");
   EXPECT_EQ(c->session_token, "tci");
   EXPECT_EQ(c->source, creds);
-  EXPECT_EQ(ResolveRegion(StoreOptions{}, env), "ap-south-1");
+  EXPECT_EQ(ResolveStoreRegion(StoreOptions{}, env), "ap-south-1");
   auto home = MapEnv({{"HOME", dir_}});
   std::filesystem::create_directories(dir_ + "/.aws");
   std::filesystem::copy_file(creds, dir_ + "/.aws/credentials");
-  EXPECT_EQ(ResolveCredentials(StoreOptions{}, home)->access_key_id, "AKIDDEF");
+  EXPECT_EQ(ResolveStoreCredentials(StoreOptions{}, home)->access_key_id, "AKIDDEF");
 }
 
 TEST_F(CredentialsTest, MissingCredentialsNameEveryPlaceLookedAt) {
-  auto c = ResolveCredentials(StoreOptions{}, MapEnv({{"HOME", dir_}}));
+  auto c = ResolveStoreCredentials(StoreOptions{}, MapEnv({{"HOME", dir_}}));
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(c.status().message().find("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"),
             std::string::npos);
   EXPECT_NE(c.status().message().find(dir_ + "/.aws/credentials"), std::string::npos);
-  auto half = ResolveCredentials(StoreOptions{}, MapEnv({{"AWS_SECRET_ACCESS_KEY", "s3cr3t"}}));
+  auto half =
+      ResolveStoreCredentials(StoreOptions{}, MapEnv({{"AWS_SECRET_ACCESS_KEY", "s3cr3t"}}));
   ASSERT_FALSE(half.ok());
   EXPECT_EQ(half.status().message().find("s3cr3t"), std::string::npos);
 }

@@ -1,9 +1,8 @@
-#include "cli/record_sender.h"
+#include "client/record_sender.h"
 
 #include <simdjson.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -12,13 +11,13 @@
 #include <memory>
 #include <sstream>
 
-#include "cli/http_client.h"
+#include "client/http_client.h"
 #include "common/base64.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
 #include "common/retrier.h"
 
-namespace sluice::cli {
+namespace sluice::client {
 namespace {
 
 // Firehose Direct PUT limits (aws-wire-spec.md §1.4).
@@ -447,37 +446,4 @@ int PrintSendSummary(const SendOptions& options, const SendStats& stats,
   return kSendExitUndelivered;
 }
 
-void AddSendFlags(CLI::App* cmd, SendOptions& options) {
-  cmd->add_option("--endpoint", options.endpoint, "Firehose API endpoint URL")
-      ->capture_default_str();
-  cmd->add_option(
-      "--region", options.region,
-      "Region for SigV4 signing (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)");
-  cmd->add_option("--max-retries", options.max_retries,
-                  "Retries per record after the first attempt")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1000));
-  cmd->add_option("--retry-timeout", options.retry_timeout_s,
-                  "Seconds to keep retrying one batch before giving up on its failed records")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 86400.0));
-  cmd->add_option("--backoff-base-ms", options.backoff_base_ms,
-                  "First retry delay in ms; doubles per attempt, with jitter")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 600'000));
-  cmd->add_option("--backoff-max-ms", options.backoff_max_ms, "Largest retry delay in ms")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 600'000));
-  cmd->add_option("--request-timeout", options.request_timeout_s,
-                  "Seconds allowed for one HTTP request")
-      ->capture_default_str()
-      ->check(CLI::Range(0.001, 3600.0));
-  cmd->add_flag_callback(
-      "--progress", [&options] { options.progress = SendOptions::Progress::kAlways; },
-      "Always show the progress bar (default: only when stderr is a terminal)");
-  cmd->add_flag_callback(
-      "--no-progress", [&options] { options.progress = SendOptions::Progress::kNever; },
-      "Never show the progress bar");
-}
-
-}  // namespace sluice::cli
+}  // namespace sluice::client
