@@ -10,9 +10,21 @@
 #include <memory>
 #include <optional>
 
+#include "cli/send_flags.h"
 #include "common/status.h"
 
 namespace sluice::cli {
+
+using client::ExtraProblem;
+using client::Grouped;
+using client::kMaxRecordBytes;
+using client::kSendExitOk;
+using client::kSendExitUndelivered;
+using client::kSendExitUsage;
+using client::OutgoingRecord;
+using client::PrintSendSummary;
+using client::RecordSource;
+using client::SendRecords;
 namespace {
 
 struct Record {

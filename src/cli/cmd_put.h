@@ -1,5 +1,5 @@
 // `sluice put`: sends newline-delimited records from files or stdin to a Firehose-compatible
-// endpoint with PutRecordBatch, retrying what failed (cli/record_sender.h: batching, retries,
+// endpoint with PutRecordBatch, retrying what failed (client/record_sender.h: batching, retries,
 // progress, summary).
 //
 // Contract: RunPut returns 0 only when every record read was acknowledged (got a RecordId).
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/record_sender.h"
+#include "client/record_sender.h"
 
 namespace CLI {
 class App;
@@ -24,16 +24,17 @@ class App;
 namespace sluice::cli {
 
 // --stream, --endpoint, --region, the retry and progress flags come from SendOptions.
-struct PutOptions : SendOptions {
+struct PutOptions : client::SendOptions {
   std::vector<std::string> files;  // positional; empty or "-" means stdin
   bool strip_newline = false;      // --no-newline
   bool quiet = false;              // --quiet: no summary line on success
 };
 
 // Exit codes of RunPut.
-inline constexpr int kPutExitOk = kSendExitOk;
-inline constexpr int kPutExitUndelivered = kSendExitUndelivered;  // some records not delivered
-inline constexpr int kPutExitUsage = kSendExitUsage;              // bad options or unreadable input
+inline constexpr int kPutExitOk = client::kSendExitOk;
+inline constexpr int kPutExitUndelivered =
+    client::kSendExitUndelivered;                             // some records not delivered
+inline constexpr int kPutExitUsage = client::kSendExitUsage;  // bad options or unreadable input
 
 // Runs `sluice put`. Reads stdin_stream when no files (or "-") are given; writes progress,
 // per-record problems and the summary to `err`. Credentials for SigV4 (service "firehose") come

@@ -8,13 +8,29 @@
 #include <memory>
 #include <optional>
 
-#include "cli/http_client.h"
+#include "cli/send_flags.h"
+#include "client/http_client.h"
 #include "common/file_util.h"
 #include "common/json_writer.h"
 #include "replay/bound.h"
 #include "replay/selection.h"
 
 namespace sluice::cli {
+
+using client::CredentialsFromEnvironment;
+using client::ExtraProblem;
+using client::Grouped;
+using client::HttpClient;
+using client::HttpResponse;
+using client::kMaxRecordBytes;
+using client::kSendExitOk;
+using client::kSendExitUndelivered;
+using client::kSendExitUsage;
+using client::OutgoingRecord;
+using client::PrintSendSummary;
+using client::RecordSource;
+using client::RegionFromFlagOrEnvironment;
+using client::SendRecords;
 namespace {
 
 constexpr char kPrefix[] = "sluice replay: ";

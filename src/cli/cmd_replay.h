@@ -18,7 +18,7 @@
 #include <ostream>
 #include <string>
 
-#include "cli/record_sender.h"
+#include "client/record_sender.h"
 
 namespace CLI {
 class App;
@@ -26,7 +26,7 @@ class App;
 
 namespace sluice::cli {
 
-struct ReplayOptions : SendOptions {
+struct ReplayOptions : client::SendOptions {
   ReplayOptions() {
     command = "replay";
     // Replays are large: ride out the server's quota ("Slow down.") while it delivers.

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "cli/http_client.h"
+#include "client/http_client.h"
 #include "common/json_writer.h"
 #include "config/config.h"
 
@@ -14,15 +14,15 @@ namespace {
 // Calls one Firehose operation; returns the response body, or prints the AWS error and fails.
 bool Call(const StreamsOptions& o, const std::string& op, const std::string& body,
           std::string& response, std::ostream& err) {
-  auto client = HttpClient::Create();
-  if (!client.ok()) {
-    err << "sluice streams: " << client.status().message() << "\n";
+  auto http = client::HttpClient::Create();
+  if (!http.ok()) {
+    err << "sluice streams: " << http.status().message() << "\n";
     return false;
   }
-  AwsCredentials creds = CredentialsFromEnvironment();
-  if (!creds.access_key.empty())
-    (*client)->SetSigV4(RegionFromFlagOrEnvironment(o.region), "firehose", creds);
-  auto r = (*client)->Post(
+  aws::Credentials creds = client::CredentialsFromEnvironment();
+  if (!creds.access_key_id.empty())
+    (*http)->SetSigV4(client::RegionFromFlagOrEnvironment(o.region), "firehose", creds);
+  auto r = (*http)->Post(
       o.endpoint + "/",
       {"Content-Type: application/x-amz-json-1.1", "X-Amz-Target: Firehose_20150804." + op}, body);
   if (!r.ok()) {

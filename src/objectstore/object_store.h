@@ -44,7 +44,7 @@ struct StoreOptions {
   size_t multipart_threshold_bytes = size_t{16} << 20;
   size_t part_size_bytes = size_t{8} << 20;
   int max_parallel_parts = 4;
-  int max_attempts = 5;            // per HTTP request, including the first
+  int max_attempts = 5;  // per multipart sub-request, including the first (see s3_store.h)
   int connect_timeout_ms = 5'000;  // TCP + TLS connect
   int low_speed_timeout_s = 30;    // abort a transfer that moves < 1 byte/s for this long
 };

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "common/base64.h"
@@ -137,7 +138,7 @@ std::string XmlFirst(std::string_view xml, const std::string& tag) {
 }
 
 // What a user should check for each S3 authorization failure.
-std::string DeniedHint(const std::string& code, const AwsCredentials& credentials) {
+std::string DeniedHint(const std::string& code, const aws::Credentials& credentials) {
   std::string from = " (credentials from " + credentials.source + ")";
   if (code == "SignatureDoesNotMatch") return ": check the secret access key" + from;
   if (code == "InvalidAccessKeyId") return ": check the access key id" + from;
@@ -193,6 +194,14 @@ size_t WriteHeader(char* ptr, size_t size, size_t nitems, void* userdata) {
     *static_cast<std::string*>(userdata) = value;
   }
   return size * nitems;
+}
+
+// Errors another attempt may fix: a peer that is temporarily unreachable or failing
+// (Unavailable: 5xx, dropped connections, timeouts) or throttling us (ResourceExhausted: 429,
+// SlowDown). Everything else (403, 404, bad input) fails the same way again.
+bool IsRetryable(const Status& status) {
+  return status.code() == StatusCode::kUnavailable ||
+         status.code() == StatusCode::kResourceExhausted;
 }
 
 void GlobalInit() {
@@ -277,8 +286,27 @@ std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> para
   return out;
 }
 
+Result<aws::Credentials> ResolveStoreCredentials(const StoreOptions& options,
+                                                 const aws::EnvLookup& env) {
+  if (options.access_key_id.empty() != options.secret_access_key.empty()) {
+    return Status::FailedPrecondition(
+        "object store options set only one of access_key_id / secret_access_key; set both");
+  }
+  aws::CredentialSources sources;
+  sources.access_key_id = options.access_key_id;
+  sources.secret_access_key = options.secret_access_key;
+  sources.session_token = options.session_token;
+  sources.explicit_source = "store options";
+  return aws::ResolveCredentials(sources, env);
+}
+
+std::string ResolveStoreRegion(const StoreOptions& options, const aws::EnvLookup& env) {
+  return aws::ResolveRegion(options.region, env);
+}
+
 Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Create(const StoreOptions& options,
-                                                             const EnvLookup& env, S3Hooks hooks) {
+                                                             const aws::EnvLookup& env,
+                                                             S3Hooks hooks) {
   SLUICE_ASSIGN_OR_RETURN(S3Location location, ParseS3Url(options.url));
   if (options.part_size_bytes == 0 || options.max_parallel_parts < 1 || options.max_attempts < 1) {
     return Status::InvalidArgument(
@@ -289,8 +317,8 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Create(const StoreOptions&
     return Status::InvalidArgument("S3 endpoint '" + options.endpoint +
                                    "' must start with http:// or https://");
   }
-  SLUICE_ASSIGN_OR_RETURN(AwsCredentials credentials, ResolveCredentials(options, env));
-  std::string region = ResolveRegion(options, env);
+  SLUICE_ASSIGN_OR_RETURN(aws::Credentials credentials, ResolveStoreCredentials(options, env));
+  std::string region = ResolveStoreRegion(options, env);
   GlobalInit();
   return std::unique_ptr<S3ObjectStore>(new S3ObjectStore(
       options, std::move(location), std::move(credentials), std::move(region), std::move(hooks)));
@@ -308,8 +336,8 @@ std::string BaseUrl(const StoreOptions& options, const S3Location& location,
 }
 }  // namespace
 
-S3ObjectStore::S3ObjectStore(StoreOptions options, S3Location location, AwsCredentials credentials,
-                             std::string region, S3Hooks hooks)
+S3ObjectStore::S3ObjectStore(StoreOptions options, S3Location location,
+                             aws::Credentials credentials, std::string region, S3Hooks hooks)
     : options_(std::move(options)),
       location_(std::move(location)),
       credentials_(std::move(credentials)),
@@ -317,7 +345,10 @@ S3ObjectStore::S3ObjectStore(StoreOptions options, S3Location location, AwsCrede
       sigv4_("aws:amz:" + region_ + ":s3"),
       base_url_(BaseUrl(options_, location_, region_)),
       hooks_(std::move(hooks)),
-      rng_(hooks_.seed) {}
+      multipart_retrier_(
+          RetryPolicy{/*initial_backoff_ms=*/100, /*max_backoff_ms=*/10'000,
+                      RetryPolicy::Jitter::kFull, static_cast<uint32_t>(options_.max_attempts)},
+          Clock::System(), nullptr, hooks_.sleep, hooks_.seed) {}
 
 S3ObjectStore::~S3ObjectStore() {
   for (void* h : handles_) curl_easy_cleanup(static_cast<CURL*>(h));
@@ -358,13 +389,6 @@ void* S3ObjectStore::AcquireHandle() {
 void S3ObjectStore::ReleaseHandle(void* handle) {
   std::lock_guard<std::mutex> lock(mu_);
   handles_.push_back(handle);
-}
-
-int64_t S3ObjectStore::NextDelayMs(int retry) {
-  std::lock_guard<std::mutex> lock(mu_);
-  RetryPolicy policy;
-  policy.max_attempts = options_.max_attempts;
-  return FullJitterDelayMs(policy, retry, rng_);
 }
 
 Result<S3ObjectStore::Response> S3ObjectStore::PerformOnce(const Request& request) {
@@ -469,28 +493,31 @@ Status S3ObjectStore::ErrorFor(const Request& request, const Response& response)
 }
 
 Result<S3ObjectStore::Response> S3ObjectStore::Execute(const Request& request) {
-  for (int attempt = 1;; ++attempt) {
-    Result<Response> result = PerformOnce(request);
-    Status status;
-    if (result.ok()) {
-      // CompleteMultipartUpload may answer 200 with an <Error> body.
-      bool error_body = result->status == 200 && request.operation == "CompleteMultipartUpload" &&
-                        result->body.find("<Error>") != std::string::npos;
-      if (result->status >= 200 && result->status < 300 && !error_body) return result;
-      Response failed = std::move(result).value();
-      if (error_body) failed.status = 500;
-      status = ErrorFor(request, failed);
-    } else {
-      status = result.status();
-    }
-    if (!IsRetryable(status)) return status;
-    if (attempt >= options_.max_attempts) {
-      if (attempt == 1) return status;
-      return Status(status.code(),
-                    status.message() + " (after " + std::to_string(attempt) + " attempts)");
-    }
-    hooks_.sleep(NextDelayMs(attempt));
-  }
+  Result<Response> result = PerformOnce(request);
+  if (!result.ok()) return result.status();
+  // CompleteMultipartUpload may answer 200 with an <Error> body.
+  bool error_body = result->status == 200 && request.operation == "CompleteMultipartUpload" &&
+                    result->body.find("<Error>") != std::string::npos;
+  if (result->status >= 200 && result->status < 300 && !error_body) return result;
+  Response failed = std::move(result).value();
+  if (error_body) failed.status = 500;
+  return ErrorFor(request, failed);
+}
+
+Result<S3ObjectStore::Response> S3ObjectStore::ExecuteWithRetries(const Request& request) {
+  std::optional<Response> response;
+  Retrier::Outcome outcome = multipart_retrier_.Run(
+      [&]() -> Status {
+        Result<Response> r = Execute(request);
+        if (!r.ok()) return r.status();
+        response = std::move(r).value();
+        return Status::Ok();
+      },
+      [](const Status& s) { return IsRetryable(s) ? kRetryForever : 0; });
+  if (outcome.ok()) return std::move(*response);
+  if (outcome.attempts == 1) return outcome.status;
+  return Status(outcome.status.code(), outcome.status.message() + " (after " +
+                                           std::to_string(outcome.attempts) + " attempts)");
 }
 
 Status S3ObjectStore::Put(const std::string& key, std::string_view data) {
@@ -510,7 +537,7 @@ Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view
   Request create{
       "CreateMultipartUpload",    "POST", full_key, CanonicalQuery({{"uploads", ""}}), {},
       "application/octet-stream", false};
-  SLUICE_ASSIGN_OR_RETURN(Response created, Execute(create));
+  SLUICE_ASSIGN_OR_RETURN(Response created, ExecuteWithRetries(create));
   std::string upload_id = XmlFirst(created.body, "UploadId");
   if (upload_id.empty()) {
     return Status::Unavailable(Where(full_key) + ": CreateMultipartUpload returned no UploadId");
@@ -532,7 +559,7 @@ Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view
                    data.substr(i * part_size, part_size),
                    "",
                    true};
-      Result<Response> r = Execute(part);
+      Result<Response> r = ExecuteWithRetries(part);
       if (r.ok() && r->etag.empty()) {
         r = Status::Unavailable(Where(full_key) + ": UploadPart " + std::to_string(i + 1) +
                                 " returned no ETag");
@@ -561,7 +588,7 @@ Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view
     Request complete{
         "CompleteMultipartUpload", "POST", full_key, CanonicalQuery({{"uploadId", upload_id}}), xml,
         "application/xml",         false};
-    Result<Response> done = Execute(complete);
+    Result<Response> done = ExecuteWithRetries(complete);
     if (done.ok()) return Status::Ok();
     first_error = done.status();
   }
@@ -582,7 +609,7 @@ Status S3ObjectStore::AbortMultipart(const std::string& full_key, const std::str
                 {},
                 "",
                 false};
-  Result<Response> r = Execute(abort);
+  Result<Response> r = ExecuteWithRetries(abort);
   // 404 NoSuchUpload: nothing is left behind.
   if (!r.ok() && r.status().code() != StatusCode::kNotFound) return r.status();
   return Status::Ok();

@@ -6,10 +6,17 @@
 //   StoreOptions::multipart_threshold_bytes go up as a multipart upload whose parts are sent at
 //   most max_parallel_parts at a time. Any failure aborts the upload (AbortMultipartUpload), so
 //   no parts are left behind; the object is visible only after CompleteMultipartUpload succeeds.
-// - Every HTTP request is retried on Unavailable (5xx, dropped connection, timeout) and
-//   ResourceExhausted (429, SlowDown) with full-jitter exponential backoff, up to max_attempts.
-//   403 is FailedPrecondition and 404 NotFound, never retried. Messages name the object, the
-//   operation and the S3 error code, and never contain secrets.
+// - One attempt per call: Put (a single PutObject), Get, Delete and each List page send one
+//   request and return its error, mapped onto Status: Unavailable (5xx, dropped connection,
+//   timeout), ResourceExhausted (429, SlowDown), FailedPrecondition (401, 403), NotFound (404),
+//   InvalidArgument (any other refusal). Retrying a call is the caller's job: the delivery
+//   worker's Retrier is the one layer that retries object puts (design.md §5.6), so retries
+//   never nest. The exception is what is inherent to one multipart Put: its sub-requests
+//   (CreateMultipartUpload, each UploadPart, CompleteMultipartUpload, AbortMultipartUpload) are
+//   retried on Unavailable and ResourceExhausted, up to max_attempts each, with the common
+//   Retrier (full-jitter exponential backoff), because redoing the whole upload for one failed
+//   part would resend every other part. Messages name the object, the operation and the S3
+//   error code, and never contain secrets.
 // - Keys are relative to the URL's prefix: s3://bucket/logs + "a/b" is the S3 key "logs/a/b", and
 //   List returns keys relative to the prefix too.
 // Thread safety: safe for concurrent use; libcurl handles come from an internal pool.
@@ -23,9 +30,9 @@
 #include <utility>
 #include <vector>
 
-#include "objectstore/aws_credentials.h"
+#include "aws/credentials.h"
+#include "common/retrier.h"
 #include "objectstore/object_store.h"
-#include "objectstore/retry_policy.h"
 
 namespace sluice::objectstore {
 
@@ -48,19 +55,27 @@ std::string UriDecode(std::string_view s);
 // bare key written "key=".
 std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> params);
 
+// The store's credentials from the one resolver (aws/credentials.h), with the options'
+// access_key_id / secret_access_key / session_token as its first source ("store options").
+Result<aws::Credentials> ResolveStoreCredentials(const StoreOptions& options,
+                                                 const aws::EnvLookup& env);
+// options.region, else as aws::ResolveRegion.
+std::string ResolveStoreRegion(const StoreOptions& options, const aws::EnvLookup& env);
+
 // Test seams.
 struct S3Hooks {
-  SleepFn sleep = RealSleep();
+  Retrier::SleepFn sleep;  // between retries of multipart sub-requests; null: sleep for real
   uint64_t seed = std::random_device{}();
   int list_page_size = 1000;  // max-keys per ListObjectsV2 page
 };
 
 class S3ObjectStore : public ObjectStore {
  public:
-  // Resolves credentials and region (see aws_credentials.h) and validates the URL. Sends nothing.
-  static Result<std::unique_ptr<S3ObjectStore>> Create(const StoreOptions& options,
-                                                       const EnvLookup& env = ProcessEnv(),
-                                                       S3Hooks hooks = {});
+  // Resolves credentials and region (ResolveStoreCredentials, ResolveStoreRegion) and validates
+  // the URL. Sends nothing.
+  static Result<std::unique_ptr<S3ObjectStore>> Create(
+      const StoreOptions& options, const aws::EnvLookup& env = aws::ProcessEnv(),
+      S3Hooks hooks = {});
   ~S3ObjectStore() override;
   S3ObjectStore(const S3ObjectStore&) = delete;
   S3ObjectStore& operator=(const S3ObjectStore&) = delete;
@@ -77,34 +92,36 @@ class S3ObjectStore : public ObjectStore {
  private:
   struct Request;
   struct Response;
-  S3ObjectStore(StoreOptions options, S3Location location, AwsCredentials credentials,
+  S3ObjectStore(StoreOptions options, S3Location location, aws::Credentials credentials,
                 std::string region, S3Hooks hooks);
 
   Status PutSingle(const std::string& full_key, std::string_view data);
   Status PutMultipart(const std::string& full_key, std::string_view data);
   Status AbortMultipart(const std::string& full_key, const std::string& upload_id);
-  // Sends `request` with retries; maps HTTP and transport failures onto Status.
+  // Sends `request` once; maps HTTP and transport failures onto Status.
   Result<Response> Execute(const Request& request);
+  // Execute with retries of Unavailable and ResourceExhausted, up to max_attempts: for the
+  // sub-requests of a multipart upload only (see the file comment).
+  Result<Response> ExecuteWithRetries(const Request& request);
   // One attempt. Transport failures are Unavailable; any HTTP status is returned as a Response.
   Result<Response> PerformOnce(const Request& request);
   Status ErrorFor(const Request& request, const Response& response) const;
   std::string UrlFor(const Request& request) const;
   std::string Where(const std::string& full_key) const;
-  int64_t NextDelayMs(int retry);
   void* AcquireHandle();
   void ReleaseHandle(void* handle);
 
   const StoreOptions options_;
   const S3Location location_;
-  const AwsCredentials credentials_;
+  const aws::Credentials credentials_;
   const std::string region_;
   const std::string sigv4_;  // "aws:amz:<region>:s3"
   const std::string
       base_url_;  // scheme://host[:port][/bucket] (path style) or scheme://bucket.host
   S3Hooks hooks_;
   std::atomic<int64_t> requests_sent_{0};
+  Retrier multipart_retrier_;
   std::mutex mu_;
-  std::mt19937_64 rng_;         // GUARDED_BY(mu_)
   std::vector<void*> handles_;  // GUARDED_BY(mu_): idle CURL* easy handles (keep connections)
 };
 

@@ -5,32 +5,15 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
-#include <random>
 
 #include "common/crc32c.h"
 #include "common/file_util.h"
-#include "transform/error_record.h"
 
 namespace sluice::pipeline {
 namespace {
 
 constexpr size_t kReadChunkRecords = 1000;
 
-// The errorCode of an error record, in Firehose's "<Destination>.<Problem>" style
-// (S3.AccessDenied, ...); the errorMessage carries the store's or database's own text.
-std::string ErrorCodeFor(const std::string& error_type, const Status& cause) {
-  const bool store = error_type == "delivery-failed";
-  switch (cause.code()) {
-    case StatusCode::kFailedPrecondition:
-      return store ? "S3.AccessDenied" : "Warehouse.AccessDenied";
-    case StatusCode::kNotFound: return store ? "S3.NoSuchBucket" : "Warehouse.TableNotFound";
-    case StatusCode::kInvalidArgument:
-      return store ? "S3.InvalidRequest" : "Warehouse.InvalidRequest";
-    case StatusCode::kUnavailable:
-      return store ? "S3.ServiceUnavailable" : "Warehouse.ConnectionFailed";
-    default: return std::string(store ? "S3." : "Warehouse.") + StatusCodeName(cause.code());
-  }
-}
 constexpr int64_t kPollMs = 200;
 // How long a denial or a missing bucket is retried (at most the stream's retry duration).
 constexpr int64_t kPersistentErrorRetryMs = 300'000;
@@ -54,7 +37,11 @@ DeliveryWorker::DeliveryWorker(config::StreamConfig stream,
       builder_(std::move(builder)),
       sink_(sink),
       options_(std::move(options)),
-      drain_ms_(options_.stop_drain_ms) {}
+      drain_ms_(options_.stop_drain_ms),
+      retrier_(
+          RetryPolicy{options_.initial_backoff_ms, options_.max_backoff_ms}, *options_.clock,
+          [this] { return aborting_.load() || stopping_.load(); },
+          [this](int64_t ms) { SleepMs(ms); }) {}
 
 DeliveryWorker::~DeliveryWorker() {
   Abort();
@@ -135,30 +122,16 @@ int64_t StoreRetryBudgetMs(const Status& st, uint32_t retry_duration_s) {
   }
 }
 
-Status DeliveryWorker::WithRetries(const std::string& what, const std::function<Status()>& op,
-                                   uint32_t* attempts, bool unbounded,
-                                   const std::function<int64_t(const Status&)>& budget_ms_for) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  const int64_t started = options_.clock->MonotonicMs();
-  int64_t backoff = options_.initial_backoff_ms;
-  for (uint32_t attempt = 1;; ++attempt) {
-    if (attempts != nullptr) *attempts = attempt;
-    Status st = op();
-    if (st.ok()) return st;
+Retrier::Outcome DeliveryWorker::WithRetries(const std::string& what,
+                                             const std::function<Status()>& op,
+                                             const RetryBudget& budget) {
+  // A stopping worker gives up after one failure (the Retrier is cancelled): the batch stays in
+  // the journal and its intent is kept, so the next start redelivers it identically.
+  return retrier_.Run(op, budget, [&](const Status& st, uint32_t attempt, int64_t budget_ms) {
     stats_.put_failures++;
-    int64_t elapsed = options_.clock->MonotonicMs() - started;
-    const int64_t budget_ms =
-        budget_ms_for ? budget_ms_for(st) : int64_t{stream_.retry_duration_s} * 1000;
     spdlog::warn("stream {} partition {}: {} failed (attempt {}{}): {}", stream_.name, partition_,
-                 what, attempt, !unbounded && budget_ms == 0 ? ", not retryable" : "",
-                 st.ToString());
-    // A stopping worker gives up after one failure: the batch stays in the journal and its
-    // intent is kept, so the next start redelivers it identically.
-    if (aborting_ || stopping_ || (!unbounded && elapsed >= budget_ms)) return st;
-    std::uniform_int_distribution<int64_t> jitter(0, backoff);
-    SleepMs(unbounded ? jitter(rng) : std::min(jitter(rng), budget_ms - elapsed));
-    backoff = std::min(options_.max_backoff_ms, backoff * 2);
-  }
+                 what, attempt, budget_ms == 0 ? ", not retryable" : "", st.ToString());
+  });
 }
 
 Status DeliveryWorker::WriteIntent(const Batch& b) {
@@ -284,14 +257,18 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
 }
 
 Status DeliveryWorker::DeliverBatch(const Batch& batch) {
-  SLUICE_RETURN_IF_ERROR(
-      WithRetries("recording batch " + batch.id.ToString(), [&] { return WriteIntent(batch); }));
+  const RetryBudget stream_budget = FixedBudget(int64_t{stream_.retry_duration_s} * 1000);
+  SLUICE_RETURN_IF_ERROR(WithRetries(
+                             "recording batch " + batch.id.ToString(),
+                             [&] { return WriteIntent(batch); }, stream_budget)
+                             .status);
   auto built = builder_->Build(batch);
   if (!built.ok()) {
     // A batch whose objects cannot even be named or built the same way every time (an invalid
     // key from a partition key value): error output now, instead of retrying forever.
     if (built.status().code() != StatusCode::kInvalidArgument) return built.status();
-    SLUICE_RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", built.status(), 1));
+    SLUICE_RETURN_IF_ERROR(
+        DivertToErrorOutput(batch, ErrorOutputType::kDeliveryFailed, built.status(), 1));
     return Checkpoint(batch, {});
   }
   std::vector<OutputObject> outputs = std::move(built).value();
@@ -300,37 +277,41 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
     return StoreRetryBudgetMs(st, stream_.retry_duration_s);
   };
   for (const OutputObject& out : outputs) {
-    uint32_t attempts = 0;
-    Status st = WithRetries(
+    Retrier::Outcome put = WithRetries(
         "put " + out.store->Describe() + "/" + out.key,
-        [&] { return out.store->Put(out.key, out.data); }, &attempts, false, store_budget);
-    if (!st.ok()) {
-      if (stopping_ || aborting_) return st;
-      SLUICE_RETURN_IF_ERROR(DivertToErrorOutput(batch, "delivery-failed", st, attempts));
+        [&] { return out.store->Put(out.key, out.data); }, store_budget);
+    if (!put.ok()) {
+      if (stopping_ || aborting_) return put.status;
+      SLUICE_RETURN_IF_ERROR(
+          DivertToErrorOutput(batch, ErrorOutputType::kDeliveryFailed, put.status, put.attempts));
       diverted = true;
       break;
     }
   }
   if (sink_ != nullptr && !diverted) {
-    uint32_t attempts = 0;
-    Status st = WithRetries(
+    Retrier::Outcome load = WithRetries(
         "loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); },
-        &attempts, false,
         [this](const Status& s) {
           return sink_->IsRetryable(s) ? int64_t{sink_->RetryDurationS()} * 1000 : 0;
         });
-    if (!st.ok()) {
-      if (stopping_ || aborting_) return st;
-      SLUICE_RETURN_IF_ERROR(DivertToErrorOutput(batch, "warehouse-failed", st, attempts));
+    if (!load.ok()) {
+      if (stopping_ || aborting_) return load.status;
+      SLUICE_RETURN_IF_ERROR(DivertToErrorOutput(batch, ErrorOutputType::kWarehouseFailed,
+                                                 load.status, load.attempts));
     }
   }
   return Checkpoint(batch, outputs);
 }
 
 Status DeliveryWorker::Checkpoint(const Batch& batch, const std::vector<OutputObject>& outputs) {
-  SLUICE_RETURN_IF_ERROR(WithRetries("checkpoint " + batch.id.ToString(), [&] {
-    return log_->Commit(journal::ConsumerState{journal::Offset{batch.id.end}, std::nullopt});
-  }));
+  SLUICE_RETURN_IF_ERROR(WithRetries(
+                             "checkpoint " + batch.id.ToString(),
+                             [&] {
+                               return log_->Commit(journal::ConsumerState{
+                                   journal::Offset{batch.id.end}, std::nullopt});
+                             },
+                             FixedBudget(int64_t{stream_.retry_duration_s} * 1000))
+                             .status);
   // Retention: delete delivered segments older than the stream's retention, or past its size (an
   // equal share per partition), at most once a minute.
   const int64_t now = options_.clock->MonotonicMs();
@@ -359,22 +340,25 @@ Status DeliveryWorker::Checkpoint(const Batch& batch, const std::vector<OutputOb
   return Status::Ok();
 }
 
-Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, const std::string& error_type,
+Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, ErrorOutputType type,
                                            const Status& cause, uint32_t attempts) {
   spdlog::error(
       "stream {} partition {}: batch {} ({} records) failed after {} attempt(s) (retry duration "
       "{} s); writing it to error output as {}: {}",
       stream_.name, partition_, batch.id.ToString(), batch.records.size(), attempts,
-      error_type == "warehouse-failed" && sink_ != nullptr ? sink_->RetryDurationS()
-                                                           : stream_.retry_duration_s,
-      error_type, cause.ToString());
+      type == ErrorOutputType::kWarehouseFailed && sink_ != nullptr ? sink_->RetryDurationS()
+                                                                    : stream_.retry_duration_s,
+      ToString(type), cause.ToString());
+  const std::string code = ErrorCodeFor(type, cause);
   SLUICE_ASSIGN_OR_RETURN(
       OutputObject out,
-      builder_->BuildErrorOutput(batch, error_type, ErrorCodeFor(error_type, cause),
-                                 cause.message(), options_.clock->NowMs(), attempts));
+      builder_->error_output().ForBatch(
+          batch, type, ErrorDetail{attempts, code, cause.message(), options_.clock->NowMs()}));
   SLUICE_RETURN_IF_ERROR(WithRetries(
-      "error output " + out.store->Describe() + "/" + out.key,
-      [&] { return out.store->Put(out.key, out.data); }, nullptr, /*unbounded=*/true));
+                             "error output " + out.store->Describe() + "/" + out.key,
+                             [&] { return out.store->Put(out.key, out.data); },
+                             FixedBudget(kRetryForever))
+                             .status);
   stats_.error_output_batches++;
   return Status::Ok();
 }
@@ -487,33 +471,10 @@ void DeliveryWorker::Run() {
   }
 }
 
-Result<OutputObject> BatchBuilder::BuildErrorOutput(const Batch& batch,
-                                                    const std::string& error_type,
-                                                    const std::string& error_code,
-                                                    const std::string& error_message,
-                                                    int64_t now_ms, uint32_t attempts) const {
-  OutputObject out;
-  out.store = errors_;
-  out.kind = error_type;
-  SLUICE_ASSIGN_OR_RETURN(
-      out.key, error_keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, error_type));
-  for (const auto& r : batch.records) {
-    transform::ErrorRecord e;
-    e.attempts_made = attempts;
-    e.arrival_ms = r.arrival_ms;
-    e.error_code = error_code;
-    e.error_message = error_message;
-    e.attempt_ending_ms = now_ms;
-    e.raw_data = r.data;
-    transform::AppendErrorRecord(e, out.data);
-  }
-  return out;
-}
-
 Result<std::vector<OutputObject>> ConcatBuilder::Build(const Batch& batch) {
   OutputObject out;
   out.store = staged_;
-  out.kind = "staged";
+  out.kind = OutputKind::kStaged;
   SLUICE_ASSIGN_OR_RETURN(out.key, keys_.StagedKey(batch.id, batch.version, batch.oldest_ms));
   out.data.reserve(batch.bytes);
   for (const auto& r : batch.records) out.data += r.data;

@@ -31,22 +31,17 @@
 
 #include "common/clock.h"
 #include "common/on_demand_thread.h"
+#include "common/retrier.h"
 #include "common/status.h"
 #include "config/stream_config.h"
 #include "journal/journal.h"
 #include "objectstore/object_store.h"
+#include "pipeline/error_output.h"
 #include "pipeline/object_key.h"
+#include "pipeline/output.h"
 #include "streams/service.h"
 
 namespace sluice::pipeline {
-
-// One object a batch produces.
-struct OutputObject {
-  objectstore::ObjectStore* store = nullptr;  // not owned
-  std::string key;
-  std::string data;
-  std::string kind;  // "staged", "raw", "processing-failed", ... (for logs and metrics)
-};
 
 // The records of one decided batch, in offset order.
 struct Batch {
@@ -63,21 +58,16 @@ class BatchBuilder {
  public:
   virtual ~BatchBuilder() = default;
   virtual Result<std::vector<OutputObject>> Build(const Batch& batch) = 0;
-  // The error-output object for a batch that could not be delivered within the retry duration:
-  // one Firehose error record per source record, under the error prefix with
-  // !{firehose:error-output-type} = `error_type` (e.g. "delivery-failed", "warehouse-failed").
-  Result<OutputObject> BuildErrorOutput(const Batch& batch, const std::string& error_type,
-                                        const std::string& error_code,
-                                        const std::string& error_message, int64_t now_ms,
-                                        uint32_t attempts) const;
+  // The stream's error output (under its error prefix, in `errors`): where a batch goes that
+  // could not be delivered within the retry duration, and the builder's own failed records.
+  const ErrorOutputWriter& error_output() const { return error_output_; }
 
  protected:
   BatchBuilder(const KeyMaker& keys, objectstore::ObjectStore* errors)
-      : error_keys_(keys), errors_(errors) {}
+      : error_output_(keys, errors) {}
 
  private:
-  KeyMaker error_keys_;
-  objectstore::ObjectStore* errors_;
+  ErrorOutputWriter error_output_;
 };
 
 // Runs after a batch's objects are durable and before the checkpoint moves (warehouse loading).
@@ -166,7 +156,7 @@ class DeliveryWorker {
   Status DeliverBatch(const Batch& batch);
   // Writes the batch to error output after its delivery failed for the whole retry duration.
   // Retries until it succeeds or the worker stops: error output is never dropped.
-  Status DivertToErrorOutput(const Batch& batch, const std::string& error_type, const Status& cause,
+  Status DivertToErrorOutput(const Batch& batch, ErrorOutputType type, const Status& cause,
                              uint32_t attempts);
   // Commits the batch as the consumer's intent (its checkpoint stays at the batch's first record).
   Status WriteIntent(const Batch& batch);
@@ -177,13 +167,10 @@ class DeliveryWorker {
   // Moves the checkpoint past a batch whose outputs are all durable (or in error output), then
   // applies retention and counts the batch.
   Status Checkpoint(const Batch& batch, const std::vector<OutputObject>& outputs);
-  // Retries `op` with backoff until the worker is aborted or, unless `unbounded`, the retry
-  // budget of the error passes. `budget_ms_for(error)` gives that budget (0: not retryable); by
-  // default every error gets the stream's retry duration. `attempts` (optional) receives how
-  // many attempts were made.
-  Status WithRetries(const std::string& what, const std::function<Status()>& op,
-                     uint32_t* attempts = nullptr, bool unbounded = false,
-                     const std::function<int64_t(const Status&)>& budget_ms_for = nullptr);
+  // Runs `op` through the worker's Retrier: until it succeeds, the worker stops or aborts, or the
+  // error's `budget` passes. Counts and logs every failure.
+  Retrier::Outcome WithRetries(const std::string& what, const std::function<Status()>& op,
+                               const RetryBudget& budget);
   void SleepMs(int64_t ms);
   std::string LegacyIntentPath() const;
   bool LegacyIntentExists() const;
@@ -211,6 +198,7 @@ class DeliveryWorker {
   std::atomic<int64_t> drain_ms_;  // Stop(): how long to keep delivering the backlog
   std::mutex mu_;
   std::condition_variable cv_;
+  Retrier retrier_;  // cancelled by Stop()/Abort(); sleeps through SleepMs
 };
 
 // The issue-2 builder: concatenates the records as sent (Firehose adds no delimiter) into one

@@ -120,12 +120,12 @@ Result<std::string> KeyMaker::RawKey(const BatchId& batch, uint64_t version,
 }
 
 Result<std::string> KeyMaker::ErrorKey(const BatchId& batch, uint64_t version, int64_t oldest_ms,
-                                       const std::string& error_type) const {
+                                       ErrorOutputType type) const {
   config::PrefixContext ctx;
   ctx.timestamp_ms = oldest_ms;
   ctx.utc_offset_s = zone_.OffsetAt(oldest_ms / 1000);
   ctx.random_seed = batch.Seed() ^ 0xa5a5a5a5;
-  ctx.error_output_type = error_type;
+  ctx.error_output_type = std::string(ToString(type));
   SLUICE_ASSIGN_OR_RETURN(std::string prefix, EvaluateWithDefaultTime(error_, ctx));
   SLUICE_ASSIGN_OR_RETURN(std::string name, Name(batch, version, oldest_ms));
   return prefix + name;

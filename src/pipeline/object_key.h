@@ -12,6 +12,7 @@
 #include "config/prefix_template.h"
 #include "config/stream_config.h"
 #include "config/time_zone.h"
+#include "pipeline/output.h"
 
 namespace sluice::pipeline {
 
@@ -39,9 +40,9 @@ class KeyMaker {
                                 const std::map<std::string, std::string>& lambda_keys = {}) const;
   // Key of the raw backup object (S3BackupMode Enabled).
   Result<std::string> RawKey(const BatchId& batch, uint64_t version, int64_t oldest_ms) const;
-  // Key of an error-output object, e.g. error_type "processing-failed".
+  // Key of an error-output object; !{firehose:error-output-type} is ToString(type).
   Result<std::string> ErrorKey(const BatchId& batch, uint64_t version, int64_t oldest_ms,
-                               const std::string& error_type) const;
+                               ErrorOutputType type) const;
   const std::string& extension() const { return extension_; }
 
  private:

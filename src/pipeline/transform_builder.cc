@@ -2,8 +2,6 @@
 
 #include <simdjson.h>
 
-#include "transform/error_record.h"
-
 namespace sluice::pipeline {
 
 Result<transform::FormatSpec> FormatFor(const config::StreamConfig& stream) {
@@ -60,18 +58,6 @@ Status SplitProcessors(const config::StreamConfig& stream,
         "processor defines the keys");
   }
   return Status::Ok();
-}
-
-// The Firehose error record of source record `r` for a partitioning failure.
-void AppendPartitionError(const journal::StoredRecord& r, std::string_view code,
-                          std::string_view message, int64_t now_ms, std::string& out) {
-  transform::ErrorRecord e;
-  e.arrival_ms = r.arrival_ms;
-  e.error_code = code;
-  e.error_message = message;
-  e.attempt_ending_ms = now_ms;
-  e.raw_data = r.data;
-  transform::AppendErrorRecord(e, out);
 }
 
 }  // namespace
@@ -137,17 +123,20 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
     for (size_t i = 0; i < batch.records.size(); ++i) {
       auto keys = extractor_->Extract(batch.records[i].data);
       if (!keys.ok()) {
-        AppendPartitionError(batch.records[i], "DynamicPartitioning.MetadataExtractionFailed",
-                             keys.status().message(), now_ms, partition_errors);
+        ErrorOutputWriter::AppendRecord(
+            batch.records[i],
+            {1, "DynamicPartitioning.MetadataExtractionFailed", keys.status().message(), now_ms},
+            partition_errors);
         continue;
       }
       auto it = index.find(*keys);
       if (it == index.end()) {
         if (partitions.size() >= max_active_partitions_) {
-          AppendPartitionError(batch.records[i], "DynamicPartitioning.ActivePartitionExceeded",
-                               "more than " + std::to_string(max_active_partitions_) +
-                                   " active partitions in one buffer",
-                               now_ms, overflow_errors);
+          const std::string message = "more than " + std::to_string(max_active_partitions_) +
+                                      " active partitions in one buffer";
+          ErrorOutputWriter::AppendRecord(
+              batch.records[i], {1, "DynamicPartitioning.ActivePartitionExceeded", message, now_ms},
+              overflow_errors);
           continue;
         }
         it = index.emplace(*keys, partitions.size()).first;
@@ -183,18 +172,18 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
       if (p > 0 || g > 0) id.group = std::to_string(p) + "." + std::to_string(g);
       OutputObject out;
       out.store = stores_.staged;
-      out.kind = "staged";
+      out.kind = OutputKind::kStaged;
       SLUICE_ASSIGN_OR_RETURN(out.key, keys_.StagedKey(id, batch.version, batch.oldest_ms,
                                                        partitions[p].keys, group.partition_keys));
       SLUICE_ASSIGN_OR_RETURN(out.data, compress::Compress(compression_, group.data));
       outs.push_back(std::move(out));
     }
-    transform::AppendErrorRecords(sources, result, processing_errors);
+    ErrorOutputWriter::AppendProcessingFailures(sources, result, processing_errors);
   }
   if (raw_enabled_) {
     OutputObject raw;
     raw.store = stores_.raw;
-    raw.kind = "raw";
+    raw.kind = OutputKind::kRaw;
     SLUICE_ASSIGN_OR_RETURN(raw.key, keys_.RawKey(batch.id, batch.version, batch.oldest_ms));
     std::string concatenated;
     concatenated.reserve(batch.bytes);
@@ -202,17 +191,12 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
     SLUICE_ASSIGN_OR_RETURN(raw.data, compress::Compress(compression_, concatenated));
     outs.push_back(std::move(raw));
   }
-  for (auto& [type, data] :
-       {std::pair<const char*, std::string*>{"processing-failed", &processing_errors},
-        {"partitioning-failed", &partition_errors},
-        {"activePartitionExceeded", &overflow_errors}}) {
+  for (auto& [type, data] : {std::pair<ErrorOutputType, std::string*>{
+                                 ErrorOutputType::kProcessingFailed, &processing_errors},
+                             {ErrorOutputType::kPartitioningFailed, &partition_errors},
+                             {ErrorOutputType::kActivePartitionExceeded, &overflow_errors}}) {
     if (data->empty()) continue;
-    OutputObject err;
-    err.store = stores_.errors;
-    err.kind = type;
-    SLUICE_ASSIGN_OR_RETURN(err.key,
-                            keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, type));
-    err.data = std::move(*data);
+    SLUICE_ASSIGN_OR_RETURN(OutputObject err, error_output().Object(batch, type, std::move(*data)));
     outs.push_back(std::move(err));
   }
   return outs;

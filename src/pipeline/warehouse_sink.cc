@@ -5,8 +5,6 @@
 
 #include <set>
 
-#include "transform/error_record.h"
-
 namespace sluice::pipeline {
 namespace {
 
@@ -189,7 +187,7 @@ WarehouseSink::WarehouseSink(const config::StreamConfig& stream, warehouse::Ware
       builder_(builder),
       errors_(errors),
       resolver_(resolver),
-      keys_(std::move(keys)) {}
+      error_output_(std::move(keys), errors) {}
 
 bool WarehouseSink::IsRetryable(const Status& status) const {
   return warehouse::IsRetryable(status);
@@ -241,7 +239,7 @@ Status WarehouseSink::Load(const Batch& batch, const std::vector<OutputObject>& 
   lb.columns = config_.columns;
   SLUICE_ASSIGN_OR_RETURN(lb.csv, RowsAsCsv(result));
   for (const auto& o : outputs) {
-    if (o.kind == "staged") lb.staged_url = o.store->Describe() + "/" + o.key;
+    if (o.kind == OutputKind::kStaged) lb.staged_url = o.store->Describe() + "/" + o.key;
   }
   if (result.rows.empty()) return Status::Ok();
   SLUICE_ASSIGN_OR_RETURN(warehouse::LoadResult loaded, loader_->Load(lb));
@@ -253,23 +251,18 @@ Status WarehouseSink::Load(const Batch& batch, const std::vector<OutputObject>& 
   if (loaded.rejected.empty()) return Status::Ok();
   // Rows rejected for their data: one warehouse-failed error record per source record.
   rows_rejected_ += loaded.rejected.size();
-  OutputObject out;
-  out.kind = "warehouse-failed";
-  SLUICE_ASSIGN_OR_RETURN(
-      out.key, keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, "warehouse-failed"));
+  std::string records;
   std::set<uint32_t> done;
   for (const auto& r : loaded.rejected) {
     if (r.row_index >= result.row_records.size()) continue;
     uint32_t rec = result.row_records[r.row_index];
     if (rec >= batch.records.size() || !done.insert(rec).second) continue;
-    transform::ErrorRecord e;
-    e.arrival_ms = batch.records[rec].arrival_ms;
-    e.error_code = "Warehouse.DataError";
-    e.error_message = r.error;
-    e.attempt_ending_ms = result.attempt_ending_ms;
-    e.raw_data = batch.records[rec].data;
-    transform::AppendErrorRecord(e, out.data);
+    ErrorOutputWriter::AppendRecord(
+        batch.records[rec], {1, "Warehouse.DataError", r.error, result.attempt_ending_ms}, records);
   }
+  SLUICE_ASSIGN_OR_RETURN(
+      OutputObject out,
+      error_output_.Object(batch, ErrorOutputType::kWarehouseFailed, std::move(records)));
   spdlog::warn("stream {}: batch {}: {} row(s) rejected by the warehouse went to error output",
                stream_, id, loaded.rejected.size());
   Status st = errors_->Put(out.key, out.data);

@@ -52,7 +52,7 @@ class WarehouseSink : public BatchSink {
   TransformBuilder* builder_;
   objectstore::ObjectStore* errors_;
   secrets::Resolver* resolver_;
-  KeyMaker keys_;
+  ErrorOutputWriter error_output_;             // warehouse-failed records
   std::unique_ptr<warehouse::Loader> loader_;  // opened lazily (the database may be down at start)
   // Error output of rejected rows that could not be written yet, for the batch it belongs to:
   // the retry of Deliver writes it instead of loading again (the load is committed).

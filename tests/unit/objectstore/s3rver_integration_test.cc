@@ -12,7 +12,7 @@ namespace {
 
 constexpr const char* kBucket = "sluice-test";
 
-EnvLookup NoEnv() {
+aws::EnvLookup NoEnv() {
   return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
 }
 

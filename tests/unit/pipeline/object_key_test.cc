@@ -48,7 +48,7 @@ TEST(ObjectKey, LiteralPrefixGetsTheDefaultTimePrefixAppended) {
   EXPECT_EQ(k->StagedKey(id, 2, kInstant)->rfind("myFirehosePrefix/2018/08/27/10/orders-2-", 0),
             0u);
   // No ErrorOutputPrefix: errors go under <Prefix><error-output-type>/<hour>/.
-  EXPECT_EQ(k->ErrorKey(id, 2, kInstant, "processing-failed")
+  EXPECT_EQ(k->ErrorKey(id, 2, kInstant, ErrorOutputType::kProcessingFailed)
                 ->rfind("myFirehosePrefix/processing-failed/2018/08/27/10/orders-2-", 0),
             0u);
 }
@@ -59,7 +59,7 @@ TEST(ObjectKey, TimestampExpressionReplacesTheDefault) {
   ASSERT_TRUE(k.ok());
   BatchId id{"orders", 0, 0, 1};
   EXPECT_EQ(k->StagedKey(id, 1, kInstant)->rfind("year=2018/month=08/orders-1-", 0), 0u);
-  EXPECT_EQ(k->ErrorKey(id, 1, kInstant, "processing-failed")
+  EXPECT_EQ(k->ErrorKey(id, 1, kInstant, ErrorOutputType::kProcessingFailed)
                 ->rfind("err/processing-failed/2018/orders-1-", 0),
             0u);
 }

@@ -1,25 +1,23 @@
-#include "cli/record_sender.h"
+#include "client/record_sender.h"
 
 #include <simdjson.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <random>
 #include <sstream>
-#include <thread>
 
-#include "cli/http_client.h"
+#include "client/http_client.h"
 #include "common/base64.h"
+#include "common/clock.h"
 #include "common/json_writer.h"
+#include "common/retrier.h"
 
-namespace sluice::cli {
+namespace sluice::client {
 namespace {
 
 // Firehose Direct PUT limits (aws-wire-spec.md §1.4).
@@ -190,6 +188,18 @@ std::string BuildBody(const std::string& stream, const std::vector<PendingRecord
   return body;
 }
 
+// Exponential backoff with equal jitter (uniform in [d/2, d], d doubling from --backoff-base-ms
+// up to --backoff-max-ms), at most --max-retries retries, and no sleep past --retry-timeout.
+RetryPolicy SendRetryPolicy(const SendOptions& options) {
+  RetryPolicy policy;
+  policy.initial_backoff_ms = options.backoff_base_ms;
+  policy.max_backoff_ms = options.backoff_max_ms;
+  policy.jitter = RetryPolicy::Jitter::kEqual;
+  policy.max_attempts = static_cast<uint32_t>(options.max_retries) + 1;
+  policy.last_attempt_at_budget = false;
+  return policy;
+}
+
 // Sends records in batches and keeps the counts for the summary. Thread safety: none.
 class Putter {
  public:
@@ -198,7 +208,7 @@ class Putter {
         client_(client),
         progress_(progress),
         err_(err),
-        rng_(std::random_device{}()) {}
+        retrier_(SendRetryPolicy(options), Clock::System()) {}
 
   // Sends one batch until every record is acknowledged or its retries are spent. Returns false
   // when the run must stop (a non-retryable error, or the endpoint stayed unreachable); then
@@ -206,11 +216,13 @@ class Putter {
   bool SendBatch(std::vector<PendingRecord>& batch) {
     std::vector<size_t> pending(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) pending[i] = i;
-    const auto deadline =
-        SteadyClock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(options_.retry_timeout_s * 1000.0));
     bool whole_call_failed = false;
-    for (int attempt = 1;; ++attempt) {
+    bool fatal = false;
+    std::string fatal_error;
+    uint32_t attempt = 0;
+    // One attempt sends what is still pending; it fails while anything is.
+    auto send = [&]() -> Status {
+      ++attempt;
       const std::string body = BuildBody(options_.stream, batch, pending);
       ++requests_;
       if (attempt > 1) retried_records_ += pending.size();
@@ -218,9 +230,9 @@ class Putter {
           client_.Post(options_.endpoint, {kContentType, kTarget}, body), pending.size());
       for (size_t i : pending) ++batch[i].attempts;
       if (call.kind == CallResult::Kind::kFatal) {
-        not_sent_ += pending.size();
-        stop_reason_ = call.error;
-        return false;
+        fatal = true;
+        fatal_error = call.error;
+        return Status::InvalidArgument(call.error);
       }
       std::vector<size_t> still_pending;
       if (call.kind == CallResult::Kind::kRetryable) {
@@ -240,23 +252,27 @@ class Putter {
       }
       progress_.Update(delivered_);
       pending = std::move(still_pending);
-      if (pending.empty()) return true;
-
-      const int64_t delay_ms = BackoffMs(attempt);
-      const bool out_of_attempts = attempt > options_.max_retries;
-      const bool out_of_time = SteadyClock::now() + std::chrono::milliseconds(delay_ms) > deadline;
-      if (out_of_attempts || out_of_time) {
-        GiveUp(batch, pending,
-               out_of_attempts ? "after " + std::to_string(attempt) + " attempts"
-                               : "when the retry timeout ran out");
-        if (whole_call_failed) {
-          stop_reason_ = "the endpoint kept failing; the rest of the input was not sent";
-          return false;
-        }
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      if (pending.empty()) return Status::Ok();
+      return Status::Unavailable(std::to_string(pending.size()) + " record(s) not acknowledged");
+    };
+    const int64_t retry_timeout_ms = static_cast<int64_t>(options_.retry_timeout_s * 1000.0);
+    Retrier::Outcome outcome =
+        retrier_.Run(send, [&](const Status&) -> int64_t { return fatal ? 0 : retry_timeout_ms; });
+    if (outcome.ok()) return true;
+    if (fatal) {
+      not_sent_ += pending.size();
+      stop_reason_ = fatal_error;
+      return false;
     }
+    const bool out_of_attempts = static_cast<int>(outcome.attempts) > options_.max_retries;
+    GiveUp(batch, pending,
+           out_of_attempts ? "after " + std::to_string(outcome.attempts) + " attempts"
+                           : "when the retry timeout ran out");
+    if (whole_call_failed) {
+      stop_reason_ = "the endpoint kept failing; the rest of the input was not sent";
+      return false;
+    }
+    return true;
   }
 
   uint64_t delivered() const { return delivered_; }
@@ -268,15 +284,6 @@ class Putter {
   const std::map<std::string, uint64_t>& failures_by_error() const { return failures_by_error_; }
 
  private:
-  // Exponential backoff with jitter: uniform in [d/2, d], d = min(max, base * 2^(attempt-1)).
-  int64_t BackoffMs(int attempt) {
-    const double base = std::max(1, options_.backoff_base_ms);
-    const double cap = std::max(options_.backoff_max_ms, options_.backoff_base_ms);
-    const double d = std::min(cap, base * std::pow(2.0, std::min(attempt - 1, 30)));
-    std::uniform_real_distribution<double> jitter(d / 2, d);
-    return static_cast<int64_t>(jitter(rng_));
-  }
-
   void GiveUp(const std::vector<PendingRecord>& batch, const std::vector<size_t>& pending,
               const std::string& when) {
     progress_.Clear();
@@ -295,7 +302,7 @@ class Putter {
   HttpClient& client_;
   ProgressBar& progress_;
   std::ostream& err_;
-  std::mt19937_64 rng_;
+  Retrier retrier_;
   uint64_t delivered_ = 0;
   uint64_t failed_ = 0;
   uint64_t not_sent_ = 0;
@@ -439,37 +446,4 @@ int PrintSendSummary(const SendOptions& options, const SendStats& stats,
   return kSendExitUndelivered;
 }
 
-void AddSendFlags(CLI::App* cmd, SendOptions& options) {
-  cmd->add_option("--endpoint", options.endpoint, "Firehose API endpoint URL")
-      ->capture_default_str();
-  cmd->add_option(
-      "--region", options.region,
-      "Region for SigV4 signing (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)");
-  cmd->add_option("--max-retries", options.max_retries,
-                  "Retries per record after the first attempt")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1000));
-  cmd->add_option("--retry-timeout", options.retry_timeout_s,
-                  "Seconds to keep retrying one batch before giving up on its failed records")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 86400.0));
-  cmd->add_option("--backoff-base-ms", options.backoff_base_ms,
-                  "First retry delay in ms; doubles per attempt, with jitter")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 600'000));
-  cmd->add_option("--backoff-max-ms", options.backoff_max_ms, "Largest retry delay in ms")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 600'000));
-  cmd->add_option("--request-timeout", options.request_timeout_s,
-                  "Seconds allowed for one HTTP request")
-      ->capture_default_str()
-      ->check(CLI::Range(0.001, 3600.0));
-  cmd->add_flag_callback(
-      "--progress", [&options] { options.progress = SendOptions::Progress::kAlways; },
-      "Always show the progress bar (default: only when stderr is a terminal)");
-  cmd->add_flag_callback(
-      "--no-progress", [&options] { options.progress = SendOptions::Progress::kNever; },
-      "Never show the progress bar");
-}
-
-}  // namespace sluice::cli
+}  // namespace sluice::client

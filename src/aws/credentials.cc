@@ -1,10 +1,10 @@
-#include "objectstore/aws_credentials.h"
+#include "aws/credentials.h"
 
 #include <cstdlib>
 #include <fstream>
 #include <map>
 
-namespace sluice::objectstore {
+namespace sluice::aws {
 namespace {
 
 std::string Trim(const std::string& s) {
@@ -68,14 +68,16 @@ EnvLookup ProcessEnv() {
   };
 }
 
-Result<AwsCredentials> ResolveCredentials(const StoreOptions& options, const EnvLookup& env) {
-  if (!options.access_key_id.empty() || !options.secret_access_key.empty()) {
-    if (options.access_key_id.empty() || options.secret_access_key.empty()) {
-      return Status::FailedPrecondition(
-          "object store options set only one of access_key_id / secret_access_key; set both");
+Result<Credentials> ResolveCredentials(const CredentialSources& sources, const EnvLookup& env) {
+  const bool has_explicit = !sources.explicit_source.empty();
+  if (has_explicit && (!sources.access_key_id.empty() || !sources.secret_access_key.empty())) {
+    if (sources.access_key_id.empty() || sources.secret_access_key.empty()) {
+      return Status::FailedPrecondition(sources.explicit_source +
+                                        " set only one of access_key_id / secret_access_key; "
+                                        "set both");
     }
-    return AwsCredentials{options.access_key_id, options.secret_access_key, options.session_token,
-                          "store options"};
+    return Credentials{sources.access_key_id, sources.secret_access_key, sources.session_token,
+                       sources.explicit_source};
   }
   std::string id = Get(env, "AWS_ACCESS_KEY_ID");
   std::string secret = Get(env, "AWS_SECRET_ACCESS_KEY");
@@ -85,8 +87,13 @@ Result<AwsCredentials> ResolveCredentials(const StoreOptions& options, const Env
           "only one of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set in the environment; set "
           "both");
     }
-    return AwsCredentials{id, secret, Get(env, "AWS_SESSION_TOKEN"), "environment"};
+    return Credentials{id, secret, Get(env, "AWS_SESSION_TOKEN"), "environment"};
   }
+  std::string message = "no AWS credentials: set ";
+  if (has_explicit)
+    message += "access_key_id/secret_access_key in the " + sources.explicit_source + ", or ";
+  message += "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment";
+  if (!sources.shared_files) return Status::FailedPrecondition(message);
   std::string file = HomeFile(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
   std::string profile = Profile(env);
   if (!file.empty()) {
@@ -98,21 +105,21 @@ Result<AwsCredentials> ResolveCredentials(const StoreOptions& options, const Env
             "profile [" + profile + "] in " + file +
             " needs both aws_access_key_id and aws_secret_access_key");
       }
-      return AwsCredentials{fid, fsecret, (*section)["aws_session_token"], file};
+      return Credentials{fid, fsecret, (*section)["aws_session_token"], file};
     }
   }
-  return Status::FailedPrecondition(
-      "no AWS credentials: set access_key_id/secret_access_key in the store options, or "
-      "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment, or profile [" +
-      profile + "] in " + (file.empty() ? std::string("~/.aws/credentials") : file));
+  return Status::FailedPrecondition(message + ", or profile [" + profile + "] in " +
+                                    (file.empty() ? std::string("~/.aws/credentials") : file));
 }
 
-std::string ResolveRegion(const StoreOptions& options, const EnvLookup& env) {
-  if (!options.region.empty()) return options.region;
+std::string ResolveRegion(const std::string& explicit_region, const EnvLookup& env,
+                          bool shared_files) {
+  if (!explicit_region.empty()) return explicit_region;
   for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
     std::string v = Get(env, name);
     if (!v.empty()) return v;
   }
+  if (!shared_files) return "us-east-1";
   std::string file = HomeFile(env, "AWS_CONFIG_FILE", "config");
   std::string profile = Profile(env);
   if (!file.empty()) {
@@ -122,4 +129,4 @@ std::string ResolveRegion(const StoreOptions& options, const EnvLookup& env) {
   return "us-east-1";
 }
 
-}  // namespace sluice::objectstore
+}  // namespace sluice::aws

@@ -21,11 +21,7 @@
 
 #include "common/status.h"
 
-namespace CLI {
-class App;
-}
-
-namespace sluice::cli {
+namespace sluice::client {
 
 // Firehose Direct PUT record limit (aws-wire-spec.md §1.4): 1,000 KiB before base64.
 inline constexpr size_t kMaxRecordBytes = 1'024'000;
@@ -98,10 +94,7 @@ inline constexpr int kSendExitUsage = 2;        // bad options or unreadable inp
 int PrintSendSummary(const SendOptions& options, const SendStats& stats,
                      const std::vector<ExtraProblem>& extra, bool quiet, std::ostream& err);
 
-// Adds --endpoint, --region, the retry flags and --progress/--no-progress to `cmd`.
-void AddSendFlags(CLI::App* cmd, SendOptions& options);
-
 // "1,234,567".
 std::string Grouped(uint64_t n);
 
-}  // namespace sluice::cli
+}  // namespace sluice::client

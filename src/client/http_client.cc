@@ -1,21 +1,15 @@
-#include "cli/http_client.h"
+#include "client/http_client.h"
 
 #include <curl/curl.h>
 
-#include <cstdlib>
 #include <mutex>
 
-namespace sluice::cli {
+namespace sluice::client {
 namespace {
 
 size_t AppendToString(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
   return size * count;
-}
-
-std::string GetEnv(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? std::string() : std::string(value);
 }
 
 // Frees a curl_slist on scope exit.
@@ -26,20 +20,16 @@ using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
 }  // namespace
 
-std::string RegionFromFlagOrEnvironment(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
-    std::string value = GetEnv(name);
-    if (!value.empty()) return value;
-  }
-  return "us-east-1";
+std::string RegionFromFlagOrEnvironment(const std::string& flag, const aws::EnvLookup& env) {
+  return aws::ResolveRegion(flag, env, /*shared_files=*/false);
 }
 
-AwsCredentials CredentialsFromEnvironment() {
-  AwsCredentials creds{GetEnv("AWS_ACCESS_KEY_ID"), GetEnv("AWS_SECRET_ACCESS_KEY"),
-                       GetEnv("AWS_SESSION_TOKEN")};
-  if (creds.access_key.empty() || creds.secret_key.empty()) return {};
-  return creds;
+aws::Credentials CredentialsFromEnvironment(const aws::EnvLookup& env) {
+  aws::CredentialSources sources;
+  sources.shared_files = false;
+  auto creds = aws::ResolveCredentials(sources, env);
+  if (!creds.ok()) return {};  // none, or half a pair: send unsigned
+  return std::move(creds).value();
 }
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Create() {
@@ -55,8 +45,8 @@ HttpClient::~HttpClient() {
 }
 
 void HttpClient::SetSigV4(const std::string& region, const std::string& service,
-                          AwsCredentials creds) {
-  signed_ = !creds.access_key.empty();
+                          aws::Credentials creds) {
+  signed_ = !creds.access_key_id.empty();
   sigv4_provider_ = "aws:amz:" + region + ":" + service;
   creds_ = std::move(creds);
 }
@@ -101,8 +91,8 @@ Result<HttpResponse> HttpClient::Post(const std::string& url,
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   if (signed_) {
     curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_provider_.c_str());
-    curl_easy_setopt(curl, CURLOPT_USERNAME, creds_.access_key.c_str());
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, creds_.secret_key.c_str());
+    curl_easy_setopt(curl, CURLOPT_USERNAME, creds_.access_key_id.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, creds_.secret_access_key.c_str());
   }
 
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -117,4 +107,4 @@ Result<HttpResponse> HttpClient::Post(const std::string& url,
   return response;
 }
 
-}  // namespace sluice::cli
+}  // namespace sluice::client

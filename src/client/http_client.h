@@ -1,5 +1,6 @@
-// A small blocking HTTP client for the CLI (libcurl easy interface). One HttpClient keeps one
-// connection alive across calls, so a `sluice put` run reuses a single TCP connection.
+// A small blocking HTTP client for producers (libcurl easy interface) that signs with SigV4. One
+// HttpClient keeps one connection alive across calls, so a `sluice put` run reuses a single TCP
+// connection.
 #pragma once
 
 #include <memory>
@@ -7,27 +8,24 @@
 #include <string_view>
 #include <vector>
 
+#include "aws/credentials.h"
 #include "common/status.h"
 
-namespace sluice::cli {
+namespace sluice::client {
 
 struct HttpResponse {
   long status = 0;  // HTTP status code
   std::string body;
 };
 
-// AWS credentials for SigV4 signing. Empty access_key means "send unsigned".
-struct AwsCredentials {
-  std::string access_key;
-  std::string secret_key;
-  std::string session_token;  // optional (temporary credentials)
-};
-
-// Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. Returns empty credentials
-// unless both the key id and the secret are set and non-empty.
-AwsCredentials CredentialsFromEnvironment();
-// The signing region: `flag` if given, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1.
-std::string RegionFromFlagOrEnvironment(const std::string& flag);
+// The producers' credentials, from the one resolver (aws/credentials.h) reading the environment
+// only: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. Empty credentials (send
+// unsigned) unless both the key id and the secret are set and non-empty.
+aws::Credentials CredentialsFromEnvironment(const aws::EnvLookup& env = aws::ProcessEnv());
+// The signing region: `flag` if given, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1
+// (aws::ResolveRegion without the shared files).
+std::string RegionFromFlagOrEnvironment(const std::string& flag,
+                                        const aws::EnvLookup& env = aws::ProcessEnv());
 
 // Thread safety: none. One client per thread; calls are sequential.
 class HttpClient {
@@ -39,8 +37,9 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Signs every later request with SigV4 for `service` in `region` (libcurl CURLOPT_AWS_SIGV4),
-  // adding X-Amz-Security-Token when the credentials carry a session token.
-  void SetSigV4(const std::string& region, const std::string& service, AwsCredentials creds);
+  // adding X-Amz-Security-Token when the credentials carry a session token. Empty credentials:
+  // requests stay unsigned.
+  void SetSigV4(const std::string& region, const std::string& service, aws::Credentials creds);
   // Bounds connection setup and the whole exchange of each request.
   void SetTimeouts(long connect_timeout_ms, long request_timeout_ms);
 
@@ -55,9 +54,9 @@ class HttpClient {
   void* curl_;  // CURL*, owned
   bool signed_ = false;
   std::string sigv4_provider_;
-  AwsCredentials creds_;
+  aws::Credentials creds_;
   long connect_timeout_ms_ = 10'000;
   long request_timeout_ms_ = 60'000;
 };
 
-}  // namespace sluice::cli
+}  // namespace sluice::client
