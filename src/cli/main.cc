@@ -17,6 +17,7 @@
 #include "cli/cmd_transform.h"
 #include "common/json_writer.h"
 #include "config/config.h"
+#include "pipeline/delivery_stream.h"
 #include "pipeline/transform_builder.h"
 #include "pipeline/warehouse_sink.h"
 #include "secrets/redactor.h"
@@ -156,8 +157,8 @@ int RunCheckConfig(const std::string& file) {
     return 1;
   }
   for (const auto& s : cfg->streams) {
-    Status st = pipeline::ValidateProcessing(s);
-    if (st.ok() && !s.warehouse_json.empty()) st = pipeline::ParseWarehouseConfig(s).status();
+    // The same validation `serve` and the API run (DeliveryStream::Validate).
+    Status st = pipeline::DeliveryStream::Validate(s);
     if (!st.ok()) {
       std::cerr << "sluice check-config: " << file << ": " << st.message() << "\n";
       return 1;

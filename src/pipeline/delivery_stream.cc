@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/file_util.h"
+#include "config/config.h"
 #include "pipeline/transform_builder.h"
 
 namespace sluice::pipeline {
@@ -25,8 +26,16 @@ Result<objectstore::ObjectStore*> DeliveryStream::StoreFor(const config::ObjectD
   return raw;
 }
 
+Status DeliveryStream::Validate(const config::StreamConfig& config) {
+  SLUICE_RETURN_IF_ERROR(config::ValidateStream(config));
+  SLUICE_RETURN_IF_ERROR(ValidateProcessing(config));
+  if (!config.warehouse_json.empty()) SLUICE_RETURN_IF_ERROR(ParseWarehouseConfig(config).status());
+  return KeyMaker::Create(config).status();
+}
+
 Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::StreamConfig& config,
                                                                const DeliveryStreamDeps& deps) {
+  SLUICE_RETURN_IF_ERROR(Validate(config));
   std::unique_ptr<DeliveryStream> s(new DeliveryStream());
   s->config_ = config;
   config::StreamConfig& cfg = s->config_;

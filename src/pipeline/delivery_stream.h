@@ -49,6 +49,9 @@ class DeliveryStream {
   // needs, so that one that cannot run fails here, before anything changes.
   static Result<std::unique_ptr<DeliveryStream>> Create(const config::StreamConfig& config,
                                                         const DeliveryStreamDeps& deps);
+  // Every check a configuration must pass to run, without opening a store or the journal: the
+  // one validation `serve` (Create runs it first), `check-config` and the Firehose API share.
+  static Status Validate(const config::StreamConfig& config);
   ~DeliveryStream();  // Abort()
   DeliveryStream(const DeliveryStream&) = delete;
   DeliveryStream& operator=(const DeliveryStream&) = delete;

@@ -162,7 +162,7 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
   updated.tags = old->config.tags;
   updated.from_api = true;
   updated.version = expected_version + 1;
-  SLUICE_RETURN_IF_ERROR(config::ValidateStream(updated));
+  SLUICE_RETURN_IF_ERROR(pipeline::DeliveryStream::Validate(updated));
   SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(updated));
   // Everything the new configuration needs is built before anything changes: a configuration
   // that cannot run leaves the stream as it was.
@@ -274,7 +274,7 @@ Status StreamRegistry::LoadApiStreams() {
 }
 
 Status StreamRegistry::CreateStream(config::StreamConfig cfg) {
-  SLUICE_RETURN_IF_ERROR(config::ValidateStream(cfg));
+  SLUICE_RETURN_IF_ERROR(pipeline::DeliveryStream::Validate(cfg));
   SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(cfg));
   {
     std::lock_guard<std::mutex> lock(mu_);
