@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -42,6 +43,45 @@ class FlakyStore : public objectstore::ObjectStore {
   objectstore::ObjectStore* inner_;
   int failures_;
   Status error_;
+};
+
+// A partition log whose consumer commits fail while `fail_commits` > 0 (fault injection for the
+// batch intent and the checkpoint); everything else goes to the real log.
+class FailingCommitLog : public journal::PartitionLog {
+ public:
+  explicit FailingCommitLog(journal::PartitionLog* inner) : inner_(inner) {}
+  void Append(std::vector<std::string> records, int64_t arrival_ms,
+              journal::AppendCallback done) override {
+    inner_->Append(std::move(records), arrival_ms, std::move(done));
+  }
+  journal::Offset End() const override { return inner_->End(); }
+  journal::Offset Begin() const override { return inner_->Begin(); }
+  bool WaitForData(journal::Offset after, int64_t timeout_ms) override {
+    return inner_->WaitForData(after, timeout_ms);
+  }
+  void SetDataListener(std::function<void()> listener) override {
+    inner_->SetDataListener(std::move(listener));
+  }
+  Result<std::unique_ptr<journal::Reader>> NewReader() override { return inner_->NewReader(); }
+  Status Commit(const std::string& consumer, const journal::ConsumerState& state) override {
+    ++commits;
+    if (fail_commits > 0) {
+      --fail_commits;
+      return Status::IoError("injected: checkpoint write failed");
+    }
+    return inner_->Commit(consumer, state);
+  }
+  journal::ConsumerState Committed(const std::string& consumer) const override {
+    return inner_->Committed(consumer);
+  }
+  Result<size_t> ApplyRetention(const journal::Retention& retention) override {
+    return inner_->ApplyRetention(retention);
+  }
+  std::atomic<int> fail_commits{0};
+  std::atomic<int> commits{0};
+
+ private:
+  journal::PartitionLog* inner_;
 };
 
 class DeliveryWorkerTest : public ::testing::Test {
@@ -198,6 +238,66 @@ TEST_F(DeliveryWorkerTest, ARoundOneIntentFileIsTakenOverOnceAndRemoved) {
   EXPECT_EQ(*store_->Get(keys[0]) + *store_->Get(keys[1]) == "r1r2r3" ||
                 *store_->Get(keys[1]) + *store_->Get(keys[0]) == "r1r2r3",
             true);
+  EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 3u);
+}
+
+TEST_F(DeliveryWorkerTest, NoOutputIsWrittenBeforeTheBatchIntentIsDurable) {
+  Append({"r1", "r2"});
+  FailingCommitLog failing(log_);
+  failing.fail_commits = 3;  // the intent's first three commits fail
+  FlakyStore watching(store_.get(), 0);
+  watching.on_put = [&] {
+    // The put comes only after the intent is committed: a crash now rebuilds this batch.
+    EXPECT_EQ(failing.fail_commits.load(), 0);
+    EXPECT_TRUE(log_->Committed(DeliveryWorker::kConsumer).intent);
+  };
+  WorkerOptions wo;
+  wo.clock = &clock_;
+  wo.sleep_for_test = [this](int64_t ms) { clock_.AdvanceMs(ms); };
+  auto keys = KeyMaker::Create(stream_);
+  ASSERT_TRUE(keys.ok());
+  DeliveryWorker w(stream_, 0, &failing, std::make_unique<ConcatBuilder>(*keys, &watching), nullptr,
+                   wo);
+  ASSERT_TRUE(w.DrainForTest().ok());
+  EXPECT_EQ(watching.attempts, 1);
+  EXPECT_EQ(failing.commits.load(), 5);  // 3 failed + the intent + the checkpoint
+  auto objects = Objects();
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(*store_->Get(objects[0]), "r1r2");
+  EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 2u);
+  EXPECT_FALSE(log_->Committed(DeliveryWorker::kConsumer).intent);
+}
+
+TEST_F(DeliveryWorkerTest, AFailedCheckpointRedeliversTheSameBatchNotANewOne) {
+  Append({"r1", "r2"});
+  FailingCommitLog failing(log_);
+  auto keys = KeyMaker::Create(stream_);
+  ASSERT_TRUE(keys.ok());
+  WorkerOptions wo;
+  wo.clock = &clock_;
+  // The checkpoint after the put fails until the worker gives up (it is stopping): the intent
+  // stays, so the next worker rebuilds exactly that batch, even with more records waiting.
+  std::unique_ptr<DeliveryWorker> w;
+  FlakyStore stopping(store_.get(), 0);
+  stopping.on_put = [&] {
+    failing.fail_commits = 1000;
+    w->Abort();
+  };
+  wo.sleep_for_test = [this](int64_t ms) { clock_.AdvanceMs(ms); };
+  w = std::make_unique<DeliveryWorker>(
+      stream_, 0, &failing, std::make_unique<ConcatBuilder>(*keys, &stopping), nullptr, wo);
+  EXPECT_FALSE(w->DrainForTest().ok());
+  w.reset();
+  ASSERT_TRUE(log_->Committed(DeliveryWorker::kConsumer).intent);
+  auto first = Objects();
+  ASSERT_EQ(first.size(), 1u);
+  Append({"r3"});
+  auto again = MakeWorker(store_.get());
+  ASSERT_TRUE(again->DrainForTest().ok());
+  EXPECT_EQ(again->stats().redelivered_batches.load(), 1u);
+  auto objects = Objects();
+  ASSERT_EQ(objects.size(), 2u);  // the same key rewritten, plus r3's batch
+  EXPECT_EQ(*store_->Get(first[0]), "r1r2");
   EXPECT_EQ(log_->Checkpoint(DeliveryWorker::kConsumer).value, 3u);
 }
 
