@@ -147,6 +147,19 @@ Status ValidateShards(const StreamSpec& spec) {
                                  " do not cover the hash key space");
 }
 
+// The outcome of record `i` of one journal append to `shard`.
+AppendOutcome OutcomeOf(const Result<journal::AppendResult>& r, uint32_t shard, size_t i) {
+  AppendOutcome o;
+  if (!r.ok()) {
+    o.status = Status::Unavailable(r.status().message());
+  } else if (i < r->accepted) {
+    o.position = Position{shard, journal::Offset{r->first.value + i}};
+  } else {
+    o.status = Status::ResourceExhausted(kQuotaReached);
+  }
+  return o;
+}
+
 class ShardReaderImpl final : public ShardReader {
  public:
   ShardReaderImpl(std::unique_ptr<journal::Reader> reader, journal::Offset at)
@@ -281,6 +294,14 @@ Status Service::Delete(const std::string& name, const std::function<void()>& rel
   return drop_data ? journal_->DropStream(name) : Status::Ok();
 }
 
+void Service::LogAppendFailure(const Entry& e, uint32_t shard,
+                               const Result<journal::AppendResult>& r) {
+  if (!r.ok()) {
+    spdlog::error("stream {} shard {}: append failed: {}", e.spec.name, shard,
+                  r.status().ToString());
+  }
+}
+
 Status Service::DiscardData(const std::string& name) {
   SLUICE_RETURN_IF_ERROR(ValidateStreamName(name));
   {
@@ -328,59 +349,48 @@ Status Service::SetTags(const std::string& name, std::map<std::string, std::stri
   return Status::Ok();
 }
 
-void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> records,
-                            AppendCallback done) {
+std::shared_ptr<Service::Entry> Service::LiveEntry(const std::string& name,
+                                                   const AppendCallback& done,
+                                                   std::shared_lock<std::shared_mutex>& life) {
   auto found = Find(name);
   if (!found.ok()) {
     done(found.status());
-    return;
+    return nullptr;
   }
   std::shared_ptr<Entry> e = *std::move(found);
-  std::shared_lock life(e->life_mu);
+  life = std::shared_lock(e->life_mu);
   if (e->deleted || e->open_shards.empty()) {
+    life.unlock();
     done(Status::NotFound(NotFound(name)));
-    return;
+    return nullptr;
   }
+  return e;
+}
+
+void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> records,
+                            AppendCallback done) {
+  std::shared_lock<std::shared_mutex> life;
+  std::shared_ptr<Entry> e = LiveEntry(name, done, life);
+  if (!e) return;
   const size_t index = e->open_shards[e->next_shard.fetch_add(1) % e->open_shards.size()];
   const uint32_t shard = e->spec.shards[index].id;
   const size_t n = records.size();
-  e->logs[index]->Append(
-      std::move(records), options_.clock->NowMs(),
-      [e, shard, n, done = std::move(done)](Result<journal::AppendResult> r) {
-        AppendResult result;
-        result.stream_created_ms = e->spec.created_ms;
-        std::vector<AppendOutcome>& out = result.records;
-        out.resize(n);
-        if (!r.ok()) {
-          spdlog::error("stream {} shard {}: append failed: {}", e->spec.name, shard,
-                        r.status().ToString());
-          for (auto& o : out) o.status = Status::Unavailable(r.status().message());
-          done(std::move(result));
-          return;
-        }
-        for (size_t i = 0; i < n; ++i) {
-          if (i < r->accepted) {
-            out[i].position = Position{shard, journal::Offset{r->first.value + i}};
-          } else {
-            out[i].status = Status::ResourceExhausted(kQuotaReached);
-          }
-        }
-        done(std::move(result));
-      });
+  e->logs[index]->Append(std::move(records), options_.clock->NowMs(),
+                         [e, shard, n, done = std::move(done)](Result<journal::AppendResult> r) {
+                           LogAppendFailure(*e, shard, r);
+                           AppendResult result;
+                           result.stream_created_ms = e->spec.created_ms;
+                           result.records.reserve(n);
+                           for (size_t i = 0; i < n; ++i)
+                             result.records.push_back(OutcomeOf(r, shard, i));
+                           done(std::move(result));
+                         });
 }
 
 void Service::Append(const std::string& name, std::vector<Record> records, AppendCallback done) {
-  auto found = Find(name);
-  if (!found.ok()) {
-    done(found.status());
-    return;
-  }
-  std::shared_ptr<Entry> e = *std::move(found);
-  std::shared_lock life(e->life_mu);
-  if (e->deleted || e->open_shards.empty()) {
-    done(Status::NotFound(NotFound(name)));
-    return;
-  }
+  std::shared_lock<std::shared_mutex> life;
+  std::shared_ptr<Entry> e = LiveEntry(name, done, life);
+  if (!e) return;
   // Route every record to the open shard owning its hash key; one journal append per shard.
   struct Group {
     size_t shard_index = 0;
@@ -429,20 +439,10 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
     e->logs[g.shard_index]->Append(
         std::move(g.data), now,
         [e, shard, pending, members = std::move(g.members)](Result<journal::AppendResult> r) {
+          LogAppendFailure(*e, shard, r);
           std::unique_lock lock(pending->mu);
           for (size_t j = 0; j < members.size(); ++j) {
-            AppendOutcome& o = pending->result.records[members[j]];
-            if (!r.ok()) {
-              o.status = Status::Unavailable(r.status().message());
-            } else if (j < r->accepted) {
-              o.position = Position{shard, journal::Offset{r->first.value + j}};
-            } else {
-              o.status = Status::ResourceExhausted(kQuotaReached);
-            }
-          }
-          if (!r.ok()) {
-            spdlog::error("stream {} shard {}: append failed: {}", e->spec.name, shard,
-                          r.status().ToString());
+            pending->result.records[members[j]] = OutcomeOf(r, shard, j);
           }
           if (--pending->remaining > 0) return;
           lock.unlock();

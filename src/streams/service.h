@@ -152,6 +152,12 @@ class Service {
   };
 
   Result<std::shared_ptr<Entry>> Find(const std::string& name) const;
+  // The stream, held against Delete by `life` (shared); null after answering `done` with
+  // NotFound.
+  std::shared_ptr<Entry> LiveEntry(const std::string& name, const AppendCallback& done,
+                                   std::shared_lock<std::shared_mutex>& life);
+  static void LogAppendFailure(const Entry& e, uint32_t shard,
+                               const Result<journal::AppendResult>& r);
   Result<std::shared_ptr<Entry>> MakeEntry(StreamSpec spec);
   Status Persist(const StreamSpec& spec) const;
   std::string EntryPath(const std::string& name) const;
