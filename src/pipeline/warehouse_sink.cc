@@ -63,20 +63,6 @@ Status ColumnsFromProcessors(const config::StreamConfig& stream,
   return Status::Ok();
 }
 
-void AppendWarehouseField(std::string& out, const std::optional<std::string>& v) {
-  if (!v) return;  // NULL: empty and unquoted
-  if (v->empty() || v->find_first_of(",\"\r\n") != std::string::npos) {
-    out += '"';
-    for (char c : *v) {
-      if (c == '"') out += '"';
-      out += c;
-    }
-    out += '"';
-    return;
-  }
-  out += *v;
-}
-
 }  // namespace
 
 Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConfig& stream) {
@@ -176,53 +162,44 @@ Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConf
     return Status::InvalidArgument(where +
                                    ": no columns: add a schema processor or warehouse.columns");
   }
+  if (c.engine == warehouse::Engine::kRedshift) {
+    for (const auto& p : stream.processors) {
+      if (p.type == "MetadataExtraction") {
+        return Status::InvalidArgument(
+            where +
+            ": engine redshift loads one staged object per batch and cannot be combined with "
+            "dynamic partitioning (MetadataExtraction); use postgres or sqlite");
+      }
+    }
+  }
   Status st = warehouse::Validate(c);
   if (!st.ok()) return st.WithContext(where);
   return c;
 }
 
 WarehouseSink::WarehouseSink(const config::StreamConfig& stream, warehouse::WarehouseConfig config,
-                             KeyMaker keys, TransformBuilder* builder,
-                             objectstore::ObjectStore* errors, secrets::Resolver* resolver)
+                             KeyMaker keys, objectstore::ObjectStore* errors,
+                             secrets::Resolver* resolver, const Clock* clock,
+                             std::unique_ptr<warehouse::Loader> loader)
     : stream_(stream.name),
       config_(std::move(config)),
-      builder_(builder),
       errors_(errors),
       resolver_(resolver),
-      keys_(std::move(keys)) {}
+      clock_(clock),
+      keys_(std::move(keys)),
+      loader_(std::move(loader)) {}
 
 bool WarehouseSink::IsRetryable(const Status& status) const {
   return warehouse::IsRetryable(status);
 }
 
-Result<std::string> WarehouseSink::RowsAsCsv(const transform::BatchResult& result) const {
-  std::vector<int> index;  // warehouse column -> result column (-1: absent, NULL)
-  for (const auto& col : config_.columns) {
-    int found = -1;
-    for (size_t i = 0; i < result.columns.size(); ++i) {
-      if (result.columns[i] == col.name) found = static_cast<int>(i);
-    }
-    index.push_back(found);
-  }
-  std::string csv;
-  for (const auto& row : result.rows) {
-    for (size_t c = 0; c < index.size(); ++c) {
-      if (c > 0) csv += ',';
-      if (index[c] >= 0 && static_cast<size_t>(index[c]) < row.size())
-        AppendWarehouseField(csv, row[static_cast<size_t>(index[c])]);
-    }
-    csv += '\n';
-  }
-  return csv;
-}
-
-Status WarehouseSink::Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) {
-  Status st = Load(batch, outputs);
+Status WarehouseSink::Deliver(const Batch& batch, const BuiltBatch& built) {
+  Status st = Load(batch, built);
   if (st.ok() || resolver_ == nullptr) return st;
   return Status(st.code(), resolver_->redactor().Redact(st.message()));
 }
 
-Status WarehouseSink::Load(const Batch& batch, const std::vector<OutputObject>& outputs) {
+Status WarehouseSink::Load(const Batch& batch, const BuiltBatch& built) {
   const std::string id = batch.id.ToString();
   if (pending_rejects_ && pending_rejects_->first == id) {
     SLUICE_RETURN_IF_ERROR(
@@ -235,15 +212,21 @@ Status WarehouseSink::Load(const Batch& batch, const std::vector<OutputObject>& 
     lo.resolver = resolver_;
     SLUICE_ASSIGN_OR_RETURN(loader_, warehouse::OpenLoader(config_, lo));
   }
-  const transform::BatchResult& result = builder_->last_result();
+  if (!built.rows || built.rows->empty()) return Status::Ok();
   warehouse::LoadBatch lb;
   lb.batch_id = id;
-  lb.columns = config_.columns;
-  SLUICE_ASSIGN_OR_RETURN(lb.csv, RowsAsCsv(result));
-  for (const auto& o : outputs) {
-    if (o.kind == "staged") lb.staged_url = o.store->Describe() + "/" + o.key;
+  size_t staged = 0;
+  for (const auto& o : built.outputs) {
+    if (o.kind != "staged") continue;
+    lb.staged_url = o.store->Describe() + "/" + o.key;
+    ++staged;
   }
-  if (result.rows.empty()) return Status::Ok();
+  if (config_.engine == warehouse::Engine::kRedshift && staged > 1) {
+    return Status::FailedPrecondition(
+        "batch " + id + ": redshift loads one staged object per batch; this batch has " +
+        std::to_string(staged) + " (one per set of partition keys)");
+  }
+  lb.rows = built.rows->Project(config_.columns);
   SLUICE_ASSIGN_OR_RETURN(warehouse::LoadResult loaded, loader_->Load(lb));
   rows_loaded_ += loaded.rows_loaded;
   if (loaded.outcome == warehouse::LoadOutcome::kSkipped) {
@@ -257,16 +240,17 @@ Status WarehouseSink::Load(const Batch& batch, const std::vector<OutputObject>& 
   out.kind = "warehouse-failed";
   SLUICE_ASSIGN_OR_RETURN(
       out.key, keys_.ErrorKey(batch.id, batch.version, batch.oldest_ms, "warehouse-failed"));
+  const int64_t now_ms = clock_->NowMs();
   std::set<uint32_t> done;
   for (const auto& r : loaded.rejected) {
-    if (r.row_index >= result.row_records.size()) continue;
-    uint32_t rec = result.row_records[r.row_index];
+    if (r.row_index >= lb.rows.row_count()) continue;
+    const uint32_t rec = lb.rows.source_record(r.row_index);
     if (rec >= batch.records.size() || !done.insert(rec).second) continue;
     transform::ErrorRecord e;
     e.arrival_ms = batch.records[rec].arrival_ms;
     e.error_code = "Warehouse.DataError";
     e.error_message = r.error;
-    e.attempt_ending_ms = result.attempt_ending_ms;
+    e.attempt_ending_ms = now_ms;
     e.raw_data = batch.records[rec].data;
     transform::AppendErrorRecord(e, out.data);
   }

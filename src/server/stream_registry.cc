@@ -159,8 +159,8 @@ Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
           pipeline::TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
       if (has_warehouse) {
         s->sinks.push_back(std::make_unique<pipeline::WarehouseSink>(
-            cfg, *warehouse_config, keys, tb.get(),
-            stores.errors != nullptr ? stores.errors : staged, resolver_));
+            cfg, *warehouse_config, keys, stores.errors != nullptr ? stores.errors : staged,
+            resolver_, clock_));
         sink = s->sinks.back().get();
       }
       builder = std::move(tb);

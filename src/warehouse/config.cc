@@ -59,12 +59,14 @@ Result<Column> MakeColumn(const std::string& name, const std::string& type) {
     c.type = ColumnType::kNumeric;
     const std::string inner = type.substr(8, type.size() - 9);
     char* end = nullptr;
-    c.precision = static_cast<int>(std::strtol(inner.c_str(), &end, 10));
-    if (*end == ',') c.scale = static_cast<int>(std::strtol(end + 1, &end, 10));
-    if (*end != '\0' || c.precision < 1 || c.precision > 1000 || c.scale < 0 ||
-        c.scale > c.precision) {
+    const long precision = std::strtol(inner.c_str(), &end, 10);
+    long scale = 0;
+    if (*end == ',') scale = std::strtol(end + 1, &end, 10);
+    if (*end != '\0' || precision < 1 || precision > 1000 || scale < 0 || scale > precision) {
       return Status::InvalidArgument("column '" + name + "': bad type '" + type + "'");
     }
+    c.precision = static_cast<uint32_t>(precision);
+    c.scale = static_cast<uint32_t>(scale);
   } else {
     return Status::InvalidArgument("column '" + name + "': unknown type '" + type + "'");
   }
