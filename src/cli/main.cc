@@ -157,7 +157,6 @@ int RunCheckConfig(const std::string& file) {
   }
   for (const auto& s : cfg->streams) {
     Status st = pipeline::ValidateProcessing(s);
-    if (st.ok() && !s.warehouse_json.empty()) st = pipeline::ParseWarehouseConfig(s).status();
     if (!st.ok()) {
       std::cerr << "sluice check-config: " << file << ": " << st.message() << "\n";
       return 1;
@@ -176,8 +175,8 @@ int RunCheckConfig(const std::string& file) {
               << " prefix '" << s.staged.prefix << "'\n";
     if (!s.raw.empty())
       std::cout << "  raw:    " << s.raw.url << " prefix '" << s.raw.prefix << "'\n";
-    if (!s.warehouse_json.empty()) {
-      auto wh = pipeline::ParseWarehouseConfig(s);
+    if (s.warehouse) {
+      const warehouse::WarehouseConfig* wh = &*s.warehouse;
       // The DSN is printed redacted: a literal password is masked, ${secret:...} stays a reference.
       std::cout << "  warehouse: " << warehouse::EngineName(wh->engine) << " table " << wh->table
                 << ", mode " << warehouse::LoadModeName(wh->mode) << ", " << wh->columns.size()

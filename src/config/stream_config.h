@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "transform/processor_spec.h"
+#include "warehouse/config.h"
+
 namespace sluice::config {
 
 // Firehose BufferingHints. SizeInMBs 1..128 (default 5), IntervalInSeconds 0..900 (default 300).
@@ -33,14 +36,9 @@ struct ObjectDestination {
   bool empty() const { return url.empty(); }
 };
 
-// One entry of a stream's processor chain, kept generic here: the transform module validates
-// and compiles it. `type` is e.g. "flatten", "schema", "rules", "lua", "lambda",
-// "AppendDelimiterToRecord", "RecordDeAggregation", "MetadataExtraction"; `params` holds the
-// processor's parameters as YAML/JSON text (the transform module parses it).
-struct ProcessorSpec {
-  std::string type;
-  std::string params_json;  // a JSON document with the processor's parameters
-};
+// One entry of a stream's processor chain (type + parameters as JSON): declared by the
+// transform module, which validates and compiles it.
+using ProcessorSpec = transform::ProcessorSpec;
 
 struct StreamConfig {
   std::string name;                // [a-zA-Z0-9_.-]{1,64}
@@ -66,7 +64,9 @@ struct StreamConfig {
   std::vector<ProcessorSpec> processors;
   std::string format = "raw";      // raw (concatenate as sent) | csv | jsonl
   std::string format_params_json;  // e.g. {"header":true,"delimiter":","} for csv
-  std::string warehouse_json;      // the warehouse destination's settings (JSON), if any
+  // The warehouse destination, if any: parsed and validated by config/ (its columns default to
+  // the schema processor's plus rules' `set` columns).
+  std::optional<warehouse::WarehouseConfig> warehouse;
   std::map<std::string, std::string> tags;
   bool from_api = false;  // created via CreateDeliveryStream (persisted by us)
 };

@@ -22,14 +22,10 @@
 
 namespace sluice::pipeline {
 
-// Parses a stream's `warehouse:` block (JSON text) into a WarehouseConfig. The target's columns
-// come from `columns` when given, else from the stream's schema processor (plus text columns for
-// rules' `set`).
-Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConfig& stream);
-
 class WarehouseSink : public BatchSink {
  public:
-  // `errors` receives warehouse-failed records (keys from `keys`); `resolver` resolves
+  // `config` is the stream's (config::StreamConfig::warehouse, validated by config/); `errors`
+  // receives warehouse-failed records (keys from `keys`); `resolver` resolves
   // ${secret:...}, and every error this sink returns is redacted with its redactor, because the
   // message ends up in error records in the bucket; `clock` stamps those records. `loader`
   // (tests): use it instead of opening one from `config`.

@@ -132,13 +132,9 @@ Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
     SLUICE_ASSIGN_OR_RETURN(stores.errors, StoreFor(*s, cfg.errors));
   }
   // The plain Firehose path (records concatenated as sent) needs no transform machinery.
-  const bool has_warehouse = !cfg.warehouse_json.empty();
+  const bool has_warehouse = cfg.warehouse.has_value();
   const bool plain = cfg.processors.empty() && cfg.format == "raw" &&
                      cfg.compression == "UNCOMPRESSED" && stores.raw == nullptr && !has_warehouse;
-  std::optional<warehouse::WarehouseConfig> warehouse_config;
-  if (has_warehouse) {
-    SLUICE_ASSIGN_OR_RETURN(warehouse_config, pipeline::ParseWarehouseConfig(cfg));
-  }
   SLUICE_ASSIGN_OR_RETURN(pipeline::KeyMaker keys, pipeline::KeyMaker::Create(cfg));
   transform::ChainOptions chain_options;
   chain_options.region = server_.region;
@@ -159,8 +155,8 @@ Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
           pipeline::TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
       if (has_warehouse) {
         s->sinks.push_back(std::make_unique<pipeline::WarehouseSink>(
-            cfg, *warehouse_config, keys, stores.errors != nullptr ? stores.errors : staged,
-            resolver_, clock_));
+            cfg, *cfg.warehouse, keys, stores.errors != nullptr ? stores.errors : staged, resolver_,
+            clock_));
         sink = s->sinks.back().get();
       }
       builder = std::move(tb);

@@ -95,7 +95,7 @@ struct Chain::Impl {
 Chain::Chain() : impl_(std::make_unique<Impl>()) {}
 Chain::~Chain() = default;
 
-Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<config::ProcessorSpec>& processors,
+Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<ProcessorSpec>& processors,
                                             const FormatSpec& format, ChainOptions options) {
   std::unique_ptr<Chain> chain(new Chain());
   Impl& impl = *chain->impl_;

@@ -34,8 +34,8 @@
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "config/stream_config.h"
 #include "transform/format.h"
+#include "transform/processor_spec.h"
 #include "transform/row_set.h"
 
 namespace sluice::transform {
@@ -104,7 +104,7 @@ class Chain {
  public:
   // Validates and compiles `processors` with output `format`. Errors name the processor
   // (by position and type) and the parameter, and list the allowed values.
-  static Result<std::unique_ptr<Chain>> Build(const std::vector<config::ProcessorSpec>& processors,
+  static Result<std::unique_ptr<Chain>> Build(const std::vector<ProcessorSpec>& processors,
                                               const FormatSpec& format, ChainOptions options = {});
   ~Chain();
   Chain(const Chain&) = delete;

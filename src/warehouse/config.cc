@@ -73,6 +73,24 @@ Result<Column> MakeColumn(const std::string& name, const std::string& type) {
   return c;
 }
 
+std::string ColumnTypeName(const Column& column) {
+  switch (column.type) {
+    case ColumnType::kText: return "text";
+    case ColumnType::kBigint: return "bigint";
+    case ColumnType::kInteger: return "integer";
+    case ColumnType::kDouble: return "double";
+    case ColumnType::kBoolean: return "boolean";
+    case ColumnType::kTimestamp: return "timestamp";
+    case ColumnType::kDate: return "date";
+    case ColumnType::kJson: return "json";
+    case ColumnType::kNumeric:
+      if (column.precision == 0) return "numeric";
+      return "numeric(" + std::to_string(column.precision) + "," + std::to_string(column.scale) +
+             ")";
+  }
+  return "text";
+}
+
 Status Validate(const WarehouseConfig& config) {
   SLUICE_RETURN_IF_ERROR(ParseTableName(config.table).status());
   if (config.dsn.empty()) return Status::InvalidArgument("warehouse: dsn is required");

@@ -19,6 +19,8 @@ using Column = transform::Column;
 // "text", "bigint", "integer", "double", "boolean", "timestamp", "date", "numeric(p,s)",
 // "numeric", "json".
 Result<Column> MakeColumn(const std::string& name, const std::string& type);
+// The type text MakeColumn reads back: "bigint", "numeric(12,2)", "numeric", ...
+std::string ColumnTypeName(const Column& column);
 
 // The ledger table's unqualified name.
 inline constexpr const char* kLedgerTable = "sluice_load_ledger";

@@ -58,8 +58,13 @@ class DynamicPartitioningPgTest : public ::testing::Test {
         {"schema", R"j({"columns":[{"name":"id","type":"bigint"},{"name":"customer"},)j"
                    R"j({"name":"amount","type":"numeric(10,2)"}]})j"}};
     // Append without a key: only the ledger keeps a redelivered batch from loading twice.
-    stream_.warehouse_json = R"({"engine":"postgres","dsn":")" + g_pg->Dsn() +
-                             R"(","table":"dp_orders","create_table":true})";
+    warehouse_.engine = warehouse::Engine::kPostgres;
+    warehouse_.dsn = g_pg->Dsn();
+    warehouse_.table = "dp_orders";
+    warehouse_.create_table = true;
+    warehouse_.columns = {*warehouse::MakeColumn("id", "bigint"),
+                          *warehouse::MakeColumn("customer", "text"),
+                          *warehouse::MakeColumn("amount", "numeric(10,2)")};
     (void)g_pg->Query("DROP TABLE IF EXISTS dp_orders; DROP TABLE IF EXISTS sluice_load_ledger");
     journal::Options o;
     o.dir = root_ + "/journal";
@@ -85,8 +90,6 @@ class DynamicPartitioningPgTest : public ::testing::Test {
   };
   Assembled MakeWorker() {
     Assembled a;
-    auto config = ParseWarehouseConfig(stream_);
-    EXPECT_TRUE(config.ok()) << config.status().ToString();
     auto keys = KeyMaker::Create(stream_);
     EXPECT_TRUE(keys.ok()) << keys.status().ToString();
     TransformStores stores;
@@ -95,9 +98,9 @@ class DynamicPartitioningPgTest : public ::testing::Test {
     co.clock = &clock_;
     auto builder = TransformBuilder::Create(stream_, stores, co, true);
     EXPECT_TRUE(builder.ok()) << builder.status().ToString();
-    if (!config.ok() || !keys.ok() || !builder.ok()) return a;
+    if (!keys.ok() || !builder.ok()) return a;
     a.sink =
-        std::make_unique<WarehouseSink>(stream_, *config, *keys, store_.get(), nullptr, &clock_);
+        std::make_unique<WarehouseSink>(stream_, warehouse_, *keys, store_.get(), nullptr, &clock_);
     WorkerOptions wo;
     wo.state_dir = root_ + "/delivery/orders/0";
     wo.clock = &clock_;
@@ -121,6 +124,7 @@ class DynamicPartitioningPgTest : public ::testing::Test {
   std::string root_;
   ManualClock clock_{1'700'000'000'000};
   config::StreamConfig stream_;
+  warehouse::WarehouseConfig warehouse_;
   std::unique_ptr<objectstore::FileObjectStore> store_;
   std::unique_ptr<journal::Journal> journal_;
   journal::PartitionLog* log_ = nullptr;

@@ -13,7 +13,7 @@ using testing::BuildOrDie;
 using testing::RunBatch;
 using testing::Staged;
 
-config::ProcessorSpec Flatten(std::string params = "{}") {
+ProcessorSpec Flatten(std::string params = "{}") {
   return {"flatten", std::move(params)};
 }
 

@@ -75,7 +75,7 @@ TEST(RowSetTest, MergeOrdersRowsByBatchRecordAndUnitesColumns) {
 }
 
 TEST(RowSetTest, ChainRowsCarryTheSchemaTypesAndTheirSourceRecords) {
-  std::vector<config::ProcessorSpec> specs = {
+  std::vector<ProcessorSpec> specs = {
       {"schema",
        R"j({"columns":[{"name":"id","type":"bigint"},{"name":"amount","type":"numeric(8,2)"}]})j"},
       {"rules", R"([{"set":"tag","expr":"'x'"}])"}};
