@@ -430,8 +430,9 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
     }
   }
   if (YAML::Node f = n["format"]) {
+    std::string text;
     if (f.IsScalar()) {
-      SLUICE_RETURN_IF_ERROR(w.OneOf(n, "format", s.format, {"raw", "jsonl", "csv"}));
+      SLUICE_RETURN_IF_ERROR(w.OneOf(n, "format", text, {"raw", "jsonl", "csv"}));
     } else if (f.IsMap() && f.size() == 1) {
       auto kv = *f.begin();
       std::string kind = kv.first.as<std::string>();
@@ -440,13 +441,16 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
             f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}, got '" + kind +
                    "'");
       }
-      s.format = kind;
       json::Writer jw;
-      YamlToJson(kv.second, jw);
-      s.format_params_json = jw.Take();
+      YamlToJson(f, jw);
+      text = jw.Take();
     } else {
       return w.Error(f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}");
     }
+    // One validation of the options (the transform's), with this file's line.
+    auto spec = transform::FormatSpec::Parse(text);
+    if (!spec.ok()) return w.Error(f, "stream " + s.name + ": format: " + spec.status().message());
+    s.format = *spec;
   }
   SLUICE_RETURN_IF_ERROR(w.OneOf(n, "compression", s.compression, kCompressionFormats));
   if (YAML::Node fe = n["file_extension"]) {
@@ -706,7 +710,7 @@ Status ValidateApiExpressible(const StreamConfig& s) {
                                .WithContext("stream '" + s.name + "': " + what));
   }
   if (s.warehouse) return fail("a warehouse can only be configured in the config file");
-  if (s.format != "raw" || !s.format_params_json.empty()) {
+  if (!(s.format == transform::FormatSpec{})) {
     return fail("output formats can only be configured in the config file");
   }
   static const std::set<std::string> kApiProcessors = {
@@ -886,13 +890,7 @@ std::string StreamToYaml(const StreamConfig& s) {
     for (const auto& p : s.processors)
       out += "  - " + json::Quote(p.type) + ": " + p.params_json + "\n";
   }
-  if (s.format != "raw" || !s.format_params_json.empty()) {
-    out += "\nformat: ";
-    out += s.format_params_json.empty()
-               ? s.format
-               : "{" + json::Quote(s.format) + ": " + s.format_params_json + "}";
-    out += "\n";
-  }
+  if (!(s.format == transform::FormatSpec{})) out += "\nformat: " + s.format.ToString() + "\n";
   if (!s.tags.empty()) {
     out += "\ntags:\n";
     for (const auto& [k, v] : s.tags) out += "  " + json::Quote(k) + ": " + json::Quote(v) + "\n";

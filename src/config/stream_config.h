@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "transform/format.h"
 #include "transform/processor_spec.h"
 #include "warehouse/config.h"
 
@@ -62,8 +63,9 @@ struct StreamConfig {
   uint32_t retention_mb = 10240;
   uint32_t max_active_partitions = 500;  // dynamic partitioning: distinct prefixes per buffer
   std::vector<ProcessorSpec> processors;
-  std::string format = "raw";      // raw (concatenate as sent) | csv | jsonl
-  std::string format_params_json;  // e.g. {"header":true,"delimiter":","} for csv
+  // Output format of the staged objects: raw (concatenate as sent, the default), csv (with its
+  // options) or jsonl; parsed once by config/.
+  transform::FormatSpec format;
   // The warehouse destination, if any: parsed and validated by config/ (its columns default to
   // the schema processor's plus rules' `set` columns).
   std::optional<warehouse::WarehouseConfig> warehouse;

@@ -6,15 +6,6 @@
 
 namespace sluice::pipeline {
 
-Result<transform::FormatSpec> FormatFor(const config::StreamConfig& stream) {
-  std::string text = stream.format_params_json.empty()
-                         ? stream.format
-                         : "{\"" + stream.format + "\":" + stream.format_params_json + "}";
-  auto spec = transform::FormatSpec::Parse(text);
-  if (!spec.ok()) return spec.status().WithContext("stream " + stream.name + ": format");
-  return spec;
-}
-
 namespace {
 
 // Splits the stream's processors into the transform chain's and the jq metadata extraction
@@ -81,8 +72,7 @@ Status ValidateProcessing(const config::StreamConfig& stream) {
   SLUICE_RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, nullptr));
   auto compression = compress::ParseFormat(stream.compression);
   if (!compression.ok()) return compression.status().WithContext("stream " + stream.name);
-  SLUICE_ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
-  auto chain = transform::Chain::Build(chain_specs, format);
+  auto chain = transform::Chain::Build(chain_specs, stream.format);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
   return Status::Ok();
 }
@@ -95,12 +85,11 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(
   if (stores.errors == nullptr) stores.errors = stores.staged;
   SLUICE_ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(stream));
   SLUICE_ASSIGN_OR_RETURN(compress::Format compression, compress::ParseFormat(stream.compression));
-  SLUICE_ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
   options.stream_name = stream.name;
   std::vector<config::ProcessorSpec> chain_specs;
   std::unique_ptr<jq::MetadataExtractor> extractor;
   SLUICE_RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, &extractor));
-  auto chain = transform::Chain::Build(chain_specs, format, options);
+  auto chain = transform::Chain::Build(chain_specs, stream.format, options);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
   auto builder = std::unique_ptr<TransformBuilder>(new TransformBuilder(
       std::move(keys), stores, compression, std::move(chain).value(), stores.raw != nullptr));

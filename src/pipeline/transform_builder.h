@@ -30,8 +30,6 @@ struct TransformStats {
   std::atomic<uint64_t> failed{0};
 };
 
-// The stream's output format (format + format_params_json) as a transform::FormatSpec.
-Result<transform::FormatSpec> FormatFor(const config::StreamConfig& stream);
 // Builds (and discards) the stream's processor chain, formatter and compression: every error a
 // stream's processing configuration can have, reported before the stream starts.
 Status ValidateProcessing(const config::StreamConfig& stream);

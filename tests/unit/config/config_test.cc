@@ -46,8 +46,8 @@ delivery_streams:
   EXPECT_EQ(s.processors[0].type, "flatten");
   EXPECT_EQ(s.processors[0].params_json, R"({"explode":"items","separator":"_"})");
   EXPECT_EQ(s.processors[1].params_json, R"([{"drop_if":"status == 'test'"}])");
-  EXPECT_EQ(s.format, "csv");
-  EXPECT_EQ(s.format_params_json, R"({"header":true})");
+  EXPECT_EQ(s.format.kind, transform::FormatSpec::Kind::kCsv);
+  EXPECT_TRUE(s.format.header);
   EXPECT_EQ(s.compression, "GZIP");
   EXPECT_EQ(s.error_output_prefix, "orders/!{firehose:error-output-type}/");
 }
@@ -224,7 +224,7 @@ TEST(Config, ApiStreamsHoldOnlyWhatTheFirehoseApiExpresses) {
   s.processors.push_back({"Lambda", R"({"LambdaArn":"${secret:exec:id}"})"});
   EXPECT_NE(ValidateApiExpressible(s).message().find("secret references"), std::string::npos);
   s = ApiStream();
-  s.format = "csv";
+  s.format.kind = transform::FormatSpec::Kind::kCsv;
   EXPECT_FALSE(ValidateApiExpressible(s).ok());
 }
 
@@ -382,6 +382,28 @@ delivery_streams:
   EXPECT_EQ(back->warehouse->columns, c->streams[0].warehouse->columns);
   EXPECT_EQ(back->warehouse->redshift.region, "eu-west-1");
   EXPECT_TRUE(back->warehouse->gzip);
+}
+
+TEST(ConfigFormat, IsParsedOnceWithItsOptionsAndErrorsNameFileAndLine) {
+  auto c = Parse(
+      "delivery_streams:\n  - name: a\n    format: {csv: {header: true, delimiter: \"|\", "
+      "null: \"\\\\N\"}}\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const transform::FormatSpec& f = c->streams[0].format;
+  EXPECT_EQ(f.kind, transform::FormatSpec::Kind::kCsv);
+  EXPECT_TRUE(f.header);
+  EXPECT_EQ(f.delimiter, '|');
+  EXPECT_EQ(f.null_text, "\\N");
+  auto back = ParseStreamYaml(StreamToYaml(c->streams[0]), "stream.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->format, f);
+  auto bad = Parse("delivery_streams:\n  - name: a\n    format:\n      csv: {delimiter: \"||\"}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("sluice.yaml:4: stream a: format: format csv: "),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("must be one character"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(ConfigWarehouse, EveryKeyOfTheSchemaTableIsDocumented) {

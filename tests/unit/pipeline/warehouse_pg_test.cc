@@ -51,7 +51,7 @@ class DynamicPartitioningPgTest : public ::testing::Test {
     stream_.error_output_prefix = "errors/!{firehose:error-output-type}/";
     stream_.buffering.size_mb = 1;
     stream_.buffering.interval_s = 0;
-    stream_.format = "csv";
+    stream_.format.kind = transform::FormatSpec::Kind::kCsv;
     stream_.processors = {
         {"MetadataExtraction",
          R"({"MetadataExtractionQuery":"{customer:.customer}","JsonParsingEngine":"JQ-1.6"})"},

@@ -69,7 +69,7 @@ class WarehouseSinkTest : public ::testing::Test {
     stream_.staged.url = "file://" + root_ + "/bucket";
     stream_.staged.prefix = "data/!{partitionKeyFromQuery:customer}/";
     stream_.error_output_prefix = "errors/!{firehose:error-output-type}/";
-    stream_.format = "csv";
+    stream_.format.kind = transform::FormatSpec::Kind::kCsv;
     stream_.processors = {
         {"MetadataExtraction",
          R"({"MetadataExtractionQuery":"{customer:.customer}","JsonParsingEngine":"JQ-1.6"})"},
