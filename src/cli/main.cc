@@ -167,7 +167,7 @@ int RunCheckConfig(const std::string& file) {
     std::cout << "stream " << s.name << ": " << s.partitions << " partition(s), buffering "
               << s.buffering.size_mb << " MB / " << s.buffering.interval_s << " s, "
               << s.processors.size() << " processor(s), format " << s.format.KindName()
-              << ", compression " << s.compression << "\n";
+              << ", compression " << compress::FormatName(s.compression) << "\n";
     std::cout << "  staged: "
               << (s.staged.empty() ? "bucket://" + s.name + " (default)" : s.staged.url)
               << " prefix '" << s.staged.prefix << "'\n";

@@ -452,7 +452,13 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
     if (!spec.ok()) return w.Error(f, "stream " + s.name + ": format: " + spec.status().message());
     s.format = *spec;
   }
-  SLUICE_RETURN_IF_ERROR(w.OneOf(n, "compression", s.compression, kCompressionFormats));
+  if (n["compression"]) {
+    std::string compression;
+    SLUICE_RETURN_IF_ERROR(w.OneOf(n, "compression", compression, kCompressionFormats));
+    auto format = compress::ParseFormat(compression);
+    if (!format.ok()) return w.Error(n["compression"], format.status().message());
+    s.compression = *format;
+  }
   if (YAML::Node fe = n["file_extension"]) {
     std::string ext;
     SLUICE_RETURN_IF_ERROR(w.String(n, "file_extension", ext));
@@ -535,6 +541,15 @@ std::vector<ConfigKey> WarehouseConfigKeys() {
   std::vector<ConfigKey> keys;
   for (const WarehouseKey& k : kWarehouseKeys) keys.push_back({k.name, k.help});
   return keys;
+}
+
+const char* SourceTypeName(SourceType type) {
+  switch (type) {
+    case SourceType::kDirectPut: return "DirectPut";
+    case SourceType::kKinesisStreamAsSource: return "KinesisStreamAsSource";
+    case SourceType::kMSKAsSource: return "MSKAsSource";
+  }
+  return "DirectPut";
 }
 
 bool IsReservedStreamName(std::string_view name) {
@@ -872,7 +887,8 @@ std::string StreamToYaml(const StreamConfig& s) {
   EmitDestination(e, "errors", s.errors);
   e << YAML::Key << "error_output_prefix" << YAML::Value << YAML::DoubleQuoted
     << s.error_output_prefix;
-  e << YAML::Key << "compression" << YAML::Value << s.compression;
+  e << YAML::Key << "compression" << YAML::Value
+    << std::string(compress::FormatName(s.compression));
   if (s.file_extension)
     e << YAML::Key << "file_extension" << YAML::Value << YAML::DoubleQuoted << *s.file_extension;
   e << YAML::Key << "retry_duration_s" << YAML::Value << s.retry_duration_s;

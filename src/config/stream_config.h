@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "compress/compress.h"
 #include "transform/format.h"
 #include "transform/processor_spec.h"
 #include "warehouse/config.h"
@@ -41,19 +42,24 @@ struct ObjectDestination {
 // transform module, which validates and compiles it.
 using ProcessorSpec = transform::ProcessorSpec;
 
+// Firehose DeliveryStreamType: where a delivery stream's records come from.
+enum class SourceType : uint8_t { kDirectPut, kKinesisStreamAsSource, kMSKAsSource };
+// "DirectPut", "KinesisStreamAsSource", "MSKAsSource".
+const char* SourceTypeName(SourceType type);
+
 struct StreamConfig {
-  std::string name;                // [a-zA-Z0-9_.-]{1,64}
-  std::string role_arn;            // RoleARN given to CreateDeliveryStream (echoed back)
-  std::string type = "DirectPut";  // DirectPut | KinesisStreamAsSource | MSKAsSource
-  uint32_t partitions = 1;         // journal partitions (delivery workers)
-  uint64_t version = 1;            // Firehose VersionId; bumps on every config change
+  std::string name;      // [a-zA-Z0-9_.-]{1,64}
+  std::string role_arn;  // RoleARN given to CreateDeliveryStream (echoed back)
+  SourceType type = SourceType::kDirectPut;
+  uint32_t partitions = 1;  // journal partitions (delivery workers)
+  uint64_t version = 1;     // Firehose VersionId; bumps on every config change
   int64_t create_timestamp_ms = 0;
   Buffering buffering;
   ObjectDestination staged;         // Firehose "Prefix": the delivered objects
   ObjectDestination raw;            // S3BackupMode Enabled: source records as received
   std::string error_output_prefix;  // ErrorOutputPrefix (in the staged bucket unless errors.url)
   ObjectDestination errors;         // optional separate bucket for error output
-  std::string compression = "UNCOMPRESSED";
+  compress::Format compression = compress::Format::kUncompressed;  // Firehose CompressionFormat
   std::optional<std::string> file_extension;
   std::string custom_time_zone = "UTC";
   uint32_t retry_duration_s = 86400;  // give up on a store after this long (Firehose: 24 h)

@@ -70,8 +70,6 @@ void AppendPartitionError(const journal::StoredRecord& r, std::string_view code,
 Status ValidateProcessing(const config::StreamConfig& stream) {
   std::vector<config::ProcessorSpec> chain_specs;
   SLUICE_RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, nullptr));
-  auto compression = compress::ParseFormat(stream.compression);
-  if (!compression.ok()) return compression.status().WithContext("stream " + stream.name);
   auto chain = transform::Chain::Build(chain_specs, stream.format);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
   return Status::Ok();
@@ -84,7 +82,7 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(
     return Status::InvalidArgument("stream " + stream.name + ": no staged store");
   if (stores.errors == nullptr) stores.errors = stores.staged;
   SLUICE_ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(stream));
-  SLUICE_ASSIGN_OR_RETURN(compress::Format compression, compress::ParseFormat(stream.compression));
+  const compress::Format compression = stream.compression;
   options.stream_name = stream.name;
   std::vector<config::ProcessorSpec> chain_specs;
   std::unique_ptr<jq::MetadataExtractor> extractor;

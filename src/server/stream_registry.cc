@@ -133,9 +133,9 @@ Result<std::shared_ptr<StreamRegistry::Stream>> StreamRegistry::BuildStream(
   }
   // The plain Firehose path (records concatenated as sent) needs no transform machinery.
   const bool has_warehouse = cfg.warehouse.has_value();
-  const bool plain = cfg.processors.empty() &&
-                     cfg.format.kind == transform::FormatSpec::Kind::kRaw &&
-                     cfg.compression == "UNCOMPRESSED" && stores.raw == nullptr && !has_warehouse;
+  const bool plain =
+      cfg.processors.empty() && cfg.format.kind == transform::FormatSpec::Kind::kRaw &&
+      cfg.compression == compress::Format::kUncompressed && stores.raw == nullptr && !has_warehouse;
   SLUICE_ASSIGN_OR_RETURN(pipeline::KeyMaker keys, pipeline::KeyMaker::Create(cfg));
   transform::ChainOptions chain_options;
   chain_options.region = server_.region;

@@ -48,7 +48,7 @@ delivery_streams:
   EXPECT_EQ(s.processors[1].params_json, R"([{"drop_if":"status == 'test'"}])");
   EXPECT_EQ(s.format.kind, transform::FormatSpec::Kind::kCsv);
   EXPECT_TRUE(s.format.header);
-  EXPECT_EQ(s.compression, "GZIP");
+  EXPECT_EQ(s.compression, compress::Format::kGzip);
   EXPECT_EQ(s.error_output_prefix, "orders/!{firehose:error-output-type}/");
 }
 
@@ -115,7 +115,7 @@ TEST(Config, StreamYamlRoundTrips) {
   s.buffering = {2, 10};
   s.staged = {"bucket://bkt", "p/!{timestamp:yyyy}/", "", "", false};
   s.error_output_prefix = "e/!{firehose:error-output-type}/";
-  s.compression = "GZIP";
+  s.compression = compress::Format::kGzip;
   s.file_extension = ".json.gz";
   s.processors.push_back(
       {"Lambda", R"({"LambdaArn":"http://127.0.0.1:9/x","NumberOfRetries":"2"})"});
@@ -131,7 +131,7 @@ TEST(Config, StreamYamlRoundTrips) {
   EXPECT_EQ(back->staged.url, "bucket://bkt");
   EXPECT_EQ(back->staged.prefix, s.staged.prefix);
   EXPECT_EQ(back->error_output_prefix, s.error_output_prefix);
-  EXPECT_EQ(back->compression, "GZIP");
+  EXPECT_EQ(back->compression, compress::Format::kGzip);
   EXPECT_EQ(back->file_extension.value_or(""), ".json.gz");
   ASSERT_EQ(back->processors.size(), 1u);
   EXPECT_EQ(back->processors[0].type, "Lambda");
