@@ -107,7 +107,7 @@ double RunChain(Chain& chain, const std::vector<std::string_view>& lines, size_t
 // The output format of every chain (--format).
 std::string g_format = R"({"csv":{"header":true}})";
 
-std::unique_ptr<Chain> Build(const std::vector<sluice::config::ProcessorSpec>& specs) {
+std::unique_ptr<Chain> Build(const std::vector<sluice::transform::ProcessorSpec>& specs) {
   auto format = FormatSpec::Parse(g_format);
   if (!format.ok()) {
     std::fprintf(stderr, "format: %s\n", format.status().ToString().c_str());

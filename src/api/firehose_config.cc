@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/json_input.h"
+#include "compress/compress.h"
 #include "config/config.h"
 
 namespace sluice::api {
@@ -288,7 +289,12 @@ void ApplyS3Destination(Checker& c, object dest, const std::string& dpath, bool 
     if (f.prefix) cfg.staged.prefix = std::string(*f.prefix);
     if (f.error_output_prefix) cfg.error_output_prefix = std::string(*f.error_output_prefix);
     if (f.buffering) cfg.buffering = *f.buffering;
-    if (f.compression) cfg.compression = std::string(*f.compression);
+    if (f.compression) {
+      // An unknown name is already a validation error (c.Enum); only known ones map.
+      if (auto format = compress::ParseFormat(*f.compression); format.ok()) {
+        cfg.compression = *format;
+      }
+    }
   }
   if (extended) {
     if (auto processing = c.reader.Struct(dest, "ProcessingConfiguration")) {
@@ -393,7 +399,7 @@ void WriteS3Common(json::Writer& w, const config::StreamConfig& cfg, const std::
   }
   WriteBuffering(w, cfg.buffering);
   w.Key("CompressionFormat");
-  w.String(cfg.compression);
+  w.String(compress::FormatName(cfg.compression));
   WriteNoEncryption(w);
 }
 
@@ -584,7 +590,7 @@ void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w) {
   w.String("DISABLED");
   w.EndObject();
   w.Key("DeliveryStreamType");
-  w.String(cfg.type);
+  w.String(config::SourceTypeName(cfg.type));
   w.Key("VersionId");
   w.String(std::to_string(cfg.version));
   w.Key("CreateTimestamp");
@@ -594,7 +600,7 @@ void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w) {
   std::string frac = std::to_string(ms % 1000);
   ts += std::string(3 - frac.size(), '0') + frac;
   w.Raw(ts);
-  if (cfg.type == "DirectPut") {
+  if (cfg.type == config::SourceType::kDirectPut) {
     w.Key("Source");
     w.BeginObject();
     w.Key("DirectPutSourceDescription");

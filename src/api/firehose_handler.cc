@@ -436,7 +436,7 @@ HttpResponse FirehoseHandler::ListDeliveryStreams(std::string_view body,
     if (start && n <= *start) continue;
     if (type) {
       auto info = backend_.DescribeStream(n);
-      if (!info.ok() || info->config.type != *type) continue;
+      if (!info.ok() || config::SourceTypeName(info->config.type) != *type) continue;
     }
     if (listed == max) {
       more = true;

@@ -9,13 +9,9 @@
 namespace sluice::cli {
 
 int RunTransformCommand(const std::vector<config::ProcessorSpec>& processors,
-                        const std::string& format, const std::string& stream_name, std::istream& in,
-                        std::ostream& out, std::ostream& err) {
-  auto spec = transform::FormatSpec::Parse(format);
-  if (!spec.ok()) {
-    err << "sluice transform: " << spec.status().message() << "\n";
-    return 2;
-  }
+                        const transform::FormatSpec& format, const std::string& stream_name,
+                        std::istream& in, std::ostream& out, std::ostream& err) {
+  const transform::FormatSpec* spec = &format;
   transform::ChainOptions options;
   options.stream_name = stream_name;
   auto chain = transform::Chain::Build(processors, *spec, options);

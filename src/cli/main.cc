@@ -135,9 +135,7 @@ int RunTransform(const std::string& config_file, const std::string& stream,
               << "' (streams: " << (names.empty() ? "none" : names) << ")\n";
     return 2;
   }
-  std::string format = found->format_params_json.empty()
-                           ? found->format
-                           : "{\"" + found->format + "\":" + found->format_params_json + "}";
+  const transform::FormatSpec& format = found->format;
   if (input.empty() || input == "-") {
     return RunTransformCommand(found->processors, format, found->name, std::cin, std::cout,
                                std::cerr);
@@ -170,15 +168,15 @@ int RunCheckConfig(const std::string& file) {
   for (const auto& s : cfg->streams) {
     std::cout << "stream " << s.name << ": " << s.partitions << " partition(s), buffering "
               << s.buffering.size_mb << " MB / " << s.buffering.interval_s << " s, "
-              << s.processors.size() << " processor(s), format " << s.format << ", compression "
-              << s.compression << "\n";
+              << s.processors.size() << " processor(s), format " << s.format.KindName()
+              << ", compression " << compress::FormatName(s.compression) << "\n";
     std::cout << "  staged: "
               << (s.staged.empty() ? "bucket://" + s.name + " (default)" : s.staged.url)
               << " prefix '" << s.staged.prefix << "'\n";
     if (!s.raw.empty())
       std::cout << "  raw:    " << s.raw.url << " prefix '" << s.raw.prefix << "'\n";
-    if (!s.warehouse_json.empty()) {
-      auto wh = pipeline::ParseWarehouseConfig(s);
+    if (s.warehouse) {
+      const warehouse::WarehouseConfig* wh = &*s.warehouse;
       // The DSN is printed redacted: a literal password is masked, ${secret:...} stays a reference.
       std::cout << "  warehouse: " << warehouse::EngineName(wh->engine) << " table " << wh->table
                 << ", mode " << warehouse::LoadModeName(wh->mode) << ", " << wh->columns.size()

@@ -153,6 +153,214 @@ Status ParseDestination(const Walker& w, const YAML::Node& n, const std::string&
   return Status::Ok();
 }
 
+// ---- warehouse: the `warehouse:` block, declared as data (key, meaning, parser) ----
+
+// Parses `block[key]` (present) into the config; errors carry the file:line of the value.
+using WarehouseKeyParser = Status (*)(const Walker& w, const YAML::Node& block, const char* key,
+                                      warehouse::WarehouseConfig& c);
+
+struct WarehouseKey {
+  const char* name;
+  const char* help;  // docs/config.md `warehouse` table
+  WarehouseKeyParser parse;
+};
+
+Status ParseWarehouseString(const Walker& w, const YAML::Node& n, const char* key, std::string& out,
+                            bool required, const std::string& where) {
+  if (!n[key]) {
+    if (required) return w.Error(n, where + "." + key + " is required");
+    return Status::Ok();
+  }
+  return w.String(n, key, out);
+}
+
+Status ParseWarehouseColumns(const Walker& w, const YAML::Node& list, const std::string& where,
+                             std::vector<warehouse::Column>& out) {
+  if (!list.IsSequence()) return w.Error(list, where + " must be a list of {name, type}");
+  for (const auto& col : list) {
+    SLUICE_RETURN_IF_ERROR(w.CheckKeys(col, where, {"name", "type"}));
+    std::string name, type = "text";
+    SLUICE_RETURN_IF_ERROR(ParseWarehouseString(w, col, "name", name, true, where));
+    SLUICE_RETURN_IF_ERROR(w.String(col, "type", type));
+    auto column = warehouse::MakeColumn(name, type.empty() ? "text" : type);
+    if (!column.ok()) return w.Error(col, where + ": " + column.status().message());
+    out.push_back(std::move(column).value());
+  }
+  return Status::Ok();
+}
+
+const WarehouseKey kWarehouseKeys[] = {
+    {"engine", "sqlite (default), postgres or redshift",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       std::string v;
+       SLUICE_RETURN_IF_ERROR(w.String(b, key, v));
+       auto engine = warehouse::ParseEngine(v);
+       if (!engine.ok()) return w.Error(b[key], engine.status().message());
+       c.engine = *engine;
+       return Status::Ok();
+     }},
+    {"dsn", "sqlite: a file path; postgres/redshift: a libpq DSN (may hold ${secret:...})",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       return w.String(b, key, c.dsn);
+     }},
+    {"table", "table or schema.table",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       return w.String(b, key, c.table);
+     }},
+    {"mode", "append (default) or merge",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       std::string v;
+       SLUICE_RETURN_IF_ERROR(w.String(b, key, v));
+       auto mode = warehouse::ParseLoadMode(v);
+       if (!mode.ok()) return w.Error(b[key], mode.status().message());
+       c.mode = *mode;
+       return Status::Ok();
+     }},
+    {"key", "key column(s): a name or a list of names",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       YAML::Node k = b[key];
+       if (k.IsScalar()) {
+         c.key.push_back(k.Scalar());
+       } else if (k.IsSequence()) {
+         for (const auto& item : k) {
+           if (!item.IsScalar()) return w.Error(item, "warehouse.key must list column names");
+           c.key.push_back(item.Scalar());
+         }
+       } else {
+         return w.Error(k, "warehouse.key must be a column name or a list of them");
+       }
+       return Status::Ok();
+     }},
+    {"order_by", "among duplicates in a batch, the greatest value of this column wins",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       return w.String(b, key, c.order_by);
+     }},
+    {"create_table", "create the table (and schema) if missing",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       return w.Bool(b, key, c.create_table);
+     }},
+    {"columns", "[{name, type}]; default: the schema's columns plus rules' set columns",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       return ParseWarehouseColumns(w, b[key], "warehouse.columns", c.columns);
+     }},
+    {"views", "name: SELECT ..., created or replaced at start",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       YAML::Node v = b[key];
+       if (!v.IsMap()) return w.Error(v, "warehouse.views must map view names to SQL text");
+       for (const auto& kv : v) {
+         if (!kv.second.IsScalar())
+           return w.Error(kv.second, "warehouse.views values must be SQL text");
+         c.views[kv.first.as<std::string>()] = kv.second.Scalar();
+       }
+       return Status::Ok();
+     }},
+    {"statement_timeout_ms", "per statement; 0 disables",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       return w.Uint(b, key, c.statement_timeout_ms, 0, std::numeric_limits<uint32_t>::max());
+     }},
+    {"retry_duration_s", "retrying a failing load, then warehouse-failed error output",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       // Bounds are checked by warehouse::Validate (one message for every source).
+       return w.Uint(b, key, c.retry_duration_s, 0, std::numeric_limits<uint32_t>::max());
+     }},
+    {"pool_size", "connections (postgres, redshift)",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       return w.Uint(b, key, c.pool_size, 0, std::numeric_limits<uint32_t>::max());
+     }},
+    {"redshift", "{iam_role} or {access_key_id, secret_access_key, session_token}, region",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       YAML::Node r = b[key];
+       SLUICE_RETURN_IF_ERROR(w.CheckKeys(
+           r, "warehouse.redshift",
+           {"iam_role", "access_key_id", "secret_access_key", "session_token", "region"}));
+       SLUICE_RETURN_IF_ERROR(w.String(r, "iam_role", c.redshift.iam_role));
+       SLUICE_RETURN_IF_ERROR(w.String(r, "access_key_id", c.redshift.access_key_id));
+       SLUICE_RETURN_IF_ERROR(w.String(r, "secret_access_key", c.redshift.secret_access_key));
+       SLUICE_RETURN_IF_ERROR(w.String(r, "session_token", c.redshift.session_token));
+       return w.String(r, "region", c.redshift.region);
+     }},
+    {"gzip", "redshift: the staged objects are gzip-compressed",
+     [](const Walker& w, const YAML::Node& b, const char* key, warehouse::WarehouseConfig& c) {
+       return w.Bool(b, key, c.gzip);
+     }},
+};
+
+// The default warehouse columns from the stream's processors (YAML nodes): the schema's columns
+// with their types, then the columns rules `set` (text).
+Status WarehouseColumnsFromProcessors(const Walker& w, const YAML::Node& processors,
+                                      std::vector<warehouse::Column>& out) {
+  if (!processors || !processors.IsSequence()) return Status::Ok();
+  std::set<std::string> seen;
+  for (const auto& item : processors) {
+    if (!item.IsMap() || item.size() != 1) continue;
+    auto kv = *item.begin();
+    const std::string type = kv.first.as<std::string>();
+    const YAML::Node params = kv.second;
+    if (type == "schema" && params.IsMap() && params["columns"].IsSequence()) {
+      out.clear();
+      seen.clear();
+      for (const auto& col : params["columns"]) {
+        if (!col.IsMap() || !col["name"] || !col["name"].IsScalar()) {
+          return w.Error(col, "schema column.name is required");
+        }
+        const std::string name = col["name"].Scalar();
+        std::string column_type = "text";
+        if (col["type"] && col["type"].IsScalar()) column_type = col["type"].Scalar();
+        auto column = warehouse::MakeColumn(name, column_type.empty() ? "text" : column_type);
+        if (!column.ok()) return w.Error(col, "warehouse: " + column.status().message());
+        out.push_back(std::move(column).value());
+        seen.insert(name);
+      }
+    } else if (type == "rules") {
+      YAML::Node rules = params.IsMap() ? params["rules"] : params;
+      if (!rules.IsSequence()) continue;
+      for (const auto& rule : rules) {
+        if (!rule.IsMap() || !rule["set"] || !rule["set"].IsScalar()) continue;
+        const std::string set = rule["set"].Scalar();
+        if (!seen.insert(set).second) continue;
+        auto column = warehouse::MakeColumn(set, "text");
+        if (!column.ok()) return w.Error(rule, "warehouse: " + column.status().message());
+        out.push_back(std::move(column).value());
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseWarehouse(const Walker& w, const YAML::Node& block, const YAML::Node& processors,
+                      const StreamConfig& s, warehouse::WarehouseConfig& c) {
+  const std::string where = "stream " + s.name + ": warehouse";
+  if (!block.IsMap()) return w.Error(block, "'warehouse' must be a mapping");
+  std::set<std::string> allowed;
+  for (const WarehouseKey& k : kWarehouseKeys) allowed.insert(k.name);
+  SLUICE_RETURN_IF_ERROR(w.CheckKeys(block, "warehouse", allowed));
+  for (const WarehouseKey& k : kWarehouseKeys) {
+    if (block[k.name]) SLUICE_RETURN_IF_ERROR(k.parse(w, block, k.name, c));
+  }
+  for (const char* required : {"dsn", "table"}) {
+    if (!block[required]) return w.Error(block, where + "." + required + " is required");
+  }
+  if (!block["columns"]) {
+    SLUICE_RETURN_IF_ERROR(WarehouseColumnsFromProcessors(w, processors, c.columns));
+  }
+  if (c.columns.empty()) {
+    return w.Error(block, where + ": no columns: add a schema processor or warehouse.columns");
+  }
+  if (c.engine == warehouse::Engine::kRedshift) {
+    for (const auto& p : s.processors) {
+      if (p.type == "MetadataExtraction") {
+        return w.Error(block, where +
+                                  ": engine redshift loads one staged object per batch and "
+                                  "cannot be combined with dynamic partitioning "
+                                  "(MetadataExtraction); use postgres or sqlite");
+      }
+    }
+  }
+  if (Status st = warehouse::Validate(c); !st.ok())
+    return w.Error(block, where + ": " + st.message());
+  return Status::Ok();
+}
+
 const std::vector<std::string> kCompressionFormats = {"UNCOMPRESSED", "GZIP",          "ZIP",
                                                       "Snappy",       "HADOOP_SNAPPY", "ZSTD"};
 
@@ -222,8 +430,9 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
     }
   }
   if (YAML::Node f = n["format"]) {
+    std::string text;
     if (f.IsScalar()) {
-      SLUICE_RETURN_IF_ERROR(w.OneOf(n, "format", s.format, {"raw", "jsonl", "csv"}));
+      SLUICE_RETURN_IF_ERROR(w.OneOf(n, "format", text, {"raw", "jsonl", "csv"}));
     } else if (f.IsMap() && f.size() == 1) {
       auto kv = *f.begin();
       std::string kind = kv.first.as<std::string>();
@@ -232,15 +441,24 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
             f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}, got '" + kind +
                    "'");
       }
-      s.format = kind;
       json::Writer jw;
-      YamlToJson(kv.second, jw);
-      s.format_params_json = jw.Take();
+      YamlToJson(f, jw);
+      text = jw.Take();
     } else {
       return w.Error(f, "format must be raw, jsonl, csv or {csv: {header, delimiter, null}}");
     }
+    // One validation of the options (the transform's), with this file's line.
+    auto spec = transform::FormatSpec::Parse(text);
+    if (!spec.ok()) return w.Error(f, "stream " + s.name + ": format: " + spec.status().message());
+    s.format = *spec;
   }
-  SLUICE_RETURN_IF_ERROR(w.OneOf(n, "compression", s.compression, kCompressionFormats));
+  if (n["compression"]) {
+    std::string compression;
+    SLUICE_RETURN_IF_ERROR(w.OneOf(n, "compression", compression, kCompressionFormats));
+    auto format = compress::ParseFormat(compression);
+    if (!format.ok()) return w.Error(n["compression"], format.status().message());
+    s.compression = *format;
+  }
   if (YAML::Node fe = n["file_extension"]) {
     std::string ext;
     SLUICE_RETURN_IF_ERROR(w.String(n, "file_extension", ext));
@@ -273,10 +491,9 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
     for (const auto& kv : t) s.tags[kv.first.as<std::string>()] = kv.second.as<std::string>();
   }
   if (YAML::Node wh = n["warehouse"]) {
-    if (!wh.IsMap()) return w.Error(wh, "'warehouse' must be a mapping");
-    json::Writer jw;
-    YamlToJson(wh, jw);
-    s.warehouse_json = jw.Take();
+    warehouse::WarehouseConfig c;
+    SLUICE_RETURN_IF_ERROR(ParseWarehouse(w, wh, n["processors"], s, c));
+    s.warehouse = std::move(c);
   }
   if (Status st = ValidateStream(s); !st.ok()) return w.Error(n, st.message());
   return Status::Ok();
@@ -319,6 +536,21 @@ Status Guard(const std::string& source, F f) {
 }
 
 }  // namespace
+
+std::vector<ConfigKey> WarehouseConfigKeys() {
+  std::vector<ConfigKey> keys;
+  for (const WarehouseKey& k : kWarehouseKeys) keys.push_back({k.name, k.help});
+  return keys;
+}
+
+const char* SourceTypeName(SourceType type) {
+  switch (type) {
+    case SourceType::kDirectPut: return "DirectPut";
+    case SourceType::kKinesisStreamAsSource: return "KinesisStreamAsSource";
+    case SourceType::kMSKAsSource: return "MSKAsSource";
+  }
+  return "DirectPut";
+}
 
 bool IsReservedStreamName(std::string_view name) {
   return name == "." || name == "..";
@@ -492,9 +724,8 @@ Status ValidateApiExpressible(const StreamConfig& s) {
     SLUICE_RETURN_IF_ERROR(ValidateBucketName(std::string_view(dest->url).substr(9))
                                .WithContext("stream '" + s.name + "': " + what));
   }
-  if (!s.warehouse_json.empty())
-    return fail("a warehouse can only be configured in the config file");
-  if (s.format != "raw" || !s.format_params_json.empty()) {
+  if (s.warehouse) return fail("a warehouse can only be configured in the config file");
+  if (!(s.format == transform::FormatSpec{})) {
     return fail("output formats can only be configured in the config file");
   }
   static const std::set<std::string> kApiProcessors = {
@@ -564,6 +795,77 @@ void EmitDestination(YAML::Emitter& e, const char* key, const ObjectDestination&
   e << YAML::EndMap;
 }
 
+// The warehouse block in the config-file schema, as JSON (valid YAML flow syntax).
+std::string WarehouseToJson(const warehouse::WarehouseConfig& c) {
+  json::Writer w;
+  w.BeginObject();
+  w.Key("engine");
+  w.String(warehouse::EngineName(c.engine));
+  w.Key("dsn");
+  w.String(c.dsn);
+  w.Key("table");
+  w.String(c.table);
+  w.Key("mode");
+  w.String(warehouse::LoadModeName(c.mode));
+  if (!c.key.empty()) {
+    w.Key("key");
+    w.BeginArray();
+    for (const auto& k : c.key) w.String(k);
+    w.EndArray();
+  }
+  if (!c.order_by.empty()) {
+    w.Key("order_by");
+    w.String(c.order_by);
+  }
+  w.Key("create_table");
+  w.Bool(c.create_table);
+  w.Key("columns");
+  w.BeginArray();
+  for (const auto& col : c.columns) {
+    w.BeginObject();
+    w.Key("name");
+    w.String(col.name);
+    w.Key("type");
+    w.String(warehouse::ColumnTypeName(col));
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!c.views.empty()) {
+    w.Key("views");
+    w.BeginObject();
+    for (const auto& [name, sql] : c.views) {
+      w.Key(name);
+      w.String(sql);
+    }
+    w.EndObject();
+  }
+  w.Key("statement_timeout_ms");
+  w.Raw(std::to_string(c.statement_timeout_ms));
+  w.Key("retry_duration_s");
+  w.Raw(std::to_string(c.retry_duration_s));
+  w.Key("pool_size");
+  w.Raw(std::to_string(c.pool_size));
+  if (c.engine == warehouse::Engine::kRedshift) {
+    w.Key("redshift");
+    w.BeginObject();
+    for (const auto& [k, v] :
+         {std::pair<const char*, const std::string*>{"iam_role", &c.redshift.iam_role},
+          {"access_key_id", &c.redshift.access_key_id},
+          {"secret_access_key", &c.redshift.secret_access_key},
+          {"session_token", &c.redshift.session_token},
+          {"region", &c.redshift.region}}) {
+      if (v->empty()) continue;
+      w.Key(k);
+      w.String(*v);
+    }
+    w.EndObject();
+    w.Key("gzip");
+    w.Bool(c.gzip);
+  }
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace
 
 std::string StreamToYaml(const StreamConfig& s) {
@@ -585,7 +887,8 @@ std::string StreamToYaml(const StreamConfig& s) {
   EmitDestination(e, "errors", s.errors);
   e << YAML::Key << "error_output_prefix" << YAML::Value << YAML::DoubleQuoted
     << s.error_output_prefix;
-  e << YAML::Key << "compression" << YAML::Value << s.compression;
+  e << YAML::Key << "compression" << YAML::Value
+    << std::string(compress::FormatName(s.compression));
   if (s.file_extension)
     e << YAML::Key << "file_extension" << YAML::Value << YAML::DoubleQuoted << *s.file_extension;
   e << YAML::Key << "retry_duration_s" << YAML::Value << s.retry_duration_s;
@@ -603,18 +906,12 @@ std::string StreamToYaml(const StreamConfig& s) {
     for (const auto& p : s.processors)
       out += "  - " + json::Quote(p.type) + ": " + p.params_json + "\n";
   }
-  if (s.format != "raw" || !s.format_params_json.empty()) {
-    out += "\nformat: ";
-    out += s.format_params_json.empty()
-               ? s.format
-               : "{" + json::Quote(s.format) + ": " + s.format_params_json + "}";
-    out += "\n";
-  }
+  if (!(s.format == transform::FormatSpec{})) out += "\nformat: " + s.format.ToString() + "\n";
   if (!s.tags.empty()) {
     out += "\ntags:\n";
     for (const auto& [k, v] : s.tags) out += "  " + json::Quote(k) + ": " + json::Quote(v) + "\n";
   }
-  if (!s.warehouse_json.empty()) out += "\nwarehouse: " + s.warehouse_json + "\n";
+  if (s.warehouse) out += "\nwarehouse: " + WarehouseToJson(*s.warehouse) + "\n";
   return out + "\n";
 }
 

@@ -43,6 +43,14 @@ Result<Config> LoadConfigFile(const std::string& path);
 // The embedded defaults (no streams; data under ./var).
 Config DefaultConfig();
 
+// One key of a config block's schema table (Fluent Bit's config_map): its name and meaning.
+struct ConfigKey {
+  std::string name;
+  std::string help;
+};
+// The `warehouse:` block's keys, in the order docs/config.md lists them (a test checks the docs).
+std::vector<ConfigKey> WarehouseConfigKeys();
+
 // Validates a stream (name pattern, buffering bounds, prefixes, URLs). Used for config-file streams
 // and API-created ones alike.
 Status ValidateStream(const StreamConfig& stream);

@@ -8,6 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "compress/compress.h"
+#include "transform/format.h"
+#include "transform/processor_spec.h"
+#include "warehouse/config.h"
+
 namespace sluice::config {
 
 // Firehose BufferingHints. SizeInMBs 1..128 (default 5), IntervalInSeconds 0..900 (default 300).
@@ -33,28 +38,28 @@ struct ObjectDestination {
   bool empty() const { return url.empty(); }
 };
 
-// One entry of a stream's processor chain, kept generic here: the transform module validates
-// and compiles it. `type` is e.g. "flatten", "schema", "rules", "lua", "lambda",
-// "AppendDelimiterToRecord", "RecordDeAggregation", "MetadataExtraction"; `params` holds the
-// processor's parameters as YAML/JSON text (the transform module parses it).
-struct ProcessorSpec {
-  std::string type;
-  std::string params_json;  // a JSON document with the processor's parameters
-};
+// One entry of a stream's processor chain (type + parameters as JSON): declared by the
+// transform module, which validates and compiles it.
+using ProcessorSpec = transform::ProcessorSpec;
+
+// Firehose DeliveryStreamType: where a delivery stream's records come from.
+enum class SourceType : uint8_t { kDirectPut, kKinesisStreamAsSource, kMSKAsSource };
+// "DirectPut", "KinesisStreamAsSource", "MSKAsSource".
+const char* SourceTypeName(SourceType type);
 
 struct StreamConfig {
-  std::string name;                // [a-zA-Z0-9_.-]{1,64}
-  std::string role_arn;            // RoleARN given to CreateDeliveryStream (echoed back)
-  std::string type = "DirectPut";  // DirectPut | KinesisStreamAsSource | MSKAsSource
-  uint32_t partitions = 1;         // journal partitions (delivery workers)
-  uint64_t version = 1;            // Firehose VersionId; bumps on every config change
+  std::string name;      // [a-zA-Z0-9_.-]{1,64}
+  std::string role_arn;  // RoleARN given to CreateDeliveryStream (echoed back)
+  SourceType type = SourceType::kDirectPut;
+  uint32_t partitions = 1;  // journal partitions (delivery workers)
+  uint64_t version = 1;     // Firehose VersionId; bumps on every config change
   int64_t create_timestamp_ms = 0;
   Buffering buffering;
   ObjectDestination staged;         // Firehose "Prefix": the delivered objects
   ObjectDestination raw;            // S3BackupMode Enabled: source records as received
   std::string error_output_prefix;  // ErrorOutputPrefix (in the staged bucket unless errors.url)
   ObjectDestination errors;         // optional separate bucket for error output
-  std::string compression = "UNCOMPRESSED";
+  compress::Format compression = compress::Format::kUncompressed;  // Firehose CompressionFormat
   std::optional<std::string> file_extension;
   std::string custom_time_zone = "UTC";
   uint32_t retry_duration_s = 86400;  // give up on a store after this long (Firehose: 24 h)
@@ -64,9 +69,12 @@ struct StreamConfig {
   uint32_t retention_mb = 10240;
   uint32_t max_active_partitions = 500;  // dynamic partitioning: distinct prefixes per buffer
   std::vector<ProcessorSpec> processors;
-  std::string format = "raw";      // raw (concatenate as sent) | csv | jsonl
-  std::string format_params_json;  // e.g. {"header":true,"delimiter":","} for csv
-  std::string warehouse_json;      // the warehouse destination's settings (JSON), if any
+  // Output format of the staged objects: raw (concatenate as sent, the default), csv (with its
+  // options) or jsonl; parsed once by config/.
+  transform::FormatSpec format;
+  // The warehouse destination, if any: parsed and validated by config/ (its columns default to
+  // the schema processor's plus rules' `set` columns).
+  std::optional<warehouse::WarehouseConfig> warehouse;
   std::map<std::string, std::string> tags;
   bool from_api = false;  // created via CreateDeliveryStream (persisted by us)
 };

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <optional>
-
 #include "common/file_util.h"
 #include "config/config.h"
 #include "pipeline/transform_builder.h"
@@ -29,7 +27,6 @@ Result<objectstore::ObjectStore*> DeliveryStream::StoreFor(const config::ObjectD
 Status DeliveryStream::Validate(const config::StreamConfig& config) {
   SLUICE_RETURN_IF_ERROR(config::ValidateStream(config));
   SLUICE_RETURN_IF_ERROR(ValidateProcessing(config));
-  if (!config.warehouse_json.empty()) SLUICE_RETURN_IF_ERROR(ParseWarehouseConfig(config).status());
   return KeyMaker::Create(config).status();
 }
 
@@ -55,13 +52,10 @@ Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::Str
     SLUICE_ASSIGN_OR_RETURN(stores.errors, s->StoreFor(cfg.errors, deps.open_store));
   }
   // The plain Firehose path (records concatenated as sent) needs no transform machinery.
-  const bool has_warehouse = !cfg.warehouse_json.empty();
-  const bool plain = cfg.processors.empty() && cfg.format == "raw" &&
-                     cfg.compression == "UNCOMPRESSED" && stores.raw == nullptr && !has_warehouse;
-  std::optional<warehouse::WarehouseConfig> warehouse_config;
-  if (has_warehouse) {
-    SLUICE_ASSIGN_OR_RETURN(warehouse_config, ParseWarehouseConfig(cfg));
-  }
+  const bool has_warehouse = cfg.warehouse.has_value();
+  const bool plain =
+      cfg.processors.empty() && cfg.format.kind == transform::FormatSpec::Kind::kRaw &&
+      cfg.compression == compress::Format::kUncompressed && stores.raw == nullptr && !has_warehouse;
   SLUICE_ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(cfg));
   transform::ChainOptions chain_options;
   chain_options.region = deps.region;
@@ -83,8 +77,8 @@ Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::Str
                               TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
       if (has_warehouse) {
         s->sinks_.push_back(std::make_unique<WarehouseSink>(
-            cfg, *warehouse_config, keys, tb.get(),
-            stores.errors != nullptr ? stores.errors : staged, deps.resolver));
+            cfg, *cfg.warehouse, keys, stores.errors != nullptr ? stores.errors : staged,
+            deps.resolver, deps.clock));
         sink = s->sinks_.back().get();
       }
       builder = std::move(tb);

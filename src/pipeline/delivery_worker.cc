@@ -271,7 +271,8 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
         DivertToErrorOutput(batch, ErrorOutputType::kDeliveryFailed, built.status(), 1));
     return Checkpoint(batch, {});
   }
-  std::vector<OutputObject> outputs = std::move(built).value();
+  BuiltBatch built_batch = std::move(built).value();
+  const std::vector<OutputObject>& outputs = built_batch.outputs;
   bool diverted = false;
   const auto store_budget = [this](const Status& st) {
     return StoreRetryBudgetMs(st, stream_.retry_duration_s);
@@ -290,7 +291,7 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
   }
   if (sink_ != nullptr && !diverted) {
     Retrier::Outcome load = WithRetries(
-        "loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, outputs); },
+        "loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, built_batch); },
         [this](const Status& s) {
           return sink_->IsRetryable(s) ? int64_t{sink_->RetryDurationS()} * 1000 : 0;
         });
@@ -471,16 +472,16 @@ void DeliveryWorker::Run() {
   }
 }
 
-Result<std::vector<OutputObject>> ConcatBuilder::Build(const Batch& batch) {
+Result<BuiltBatch> ConcatBuilder::Build(const Batch& batch) {
   OutputObject out;
   out.store = staged_;
   out.kind = OutputKind::kStaged;
   SLUICE_ASSIGN_OR_RETURN(out.key, keys_.StagedKey(batch.id, batch.version, batch.oldest_ms));
   out.data.reserve(batch.bytes);
   for (const auto& r : batch.records) out.data += r.data;
-  std::vector<OutputObject> outs;
-  outs.push_back(std::move(out));
-  return outs;
+  BuiltBatch built;
+  built.outputs.push_back(std::move(out));
+  return built;
 }
 
 }  // namespace sluice::pipeline

@@ -40,6 +40,7 @@
 #include "pipeline/object_key.h"
 #include "pipeline/output.h"
 #include "streams/service.h"
+#include "transform/row_set.h"
 
 namespace sluice::pipeline {
 
@@ -52,12 +53,20 @@ struct Batch {
   size_t bytes = 0;
 };
 
-// Turns a batch into its output objects. MUST be deterministic: the same batch yields the same
-// objects byte for byte (redelivery after a crash relies on it).
+// What building a batch yields: its output objects and, from builders that produce rows and
+// were asked to keep them (TransformBuilder for a warehouse), the batch's Ok rows, typed, in
+// arrival order, each with the index in Batch::records of its source record.
+struct BuiltBatch {
+  std::vector<OutputObject> outputs;
+  std::optional<transform::RowSet> rows;
+};
+
+// Turns a batch into its output objects (and rows). MUST be deterministic: the same batch yields
+// the same objects byte for byte and the same rows (redelivery after a crash relies on it).
 class BatchBuilder {
  public:
   virtual ~BatchBuilder() = default;
-  virtual Result<std::vector<OutputObject>> Build(const Batch& batch) = 0;
+  virtual Result<BuiltBatch> Build(const Batch& batch) = 0;
   // The stream's error output (under its error prefix, in `errors`): where a batch goes that
   // could not be delivered within the retry duration, and the builder's own failed records.
   const ErrorOutputWriter& error_output() const { return error_output_; }
@@ -71,11 +80,11 @@ class BatchBuilder {
 };
 
 // Runs after a batch's objects are durable and before the checkpoint moves (warehouse loading).
-// Must be idempotent per batch id. Retried like puts.
+// Must be idempotent per batch id. Retried like puts (with the same `built`).
 class BatchSink {
  public:
   virtual ~BatchSink() = default;
-  virtual Status Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) = 0;
+  virtual Status Deliver(const Batch& batch, const BuiltBatch& built) = 0;
   // How long a failing Deliver is retried before the batch goes to error output.
   virtual uint32_t RetryDurationS() const = 0;
   // False for errors that retrying cannot fix (bad config, missing table): the batch goes to
@@ -211,7 +220,7 @@ class ConcatBuilder : public BatchBuilder {
       : BatchBuilder(keys, errors != nullptr ? errors : staged),
         keys_(std::move(keys)),
         staged_(staged) {}
-  Result<std::vector<OutputObject>> Build(const Batch& batch) override;
+  Result<BuiltBatch> Build(const Batch& batch) override;
 
  private:
   KeyMaker keys_;

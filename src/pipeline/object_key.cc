@@ -57,14 +57,6 @@ uint64_t BatchId::Seed() const {
   return v;
 }
 
-std::string DefaultExtension(const std::string& compression) {
-  if (compression == "GZIP") return ".gz";
-  if (compression == "ZIP") return ".zip";
-  if (compression == "Snappy" || compression == "HADOOP_SNAPPY") return ".snappy";
-  if (compression == "ZSTD") return ".zst";
-  return "";
-}
-
 Result<KeyMaker> KeyMaker::Create(const config::StreamConfig& stream) {
   KeyMaker k;
   k.stream_ = stream.name;
@@ -82,8 +74,8 @@ Result<KeyMaker> KeyMaker::Create(const config::StreamConfig& stream) {
                                 stream.staged.prefix + "!{firehose:error-output-type}/", true));
   }
   SLUICE_ASSIGN_OR_RETURN(k.zone_, config::TimeZone::Load(stream.custom_time_zone));
-  k.extension_ =
-      stream.file_extension ? *stream.file_extension : DefaultExtension(stream.compression);
+  k.extension_ = stream.file_extension ? *stream.file_extension
+                                       : std::string(compress::FileExtension(stream.compression));
   return k;
 }
 

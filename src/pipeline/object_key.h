@@ -56,7 +56,4 @@ class KeyMaker {
   config::TimeZone zone_;  // CustomTimeZone: prefix timestamps are evaluated in it
 };
 
-// Default extension for a Firehose CompressionFormat ("" for UNCOMPRESSED).
-std::string DefaultExtension(const std::string& compression);
-
 }  // namespace sluice::pipeline

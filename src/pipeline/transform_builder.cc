@@ -4,15 +4,6 @@
 
 namespace sluice::pipeline {
 
-Result<transform::FormatSpec> FormatFor(const config::StreamConfig& stream) {
-  std::string text = stream.format_params_json.empty()
-                         ? stream.format
-                         : "{\"" + stream.format + "\":" + stream.format_params_json + "}";
-  auto spec = transform::FormatSpec::Parse(text);
-  if (!spec.ok()) return spec.status().WithContext("stream " + stream.name + ": format");
-  return spec;
-}
-
 namespace {
 
 // Splits the stream's processors into the transform chain's and the jq metadata extraction
@@ -65,10 +56,7 @@ Status SplitProcessors(const config::StreamConfig& stream,
 Status ValidateProcessing(const config::StreamConfig& stream) {
   std::vector<config::ProcessorSpec> chain_specs;
   SLUICE_RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, nullptr));
-  auto compression = compress::ParseFormat(stream.compression);
-  if (!compression.ok()) return compression.status().WithContext("stream " + stream.name);
-  SLUICE_ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
-  auto chain = transform::Chain::Build(chain_specs, format);
+  auto chain = transform::Chain::Build(chain_specs, stream.format);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
   return Status::Ok();
 }
@@ -80,19 +68,12 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(
     return Status::InvalidArgument("stream " + stream.name + ": no staged store");
   if (stores.errors == nullptr) stores.errors = stores.staged;
   SLUICE_ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(stream));
-  SLUICE_ASSIGN_OR_RETURN(compress::Format compression, compress::ParseFormat(stream.compression));
-  SLUICE_ASSIGN_OR_RETURN(transform::FormatSpec format, FormatFor(stream));
+  const compress::Format compression = stream.compression;
   options.stream_name = stream.name;
   std::vector<config::ProcessorSpec> chain_specs;
   std::unique_ptr<jq::MetadataExtractor> extractor;
   SLUICE_RETURN_IF_ERROR(SplitProcessors(stream, chain_specs, &extractor));
-  if (extractor && collect_rows) {
-    return Status::InvalidArgument(
-        "stream " + stream.name +
-        ": dynamic partitioning (MetadataExtraction) and a warehouse destination cannot "
-        "be combined in one stream yet");
-  }
-  auto chain = transform::Chain::Build(chain_specs, format, options);
+  auto chain = transform::Chain::Build(chain_specs, stream.format, options);
   if (!chain.ok()) return chain.status().WithContext("stream " + stream.name);
   auto builder = std::unique_ptr<TransformBuilder>(new TransformBuilder(
       std::move(keys), stores, compression, std::move(chain).value(), stores.raw != nullptr));
@@ -103,7 +84,7 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(
   return builder;
 }
 
-Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
+Result<BuiltBatch> TransformBuilder::Build(const Batch& batch) {
   std::vector<std::string> ids;
   ids.reserve(batch.records.size());
   for (const auto& r : batch.records) ids.push_back(std::to_string(r.offset.value));
@@ -149,18 +130,21 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
     for (size_t i = 0; i < batch.records.size(); ++i) partitions[0].members.push_back(i);
   }
 
-  std::vector<OutputObject> outs;
+  BuiltBatch built;
+  std::vector<OutputObject>& outs = built.outputs;
   std::string processing_errors;
   transform::ProcessOptions po;
   po.collect_rows = collect_rows_;
+  // Per partition, its rows (source records numbered within the partition) for the row set.
+  std::vector<transform::RowSet> partition_rows;
   for (size_t p = 0; p < partitions.size(); ++p) {
     std::vector<transform::SourceRecord> sources;
     sources.reserve(partitions[p].members.size());
     for (size_t i : partitions[p].members) {
       sources.push_back({batch.records[i].data, batch.records[i].arrival_ms, ids[i]});
     }
-    last_result_ = chain_->Process(sources, po);
-    const transform::BatchResult& result = last_result_;
+    transform::BatchResult result = chain_->Process(sources, po);
+    if (collect_rows_) partition_rows.push_back(std::move(result.rows));
     stats_.ok += result.CountOutcome(transform::Outcome::kOk);
     stats_.dropped += result.CountOutcome(transform::Outcome::kDropped);
     stats_.failed += result.CountOutcome(transform::Outcome::kProcessingFailed);
@@ -179,6 +163,19 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
       outs.push_back(std::move(out));
     }
     ErrorOutputWriter::AppendProcessingFailures(sources, result, processing_errors);
+  }
+  if (collect_rows_) {
+    if (partitions.size() == 1 && !extractor_) {
+      built.rows = std::move(partition_rows[0]);  // sources are the batch's records, in order
+    } else {
+      std::vector<const transform::RowSet*> parts;
+      std::vector<std::vector<uint32_t>> record_maps;
+      for (size_t p = 0; p < partitions.size(); ++p) {
+        parts.push_back(&partition_rows[p]);
+        record_maps.emplace_back(partitions[p].members.begin(), partitions[p].members.end());
+      }
+      built.rows = transform::RowSet::Merge(parts, record_maps);
+    }
   }
   if (raw_enabled_) {
     OutputObject raw;
@@ -199,7 +196,7 @@ Result<std::vector<OutputObject>> TransformBuilder::Build(const Batch& batch) {
     SLUICE_ASSIGN_OR_RETURN(OutputObject err, error_output().Object(batch, type, std::move(*data)));
     outs.push_back(std::move(err));
   }
-  return outs;
+  return built;
 }
 
 }  // namespace sluice::pipeline

@@ -2,7 +2,8 @@
 // raw backup or error output (issue 3). For one batch it produces:
 //   - staged objects: the formatted Ok rows, one object per group of partition keys, compressed;
 //   - a raw backup object with every source record as received (S3BackupMode Enabled);
-//   - a processing-failed error object: one Firehose error record (JSON line) per failed record.
+//   - a processing-failed error object: one Firehose error record (JSON line) per failed record;
+//   - optionally (collect_rows), the Ok rows as a typed row set, for a warehouse.
 // Dropped records go nowhere. Deterministic per batch (keys always; bytes except the
 // attemptEndingTimestamp of error records), so redelivery rewrites the same keys.
 #pragma once
@@ -29,23 +30,20 @@ struct TransformStats {
   std::atomic<uint64_t> failed{0};
 };
 
-// The stream's output format (format + format_params_json) as a transform::FormatSpec.
-Result<transform::FormatSpec> FormatFor(const config::StreamConfig& stream);
 // Builds (and discards) the stream's processor chain, formatter and compression: every error a
 // stream's processing configuration can have, reported before the stream starts.
 Status ValidateProcessing(const config::StreamConfig& stream);
 
 class TransformBuilder : public BatchBuilder {
  public:
-  // `collect_rows`: keep the batch's rows (last_result().rows) for a warehouse sink.
+  // `collect_rows`: Build also returns the batch's Ok rows (BuiltBatch::rows) for a warehouse
+  // sink: with dynamic partitioning, the rows of every partition, in arrival order.
   static Result<std::unique_ptr<TransformBuilder>> Create(const config::StreamConfig& stream,
                                                           TransformStores stores,
                                                           transform::ChainOptions options,
                                                           bool collect_rows = false);
-  Result<std::vector<OutputObject>> Build(const Batch& batch) override;
+  Result<BuiltBatch> Build(const Batch& batch) override;
   const TransformStats& stats() const { return stats_; }
-  // The chain's outcome for the last batch built (for the warehouse sink).
-  const transform::BatchResult& last_result() const { return last_result_; }
 
  private:
   TransformBuilder(KeyMaker keys, TransformStores stores, compress::Format compression,
@@ -67,7 +65,6 @@ class TransformBuilder : public BatchBuilder {
   size_t max_active_partitions_ = 500;
   const Clock* clock_ = &Clock::System();
   TransformStats stats_;
-  transform::BatchResult last_result_;
 };
 
 }  // namespace sluice::pipeline

@@ -2,10 +2,12 @@
 // once (the loader records the batch id in its ledger in the same transaction), after the staged
 // objects are durable and before the checkpoint moves (design.md §5.5).
 //
-// Rows come from the TransformBuilder's last processed batch (with collect_rows), in arrival
-// order, as CSV in the warehouse convention (empty unquoted = NULL, "" = empty string). Rows the
-// database rejects for their data (isolated by bisection) go to error output as
-// `warehouse-failed` error records, while the rest of the batch loads.
+// Rows come from the batch's BuiltBatch::rows (the TransformBuilder's typed row set, built with
+// collect_rows; with dynamic partitioning, every partition's rows), projected onto the target's
+// columns by name, in arrival order. Rows the database rejects for their data (isolated by
+// bisection) go to error output as `warehouse-failed` error records, while the rest of the
+// batch loads. Redshift COPYs the batch's one staged object; a batch with several (partition
+// keys) fails as not loadable and goes to error output.
 // Thread safety: one sink per delivery worker; called from the worker's thread only.
 #pragma once
 
@@ -14,29 +16,26 @@
 #include <string>
 
 #include "pipeline/delivery_worker.h"
-#include "pipeline/transform_builder.h"
 #include "secrets/resolver.h"
 #include "warehouse/config.h"
 #include "warehouse/loader.h"
 
 namespace sluice::pipeline {
 
-// Parses a stream's `warehouse:` block (JSON text) into a WarehouseConfig. The target's columns
-// come from `columns` when given, else from the stream's schema processor (plus text columns for
-// rules' `set`).
-Result<warehouse::WarehouseConfig> ParseWarehouseConfig(const config::StreamConfig& stream);
-
 class WarehouseSink : public BatchSink {
  public:
-  // `builder` must be the worker's TransformBuilder (it holds the batch's rows) and outlive the
-  // sink; `errors` receives warehouse-failed records (keys from `keys`); `resolver` resolves
+  // `config` is the stream's (config::StreamConfig::warehouse, validated by config/); `errors`
+  // receives warehouse-failed records (keys from `keys`); `resolver` resolves
   // ${secret:...}, and every error this sink returns is redacted with its redactor, because the
-  // message ends up in error records in the bucket.
+  // message ends up in error records in the bucket; `clock` stamps those records. `loader`
+  // (tests): use it instead of opening one from `config`.
   WarehouseSink(const config::StreamConfig& stream, warehouse::WarehouseConfig config,
-                KeyMaker keys, TransformBuilder* builder, objectstore::ObjectStore* errors,
-                secrets::Resolver* resolver);
+                KeyMaker keys, objectstore::ObjectStore* errors, secrets::Resolver* resolver,
+                const Clock* clock = &Clock::System(),
+                std::unique_ptr<warehouse::Loader> loader = nullptr);
 
-  Status Deliver(const Batch& batch, const std::vector<OutputObject>& outputs) override;
+  // REQUIRES: built.rows is set (the builder collects rows) unless the batch has no rows.
+  Status Deliver(const Batch& batch, const BuiltBatch& built) override;
   uint32_t RetryDurationS() const override { return config_.retry_duration_s; }
   bool IsRetryable(const Status& status) const override;
 
@@ -44,14 +43,13 @@ class WarehouseSink : public BatchSink {
   uint64_t rows_rejected() const { return rows_rejected_; }
 
  private:
-  Status Load(const Batch& batch, const std::vector<OutputObject>& outputs);
-  Result<std::string> RowsAsCsv(const transform::BatchResult& result) const;
+  Status Load(const Batch& batch, const BuiltBatch& built);
 
   std::string stream_;
   warehouse::WarehouseConfig config_;
-  TransformBuilder* builder_;
   objectstore::ObjectStore* errors_;
   secrets::Resolver* resolver_;
+  const Clock* clock_;
   ErrorOutputWriter error_output_;             // warehouse-failed records
   std::unique_ptr<warehouse::Loader> loader_;  // opened lazily (the database may be down at start)
   // Error output of rejected rows that could not be written yet, for the batch it belongs to:

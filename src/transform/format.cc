@@ -63,6 +63,15 @@ Result<FormatSpec> FormatSpec::Parse(std::string_view text) {
   return spec;
 }
 
+const char* FormatSpec::KindName() const {
+  switch (kind) {
+    case Kind::kRaw: return "raw";
+    case Kind::kCsv: return "csv";
+    case Kind::kJsonl: return "jsonl";
+  }
+  return "raw";
+}
+
 std::string FormatSpec::ToString() const {
   switch (kind) {
     case Kind::kRaw: return "raw";

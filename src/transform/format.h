@@ -24,7 +24,10 @@ struct FormatSpec {
   // Accepts "raw", "csv", "jsonl" (alias "json"), or a JSON object such as
   // {"csv": {"header": true, "delimiter": "|", "null": "\\N", "line_ending": "\r\n"}}.
   static Result<FormatSpec> Parse(std::string_view text);
+  // "raw", "jsonl", or the csv JSON object with every option (Parse reads it back).
   std::string ToString() const;
+  const char* KindName() const;  // "raw", "csv", "jsonl"
+  bool operator==(const FormatSpec&) const = default;
 };
 
 // Appends `field` to `out` as one CSV field: quoted when it contains the delimiter, a quote,

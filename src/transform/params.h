@@ -1,4 +1,4 @@
-// Typed access to a processor's parameters (the JSON text of config::ProcessorSpec::params_json)
+// Typed access to a processor's parameters (the JSON text of ProcessorSpec::params_json)
 // with unknown-key detection. Firehose-style parameters arrive as strings ("3", "true"), so the
 // numeric and boolean getters accept both JSON numbers/booleans and their string spellings.
 #pragma once

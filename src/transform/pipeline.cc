@@ -95,7 +95,7 @@ struct Chain::Impl {
 Chain::Chain() : impl_(std::make_unique<Impl>()) {}
 Chain::~Chain() = default;
 
-Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<config::ProcessorSpec>& processors,
+Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<ProcessorSpec>& processors,
                                             const FormatSpec& format, ChainOptions options) {
   std::unique_ptr<Chain> chain(new Chain());
   Impl& impl = *chain->impl_;
@@ -295,21 +295,30 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
       }
     }
     if (options.collect_rows) {
-      for (uint32_t id : columns) result.columns.push_back(impl.columns.Name(id));
+      std::vector<Column> schema;
+      schema.reserve(columns.size());
+      for (uint32_t id : columns) schema.push_back(Column{impl.columns.Name(id)});
+      if (impl.schema != nullptr) {
+        // The schema's output columns come first, in its order, with their types.
+        const std::vector<ColumnSpec>& specs = impl.schema->columns();
+        for (size_t i = 0; i < specs.size() && i < schema.size(); ++i) {
+          schema[i].type = specs[i].type;
+          schema[i].precision = specs[i].precision;
+          schema[i].scale = specs[i].scale;
+        }
+      }
+      result.rows = RowSet(std::move(schema));
+      result.rows.Reserve(ok_rows, text_bytes);
       for (const RowRef& row : table.rows) {
         if (ctx.Failed(row.record)) continue;
         const auto& slots = formatter.Slots(table, row);
-        std::vector<std::optional<std::string>> values;
-        values.reserve(slots.size());
-        for (const Cell* cell : slots) {
-          if (cell == nullptr || cell->kind == ValueKind::kNull) {
-            values.emplace_back();
-          } else {
-            values.emplace_back(std::string(ctx.arena.Text(*cell)));
+        result.rows.AddRow(row.record);
+        for (size_t c = 0; c < slots.size(); ++c) {
+          const Cell* cell = slots[c];
+          if (cell != nullptr && cell->kind != ValueKind::kNull) {
+            result.rows.Set(c, cell->kind, ctx.arena.Text(*cell));
           }
         }
-        result.rows.push_back(std::move(values));
-        result.row_records.push_back(row.record);
       }
     }
   }

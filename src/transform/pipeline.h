@@ -34,8 +34,9 @@
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "config/stream_config.h"
 #include "transform/format.h"
+#include "transform/processor_spec.h"
+#include "transform/row_set.h"
 
 namespace sluice::transform {
 
@@ -75,11 +76,10 @@ struct BatchResult {
   std::vector<RecordOutcome> records;  // parallel to the input batch
   std::vector<OutputGroup> groups;     // in order of each group's first record
   int64_t attempt_ending_ms = 0;       // when processing ended (clock), for error records
-  // Filled only with ProcessOptions::collect_rows: the output columns and every output row
-  // (std::nullopt = null/missing), with the index of the source record of each row.
-  std::vector<std::string> columns;
-  std::vector<std::vector<std::optional<std::string>>> rows;
-  std::vector<uint32_t> row_records;
+  // Filled only with ProcessOptions::collect_rows: every Ok row, typed, with the output columns
+  // (the schema's with their types, then any other column as text, first seen first) and the
+  // index in the input batch of each row's source record.
+  RowSet rows;
 
   size_t CountOutcome(Outcome outcome) const;
 };
@@ -104,7 +104,7 @@ class Chain {
  public:
   // Validates and compiles `processors` with output `format`. Errors name the processor
   // (by position and type) and the parameter, and list the allowed values.
-  static Result<std::unique_ptr<Chain>> Build(const std::vector<config::ProcessorSpec>& processors,
+  static Result<std::unique_ptr<Chain>> Build(const std::vector<ProcessorSpec>& processors,
                                               const FormatSpec& format, ChainOptions options = {});
   ~Chain();
   Chain(const Chain&) = delete;

@@ -28,22 +28,11 @@
 
 #include "common/status.h"
 #include "transform/params.h"
+#include "transform/row_set.h"
 #include "transform/rows.h"
 #include "transform/stage.h"
 
 namespace sluice::transform {
-
-enum class ColumnType : uint8_t {
-  kText,
-  kBigint,
-  kInteger,
-  kDouble,
-  kBoolean,
-  kTimestamp,
-  kDate,
-  kNumeric,
-  kJson
-};
 
 struct TimeFormat {
   enum class Kind : uint8_t { kIso8601, kEpochS, kEpochMs, kEpochUs, kPattern } kind;

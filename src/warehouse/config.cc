@@ -59,16 +59,36 @@ Result<Column> MakeColumn(const std::string& name, const std::string& type) {
     c.type = ColumnType::kNumeric;
     const std::string inner = type.substr(8, type.size() - 9);
     char* end = nullptr;
-    c.precision = static_cast<int>(std::strtol(inner.c_str(), &end, 10));
-    if (*end == ',') c.scale = static_cast<int>(std::strtol(end + 1, &end, 10));
-    if (*end != '\0' || c.precision < 1 || c.precision > 1000 || c.scale < 0 ||
-        c.scale > c.precision) {
+    const long precision = std::strtol(inner.c_str(), &end, 10);
+    long scale = 0;
+    if (*end == ',') scale = std::strtol(end + 1, &end, 10);
+    if (*end != '\0' || precision < 1 || precision > 1000 || scale < 0 || scale > precision) {
       return Status::InvalidArgument("column '" + name + "': bad type '" + type + "'");
     }
+    c.precision = static_cast<uint32_t>(precision);
+    c.scale = static_cast<uint32_t>(scale);
   } else {
     return Status::InvalidArgument("column '" + name + "': unknown type '" + type + "'");
   }
   return c;
+}
+
+std::string ColumnTypeName(const Column& column) {
+  switch (column.type) {
+    case ColumnType::kText: return "text";
+    case ColumnType::kBigint: return "bigint";
+    case ColumnType::kInteger: return "integer";
+    case ColumnType::kDouble: return "double";
+    case ColumnType::kBoolean: return "boolean";
+    case ColumnType::kTimestamp: return "timestamp";
+    case ColumnType::kDate: return "date";
+    case ColumnType::kJson: return "json";
+    case ColumnType::kNumeric:
+      if (column.precision == 0) return "numeric";
+      return "numeric(" + std::to_string(column.precision) + "," + std::to_string(column.scale) +
+             ")";
+  }
+  return "text";
 }
 
 Status Validate(const WarehouseConfig& config) {

@@ -7,31 +7,20 @@
 #include <vector>
 
 #include "common/status.h"
+#include "transform/row_set.h"
 
 namespace sluice::warehouse {
 
-enum class ColumnType : uint8_t {
-  kText,
-  kBigint,
-  kInteger,
-  kDouble,
-  kBoolean,
-  kTimestamp,  // ISO 8601; with time zone where the engine has one
-  kDate,
-  kNumeric,  // numeric(precision, scale)
-  kJson,
-};
-
-struct Column {
-  std::string name;
-  ColumnType type = ColumnType::kText;
-  int precision = 0;  // kNumeric only; 0 = unconstrained
-  int scale = 0;
-};
+// One column type for sluice: the transform's (the schema processor converts to it, the row set
+// carries it).
+using ColumnType = transform::ColumnType;
+using Column = transform::Column;
 
 // "text", "bigint", "integer", "double", "boolean", "timestamp", "date", "numeric(p,s)",
 // "numeric", "json".
 Result<Column> MakeColumn(const std::string& name, const std::string& type);
+// The type text MakeColumn reads back: "bigint", "numeric(12,2)", "numeric", ...
+std::string ColumnTypeName(const Column& column);
 
 // The ledger table's unqualified name.
 inline constexpr const char* kLedgerTable = "sluice_load_ledger";

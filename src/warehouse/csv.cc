@@ -73,4 +73,60 @@ Result<std::vector<CsvField>> ParseCsvRow(std::string_view row) {
   return fields;
 }
 
+namespace {
+
+void AppendField(std::string& out, std::string_view v) {
+  if (!v.empty() && v.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += v;
+    return;
+  }
+  out += '"';  // empty (the empty string, not NULL) or needs quoting
+  size_t start = 0;
+  for (size_t q = v.find('"'); q != std::string_view::npos; q = v.find('"', start)) {
+    out.append(v.substr(start, q + 1 - start));
+    out += '"';
+    start = q + 1;
+  }
+  out.append(v.substr(start));
+  out += '"';
+}
+
+}  // namespace
+
+void EncodeCsv(const transform::RowSet& rows, std::string& out, std::vector<size_t>* row_ends) {
+  const size_t ncols = rows.column_count();
+  out.reserve(out.size() + rows.text_bytes() + rows.row_count() * (ncols + 1));
+  if (row_ends != nullptr) row_ends->reserve(row_ends->size() + rows.row_count());
+  for (size_t r = 0; r < rows.row_count(); ++r) {
+    for (size_t c = 0; c < ncols; ++c) {
+      if (c > 0) out += ',';
+      if (!rows.is_null(r, c)) AppendField(out, rows.text(r, c));
+    }
+    out += '\n';
+    if (row_ends != nullptr) row_ends->push_back(out.size());
+  }
+}
+
+Result<transform::RowSet> RowSetFromCsv(std::vector<Column> columns, std::string_view csv) {
+  const size_t ncols = columns.size();
+  transform::RowSet rows(std::move(columns));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<RowSpan> spans, SplitCsvRows(csv));
+  rows.Reserve(spans.size(), csv.size());
+  for (size_t r = 0; r < spans.size(); ++r) {
+    Result<std::vector<CsvField>> fields =
+        ParseCsvRow(csv.substr(spans[r].begin, spans[r].end - spans[r].begin));
+    if (!fields.ok()) return fields.status().WithContext("row " + std::to_string(r));
+    if (fields->size() != ncols) {
+      return Status::InvalidArgument("row " + std::to_string(r) + ": expected " +
+                                     std::to_string(ncols) + " fields, got " +
+                                     std::to_string(fields->size()));
+    }
+    rows.AddRow(static_cast<uint32_t>(r));
+    for (size_t c = 0; c < ncols; ++c) {
+      if ((*fields)[c]) rows.Set(c, transform::ValueKind::kString, *(*fields)[c]);
+    }
+  }
+  return rows;
+}
+
 }  // namespace sluice::warehouse

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "transform/row_set.h"
 #include "warehouse/config.h"
 
 namespace sluice::secrets {
@@ -21,20 +22,20 @@ class Resolver;
 
 namespace sluice::warehouse {
 
-// One delivered batch.
-//
-// CSV convention (RFC 4180, no header, ',' separator, '"' quote, rows end with \n or \r\n):
-// an empty UNQUOTED field is NULL; a quoted empty field ("") is the empty string. Fields map to
-// `columns` in order. Rows are in arrival order: row i arrived before row i+1.
+// One delivered batch: its rows (transform/row_set.h), whose columns are the target's columns in
+// order, with the types the target declares; rows are in arrival order (row i arrived no later
+// than row i+1). A null value is NULL; an empty kString value is the empty string. Each engine
+// converts a value's text to its column's type (PostgreSQL through COPY CSV, SQLite by binding
+// typed values); a value that does not convert rejects its row.
 struct LoadBatch {
   std::string batch_id;  // "<stream>/<partition>/<first offset>-<last offset>"; stable
-  std::vector<Column> columns;
-  std::string csv;
-  std::string staged_url;  // redshift: "s3://bucket/key" of the staged object holding `csv`
+  transform::RowSet rows;
+  std::string staged_url;  // redshift: "s3://bucket/key" of the staged object holding the rows
+  const std::vector<Column>& columns() const { return rows.columns(); }
 };
 
 struct RejectedRow {
-  size_t row_index = 0;  // 0-based position in the batch
+  size_t row_index = 0;  // 0-based position in LoadBatch::rows
   std::string error;     // the database's error text (redacted)
 };
 

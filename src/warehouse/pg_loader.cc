@@ -2,7 +2,7 @@
 //   BEGIN; SELECT ledger (skip if present);
 //   [keyed] CREATE TEMP TABLE sluice_staging ON COMMIT DROP AS SELECT <cols> FROM target
 //           WITH NO DATA; ADD COLUMN sluice_ord bigserial (arrival order)
-//   SAVEPOINT; COPY <staging or target> FROM STDIN (FORMAT csv);
+//   SAVEPOINT; COPY <staging or target> FROM STDIN (FORMAT csv) of the row set (warehouse/csv.h);
 //   [keyed] INSERT INTO target SELECT DISTINCT ON (key) ... [ON CONFLICT (key) DO UPDATE];
 //           TRUNCATE staging; RELEASE
 //   on a data error: ROLLBACK TO SAVEPOINT and bisect the rows, loading every good slice
@@ -95,7 +95,7 @@ class PgLoader : public Loader {
   }
 
   Result<LoadResult> Load(const LoadBatch& batch) override {
-    if (batch.columns.empty()) {
+    if (batch.columns().empty()) {
       return Status::InvalidArgument("batch " + batch.batch_id + ": no columns");
     }
     SLUICE_ASSIGN_OR_RETURN(PgConn conn, Acquire());
@@ -319,10 +319,10 @@ class PgLoader : public Loader {
       return LoadResult{LoadOutcome::kSkipped, recorded, {}};
     }
     if (config_.create_table && !table_ready_) {
-      SLUICE_RETURN_IF_ERROR(EnsureTable(conn, batch.columns));
+      SLUICE_RETURN_IF_ERROR(EnsureTable(conn, batch.columns()));
     }
 
-    const std::string cols = ColumnList(batch.columns);
+    const std::string cols = ColumnList(batch.columns());
     const bool keyed = !config_.key.empty();
     const std::string staging = QuoteIdent(kStagingTable);
     SliceSql slice;
@@ -344,7 +344,7 @@ class PgLoader : public Loader {
                     order + ") AS d";
       if (config_.mode == LoadMode::kMerge) {
         std::string set;
-        for (const Column& c : batch.columns) {
+        for (const Column& c : batch.columns()) {
           bool is_key = false;
           for (const std::string& k : config_.key) is_key = is_key || k == c.name;
           if (is_key) continue;
@@ -359,15 +359,21 @@ class PgLoader : public Loader {
       slice.copy = "COPY " + table_.Quoted() + " (" + cols + ") FROM STDIN (FORMAT csv)";
     }
 
+    // The rows as COPY CSV, encoded once; a bisection sends slices of the same text.
+    std::string csv;
+    std::vector<size_t> row_ends;
+    EncodeCsv(batch.rows, csv, &row_ends);
     LoadResult result;
     bool data_error = false;
-    if (!LoadSlice(conn, slice, batch.csv, &result.rows_loaded, failure, &data_error)) {
+    if (!LoadSlice(conn, slice, csv, &result.rows_loaded, failure, &data_error)) {
       if (!data_error) return fail();
       // Isolate the offending rows; every other row still loads in this transaction.
-      Result<std::vector<RowSpan>> rows = SplitCsvRows(batch.csv);
-      if (!rows.ok()) return Status::InvalidArgument(context + ": " + rows.status().message());
+      std::vector<RowSpan> rows(row_ends.size());
+      for (size_t r = 0; r < row_ends.size(); ++r) {
+        rows[r] = RowSpan{r == 0 ? 0 : row_ends[r - 1], row_ends[r]};
+      }
       SLUICE_RETURN_IF_ERROR(
-          Bisect(conn, slice, batch.csv, *rows, 0, rows->size(), &result, failure, context));
+          Bisect(conn, slice, csv, rows, 0, rows.size(), &result, failure, context));
     }
     Hook(LoadStep::kStaged);
     if (!Exec(conn,
@@ -425,11 +431,9 @@ class PgLoader : public Loader {
                 const std::vector<RowSpan>& rows, size_t lo, size_t hi, LoadResult* result,
                 PgFailure* failure, const std::string& context) {
     if (lo >= hi) return Status::Ok();
-    std::string data;
-    for (size_t i = lo; i < hi; ++i) {
-      data.append(csv, rows[i].begin, rows[i].end - rows[i].begin);
-      if (data.back() != '\n') data += '\n';
-    }
+    // Rows are contiguous in `csv`, each ending with \n.
+    const std::string_view data =
+        std::string_view(csv).substr(rows[lo].begin, rows[hi - 1].end - rows[lo].begin);
     bool data_error = false;
     if (LoadSlice(conn, slice, data, &result->rows_loaded, failure, &data_error)) {
       return Status::Ok();
@@ -461,7 +465,7 @@ class PgLoader : public Loader {
       return LoadResult{LoadOutcome::kSkipped, recorded, {}};
     }
     if (config_.create_table && !table_ready_) {
-      SLUICE_RETURN_IF_ERROR(EnsureTable(conn, batch.columns));
+      SLUICE_RETURN_IF_ERROR(EnsureTable(conn, batch.columns()));
     }
     LoadResult result;
     for (size_t i = 0; i < sql.statements.size(); ++i) {

@@ -12,14 +12,14 @@ Result<RedshiftLoadSql> BuildRedshiftLoadSql(const WarehouseConfig& config,
                                    ": redshift needs an s3:// staged object, got '" +
                                    batch.staged_url + "'");
   }
-  if (batch.columns.empty()) {
+  if (batch.columns().empty()) {
     return Status::InvalidArgument("batch " + batch.batch_id + ": no columns");
   }
   const std::string target = table.Quoted();
   const std::string ledger = table.Sibling(kLedgerTable);
   const std::string staging = QuoteIdent(kStagingTable);
   const std::string dedup = QuoteIdent(kDedupTable);
-  const std::string cols = ColumnList(batch.columns);
+  const std::string cols = ColumnList(batch.columns());
   const bool dedupe = !config.key.empty();
   const std::string source = dedupe ? dedup : staging;
 
@@ -68,7 +68,7 @@ Result<RedshiftLoadSql> BuildRedshiftLoadSql(const WarehouseConfig& config,
       on += target + "." + QuoteIdent(k) + " = s." + QuoteIdent(k);
     }
     std::string set;
-    for (const Column& c : batch.columns) {
+    for (const Column& c : batch.columns()) {
       bool is_key = false;
       for (const std::string& k : config.key) is_key = is_key || k == c.name;
       if (is_key) continue;
@@ -79,7 +79,7 @@ Result<RedshiftLoadSql> BuildRedshiftLoadSql(const WarehouseConfig& config,
     sql.statements.push_back("MERGE INTO " + target + " USING " + source + " AS s ON " + on +
                              " WHEN MATCHED THEN UPDATE SET " + set +
                              " WHEN NOT MATCHED THEN INSERT (" + cols + ") VALUES (" +
-                             ColumnList(batch.columns, "s.") + ")");
+                             ColumnList(batch.columns(), "s.") + ")");
   }
   sql.statements.push_back("INSERT INTO " + ledger + " (batch_id, table_name, rows) SELECT " +
                            QuoteLiteral(batch.batch_id) + ", " + QuoteLiteral(config.table) +

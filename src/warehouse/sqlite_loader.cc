@@ -1,5 +1,6 @@
 // SQLite flow for one batch, serialized by a mutex on one connection:
-//   BEGIN IMMEDIATE; SELECT ledger (skip if present); parse and type-check every row;
+//   BEGIN IMMEDIATE; SELECT ledger (skip if present); convert every row set value to its
+//   column's type (no CSV in between);
 //   de-duplicate by key in memory (greatest order_by, then last arrival wins);
 //   INSERT each row (ON CONFLICT (key) DO UPDATE in merge mode) - a row that violates a
 //   constraint fails only its own statement and is reported, the others stay;
@@ -16,7 +17,6 @@
 #include <mutex>
 #include <optional>
 
-#include "warehouse/csv.h"
 #include "warehouse/sql.h"
 
 namespace sluice::warehouse {
@@ -31,28 +31,31 @@ struct DbDeleter {
 };
 using Db = std::unique_ptr<sqlite3, DbDeleter>;
 
-// A converted field: NULL, an integer, a double or text.
+// A converted value: NULL, an integer, a double or text (a view into the row set's text).
 struct Value {
   enum Kind { kNull, kInt, kReal, kText } kind = kNull;
   int64_t i = 0;
   double d = 0;
-  std::string s;
+  std::string_view s;
 };
 
-Result<Value> Convert(const Column& column, const CsvField& field) {
+// Converts row set value `text` to `column`'s SQLite representation. `scratch` holds a
+// NUL-terminated copy for strtoll/strtod (reused: no allocation per value once grown).
+Result<Value> Convert(const Column& column, transform::ValueKind kind, std::string_view text,
+                      std::string& scratch) {
   Value v;
-  if (!field.has_value()) return v;
-  const std::string& text = *field;
+  if (kind == transform::ValueKind::kNull) return v;
   auto bad = [&](const char* what) {
-    return Status::InvalidArgument("column " + column.name + ": invalid " + what + " '" + text +
-                                   "'");
+    return Status::InvalidArgument("column " + column.name + ": invalid " + what + " '" +
+                                   std::string(text) + "'");
   };
   switch (column.type) {
     case ColumnType::kBigint:
     case ColumnType::kInteger: {
+      scratch.assign(text);
       char* end = nullptr;
       errno = 0;
-      const long long n = std::strtoll(text.c_str(), &end, 10);
+      const long long n = std::strtoll(scratch.c_str(), &end, 10);
       if (text.empty() || *end != '\0' || errno == ERANGE) return bad("integer");
       if (column.type == ColumnType::kInteger && (n < INT32_MIN || n > INT32_MAX)) {
         return bad("integer (out of range)");
@@ -62,18 +65,24 @@ Result<Value> Convert(const Column& column, const CsvField& field) {
       return v;
     }
     case ColumnType::kDouble: {
+      scratch.assign(text);
       char* end = nullptr;
-      v.d = std::strtod(text.c_str(), &end);
+      v.d = std::strtod(scratch.c_str(), &end);
       if (text.empty() || *end != '\0') return bad("double");
       v.kind = Value::kReal;
       return v;
     }
     case ColumnType::kBoolean: {
-      std::string lower;
-      for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower == "true" || lower == "t" || lower == "1" || lower == "yes") {
+      auto is = [&](std::string_view word) {
+        if (text.size() != word.size()) return false;
+        for (size_t k = 0; k < text.size(); ++k) {
+          if (std::tolower(static_cast<unsigned char>(text[k])) != word[k]) return false;
+        }
+        return true;
+      };
+      if (is("true") || is("t") || is("1") || is("yes")) {
         v.i = 1;
-      } else if (lower == "false" || lower == "f" || lower == "0" || lower == "no") {
+      } else if (is("false") || is("f") || is("0") || is("no")) {
         v.i = 0;
       } else {
         return bad("boolean");
@@ -82,8 +91,9 @@ Result<Value> Convert(const Column& column, const CsvField& field) {
       return v;
     }
     case ColumnType::kNumeric: {
+      scratch.assign(text);
       char* end = nullptr;
-      std::strtod(text.c_str(), &end);
+      std::strtod(scratch.c_str(), &end);
       if (text.empty() || *end != '\0') return bad("numeric");
       break;
     }
@@ -105,14 +115,19 @@ int Compare(const Value& a, const Value& b) {
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-std::string KeyOf(const std::vector<Value>& row, const std::vector<size_t>& key_idx) {
+// `row` points at the row's first value.
+std::string KeyOf(const Value* row, const std::vector<size_t>& key_idx) {
   std::string key;
   for (size_t k : key_idx) {
     const Value& v = row[k];
     key += static_cast<char>('0' + v.kind);
-    key += v.kind == Value::kInt    ? std::to_string(v.i)
-           : v.kind == Value::kReal ? std::to_string(v.d)
-                                    : v.s;
+    if (v.kind == Value::kInt) {
+      key += std::to_string(v.i);
+    } else if (v.kind == Value::kReal) {
+      key += std::to_string(v.d);
+    } else {
+      key += v.s;
+    }
     key += '\x1f';
     key += std::to_string(v.s.size());
     key += '\x1e';
@@ -154,8 +169,8 @@ class SqliteLoader : public Loader {
   Result<LoadResult> Load(const LoadBatch& batch) override {
     std::lock_guard lock(mu_);
     const std::string context = "batch " + batch.batch_id;
-    if (batch.columns.empty()) return Status::InvalidArgument(context + ": no columns");
-    if (config_.create_table && !table_ready_) SLUICE_RETURN_IF_ERROR(EnsureTable(batch.columns));
+    if (batch.columns().empty()) return Status::InvalidArgument(context + ": no columns");
+    if (config_.create_table && !table_ready_) SLUICE_RETURN_IF_ERROR(EnsureTable(batch.columns()));
     Status begin = Exec("BEGIN IMMEDIATE");
     if (!begin.ok()) return begin.WithContext(context);
     Result<LoadResult> result = LoadInTransaction(batch, context);
@@ -231,69 +246,57 @@ class SqliteLoader : public Loader {
     }
 
     LoadResult result;
-    SLUICE_ASSIGN_OR_RETURN(std::vector<RowSpan> spans, SplitCsvRows(batch.csv));
-    const size_t ncols = batch.columns.size();
-    std::vector<std::optional<std::vector<Value>>> rows(spans.size());
-    for (size_t r = 0; r < spans.size(); ++r) {
-      Result<std::vector<CsvField>> fields = ParseCsvRow(
-          std::string_view(batch.csv).substr(spans[r].begin, spans[r].end - spans[r].begin));
-      if (!fields.ok()) {
-        result.rejected.push_back({r, fields.status().message()});
-        continue;
-      }
-      if (fields->size() != ncols) {
-        result.rejected.push_back({r, "expected " + std::to_string(ncols) + " fields, got " +
-                                          std::to_string(fields->size())});
-        continue;
-      }
-      std::vector<Value> values;
-      Status bad;
-      for (size_t c = 0; c < ncols && bad.ok(); ++c) {
-        Result<Value> v = Convert(batch.columns[c], (*fields)[c]);
-        if (v.ok()) {
-          values.push_back(std::move(v).value());
-        } else {
-          bad = v.status();
+    const transform::RowSet& set = batch.rows;
+    const size_t ncols = set.column_count();
+    const size_t nrows = set.row_count();
+    // values[r * ncols + c]; keep[r] false for a rejected (or de-duplicated) row.
+    std::vector<Value> values(nrows * ncols);
+    std::vector<uint8_t> keep(nrows, 1);
+    std::string scratch;
+    for (size_t r = 0; r < nrows; ++r) {
+      for (size_t c = 0; c < ncols; ++c) {
+        Result<Value> v = Convert(batch.columns()[c], set.kind(r, c), set.text(r, c), scratch);
+        if (!v.ok()) {
+          result.rejected.push_back({r, redactor_->Redact(v.status().message())});
+          keep[r] = 0;
+          break;
         }
+        values[r * ncols + c] = *v;
       }
-      if (!bad.ok()) {
-        result.rejected.push_back({r, redactor_->Redact(bad.message())});
-        continue;
-      }
-      rows[r] = std::move(values);
     }
+    auto row_of = [&](size_t r) { return &values[r * ncols]; };
 
     // In-batch de-duplication: keep one row per key.
     std::vector<size_t> key_idx;
     std::optional<size_t> order_idx;
     for (size_t c = 0; c < ncols; ++c) {
       for (const std::string& k : config_.key) {
-        if (k == batch.columns[c].name) key_idx.push_back(c);
+        if (k == batch.columns()[c].name) key_idx.push_back(c);
       }
-      if (batch.columns[c].name == config_.order_by) order_idx = c;
+      if (batch.columns()[c].name == config_.order_by) order_idx = c;
     }
     if (key_idx.size() != config_.key.size()) {
       return Status::InvalidArgument(context + ": a key column is missing from the batch");
     }
     if (!key_idx.empty()) {
       std::map<std::string, size_t> winner;
-      for (size_t r = 0; r < rows.size(); ++r) {
-        if (!rows[r]) continue;
-        auto [it, inserted] = winner.emplace(KeyOf(*rows[r], key_idx), r);
+      for (size_t r = 0; r < nrows; ++r) {
+        if (!keep[r]) continue;
+        auto [it, inserted] = winner.emplace(KeyOf(row_of(r), key_idx), r);
         if (inserted) continue;
         const bool newer =
-            !order_idx || Compare((*rows[r])[*order_idx], (*rows[it->second])[*order_idx]) >= 0;
+            !order_idx || Compare(row_of(r)[*order_idx], row_of(it->second)[*order_idx]) >= 0;
         if (newer) {
-          rows[it->second].reset();
+          keep[it->second] = 0;
           it->second = r;
         } else {
-          rows[r].reset();
+          keep[r] = 0;
         }
       }
     }
 
     std::string sql =
-        "INSERT INTO " + table_.Quoted() + " (" + ColumnList(batch.columns) + ") VALUES (";
+        "INSERT INTO " + table_.Quoted() + " (" + ColumnList(batch.columns()) + ") VALUES (";
     for (size_t c = 0; c < ncols; ++c) sql += c ? ", ?" : "?";
     sql += ")";
     if (config_.mode == LoadMode::kMerge) {
@@ -301,19 +304,19 @@ class SqliteLoader : public Loader {
       for (size_t c = 0; c < ncols; ++c) {
         if (std::find(key_idx.begin(), key_idx.end(), c) != key_idx.end()) continue;
         if (!set.empty()) set += ", ";
-        set +=
-            QuoteIdent(batch.columns[c].name) + " = excluded." + QuoteIdent(batch.columns[c].name);
+        set += QuoteIdent(batch.columns()[c].name) + " = excluded." +
+               QuoteIdent(batch.columns()[c].name);
       }
       sql += " ON CONFLICT (" + NameList(config_.key) + ") DO ";
       sql += set.empty() ? "NOTHING" : "UPDATE SET " + set;
     }
     SLUICE_ASSIGN_OR_RETURN(Stmt insert, Prepare(sql));
-    for (size_t r = 0; r < rows.size(); ++r) {
-      if (!rows[r]) continue;
+    for (size_t r = 0; r < nrows; ++r) {
+      if (!keep[r]) continue;
       sqlite3_stmt* st = insert.get();
       sqlite3_reset(st);
       for (size_t c = 0; c < ncols; ++c) {
-        const Value& v = (*rows[r])[c];
+        const Value& v = row_of(r)[c];
         const int i = static_cast<int>(c) + 1;
         switch (v.kind) {
           case Value::kNull: sqlite3_bind_null(st, i); break;

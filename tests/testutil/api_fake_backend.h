@@ -117,7 +117,9 @@ class ApiFakeBackend : public api::Backend {
   void AddStream(const std::string& name, const std::string& type = "DirectPut") {
     config::StreamConfig c;
     c.name = name;
-    c.type = type;
+    c.type = type == "KinesisStreamAsSource" ? config::SourceType::kKinesisStreamAsSource
+             : type == "MSKAsSource"         ? config::SourceType::kMSKAsSource
+                                             : config::SourceType::kDirectPut;
     c.staged.url = "bucket://b";
     (void)CreateStream(std::move(c));
   }

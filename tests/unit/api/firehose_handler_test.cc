@@ -359,7 +359,7 @@ TEST_F(FirehoseHandlerTest, CreateDeliveryStreamMapsTheConfig) {
   ASSERT_TRUE(info.ok());
   const config::StreamConfig& c = info->config;
   EXPECT_EQ(c.name, "orders");
-  EXPECT_EQ(c.type, "DirectPut");
+  EXPECT_EQ(c.type, config::SourceType::kDirectPut);
   EXPECT_TRUE(c.from_api);
   EXPECT_EQ(c.create_timestamp_ms, 1'700'000'000'123);
   EXPECT_EQ(c.staged.url, "bucket://staging");
@@ -367,7 +367,7 @@ TEST_F(FirehoseHandlerTest, CreateDeliveryStreamMapsTheConfig) {
   EXPECT_EQ(c.error_output_prefix, "errors/!{firehose:error-output-type}/");
   EXPECT_EQ(c.buffering.size_mb, 64u);
   EXPECT_EQ(c.buffering.interval_s, 60u);
-  EXPECT_EQ(c.compression, "GZIP");
+  EXPECT_EQ(c.compression, compress::Format::kGzip);
   ASSERT_EQ(c.processors.size(), 2u);
   EXPECT_EQ(c.processors[0].type, "AppendDelimiterToRecord");
   EXPECT_EQ(c.processors[0].params_json, "{}");
@@ -472,7 +472,7 @@ TEST_F(FirehoseHandlerTest, PlainS3DestinationCreatesWithDefaults) {
   EXPECT_EQ(info->config.staged.url, "bucket://plain");
   EXPECT_EQ(info->config.buffering.size_mb, 5u);
   EXPECT_EQ(info->config.buffering.interval_s, 300u);
-  EXPECT_EQ(info->config.compression, "UNCOMPRESSED");
+  EXPECT_EQ(info->config.compression, compress::Format::kUncompressed);
   EXPECT_TRUE(info->config.processors.empty());
   EXPECT_TRUE(info->config.raw.empty());
 }
@@ -645,7 +645,7 @@ TEST_F(FirehoseHandlerTest, UpdateDestinationMergesIntoTheCurrentConfigAndBumpsT
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->config.version, 2u);
   EXPECT_EQ(info->config.staged.prefix, "v2/");
-  EXPECT_EQ(info->config.compression, "GZIP");
+  EXPECT_EQ(info->config.compression, compress::Format::kGzip);
   EXPECT_EQ(info->config.staged.url, "bucket://bkt") << "members not given are kept";
   EXPECT_EQ(info->config.role_arn, "arn:aws:iam::123456789012:role/fh");
 

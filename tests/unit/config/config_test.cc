@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace sluice::config {
 namespace {
 
@@ -43,9 +46,9 @@ delivery_streams:
   EXPECT_EQ(s.processors[0].type, "flatten");
   EXPECT_EQ(s.processors[0].params_json, R"({"explode":"items","separator":"_"})");
   EXPECT_EQ(s.processors[1].params_json, R"([{"drop_if":"status == 'test'"}])");
-  EXPECT_EQ(s.format, "csv");
-  EXPECT_EQ(s.format_params_json, R"({"header":true})");
-  EXPECT_EQ(s.compression, "GZIP");
+  EXPECT_EQ(s.format.kind, transform::FormatSpec::Kind::kCsv);
+  EXPECT_TRUE(s.format.header);
+  EXPECT_EQ(s.compression, compress::Format::kGzip);
   EXPECT_EQ(s.error_output_prefix, "orders/!{firehose:error-output-type}/");
 }
 
@@ -112,7 +115,7 @@ TEST(Config, StreamYamlRoundTrips) {
   s.buffering = {2, 10};
   s.staged = {"bucket://bkt", "p/!{timestamp:yyyy}/", "", "", false};
   s.error_output_prefix = "e/!{firehose:error-output-type}/";
-  s.compression = "GZIP";
+  s.compression = compress::Format::kGzip;
   s.file_extension = ".json.gz";
   s.processors.push_back(
       {"Lambda", R"({"LambdaArn":"http://127.0.0.1:9/x","NumberOfRetries":"2"})"});
@@ -128,7 +131,7 @@ TEST(Config, StreamYamlRoundTrips) {
   EXPECT_EQ(back->staged.url, "bucket://bkt");
   EXPECT_EQ(back->staged.prefix, s.staged.prefix);
   EXPECT_EQ(back->error_output_prefix, s.error_output_prefix);
-  EXPECT_EQ(back->compression, "GZIP");
+  EXPECT_EQ(back->compression, compress::Format::kGzip);
   EXPECT_EQ(back->file_extension.value_or(""), ".json.gz");
   ASSERT_EQ(back->processors.size(), 1u);
   EXPECT_EQ(back->processors[0].type, "Lambda");
@@ -211,7 +214,8 @@ TEST(Config, ApiStreamsHoldOnlyWhatTheFirehoseApiExpresses) {
   s.raw.url = "bucket://..";
   EXPECT_FALSE(ValidateApiExpressible(s).ok());
   s = ApiStream();
-  s.warehouse_json = R"({"engine":"sqlite","dsn":"${secret:exec:touch /tmp/pwned}"})";
+  s.warehouse.emplace();
+  s.warehouse->dsn = "${secret:exec:touch /tmp/pwned}";
   EXPECT_NE(ValidateApiExpressible(s).message().find("warehouse"), std::string::npos);
   s = ApiStream();
   s.processors.push_back({"lua", R"({"script":"x"})"});
@@ -220,7 +224,7 @@ TEST(Config, ApiStreamsHoldOnlyWhatTheFirehoseApiExpresses) {
   s.processors.push_back({"Lambda", R"({"LambdaArn":"${secret:exec:id}"})"});
   EXPECT_NE(ValidateApiExpressible(s).message().find("secret references"), std::string::npos);
   s = ApiStream();
-  s.format = "csv";
+  s.format.kind = transform::FormatSpec::Kind::kCsv;
   EXPECT_FALSE(ValidateApiExpressible(s).ok());
 }
 
@@ -250,6 +254,167 @@ TEST(Config, RetentionSizeAndDiskReserveHaveDefaultsBoundsAndRoundTrip) {
   auto back = ParseStreamYaml(StreamToYaml(set->streams.at(0)), "stream.yaml");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->retention_mb, 500u);
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ConfigWarehouse, IsParsedOnceIntoTheTypedConfigWithColumnsFromTheSchema) {
+  auto c = Parse(R"y(
+delivery_streams:
+  - name: orders
+    processors:
+      - schema: {columns: [{name: id, type: bigint}, {name: amount, type: "numeric(10,2)"}]}
+      - rules: [{set: tag, expr: "'x'"}, {drop_if: "id == 0"}]
+    format: csv
+    warehouse:
+      engine: postgres
+      dsn: "host=db"
+      table: analytics.orders
+      mode: merge
+      key: id
+      order_by: amount
+      views: {big: "SELECT 1"}
+      statement_timeout_ms: 5000
+      pool_size: 4
+)y");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->streams[0].warehouse.has_value());
+  const warehouse::WarehouseConfig& w = *c->streams[0].warehouse;
+  EXPECT_EQ(w.engine, warehouse::Engine::kPostgres);
+  EXPECT_EQ(w.table, "analytics.orders");
+  EXPECT_EQ(w.mode, warehouse::LoadMode::kMerge);
+  EXPECT_EQ(w.key, std::vector<std::string>{"id"});
+  EXPECT_EQ(w.order_by, "amount");
+  EXPECT_EQ(w.views.at("big"), "SELECT 1");
+  EXPECT_EQ(w.statement_timeout_ms, 5000u);
+  EXPECT_EQ(w.pool_size, 4u);
+  ASSERT_EQ(w.columns.size(), 3u);
+  EXPECT_EQ(w.columns[0].type, warehouse::ColumnType::kBigint);
+  EXPECT_EQ(w.columns[1].precision, 10u);
+  EXPECT_EQ(w.columns[2].name, "tag");
+}
+
+TEST(ConfigWarehouse, ErrorsNameFileAndLine) {
+  auto unknown = Parse(
+      "delivery_streams:\n  - name: a\n    warehouse:\n      dsn: x.db\n      table: t\n"
+      "      columns: [{name: id}]\n      tabel: u\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("sluice.yaml:7: unknown key 'tabel' in warehouse"),
+            std::string::npos)
+      << unknown.status().message();
+  auto engine = Parse(
+      "delivery_streams:\n  - name: a\n    warehouse:\n      engine: mysql\n      dsn: x\n"
+      "      table: t\n");
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find(
+                "sluice.yaml:4: warehouse engine 'mysql': expected postgres, redshift or sqlite"),
+            std::string::npos)
+      << engine.status().message();
+  auto columns = Parse("delivery_streams:\n  - name: a\n    warehouse: {dsn: x, table: t}\n");
+  ASSERT_FALSE(columns.ok());
+  EXPECT_NE(columns.status().message().find(
+                "sluice.yaml:3: stream a: warehouse: no columns: add a schema processor or "
+                "warehouse.columns"),
+            std::string::npos)
+      << columns.status().message();
+  auto type = Parse(
+      "delivery_streams:\n  - name: a\n    warehouse:\n      dsn: x\n      table: t\n"
+      "      columns:\n        - {name: id, type: bigint}\n        - {name: v, type: blob}\n");
+  ASSERT_FALSE(type.ok());
+  EXPECT_NE(type.status().message().find("sluice.yaml:8: warehouse.columns: column 'v': unknown "
+                                         "type 'blob'"),
+            std::string::npos)
+      << type.status().message();
+  auto merge = Parse(
+      "delivery_streams:\n  - name: a\n    warehouse: {dsn: x, table: t, mode: merge, "
+      "columns: [{name: id}]}\n");
+  ASSERT_FALSE(merge.ok());
+  EXPECT_NE(merge.status().message().find("mode merge needs key columns"), std::string::npos)
+      << merge.status().message();
+}
+
+TEST(ConfigWarehouse, DynamicPartitioningCombinesWithPostgresButNotRedshift) {
+  const std::string stream = R"(
+delivery_streams:
+  - name: a
+    processors:
+      - MetadataExtraction: {MetadataExtractionQuery: "{c:.c}", JsonParsingEngine: JQ-1.6}
+      - schema: {columns: [{name: id, type: bigint}]}
+    format: csv
+    staged: {url: "file:///tmp/x", prefix: "c=!{partitionKeyFromQuery:c}/"}
+    error_output_prefix: "e/!{firehose:error-output-type}/"
+)";
+  auto pg = Parse(stream + "    warehouse: {engine: postgres, dsn: x, table: t}\n");
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  EXPECT_EQ(pg->streams[0].warehouse->columns.size(), 1u);
+  auto rs = Parse(stream +
+                  "    warehouse: {engine: redshift, dsn: x, table: t, redshift: {iam_role: r}}\n");
+  ASSERT_FALSE(rs.ok());
+  EXPECT_NE(rs.status().message().find("sluice.yaml:10: stream a: warehouse: engine redshift "
+                                       "loads one staged object per batch"),
+            std::string::npos)
+      << rs.status().message();
+}
+
+TEST(ConfigWarehouse, RoundTripsThroughTheStreamYaml) {
+  auto c = Parse(R"y(
+delivery_streams:
+  - name: a
+    warehouse:
+      engine: redshift
+      dsn: "host=rs"
+      table: t
+      key: [id, sku]
+      columns: [{name: id, type: bigint}, {name: sku}, {name: amount, type: "numeric(12,2)"}]
+      redshift: {iam_role: "arn:aws:iam::1:role/r", region: eu-west-1}
+      gzip: true
+)y");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto back = ParseStreamYaml(StreamToYaml(c->streams[0]), "stream.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << StreamToYaml(c->streams[0]);
+  ASSERT_TRUE(back->warehouse.has_value());
+  EXPECT_EQ(back->warehouse->engine, warehouse::Engine::kRedshift);
+  EXPECT_EQ(back->warehouse->key, (std::vector<std::string>{"id", "sku"}));
+  EXPECT_EQ(back->warehouse->columns, c->streams[0].warehouse->columns);
+  EXPECT_EQ(back->warehouse->redshift.region, "eu-west-1");
+  EXPECT_TRUE(back->warehouse->gzip);
+}
+
+TEST(ConfigFormat, IsParsedOnceWithItsOptionsAndErrorsNameFileAndLine) {
+  auto c = Parse(
+      "delivery_streams:\n  - name: a\n    format: {csv: {header: true, delimiter: \"|\", "
+      "null: \"\\\\N\"}}\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const transform::FormatSpec& f = c->streams[0].format;
+  EXPECT_EQ(f.kind, transform::FormatSpec::Kind::kCsv);
+  EXPECT_TRUE(f.header);
+  EXPECT_EQ(f.delimiter, '|');
+  EXPECT_EQ(f.null_text, "\\N");
+  auto back = ParseStreamYaml(StreamToYaml(c->streams[0]), "stream.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->format, f);
+  auto bad = Parse("delivery_streams:\n  - name: a\n    format:\n      csv: {delimiter: \"||\"}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("sluice.yaml:4: stream a: format: format csv: "),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("must be one character"), std::string::npos)
+      << bad.status().message();
+}
+
+TEST(ConfigWarehouse, EveryKeyOfTheSchemaTableIsDocumented) {
+  std::ifstream in(std::string(SLUICE_SOURCE_DIR) + "/docs/config.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream docs;
+  docs << in.rdbuf();
+  for (const ConfigKey& key : WarehouseConfigKeys()) {
+    EXPECT_NE(docs.str().find("| `" + key.name + "` |"), std::string::npos)
+        << key.name << " (" << key.help << ") is missing from docs/config.md";
+  }
 }
 
 }  // namespace

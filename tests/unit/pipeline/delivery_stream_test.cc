@@ -95,7 +95,7 @@ TEST_F(DeliveryStreamTest, OneWorkerPerShardDeliveringToTheDefaultFolder) {
 TEST_F(DeliveryStreamTest, AStreamWithFormattingGetsTheTransformBuilder) {
   CreateIngest(1);
   auto cfg = Config(1);
-  cfg.format = "jsonl";
+  cfg.format.kind = transform::FormatSpec::Kind::kJsonl;
   cfg.processors.push_back({"flatten", "{}"});
   auto ds = DeliveryStream::Create(cfg, deps_);
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();

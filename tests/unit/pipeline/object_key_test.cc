@@ -66,7 +66,7 @@ TEST(ObjectKey, TimestampExpressionReplacesTheDefault) {
 
 TEST(ObjectKey, ExtensionFollowsCompressionUnlessOverridden) {
   auto s = Stream("");
-  s.compression = "GZIP";
+  s.compression = compress::Format::kGzip;
   EXPECT_EQ(KeyMaker::Create(s)->extension(), ".gz");
   s.file_extension = ".json.gz";
   auto k = KeyMaker::Create(s);

@@ -15,7 +15,7 @@ using testing::BuildOrDie;
 using testing::RunBatch;
 using testing::Staged;
 
-Status BuildError(const std::vector<config::ProcessorSpec>& specs, const std::string& format) {
+Status BuildError(const std::vector<ProcessorSpec>& specs, const std::string& format) {
   auto f = FormatSpec::Parse(format);
   EXPECT_TRUE(f.ok());
   auto chain = Chain::Build(specs, *f);
@@ -101,7 +101,7 @@ TEST(ChainTest, ErrorRecordIncludesLambdaArnWhenALambdaRan) {
 
 TEST(ChainTest, TheSameBatchYieldsIdenticalBytes) {
   auto spec =
-      std::vector<config::ProcessorSpec>{{"flatten", R"({"explode":"items"})"},
+      std::vector<ProcessorSpec>{{"flatten", R"({"explode":"items"})"},
                                          {"rules", R"([{"set":"total","expr":"items_qty * 2"}])"}};
   std::vector<std::string> records;
   for (int i = 0; i < 200; ++i) {

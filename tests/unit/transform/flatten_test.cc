@@ -13,7 +13,7 @@ using testing::BuildOrDie;
 using testing::RunBatch;
 using testing::Staged;
 
-config::ProcessorSpec Flatten(std::string params = "{}") {
+ProcessorSpec Flatten(std::string params = "{}") {
   return {"flatten", std::move(params)};
 }
 
@@ -83,9 +83,9 @@ TEST(FlattenTest, UnicodeAndEscapesAreUnescapedInValuesAndRoundTripInJson) {
   auto result =
       RunBatch(*chain, Batch({R"({"s":"caf\u00e9 \"q\" \\ \n\t\ud83d\ude00","k\u00e9y":"ø"})"}));
   ASSERT_EQ(result.records[0].outcome, Outcome::kOk) << result.records[0].error_message;
-  ASSERT_EQ(result.rows.size(), 1u);
-  EXPECT_EQ(*result.rows[0][0], "café \"q\" \\ \n\t\xF0\x9F\x98\x80");
-  EXPECT_EQ(result.columns[1], "kéy");
+  ASSERT_EQ(result.rows.row_count(), 1u);
+  EXPECT_EQ(result.rows.text(0, 0), "café \"q\" \\ \n\t\xF0\x9F\x98\x80");
+  EXPECT_EQ(result.rows.columns()[1].name, "kéy");
   EXPECT_EQ(Staged(result),
             "{\"s\":\"café \\\"q\\\" \\\\ \\n\\t\xF0\x9F\x98\x80\",\"kéy\":\"ø\"}\n");
 }

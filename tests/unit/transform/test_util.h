@@ -27,7 +27,7 @@ struct Batch {
   }
 };
 
-inline std::unique_ptr<Chain> BuildOrDie(const std::vector<config::ProcessorSpec>& specs,
+inline std::unique_ptr<Chain> BuildOrDie(const std::vector<ProcessorSpec>& specs,
                                          const std::string& format = "csv",
                                          ChainOptions options = {}) {
   auto f = FormatSpec::Parse(format);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "warehouse/config.h"
+#include "warehouse/csv.h"
 #include "warehouse/loader.h"
 
 namespace sluice::warehouse {
@@ -36,7 +37,9 @@ class LoaderSemanticsTest : public ::testing::TestWithParam<BackendFactory> {
             *MakeColumn("amount", "double"), *MakeColumn("ts", "bigint")};
   }
   static LoadBatch Batch(const std::string& id, std::string csv) {
-    return LoadBatch{id, OrderColumns(), std::move(csv), ""};
+    auto rows = RowSetFromCsv(OrderColumns(), csv);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    return LoadBatch{id, rows.ok() ? std::move(rows).value() : transform::RowSet(), ""};
   }
   std::unique_ptr<Loader> Open(const WarehouseConfig& config) {
     auto loader = OpenLoader(config);

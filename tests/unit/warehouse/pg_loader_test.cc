@@ -99,7 +99,9 @@ class PgLoaderTest : public ::testing::Test {
     return {*MakeColumn("id", "bigint"), *MakeColumn("v", "text")};
   }
   static LoadBatch Batch(const std::string& id, std::string csv) {
-    return LoadBatch{id, Columns(), std::move(csv), ""};
+    auto rows = RowSetFromCsv(Columns(), csv);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    return LoadBatch{id, rows.ok() ? std::move(rows).value() : transform::RowSet(), ""};
   }
 
   PgBackend backend_;
@@ -312,11 +314,13 @@ TEST_F(PgLoaderTest, RedshiftStatementsMergeCorrectlyOnPostgres) {
   backend_.Query("CREATE TABLE rs (id bigint, v text, ts bigint)");
   backend_.Query(CreateLedgerSql(Engine::kPostgres, *ParseTableName(config.table)));
   backend_.Query("INSERT INTO rs VALUES (1, 'old', 0), (9, 'untouched', 0)");
-  LoadBatch batch{
-      "rs/0/0-2",
-      {*MakeColumn("id", "bigint"), *MakeColumn("v", "text"), *MakeColumn("ts", "bigint")},
-      "1,newest,3\n1,older,2\n2,fresh,1\n",
-      "s3://b/k"};
+  LoadBatch batch{"rs/0/0-2",
+                  *RowSetFromCsv({*MakeColumn("id", "bigint"), *MakeColumn("v", "text"),
+                                  *MakeColumn("ts", "bigint")},
+                                 "1,newest,3\n1,older,2\n2,fresh,1\n"),
+                  "s3://b/k"};
+  std::string csv;
+  EncodeCsv(batch.rows, csv);
   auto sql = BuildRedshiftLoadSql(config, batch);
   ASSERT_TRUE(sql.ok()) << sql.status().ToString();
 
@@ -343,7 +347,7 @@ TEST_F(PgLoaderTest, RedshiftStatementsMergeCorrectlyOnPostgres) {
       continue;
     }
     PQclear(PQexec(conn, "COPY sluice_staging (id, v, ts) FROM STDIN (FORMAT csv)"));
-    ASSERT_EQ(PQputCopyData(conn, batch.csv.data(), static_cast<int>(batch.csv.size())), 1);
+    ASSERT_EQ(PQputCopyData(conn, csv.data(), static_cast<int>(csv.size())), 1);
     ASSERT_EQ(PQputCopyEnd(conn, nullptr), 1);
     PGresult* res = PQgetResult(conn);
     EXPECT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQresultErrorMessage(res);

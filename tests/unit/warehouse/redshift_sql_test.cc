@@ -7,9 +7,9 @@ namespace {
 
 LoadBatch OrdersBatch() {
   return LoadBatch{"orders/0/100-199",
-                   {*MakeColumn("order_id", "bigint"), *MakeColumn("sku", "text"),
-                    *MakeColumn("amount", "numeric(12,2)"), *MakeColumn("updated_at", "timestamp")},
-                   "",
+                   transform::RowSet({*MakeColumn("order_id", "bigint"), *MakeColumn("sku", "text"),
+                                      *MakeColumn("amount", "numeric(12,2)"),
+                                      *MakeColumn("updated_at", "timestamp")}),
                    "s3://stage-bucket/orders/2025/01/01/00/orders-1-2025-01-01-00-00-00-abc.gz"};
 }
 
@@ -69,7 +69,7 @@ TEST(RedshiftSqlTest, IdentifiersAndLiteralsAreQuoted) {
   config.redshift.iam_role = "arn";
   LoadBatch batch = OrdersBatch();
   batch.batch_id = "it's/0/1-2";
-  batch.columns = {*MakeColumn("co\"l", "text")};
+  batch.rows = transform::RowSet({*MakeColumn("co\"l", "text")});
   auto sql = BuildRedshiftLoadSql(config, batch);
   ASSERT_TRUE(sql.ok());
   EXPECT_EQ(sql->statements[0], R"(CREATE TEMP TABLE "sluice_staging" (LIKE "we""ird"."ta ble"))");
