@@ -46,6 +46,7 @@ enum class DeliveryStreamStatus : uint8_t { kCreating, kActive, kDeleting };
 
 struct StreamInfo {
   config::StreamConfig config;
+  config::StreamState state;
   DeliveryStreamStatus status = DeliveryStreamStatus::kActive;
   std::string arn;  // filled in by the handler, not the Backend
 };
@@ -55,8 +56,9 @@ using PutCallback = std::function<void(Result<PutResult>)>;
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Creates and starts a stream; it is persisted and survives restarts.
-  virtual Status CreateStream(config::StreamConfig config) = 0;
+  // Creates and starts a stream created at `create_timestamp_ms` (version 1); it is persisted
+  // and survives restarts.
+  virtual Status CreateStream(config::StreamConfig config, int64_t create_timestamp_ms) = 0;
   virtual Status DeleteStream(const std::string& name) = 0;
   virtual Result<StreamInfo> DescribeStream(const std::string& name) = 0;
   // All stream names, sorted.

@@ -498,7 +498,6 @@ ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body)
   Checker c;
   std::string invalid;  // the first InvalidArgumentException message
   config::StreamConfig cfg;
-  cfg.from_api = true;
 
   auto name = c.reader.String(o, "DeliveryStreamName");
   if (!c.reader.failed()) ValidateStreamName(name, "deliveryStreamName", true, c.errors);
@@ -592,10 +591,10 @@ void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w) {
   w.Key("DeliveryStreamType");
   w.String(config::SourceTypeName(cfg.type));
   w.Key("VersionId");
-  w.String(std::to_string(cfg.version));
+  w.String(std::to_string(info.state.version));
   w.Key("CreateTimestamp");
   // Epoch seconds with a millisecond fraction.
-  int64_t ms = cfg.create_timestamp_ms;
+  int64_t ms = info.state.create_timestamp_ms;
   std::string ts = std::to_string(ms / 1000) + ".";
   std::string frac = std::to_string(ms % 1000);
   ts += std::string(3 - frac.size(), '0') + frac;

@@ -33,8 +33,8 @@ inline constexpr std::string_view kDestinationId = "destinationId-000000000001";
 void ValidateStreamName(std::optional<std::string_view> name, std::string_view path, bool required,
                         ValidationErrors& errors);
 
-// Parses and validates a CreateDeliveryStream request body. The result has from_api = true and
-// create_timestamp_ms = 0 (the caller stamps it). Errors: SerializationException (bad JSON or
+// Parses and validates a CreateDeliveryStream request body into the stream's configuration (its
+// state — version, creation time — is the Backend's). Errors: SerializationException (bad JSON or
 // types), ValidationException (model constraints), InvalidArgumentException (rules across
 // members, or features Sluice does not support).
 ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body);

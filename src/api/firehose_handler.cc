@@ -359,9 +359,8 @@ HttpResponse FirehoseHandler::CreateDeliveryStream(std::string_view body,
   auto parsed = ParseCreateDeliveryStream(body);
   if (!parsed.ok()) return ErrorResponse(parsed.error(), request_id);
   config::StreamConfig cfg = std::move(parsed.value());
-  cfg.create_timestamp_ms = clock_.NowMs();
   std::string name = cfg.name;
-  Status created = backend_.CreateStream(std::move(cfg));
+  Status created = backend_.CreateStream(std::move(cfg), clock_.NowMs());
   if (!created.ok()) return ErrorResponse(StreamError(created, name, request_id), request_id);
   json::Writer w;
   w.BeginObject();
@@ -603,8 +602,8 @@ HttpResponse FirehoseHandler::UpdateDestination(std::string_view body,
                              in.name + "; its destination is " + std::string(kDestinationId) + "."),
                          request_id);
   }
-  if (in.current_version != info->config.version) {
-    return ErrorResponse(ConcurrentModification(in.name, in.current_version, info->config.version),
+  if (in.current_version != info->state.version) {
+    return ErrorResponse(ConcurrentModification(in.name, in.current_version, info->state.version),
                          request_id);
   }
   auto updated = ApplyDestinationUpdate(body, info->config);
@@ -614,7 +613,7 @@ HttpResponse FirehoseHandler::UpdateDestination(std::string_view body,
     // Another update won between Describe and here.
     auto now = backend_.DescribeStream(in.name);
     return ErrorResponse(
-        ConcurrentModification(in.name, in.current_version, now.ok() ? now->config.version : 0),
+        ConcurrentModification(in.name, in.current_version, now.ok() ? now->state.version : 0),
         request_id);
   }
   if (!st.ok()) return ErrorResponse(StreamError(st, in.name, request_id), request_id);

@@ -364,7 +364,21 @@ Status ParseWarehouse(const Walker& w, const YAML::Node& block, const YAML::Node
 const std::vector<std::string> kCompressionFormats = {"UNCOMPRESSED", "GZIP",          "ZIP",
                                                       "Snappy",       "HADOOP_SNAPPY", "ZSTD"};
 
-Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
+// The keys of a stream's state (StreamState): written by Sluice into an API-created stream's file.
+constexpr const char* kStateKeys[] = {"version", "create_timestamp_ms", "from_api"};
+
+// `state` is null for a stream of the config file, whose state keys are refused.
+Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s,
+                   StreamState* state = nullptr) {
+  if (state == nullptr && n.IsMap()) {
+    for (const char* key : kStateKeys) {
+      if (n[key]) {
+        return w.Error(n[key], std::string("'") + key +
+                                   "' is state Sluice keeps for streams created through the "
+                                   "API; it cannot be set in the config file");
+      }
+    }
+  }
   SLUICE_RETURN_IF_ERROR(w.CheckKeys(n, "delivery stream",
                                      {"name",
                                       "source",
@@ -481,10 +495,13 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s) {
   SLUICE_RETURN_IF_ERROR(w.Uint(n, "retention_mb", s.retention_mb, 1, 1u << 30));
   SLUICE_RETURN_IF_ERROR(w.Uint(n, "max_active_partitions", s.max_active_partitions, 1, 5000));
   SLUICE_RETURN_IF_ERROR(w.String(n, "custom_time_zone", s.custom_time_zone));
-  SLUICE_RETURN_IF_ERROR(w.Uint(n, "version", s.version, 1, std::numeric_limits<uint32_t>::max()));
-  SLUICE_RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", s.create_timestamp_ms, 0,
-                                std::numeric_limits<int64_t>::max()));
-  SLUICE_RETURN_IF_ERROR(w.Bool(n, "from_api", s.from_api));
+  if (state != nullptr) {
+    SLUICE_RETURN_IF_ERROR(
+        w.Uint(n, "version", state->version, 1, std::numeric_limits<uint32_t>::max()));
+    SLUICE_RETURN_IF_ERROR(w.Uint(n, "create_timestamp_ms", state->create_timestamp_ms, 0,
+                                  std::numeric_limits<int64_t>::max()));
+    SLUICE_RETURN_IF_ERROR(w.Bool(n, "from_api", state->from_api));
+  }
   SLUICE_RETURN_IF_ERROR(w.String(n, "role_arn", s.role_arn));
   if (YAML::Node t = n["tags"]) {
     if (!t.IsMap()) return w.Error(t, "'tags' must be a mapping of key: value");
@@ -868,15 +885,15 @@ std::string WarehouseToJson(const warehouse::WarehouseConfig& c) {
 
 }  // namespace
 
-std::string StreamToYaml(const StreamConfig& s) {
+std::string StreamToYaml(const StreamConfig& s, const StreamState& state) {
   // JSON is valid YAML flow syntax, so JSON-encoded parameters embed as they are.
   YAML::Emitter e;
   e << YAML::BeginMap;
   e << YAML::Key << "name" << YAML::Value << s.name;
   e << YAML::Key << "partitions" << YAML::Value << s.partitions;
-  e << YAML::Key << "version" << YAML::Value << s.version;
-  e << YAML::Key << "create_timestamp_ms" << YAML::Value << s.create_timestamp_ms;
-  e << YAML::Key << "from_api" << YAML::Value << s.from_api;
+  e << YAML::Key << "version" << YAML::Value << state.version;
+  e << YAML::Key << "create_timestamp_ms" << YAML::Value << state.create_timestamp_ms;
+  e << YAML::Key << "from_api" << YAML::Value << state.from_api;
   if (!s.role_arn.empty())
     e << YAML::Key << "role_arn" << YAML::Value << YAML::DoubleQuoted << s.role_arn;
   e << YAML::Key << "buffering" << YAML::Value << YAML::BeginMap << YAML::Key << "size_mb"
@@ -915,15 +932,16 @@ std::string StreamToYaml(const StreamConfig& s) {
   return out + "\n";
 }
 
-Result<StreamConfig> ParseStreamYaml(const std::string& yaml_text, const std::string& source_name) {
+Result<StreamDefinition> ParseStreamYaml(const std::string& yaml_text,
+                                         const std::string& source_name) {
   Walker w(source_name);
-  StreamConfig s;
+  StreamDefinition d;
   Status st = Guard(source_name, [&]() -> Status {
     YAML::Node n = YAML::Load(yaml_text);
-    return ParseStream(w, n, s);
+    return ParseStream(w, n, d.config, &d.state);
   });
   if (!st.ok()) return st;
-  return s;
+  return d;
 }
 
 }  // namespace sluice::config

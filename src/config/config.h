@@ -74,10 +74,12 @@ Status ValidateBucketName(std::string_view name);
 // file that was tampered with cannot name a file:// directory or run a command.
 Status ValidateApiExpressible(const StreamConfig& stream);
 
-// One stream as a YAML document in the config-file schema (used to persist API-created streams;
-// ParseStreamYaml reads it back).
-std::string StreamToYaml(const StreamConfig& stream);
-Result<StreamConfig> ParseStreamYaml(const std::string& yaml_text, const std::string& source_name);
+// One stream as a YAML document in the config-file schema plus its state (`version`,
+// `create_timestamp_ms`, `from_api`: keys only these files hold, never the config file); used to
+// persist API-created streams, and ParseStreamYaml reads it back.
+std::string StreamToYaml(const StreamConfig& stream, const StreamState& state = {});
+Result<StreamDefinition> ParseStreamYaml(const std::string& yaml_text,
+                                         const std::string& source_name);
 
 // True if `name` matches [a-zA-Z0-9_.-]{1,64} and is not "." or ".." (reserved: names become
 // directories).

@@ -52,8 +52,6 @@ struct StreamConfig {
   std::string role_arn;  // RoleARN given to CreateDeliveryStream (echoed back)
   SourceType type = SourceType::kDirectPut;
   uint32_t partitions = 1;  // journal partitions (delivery workers)
-  uint64_t version = 1;     // Firehose VersionId; bumps on every config change
-  int64_t create_timestamp_ms = 0;
   Buffering buffering;
   ObjectDestination staged;         // Firehose "Prefix": the delivered objects
   ObjectDestination raw;            // S3BackupMode Enabled: source records as received
@@ -76,7 +74,21 @@ struct StreamConfig {
   // the schema processor's plus rules' `set` columns).
   std::optional<warehouse::WarehouseConfig> warehouse;
   std::map<std::string, std::string> tags;
-  bool from_api = false;  // created via CreateDeliveryStream (persisted by us)
+};
+
+// What Sluice records about a delivery stream beside its configuration — its state, never set by
+// the user: kept in the API-created stream's file next to its configuration, and in memory for a
+// stream of the config file.
+struct StreamState {
+  bool from_api = false;            // created through CreateDeliveryStream (persisted by Sluice)
+  uint64_t version = 1;             // Firehose VersionId; bumps on every configuration change
+  int64_t create_timestamp_ms = 0;  // CreateTimestamp; also the stream's incarnation in RecordIds
+};
+
+// A delivery stream as persisted: its configuration and its state.
+struct StreamDefinition {
+  StreamConfig config;
+  StreamState state;
 };
 
 }  // namespace sluice::config

@@ -31,10 +31,12 @@ Status DeliveryStream::Validate(const config::StreamConfig& config) {
 }
 
 Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::StreamConfig& config,
+                                                               uint64_t version,
                                                                const DeliveryStreamDeps& deps) {
   SLUICE_RETURN_IF_ERROR(Validate(config));
   std::unique_ptr<DeliveryStream> s(new DeliveryStream());
   s->config_ = config;
+  s->version_ = version;
   config::StreamConfig& cfg = s->config_;
   // No destination: a folder named after the stream (a valid stream name is a safe folder name;
   // it need not be a valid bucket name).
@@ -65,6 +67,7 @@ Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::Str
   for (const streams::Shard& shard : ingest.spec.shards) {
     WorkerOptions wo;
     wo.clock = deps.clock;
+    wo.version = version;
     if (!deps.legacy_state_root.empty()) {
       wo.state_dir = fs::Join(fs::Join(deps.legacy_state_root, cfg.name), std::to_string(shard.id));
     }
@@ -99,7 +102,7 @@ void DeliveryStream::Start() {
       "stream {}: delivering to {} (prefix '{}', buffering {} MB / {} s, {} partition(s), "
       "version {})",
       config_.name, description_, config_.staged.prefix, config_.buffering.size_mb,
-      config_.buffering.interval_s, workers_.size(), config_.version);
+      config_.buffering.interval_s, workers_.size(), version_);
 }
 
 void DeliveryStream::Stop() {

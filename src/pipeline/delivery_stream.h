@@ -47,7 +47,9 @@ class DeliveryStream {
  public:
   // Builds the stores, builders, sinks and (not yet started) workers: everything a configuration
   // needs, so that one that cannot run fails here, before anything changes.
+  // `version` is the stream's current version (config::StreamState), which new batches carry.
   static Result<std::unique_ptr<DeliveryStream>> Create(const config::StreamConfig& config,
+                                                        uint64_t version,
                                                         const DeliveryStreamDeps& deps);
   // Every check a configuration must pass to run, without opening a store or the journal: the
   // one validation `serve` (Create runs it first), `check-config` and the Firehose API share.
@@ -78,6 +80,7 @@ class DeliveryStream {
                                              const StoreOpener& open);
 
   config::StreamConfig config_;
+  uint64_t version_ = 1;
   std::string description_;
   std::map<std::string, std::unique_ptr<objectstore::ObjectStore>> stores_;  // by destination
   std::vector<std::unique_ptr<WarehouseSink>> sinks_;  // one per worker, if any

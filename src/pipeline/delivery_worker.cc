@@ -247,7 +247,7 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(take));
     pending_bytes_ -= bytes;
     batch.bytes = bytes;
-    batch.version = stream_.version;
+    batch.version = options_.version;
     batch.id = BatchId{stream_.name, partition_, batch.records.front().offset.value,
                        batch.records.back().offset.value + 1};
     batch.oldest_ms = batch.records.front().arrival_ms;

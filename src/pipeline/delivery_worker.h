@@ -109,6 +109,8 @@ struct WorkerStats {
 };
 
 struct WorkerOptions {
+  // The stream version new batches are cut under (config::StreamState::version; in object names).
+  uint64_t version = 1;
   // Where round 1 kept the batch intent (the file batch.intent); a pending one there is taken over
   // at start. Empty: none to look for.
   std::string state_dir;

@@ -83,7 +83,7 @@ Result<std::unique_ptr<objectstore::ObjectStore>> StreamRegistry::OpenStore(
 }
 
 Result<std::unique_ptr<pipeline::DeliveryStream>> StreamRegistry::BuildDelivery(
-    const config::StreamConfig& cfg) {
+    const config::StreamConfig& cfg, const config::StreamState& state) {
   pipeline::DeliveryStreamDeps deps;
   deps.streams = ingest_;
   deps.resolver = resolver_;
@@ -93,10 +93,11 @@ Result<std::unique_ptr<pipeline::DeliveryStream>> StreamRegistry::BuildDelivery(
   deps.open_store = [this](const config::ObjectDestination& dest) { return OpenStore(dest); };
   deps.default_bucket_root = fs::Join(server_.data_dir, "buckets");
   deps.legacy_state_root = fs::Join(server_.data_dir, "delivery");
-  return pipeline::DeliveryStream::Create(cfg, deps);
+  return pipeline::DeliveryStream::Create(cfg, state.version, deps);
 }
 
-Status StreamRegistry::StartStream(const config::StreamConfig& cfg, bool fresh) {
+Status StreamRegistry::StartStream(const config::StreamConfig& cfg,
+                                   const config::StreamState& state, bool fresh) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return Status::Unavailable("server is stopping");
@@ -107,11 +108,12 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg, bool fresh) 
   // own (RecordIds carry it).
   streams::StreamSpec spec = streams::StreamSpec::WithEvenShards(
       cfg.name, streams::StreamKind::kDeliveryOwned, cfg.partitions);
-  spec.created_ms = cfg.create_timestamp_ms;
+  spec.created_ms = state.create_timestamp_ms;
   spec.retention_hours = cfg.retention_hours;
   SLUICE_RETURN_IF_ERROR(ingest_->Create(spec, {.discard_old_data = fresh}));
   auto s = std::make_shared<Stream>();
-  auto delivery = BuildDelivery(cfg);
+  s->state = state;
+  auto delivery = BuildDelivery(cfg, state);
   if (delivery.ok()) {
     s->delivery = std::move(delivery).value();
     s->config = s->delivery->config();
@@ -148,29 +150,29 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
     old = it->second;
     if (stopped_) return Status::Unavailable("server is stopping");
   }
-  if (!old->config.from_api) {
+  if (!old->state.from_api) {
     return Status::FailedPrecondition("Firehose " + updated_in.name +
                                       " is declared in the config file; change it there.");
   }
-  if (old->config.version != expected_version) {
-    return Status::Aborted("version " + std::to_string(old->config.version));
+  if (old->state.version != expected_version) {
+    return Status::Aborted("version " + std::to_string(old->state.version));
   }
   config::StreamConfig updated = updated_in;
   // What the destination update cannot change stays as it is.
   updated.partitions = old->config.partitions;
-  updated.create_timestamp_ms = old->config.create_timestamp_ms;
   updated.tags = old->config.tags;
-  updated.from_api = true;
-  updated.version = expected_version + 1;
+  config::StreamState state = old->state;
+  state.version = expected_version + 1;
   SLUICE_RETURN_IF_ERROR(pipeline::DeliveryStream::Validate(updated));
   SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(updated));
   // Everything the new configuration needs is built before anything changes: a configuration
   // that cannot run leaves the stream as it was.
   auto next = std::make_shared<Stream>();
-  SLUICE_ASSIGN_OR_RETURN(next->delivery, BuildDelivery(updated));
+  next->state = state;
+  SLUICE_ASSIGN_OR_RETURN(next->delivery, BuildDelivery(updated, state));
   next->config = next->delivery->config();
   SLUICE_RETURN_IF_ERROR(
-      fs::WriteFileAtomically(ApiStreamPath(updated.name), config::StreamToYaml(updated)));
+      fs::WriteFileAtomically(ApiStreamPath(updated.name), config::StreamToYaml(updated, state)));
   // The old workers finish the batch in hand and stop; the new ones continue from the committed
   // consumer state (a batch whose intent is recorded is redelivered). Puts go on meanwhile: they
   // append to the ingest stream, which both generations read.
@@ -180,15 +182,15 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
     streams_[updated.name] = next;
   }
   next->delivery->Start();
-  spdlog::info("stream {}: destination updated to version {}", updated.name, updated.version);
+  spdlog::info("stream {}: destination updated to version {}", updated.name, state.version);
   return Status::Ok();
 }
 
 Status StreamRegistry::AddConfigStream(const config::StreamConfig& stream) {
-  config::StreamConfig cfg = stream;
-  cfg.from_api = false;
-  if (cfg.create_timestamp_ms == 0) cfg.create_timestamp_ms = clock_->NowMs();
-  return StartStream(cfg, /*fresh=*/false);
+  // A config-file stream's state lives for the process: version 1, created at this start.
+  config::StreamState state;
+  state.create_timestamp_ms = clock_->NowMs();
+  return StartStream(stream, state, /*fresh=*/false);
 }
 
 Status StreamRegistry::LoadApiStreams() {
@@ -237,21 +239,21 @@ Status StreamRegistry::LoadApiStreams() {
       refuse(text.status());
       continue;
     }
-    auto cfg = config::ParseStreamYaml(*text, path);
-    if (!cfg.ok()) {
-      refuse(cfg.status());
+    auto def = config::ParseStreamYaml(*text, path);
+    if (!def.ok()) {
+      refuse(def.status());
       continue;
     }
-    if (cfg->name != name) {
-      refuse(Status::InvalidArgument(path + " defines stream '" + cfg->name + "'"));
+    if (def->config.name != name) {
+      refuse(Status::InvalidArgument(path + " defines stream '" + def->config.name + "'"));
       continue;
     }
-    if (Status st = config::ValidateApiExpressible(*cfg); !st.ok()) {
+    if (Status st = config::ValidateApiExpressible(def->config); !st.ok()) {
       refuse(st);
       continue;
     }
-    cfg->from_api = true;
-    if (Status st = StartStream(*cfg, /*fresh=*/false); !st.ok()) {
+    def->state.from_api = true;
+    if (Status st = StartStream(def->config, def->state, /*fresh=*/false); !st.ok()) {
       refuse(st);
       continue;
     }
@@ -273,7 +275,7 @@ Status StreamRegistry::LoadApiStreams() {
   return Status::Ok();
 }
 
-Status StreamRegistry::CreateStream(config::StreamConfig cfg) {
+Status StreamRegistry::CreateStream(config::StreamConfig cfg, int64_t create_timestamp_ms) {
   SLUICE_RETURN_IF_ERROR(pipeline::DeliveryStream::Validate(cfg));
   SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(cfg));
   {
@@ -281,8 +283,9 @@ Status StreamRegistry::CreateStream(config::StreamConfig cfg) {
     if (streams_.count(cfg.name) != 0) return Status::AlreadyExists(cfg.name);
     if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
   }
-  cfg.from_api = true;
-  if (cfg.create_timestamp_ms == 0) cfg.create_timestamp_ms = clock_->NowMs();
+  config::StreamState state;
+  state.from_api = true;
+  state.create_timestamp_ms = create_timestamp_ms != 0 ? create_timestamp_ms : clock_->NowMs();
   // Refuse a bucket that cannot be delivered to before anything is written.
   for (const auto* dest : {&cfg.staged, &cfg.raw, &cfg.errors}) {
     if (!dest->empty()) SLUICE_RETURN_IF_ERROR(ResolveStoreRoot(*dest).status());
@@ -293,11 +296,11 @@ Status StreamRegistry::CreateStream(config::StreamConfig cfg) {
   SLUICE_RETURN_IF_ERROR(ingest_->DiscardData(cfg.name));
   SLUICE_RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
   SLUICE_RETURN_IF_ERROR(
-      fs::WriteFileAtomically(ApiStreamPath(cfg.name), config::StreamToYaml(cfg)));
+      fs::WriteFileAtomically(ApiStreamPath(cfg.name), config::StreamToYaml(cfg, state)));
   std::set<std::string> names = api_names_;
   names.insert(cfg.name);
   Status st = WriteCatalog(names);
-  if (st.ok()) st = StartStream(cfg, /*fresh=*/true);
+  if (st.ok()) st = StartStream(cfg, state, /*fresh=*/true);
   if (!st.ok()) {
     (void)WriteCatalog(api_names_);
     (void)fs::RemoveFile(ApiStreamPath(cfg.name));
@@ -321,7 +324,7 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(name);
     if (it == streams_.end()) return Status::NotFound(name);
-    if (!it->second->config.from_api) {
+    if (!it->second->state.from_api) {
       return Status::FailedPrecondition(
           "Firehose " + name + " is declared in the config file; remove it there instead.");
     }
@@ -353,6 +356,7 @@ Result<api::StreamInfo> StreamRegistry::DescribeStream(const std::string& name) 
   if (it == streams_.end()) return Status::NotFound(name);
   api::StreamInfo info;
   info.config = it->second->config;
+  info.state = it->second->state;
   info.status = api::DeliveryStreamStatus::kActive;
   return info;
 }
@@ -370,7 +374,7 @@ Status StreamRegistry::UpdateTags(const std::string& name,
     if (it == streams_.end()) return Status::NotFound(name);
     s = it->second;
   }
-  if (!s->config.from_api) {
+  if (!s->state.from_api) {
     return Status::FailedPrecondition("Firehose " + name +
                                       " is declared in the config file; set its tags there.");
   }
@@ -383,7 +387,7 @@ Status StreamRegistry::UpdateTags(const std::string& name,
                                      std::to_string(updated.tags.size()) + ".");
   }
   SLUICE_RETURN_IF_ERROR(
-      fs::WriteFileAtomically(ApiStreamPath(name), config::StreamToYaml(updated)));
+      fs::WriteFileAtomically(ApiStreamPath(name), config::StreamToYaml(updated, s->state)));
   std::lock_guard<std::mutex> lock(mu_);
   s->config.tags = std::move(updated.tags);
   return Status::Ok();

@@ -49,7 +49,7 @@ class StreamRegistry : public api::Backend {
   void StopAll();
 
   // api::Backend
-  Status CreateStream(config::StreamConfig config) override;
+  Status CreateStream(config::StreamConfig config, int64_t create_timestamp_ms) override;
   Status DeleteStream(const std::string& name) override;
   Result<api::StreamInfo> DescribeStream(const std::string& name) override;
   std::vector<std::string> ListStreams() override;
@@ -65,14 +65,16 @@ class StreamRegistry : public api::Backend {
   // One generation of a delivery stream (UpdateDestination replaces it with the next).
   struct Stream {
     config::StreamConfig config;
+    config::StreamState state;
     std::unique_ptr<pipeline::DeliveryStream> delivery;
   };
 
   // Creates the hidden ingest stream, builds the delivery stream, registers and starts it.
   // `fresh`: a new stream, which must not read journal data of an earlier one of the same name.
-  Status StartStream(const config::StreamConfig& config, bool fresh);
+  Status StartStream(const config::StreamConfig& config, const config::StreamState& state,
+                     bool fresh);
   Result<std::unique_ptr<pipeline::DeliveryStream>> BuildDelivery(
-      const config::StreamConfig& config);
+      const config::StreamConfig& config, const config::StreamState& state);
   Result<std::unique_ptr<objectstore::ObjectStore>> OpenStore(
       const config::ObjectDestination& dest) const;
   // The symlink-free directory of a bucket:// or file:// destination, checked to stay where it

@@ -16,10 +16,11 @@ namespace sluice::testutil {
 
 class ApiFakeBackend : public api::Backend {
  public:
-  Status CreateStream(config::StreamConfig config) override {
+  Status CreateStream(config::StreamConfig config, int64_t create_timestamp_ms) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (streams_.count(config.name)) return Status::AlreadyExists("stream " + config.name);
     api::StreamInfo info;
+    info.state = {true, 1, create_timestamp_ms};
     info.config = std::move(config);
     streams_[info.config.name] = std::move(info);
     return Status::Ok();
@@ -46,9 +47,9 @@ class ApiFakeBackend : public api::Backend {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(updated.name);
     if (it == streams_.end()) return Status::NotFound("stream " + updated.name);
-    if (it->second.config.version != expected_version) return Status::Aborted("version moved");
+    if (it->second.state.version != expected_version) return Status::Aborted("version moved");
     it->second.config = updated;
-    it->second.config.version = expected_version + 1;
+    it->second.state.version = expected_version + 1;
     return Status::Ok();
   }
   Status UpdateTags(const std::string& name, const std::map<std::string, std::string>& add,
@@ -121,7 +122,7 @@ class ApiFakeBackend : public api::Backend {
              : type == "MSKAsSource"         ? config::SourceType::kMSKAsSource
                                              : config::SourceType::kDirectPut;
     c.staged.url = "bucket://b";
-    (void)CreateStream(std::move(c));
+    (void)CreateStream(std::move(c), 0);
   }
 
  private:

@@ -132,8 +132,7 @@ TEST_F(FirehoseHandlerTest, PutRecordAnswersRecordIdAndEncryptedFalse) {
   auto r = Call("PutRecord", R"({"DeliveryStreamName":"events","Record":{"Data":")" +
                                  base64::Encode("hi") + R"("}})");
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body,
-            R"({"RecordId":"0000000000000000000000000000000000000000","Encrypted":false})");
+  EXPECT_EQ(r.body, R"({"RecordId":"0000000000000000000000000000000000000000","Encrypted":false})");
   ASSERT_EQ(backend_.puts().size(), 1u);
   EXPECT_EQ(backend_.puts()[0].second, std::vector<std::string>{"hi"});
 }
@@ -360,8 +359,8 @@ TEST_F(FirehoseHandlerTest, CreateDeliveryStreamMapsTheConfig) {
   const config::StreamConfig& c = info->config;
   EXPECT_EQ(c.name, "orders");
   EXPECT_EQ(c.type, config::SourceType::kDirectPut);
-  EXPECT_TRUE(c.from_api);
-  EXPECT_EQ(c.create_timestamp_ms, 1'700'000'000'123);
+  EXPECT_TRUE(info->state.from_api);
+  EXPECT_EQ(info->state.create_timestamp_ms, 1'700'000'000'123);
   EXPECT_EQ(c.staged.url, "bucket://staging");
   EXPECT_EQ(c.staged.prefix, "orders/!{timestamp:yyyy/MM/dd}/");
   EXPECT_EQ(c.error_output_prefix, "errors/!{firehose:error-output-type}/");
@@ -546,7 +545,7 @@ TEST_F(FirehoseHandlerTest, InternalFailuresDoNotShowServerDetails) {
   // The backend's message may hold paths and errno text; the client gets a request id instead.
   class FailingBackend : public testutil::ApiFakeBackend {
    public:
-    Status CreateStream(config::StreamConfig) override {
+    Status CreateStream(config::StreamConfig, int64_t) override {
       return Status::IoError("/srv/sluice/var/journal/evil/0: open failed: Too many open files");
     }
   } failing;
@@ -643,7 +642,7 @@ TEST_F(FirehoseHandlerTest, UpdateDestinationMergesIntoTheCurrentConfigAndBumpsT
   EXPECT_EQ(r.body, "{}");
   auto info = backend_.DescribeStream("evil");
   ASSERT_TRUE(info.ok());
-  EXPECT_EQ(info->config.version, 2u);
+  EXPECT_EQ(info->state.version, 2u);
   EXPECT_EQ(info->config.staged.prefix, "v2/");
   EXPECT_EQ(info->config.compression, compress::Format::kGzip);
   EXPECT_EQ(info->config.staged.url, "bucket://bkt") << "members not given are kept";

@@ -106,12 +106,24 @@ TEST(Config, PrefixWithExpressionsNeedsErrorPrefixWithType) {
             std::string::npos);
 }
 
+TEST(Config, StreamStateCannotBeSetInTheConfigFile) {
+  for (const char* key : {"version: 2", "create_timestamp_ms: 5", "from_api: true"}) {
+    auto c = Parse(std::string("delivery_streams:\n  - name: a\n    ") + key + "\n");
+    ASSERT_FALSE(c.ok()) << key;
+    EXPECT_NE(c.status().message().find("state Sluice keeps for streams created through the API"),
+              std::string::npos)
+        << c.status().message();
+    EXPECT_NE(c.status().message().find(":3"), std::string::npos) << c.status().message();
+  }
+}
+
 TEST(Config, StreamYamlRoundTrips) {
   StreamConfig s;
   s.name = "events.v2";
-  s.version = 3;
-  s.create_timestamp_ms = 1234;
-  s.from_api = true;
+  StreamState state;
+  state.version = 3;
+  state.create_timestamp_ms = 1234;
+  state.from_api = true;
   s.buffering = {2, 10};
   s.staged = {"bucket://bkt", "p/!{timestamp:yyyy}/", "", "", false};
   s.error_output_prefix = "e/!{firehose:error-output-type}/";
@@ -120,12 +132,13 @@ TEST(Config, StreamYamlRoundTrips) {
   s.processors.push_back(
       {"Lambda", R"({"LambdaArn":"http://127.0.0.1:9/x","NumberOfRetries":"2"})"});
   s.tags["team"] = "data";
-  auto back = ParseStreamYaml(StreamToYaml(s), "stream.yaml");
-  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << StreamToYaml(s);
+  auto def = ParseStreamYaml(StreamToYaml(s, state), "stream.yaml");
+  ASSERT_TRUE(def.ok()) << def.status().ToString() << "\n" << StreamToYaml(s, state);
+  EXPECT_EQ(def->state.version, 3u);
+  EXPECT_EQ(def->state.create_timestamp_ms, 1234);
+  EXPECT_TRUE(def->state.from_api);
+  const StreamConfig* back = &def->config;
   EXPECT_EQ(back->name, s.name);
-  EXPECT_EQ(back->version, 3u);
-  EXPECT_EQ(back->create_timestamp_ms, 1234);
-  EXPECT_TRUE(back->from_api);
   EXPECT_EQ(back->buffering.size_mb, 2u);
   EXPECT_EQ(back->buffering.interval_s, 10u);
   EXPECT_EQ(back->staged.url, "bucket://bkt");
@@ -201,7 +214,6 @@ StreamConfig ApiStream() {
   StreamConfig s;
   s.name = "api";
   s.staged.url = "bucket://staging";
-  s.from_api = true;
   return s;
 }
 
@@ -253,7 +265,7 @@ TEST(Config, RetentionSizeAndDiskReserveHaveDefaultsBoundsAndRoundTrip) {
       << zero.status().message();
   auto back = ParseStreamYaml(StreamToYaml(set->streams.at(0)), "stream.yaml");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
-  EXPECT_EQ(back->retention_mb, 500u);
+  EXPECT_EQ(back->config.retention_mb, 500u);
 }
 
 }  // namespace
@@ -376,12 +388,12 @@ delivery_streams:
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   auto back = ParseStreamYaml(StreamToYaml(c->streams[0]), "stream.yaml");
   ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << StreamToYaml(c->streams[0]);
-  ASSERT_TRUE(back->warehouse.has_value());
-  EXPECT_EQ(back->warehouse->engine, warehouse::Engine::kRedshift);
-  EXPECT_EQ(back->warehouse->key, (std::vector<std::string>{"id", "sku"}));
-  EXPECT_EQ(back->warehouse->columns, c->streams[0].warehouse->columns);
-  EXPECT_EQ(back->warehouse->redshift.region, "eu-west-1");
-  EXPECT_TRUE(back->warehouse->gzip);
+  ASSERT_TRUE(back->config.warehouse.has_value());
+  EXPECT_EQ(back->config.warehouse->engine, warehouse::Engine::kRedshift);
+  EXPECT_EQ(back->config.warehouse->key, (std::vector<std::string>{"id", "sku"}));
+  EXPECT_EQ(back->config.warehouse->columns, c->streams[0].warehouse->columns);
+  EXPECT_EQ(back->config.warehouse->redshift.region, "eu-west-1");
+  EXPECT_TRUE(back->config.warehouse->gzip);
 }
 
 TEST(ConfigFormat, IsParsedOnceWithItsOptionsAndErrorsNameFileAndLine) {
@@ -396,7 +408,7 @@ TEST(ConfigFormat, IsParsedOnceWithItsOptionsAndErrorsNameFileAndLine) {
   EXPECT_EQ(f.null_text, "\\N");
   auto back = ParseStreamYaml(StreamToYaml(c->streams[0]), "stream.yaml");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
-  EXPECT_EQ(back->format, f);
+  EXPECT_EQ(back->config.format, f);
   auto bad = Parse("delivery_streams:\n  - name: a\n    format:\n      csv: {delimiter: \"||\"}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("sluice.yaml:4: stream a: format: format csv: "),

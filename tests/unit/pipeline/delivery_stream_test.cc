@@ -79,7 +79,7 @@ class DeliveryStreamTest : public ::testing::Test {
 
 TEST_F(DeliveryStreamTest, OneWorkerPerShardDeliveringToTheDefaultFolder) {
   CreateIngest(2);
-  auto ds = DeliveryStream::Create(Config(2), deps_);
+  auto ds = DeliveryStream::Create(Config(2), 1, deps_);
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
   EXPECT_EQ((*ds)->workers().size(), 2u);
   EXPECT_EQ((*ds)->config().staged.url, "file://" + root_ + "/buckets/orders");
@@ -97,7 +97,7 @@ TEST_F(DeliveryStreamTest, AStreamWithFormattingGetsTheTransformBuilder) {
   auto cfg = Config(1);
   cfg.format.kind = transform::FormatSpec::Kind::kJsonl;
   cfg.processors.push_back({"flatten", "{}"});
-  auto ds = DeliveryStream::Create(cfg, deps_);
+  auto ds = DeliveryStream::Create(cfg, 1, deps_);
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
   Put({R"({"a":{"b":1}})"});
   (*ds)->Start();
@@ -112,16 +112,16 @@ TEST_F(DeliveryStreamTest, SharedDestinationsOpenOneStoreAndARefusedOneFailsCrea
   auto cfg = Config(1);
   cfg.staged.url = "file://" + root_ + "/b";
   cfg.errors.url = cfg.staged.url;
-  ASSERT_TRUE(DeliveryStream::Create(cfg, deps_).ok());
+  ASSERT_TRUE(DeliveryStream::Create(cfg, 1, deps_).ok());
   EXPECT_EQ(opened_.size(), 1u);
   cfg.raw.url = "s3://elsewhere";
-  auto refused = DeliveryStream::Create(cfg, deps_);
+  auto refused = DeliveryStream::Create(cfg, 1, deps_);
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("s3://elsewhere"), std::string::npos);
 }
 
 TEST_F(DeliveryStreamTest, WithoutItsIngestStreamCreateFailsNotFound) {
-  EXPECT_EQ(DeliveryStream::Create(Config(1), deps_).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(DeliveryStream::Create(Config(1), 1, deps_).status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -155,10 +155,10 @@ TEST_F(DynamicPartitioningPgTest, EveryRowLoadsExactlyOnceIncludingAfterARedeliv
   // A crash after the warehouse commit but before the checkpoint moved: the consumer state is
   // still the batch's intent, so the next worker delivers the same batch again (same objects,
   // same batch id) and the ledger skips it.
-  ASSERT_TRUE(log_->Commit(DeliveryWorker::kConsumer,
-                           {journal::Offset{0},
-                            journal::BatchIntent{journal::Offset{6}, stream_.version, arrival_ms}})
-                  .ok());
+  ASSERT_TRUE(
+      log_->Commit(DeliveryWorker::kConsumer,
+                   {journal::Offset{0}, journal::BatchIntent{journal::Offset{6}, 1, arrival_ms}})
+          .ok());
   Append({Order(7, "initech")});  // arrives after the crash: a batch of its own
   clock_.AdvanceMs(60'000);
   {

@@ -74,7 +74,7 @@ class StreamRegistryTest : public ::testing::Test {
 };
 
 TEST_F(StreamRegistryTest, APutIsDurableAtPositionsOfTheHiddenIngestStream) {
-  ASSERT_TRUE(registry_->CreateStream(Api("orders")).ok());
+  ASSERT_TRUE(registry_->CreateStream(Api("orders"), clock_.NowMs()).ok());
   auto r = Put("orders", {"a", "b"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->incarnation, static_cast<uint64_t>(clock_.NowMs()));
@@ -93,7 +93,7 @@ TEST_F(StreamRegistryTest, APutIsDurableAtPositionsOfTheHiddenIngestStream) {
 }
 
 TEST_F(StreamRegistryTest, ApiStreamsComeBackAfterARestartWithTheirRecords) {
-  ASSERT_TRUE(registry_->CreateStream(Api("orders")).ok());
+  ASSERT_TRUE(registry_->CreateStream(Api("orders"), clock_.NowMs()).ok());
   ASSERT_TRUE(Put("orders", {"x"}).ok());
   Close();
   Open();
@@ -109,13 +109,13 @@ TEST_F(StreamRegistryTest, ApiStreamsComeBackAfterARestartWithTheirRecords) {
 }
 
 TEST_F(StreamRegistryTest, DeleteFencesPutsAndARecreatedStreamStartsEmpty) {
-  ASSERT_TRUE(registry_->CreateStream(Api("orders")).ok());
+  ASSERT_TRUE(registry_->CreateStream(Api("orders"), clock_.NowMs()).ok());
   ASSERT_TRUE(Put("orders", {"old"}).ok());
   ASSERT_TRUE(registry_->DeleteStream("orders").ok());
   EXPECT_EQ(Put("orders", {"late"}).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(registry_->DeleteStream("orders").code(), StatusCode::kNotFound);
   clock_.AdvanceMs(1000);
-  ASSERT_TRUE(registry_->CreateStream(Api("orders")).ok());
+  ASSERT_TRUE(registry_->CreateStream(Api("orders"), clock_.NowMs()).ok());
   auto r = Put("orders", {"new"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->entries[0].offset, 0u);
@@ -132,26 +132,29 @@ TEST_F(StreamRegistryTest, ConfigStreamsCannotBeChangedThroughTheApi) {
   auto info = registry_->DescribeStream("fixed");
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->config.staged.url, "file://" + root_ + "/buckets/fixed");
-  EXPECT_EQ(registry_->CreateStream(Api("fixed")).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(registry_->CreateStream(Api("fixed"), clock_.NowMs()).code(),
+            StatusCode::kAlreadyExists);
 }
 
 TEST_F(StreamRegistryTest, TheStreamLimitAndBucketsOutsideTheDataDirAreRefused) {
   auto escape = Api("esc");
   escape.staged.url = "bucket://..";
-  EXPECT_EQ(registry_->CreateStream(escape).code(), StatusCode::kInvalidArgument);
-  for (const char* n : {"a", "b", "c"}) ASSERT_TRUE(registry_->CreateStream(Api(n)).ok()) << n;
-  EXPECT_EQ(registry_->CreateStream(Api("d")).code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(registry_->CreateStream(escape, clock_.NowMs()).code(), StatusCode::kInvalidArgument);
+  for (const char* n : {"a", "b", "c"})
+    ASSERT_TRUE(registry_->CreateStream(Api(n), clock_.NowMs()).ok()) << n;
+  EXPECT_EQ(registry_->CreateStream(Api("d"), clock_.NowMs()).code(),
+            StatusCode::kResourceExhausted);
   EXPECT_FALSE(fs::Exists(root_ + "/api-streams/d.yaml"));
 }
 
 TEST_F(StreamRegistryTest, UpdateDestinationMovesDeliveryWithoutLosingRecords) {
-  ASSERT_TRUE(registry_->CreateStream(Api("orders")).ok());
+  ASSERT_TRUE(registry_->CreateStream(Api("orders"), clock_.NowMs()).ok());
   ASSERT_TRUE(Put("orders", {"1"}).ok());
   auto updated = Api("orders");
   updated.staged.url = "bucket://second";
   EXPECT_EQ(registry_->UpdateDestination(updated, 7).code(), StatusCode::kAborted);
   ASSERT_TRUE(registry_->UpdateDestination(updated, 1).ok());
-  EXPECT_EQ(registry_->DescribeStream("orders")->config.version, 2u);
+  EXPECT_EQ(registry_->DescribeStream("orders")->state.version, 2u);
   ASSERT_TRUE(Put("orders", {"2"}).ok());
   registry_->StopAll();
   auto before = Delivered("orders-bucket");
