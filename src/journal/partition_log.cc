@@ -161,6 +161,9 @@ Result<std::unique_ptr<WritableFile>> PartitionLogImpl::CreateSegmentFile(uint64
 }
 
 Status PartitionLogImpl::Recover() {
+  // Recover runs from Open, before the log is shared: the lock is never contended; it is held so
+  // that the analysis can check the guarded members it builds.
+  MutexLock lock(mu_);
   SLUICE_ASSIGN_OR_RETURN(auto names, fs::ListDir(dir_));
   std::vector<uint64_t> bases;
   std::vector<uint64_t> index_bases;
@@ -267,6 +270,7 @@ Status PartitionLogImpl::Recover() {
         "segment indexes, or removed); scanned them and wrote their indexes",
         dir_, recovery_stats_.indexes_missing);
   }
+  lock.Unlock();  // LoadCheckpoint takes it itself
   for (const auto& name : checkpoint_names) {
     SLUICE_RETURN_IF_ERROR(
         LoadCheckpoint(name.substr(sizeof format::kCheckpointPrefix - 1), fs::Join(dir_, name)));
@@ -317,14 +321,20 @@ Status PartitionLogImpl::LoadCheckpoint(const std::string& consumer, const std::
   auto next = DecodeCheckpoint(content);
   if (!next.ok()) return Status::Corruption(path + ": " + next.status().message());
   uint64_t value = *next;
-  if (value > end_) {
+  uint64_t end;
+  {
+    MutexLock lock(mu_);
+    end = end_;
+  }
+  if (value > end) {
     // Only possible when records were acknowledged without fdatasync (options.sync = false) and
     // then lost: the consumer resumes at the end, and the file is corrected so that it does not
     // skip records appended from now on.
-    value = end_;
+    value = end;
     SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(value)));
   }
   SLUICE_ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(value));
+  MutexLock lock(mu_);
   consumers_[consumer] = ConsumerState{value, pos};
   return Status::Ok();
 }
@@ -335,7 +345,7 @@ Result<uint64_t> PartitionLogImpl::LogicalPos(uint64_t offset) const {
   uint64_t limit = 0;
   uint64_t logical_start = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Segment& active = segments_.back();
     if (offset >= end_) return active.logical_start + active.bytes - format::kSegmentHeaderSize;
     if (offset <= segments_.front().base) return segments_.front().logical_start;
@@ -362,7 +372,7 @@ Result<uint64_t> PartitionLogImpl::LogicalPos(uint64_t offset) const {
 }
 
 Result<PartitionLogImpl::ReadTarget> PartitionLogImpl::Locate(uint64_t offset) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return LocateLocked(offset);
 }
 
@@ -408,9 +418,9 @@ void PartitionLogImpl::Append(std::vector<std::string> records, int64_t arrival_
   req.records = std::move(records);
   req.arrival_ms = arrival_ms;
   req.done = std::move(done);
-  std::unique_lock lock(queue_mu_);
+  MutexLock lock(queue_mu_);
   if (closing_) {
-    lock.unlock();
+    lock.Unlock();
     undelivered_->Sub(req.reserved_bytes);
     req.done(Status::FailedPrecondition("stream " + stream_ + " partition " +
                                         std::to_string(partition_) + ": journal is closed"));
@@ -418,26 +428,28 @@ void PartitionLogImpl::Append(std::vector<std::string> records, int64_t arrival_
   }
   bool was_empty = queue_.empty();
   queue_.push_back(std::move(req));
-  lock.unlock();
+  lock.Unlock();
   // A non-empty queue has a commit pass coming (it drains until the queue is empty), so only the
   // first append into an empty queue needs to wake (or start) the commit thread.
   if (was_empty) commit_thread_.Wake();
 }
 
 Offset PartitionLogImpl::End() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return Offset{end_};
 }
 
 Offset PartitionLogImpl::Begin() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return Offset{segments_.front().base};
 }
 
 bool PartitionLogImpl::WaitForData(Offset after, int64_t timeout_ms) {
-  std::unique_lock lock(mu_);
-  data_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                    [&] { return end_ > after.value || closed_; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  MutexLock lock(mu_);
+  while (!(end_ > after.value || closed_)) {
+    if (data_cv_.WaitUntil(mu_, deadline)) break;
+  }
   return end_ > after.value;
 }
 
@@ -454,7 +466,7 @@ uint64_t PartitionLogImpl::MinDeliveredPosLocked() const {
 }
 
 uint64_t PartitionLogImpl::Undelivered() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Segment& active = segments_.back();
   return active.logical_start + active.bytes - format::kSegmentHeaderSize - MinDeliveredPosLocked();
 }
@@ -463,9 +475,9 @@ Status PartitionLogImpl::CommitCheckpoint(const std::string& consumer, Offset ne
   if (!IsValidName(consumer)) {
     return Status::InvalidArgument("consumer name '" + consumer + "' is not [a-zA-Z0-9_.-]{1,64}");
   }
-  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  MutexLock checkpoint_lock(checkpoint_mu_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (next.value > end_) {
       return Status::InvalidArgument(
           "stream " + stream_ + " partition " + std::to_string(partition_) + ": checkpoint " +
@@ -475,7 +487,7 @@ Status PartitionLogImpl::CommitCheckpoint(const std::string& consumer, Offset ne
   SLUICE_ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(next.value));
   std::string path = fs::Join(dir_, format::kCheckpointPrefix + consumer);
   SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(next.value)));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   uint64_t old_min = MinDeliveredPosLocked();
   consumers_[consumer] = ConsumerState{next.value, pos};
   uint64_t new_min = MinDeliveredPosLocked();
@@ -485,19 +497,19 @@ Status PartitionLogImpl::CommitCheckpoint(const std::string& consumer, Offset ne
 }
 
 Offset PartitionLogImpl::Checkpoint(const std::string& consumer) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = consumers_.find(consumer);
   if (it == consumers_.end()) return Offset{segments_.front().base};
   return Offset{it->second.next};
 }
 
 Result<size_t> PartitionLogImpl::ApplyRetention(const Retention& retention) {
-  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  MutexLock checkpoint_lock(checkpoint_mu_);
   const int64_t now = options_.clock->NowMs();
   const int64_t cutoff = retention.max_age_ms >= now ? INT64_MIN : now - retention.max_age_ms;
   size_t n = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const size_t delivered = DeliveredPrefixLocked();
     uint64_t delivered_bytes = 0;
     for (size_t i = 0; i < delivered; ++i) delivered_bytes += segments_[i].bytes;
@@ -522,7 +534,7 @@ size_t PartitionLogImpl::DeliveredPrefixLocked() const {
 }
 
 std::vector<PartitionLogImpl::DeliveredSegment> PartitionLogImpl::DeliveredSegments() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<DeliveredSegment> out;
   const size_t delivered = DeliveredPrefixLocked();
   for (size_t i = 0; i < delivered; ++i) {
@@ -533,10 +545,10 @@ std::vector<PartitionLogImpl::DeliveredSegment> PartitionLogImpl::DeliveredSegme
 }
 
 Result<uint64_t> PartitionLogImpl::RemoveOldestDelivered(uint64_t base) {
-  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  MutexLock checkpoint_lock(checkpoint_mu_);
   uint64_t bytes = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (DeliveredPrefixLocked() == 0 || segments_.front().base != base) return uint64_t{0};
     bytes = segments_.front().bytes;
   }
@@ -547,7 +559,7 @@ Result<uint64_t> PartitionLogImpl::RemoveOldestDelivered(uint64_t base) {
 Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
   std::vector<uint64_t> doomed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // Invariant: the active segment stays, so [Begin, End) stays contiguous and non-empty.
     assert(n < segments_.size());
     for (size_t i = 0; i < n; ++i) doomed.push_back(segments_[i].base);
@@ -563,7 +575,7 @@ Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
     ++removed;
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));
   }
   if (removed > 0) SLUICE_RETURN_IF_ERROR(fs::FsyncDir(dir_));
@@ -573,24 +585,24 @@ Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
 
 void PartitionLogImpl::Close() {
   {
-    std::lock_guard lock(queue_mu_);
+    MutexLock lock(queue_mu_);
     closing_ = true;
   }
   // Appends queued before closing_ are committed (their callbacks run) before Join returns.
   commit_thread_.Wake();
   commit_thread_.Join();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closed_ = true;
   }
-  data_cv_.notify_all();
+  data_cv_.NotifyAll();
 }
 
 void PartitionLogImpl::CommitQueued() {
   std::vector<AppendRequest> group;
   for (;;) {
     {
-      std::lock_guard lock(queue_mu_);
+      MutexLock lock(queue_mu_);
       if (queue_.empty()) return;
       group.swap(queue_);
     }
@@ -600,7 +612,7 @@ void PartitionLogImpl::CommitQueued() {
 }
 
 void PartitionLogImpl::SetDataListener(std::function<void()> listener) {
-  std::lock_guard lock(listener_mu_);
+  MutexLock lock(listener_mu_);
   listener_ = std::move(listener);
 }
 
@@ -614,7 +626,7 @@ void PartitionLogImpl::FailGroup(std::vector<AppendRequest>& group, const Status
 Status PartitionLogImpl::Roll() {
   SegmentIndex sealed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Segment& active = segments_.back();
     sealed = SegmentIndex{active.base, end_, active.bytes, active.max_arrival_ms, active.index};
   }
@@ -627,7 +639,7 @@ Status PartitionLogImpl::Roll() {
   SLUICE_ASSIGN_OR_RETURN(auto file, CreateSegmentFile(base));
   active_file_ = std::move(file);
   last_indexed_pos_ = 0;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Segment& prev = segments_.back();
   uint64_t logical = prev.logical_start + prev.bytes - format::kSegmentHeaderSize;
   segments_.push_back(Segment{
@@ -650,7 +662,7 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
   uint64_t base;
   bool has_records;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     start_bytes = segments_.back().bytes;
     base = segments_.back().base;
     has_records = end_ > base;
@@ -665,14 +677,14 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
       return FailGroup(group, st);
     }
     start_bytes = format::kSegmentHeaderSize;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     base = segments_.back().base;
   }
   // Encode every accepted record of the group into one buffer: one write, one fdatasync.
   buf_.clear();
   uint64_t offset;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     offset = end_;
   }
   int64_t max_arrival = 0;
@@ -712,17 +724,17 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
     }
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Segment& active = segments_.back();
     active.bytes += buf_.size();
     active.max_arrival_ms = std::max(active.max_arrival_ms, max_arrival);
     active.index.insert(active.index.end(), new_index.begin(), new_index.end());
     end_ = offset;
   }
-  data_cv_.notify_all();
+  data_cv_.NotifyAll();
   for (auto& req : group) req.done(AppendResult{Offset{req.first}, req.accepted});
   {
-    std::lock_guard lock(listener_mu_);
+    MutexLock lock(listener_mu_);
     if (listener_) listener_();
   }
   // Sealing a segment is when the journal's disk use grows: check the free-space reserve (after

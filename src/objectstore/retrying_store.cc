@@ -21,7 +21,7 @@ RetryingStore::RetryingStore(std::unique_ptr<ObjectStore> inner, RetryPolicy pol
     : inner_(std::move(inner)), policy_(policy), sleep_(std::move(sleep)), rng_(seed) {}
 
 int64_t RetryingStore::NextDelayMs(int retry) {
-  std::lock_guard<std::mutex> lock(rng_mu_);
+  MutexLock lock(rng_mu_);
   return FullJitterDelayMs(policy_, retry, rng_);
 }
 

@@ -7,9 +7,9 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <random>
 
+#include "common/mutex.h"
 #include "objectstore/object_store.h"
 #include "objectstore/retry_policy.h"
 
@@ -29,13 +29,13 @@ class RetryingStore : public ObjectStore {
  private:
   template <typename Fn>
   auto Retry(Fn&& fn) -> decltype(fn());
-  int64_t NextDelayMs(int retry);
+  int64_t NextDelayMs(int retry) SLUICE_EXCLUDES(rng_mu_);
 
   std::unique_ptr<ObjectStore> inner_;
   RetryPolicy policy_;
   SleepFn sleep_;
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_;  // GUARDED_BY(rng_mu_)
+  Mutex rng_mu_;
+  std::mt19937_64 rng_ SLUICE_GUARDED_BY(rng_mu_);
 };
 
 }  // namespace sluice::objectstore

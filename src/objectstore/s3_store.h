@@ -17,12 +17,12 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
 #include "objectstore/aws_credentials.h"
 #include "objectstore/object_store.h"
 #include "objectstore/retry_policy.h"
@@ -90,9 +90,9 @@ class S3ObjectStore : public ObjectStore {
   Status ErrorFor(const Request& request, const Response& response) const;
   std::string UrlFor(const Request& request) const;
   std::string Where(const std::string& full_key) const;
-  int64_t NextDelayMs(int retry);
-  void* AcquireHandle();
-  void ReleaseHandle(void* handle);
+  int64_t NextDelayMs(int retry) SLUICE_EXCLUDES(mu_);
+  void* AcquireHandle() SLUICE_EXCLUDES(mu_);
+  void ReleaseHandle(void* handle) SLUICE_EXCLUDES(mu_);
 
   const StoreOptions options_;
   const S3Location location_;
@@ -103,9 +103,9 @@ class S3ObjectStore : public ObjectStore {
       base_url_;  // scheme://host[:port][/bucket] (path style) or scheme://bucket.host
   S3Hooks hooks_;
   std::atomic<int64_t> requests_sent_{0};
-  std::mutex mu_;
-  std::mt19937_64 rng_;         // GUARDED_BY(mu_)
-  std::vector<void*> handles_;  // GUARDED_BY(mu_): idle CURL* easy handles (keep connections)
+  Mutex mu_;
+  std::mt19937_64 rng_ SLUICE_GUARDED_BY(mu_);
+  std::vector<void*> handles_ SLUICE_GUARDED_BY(mu_);  // idle CURL* easy handles (keep connections)
 };
 
 }  // namespace sluice::objectstore
