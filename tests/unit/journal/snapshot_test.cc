@@ -3,9 +3,8 @@
 // cutting it, is fixed at Open, and outlives retention deleting its segments.
 #include "journal/snapshot.h"
 
-#include <stdlib.h>
-
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -59,7 +58,7 @@ class SnapshotTest : public ::testing::Test {
       data.resize(100, '.');
       std::promise<Status> done;
       log_->Append({data}, clock_.NowMs(),
-                   [&done](Result<AppendResult> r) { done.set_value(r.status()); });
+                   [&done](const Result<AppendResult>& r) { done.set_value(r.status()); });
       auto future = done.get_future();
       ASSERT_EQ(future.wait_for(kWait), std::future_status::ready);
       ASSERT_TRUE(future.get().ok());

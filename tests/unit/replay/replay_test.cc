@@ -1,7 +1,6 @@
 // Specification of what `sluice replay` selects: positions and times as users write them, ranges
 // over the retained records of a journal, and the errors a user can act on.
-#include <stdlib.h>
-
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 
@@ -96,7 +95,7 @@ class SelectionTest : public ::testing::Test {
     ASSERT_TRUE(log.ok());
     std::promise<Status> done;
     (*log)->Append({data}, arrival_ms,
-                   [&done](Result<journal::AppendResult> r) { done.set_value(r.status()); });
+                   [&done](const Result<journal::AppendResult>& r) { done.set_value(r.status()); });
     auto future = done.get_future();
     ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     ASSERT_TRUE(future.get().ok());
