@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "cli/http_client.h"
 #include "common/base64.h"
@@ -359,8 +360,8 @@ Result<SendStats> SendRecords(const SendOptions& options, RecordSource& source, 
     std::vector<PendingRecord> batch;
     size_t batch_bytes = 0;
     while (batch.size() < kMaxBatchRecords) {
-      std::optional<OutgoingRecord> record = lookahead ? std::move(lookahead) : source.Next(report);
-      lookahead.reset();
+      std::optional<OutgoingRecord> record =
+          lookahead ? std::exchange(lookahead, std::nullopt) : source.Next(report);
       if (!record) break;
       if (!batch.empty() && batch_bytes + record->data.size() > kMaxBatchBytes) {
         lookahead = std::move(record);

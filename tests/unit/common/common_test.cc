@@ -127,7 +127,6 @@ TEST(OnDemandThread, ManyWakersFromManyThreadsNeverLoseOne) {
   std::atomic<int> work{0}, done{0};
   OnDemandThread t([&] { done = work.load(); }, 1);
   std::vector<std::thread> wakers;
-  wakers.reserve(4);
   for (int i = 0; i < 4; ++i) {
     wakers.emplace_back([&] {
       for (int k = 0; k < 500; ++k) {

@@ -3,8 +3,9 @@
 // cutting it, is fixed at Open, and outlives retention deleting its segments.
 #include "journal/snapshot.h"
 
+#include <stdlib.h>
+
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <map>

@@ -1,6 +1,7 @@
 // Specification of what `sluice replay` selects: positions and times as users write them, ranges
 // over the retained records of a journal, and the errors a user can act on.
-#include <cstdlib>
+#include <stdlib.h>
+
 #include <filesystem>
 #include <future>
 
