@@ -30,7 +30,7 @@ class JournalImpl final : public Journal {
   Status Recover() SLUICE_EXCLUDES(mu_) {
     SLUICE_RETURN_IF_ERROR(fs::CreateDirs(streams_dir_));
     // Recover runs before the journal is shared: the lock is never contended; it is held so that
-    // the analysis can check the partition map it fills. Released before Enforce (lock order).
+    // the analysis can check the partition map it fills. Released before Enforce, as before.
     MutexLock lock(mu_);
     SLUICE_ASSIGN_OR_RETURN(auto streams, fs::ListDir(streams_dir_));
     for (const auto& stream : streams) {
