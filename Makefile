@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 SLUICE := $(BUILD_DIR)/src/cli/sluice
 
-.PHONY: all deps build binary run test unit bench format clean
+.PHONY: all deps build binary run test unit bench format clang tidy module-graph clean
 
 all: build
 
@@ -38,6 +38,24 @@ bench: build
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+# Static checks, not part of `make test` (CI time). ccache is used when installed.
+CCACHE := $(shell command -v ccache 2>/dev/null)
+LAUNCHER := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE) -DCMAKE_C_COMPILER_LAUNCHER=$(CCACHE))
+
+# The whole tree with clang++ and -Wthread-safety -Werror on our code (build-clang/).
+clang: deps
+	cmake --preset clang $(LAUNCHER)
+	cmake --build --preset clang -j $(JOBS)
+
+# The whole tree with clang-tidy (.clang-tidy) on every source; a finding fails the build (build-tidy/).
+tidy: deps
+	cmake --preset tidy $(LAUNCHER)
+	cmake --build --preset tidy -j $(JOBS)
+
+# Prints the module dependency graph declared in CMake (scripts/module-graph --write updates the docs).
+module-graph:
+	/usr/bin/python3 scripts/module-graph --build-dir $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -126,7 +126,7 @@ void GrowTo(const Args& args, const std::string& dir, uint64_t target_bytes, uin
       ++in_flight;
     }
     (*log)->Append(std::vector<std::string>(n, payload), 1'700'000'000'000,
-                   [&](sluice::Result<journal::AppendResult> r) {
+                   [&](const sluice::Result<journal::AppendResult>& r) {
                      std::lock_guard lock(mu);
                      if (!r.ok()) error = r.status().ToString();
                      --in_flight;
@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
     char size[32];
     std::snprintf(size, sizeof size, "%.1f GiB", static_cast<double>(log_bytes) / (1ull << 30));
     std::printf("%-10s %-9llu %-12.1f | %-15s %-15s | %-15s %-15s | %-9s %-9s | %-15s\n", size,
-                static_cast<unsigned long long>(index_run.stats.segments_from_index + 1),
+                static_cast<unsigned long long>(index_run.stats.segments_from_index) + 1,
                 static_cast<double>(index_run.stats.bytes_scanned) / (1 << 20),
                 fmt(index_cold).c_str(), fmt(warm.ms).c_str(), fmt(scan_cold).c_str(),
                 fmt(scan_warm).c_str(), ratio(scan_cold, index_cold).c_str(),

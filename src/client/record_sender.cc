@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <memory>
 #include <sstream>
+#include <utility>
 
 #include "client/http_client.h"
 #include "common/base64.h"
@@ -366,8 +367,8 @@ Result<SendStats> SendRecords(const SendOptions& options, RecordSource& source, 
     std::vector<PendingRecord> batch;
     size_t batch_bytes = 0;
     while (batch.size() < kMaxBatchRecords) {
-      std::optional<OutgoingRecord> record = lookahead ? std::move(lookahead) : source.Next(report);
-      lookahead.reset();
+      std::optional<OutgoingRecord> record =
+          lookahead ? std::exchange(lookahead, std::nullopt) : source.Next(report);
       if (!record) break;
       if (!batch.empty() && batch_bytes + record->data.size() > kMaxBatchBytes) {
         lookahead = std::move(record);

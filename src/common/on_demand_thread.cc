@@ -15,10 +15,10 @@ OnDemandThread::~OnDemandThread() {
 void OnDemandThread::Wake() {
   std::thread finished;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     pending_ = true;
     if (running_) {
-      cv_.notify_one();
+      cv_.NotifyOne();
       return;
     }
     // The previous thread has left Loop (running_ is false) and only needs joining.
@@ -32,36 +32,37 @@ void OnDemandThread::Wake() {
 void OnDemandThread::Join() {
   std::thread t;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     joining_ = true;
-    cv_.notify_one();
+    cv_.NotifyOne();
     t = std::move(thread_);
   }
   if (t.joinable()) t.join();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   joining_ = false;
 }
 
 bool OnDemandThread::running() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return running_;
 }
 
 void OnDemandThread::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
-    if (!pending_ && !joining_) {
-      cv_.wait_for(lock, std::chrono::milliseconds(linger_ms_),
-                   [this] { return pending_ || joining_; });
+    const auto linger_until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(linger_ms_);
+    while (!pending_ && !joining_) {
+      if (cv_.WaitUntil(mu_, linger_until)) break;
     }
     if (!pending_) {
       running_ = false;
       return;
     }
     pending_ = false;
-    lock.unlock();
+    lock.Unlock();
     drain_();
-    lock.lock();
+    lock.Lock();
   }
 }
 

@@ -11,11 +11,11 @@
 // from inside `drain` would deadlock). `drain` never runs twice at once.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
+
+#include "common/mutex.h"
 
 namespace sluice {
 
@@ -26,22 +26,22 @@ class OnDemandThread {
   OnDemandThread(const OnDemandThread&) = delete;
   OnDemandThread& operator=(const OnDemandThread&) = delete;
 
-  void Wake();
-  void Join();
+  void Wake() SLUICE_EXCLUDES(mu_);
+  void Join() SLUICE_EXCLUDES(mu_);
   // True while a thread exists (draining or lingering). For tests and metrics.
-  bool running() const;
+  bool running() const SLUICE_EXCLUDES(mu_);
 
  private:
-  void Loop();
+  void Loop() SLUICE_EXCLUDES(mu_);
 
   const std::function<void()> drain_;
   const int64_t linger_ms_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread thread_;    // GUARDED_BY(mu_)
-  bool running_ = false;  // GUARDED_BY(mu_): thread_ is draining or lingering
-  bool pending_ = false;  // GUARDED_BY(mu_): a Wake() not yet served by a drain
-  bool joining_ = false;  // GUARDED_BY(mu_): Join() asks a lingering thread to exit now
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::thread thread_ SLUICE_GUARDED_BY(mu_);
+  bool running_ SLUICE_GUARDED_BY(mu_) = false;  // thread_ is draining or lingering
+  bool pending_ SLUICE_GUARDED_BY(mu_) = false;  // a Wake() not yet served by a drain
+  bool joining_ SLUICE_GUARDED_BY(mu_) = false;  // Join() asks a lingering thread to exit now
 };
 
 }  // namespace sluice

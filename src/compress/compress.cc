@@ -532,7 +532,7 @@ std::string_view FileExtension(Format format) {
     case Format::kUncompressed: return "";
     case Format::kGzip: return ".gz";
     case Format::kZip: return ".zip";
-    case Format::kSnappy: return ".snappy";
+    case Format::kSnappy:
     case Format::kHadoopSnappy: return ".snappy";
     case Format::kZstd: return ".zst";
   }

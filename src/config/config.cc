@@ -57,7 +57,7 @@ class Walker {
     uint64_t v = 0;
     bool ok = n.IsScalar();
     if (ok) {
-      const std::string s = n.Scalar();
+      const std::string& s = n.Scalar();
       ok = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 19;
       if (ok) v = std::stoull(s);
     }

@@ -10,23 +10,28 @@
 namespace sluice::journal {
 
 void DiskReserve::Add(PartitionLogImpl* log) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   partitions_.push_back(log);
 }
 
 void DiskReserve::Remove(PartitionLogImpl* log) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   partitions_.erase(std::remove(partitions_.begin(), partitions_.end(), log), partitions_.end());
 }
 
 Result<size_t> DiskReserve::Enforce(bool wait) {
   if (reserve_ == 0) return size_t{0};
-  std::unique_lock lock(mu_, std::defer_lock);
   if (wait) {
-    lock.lock();
-  } else if (!lock.try_lock()) {
+    mu_.Lock();
+  } else if (!mu_.TryLock()) {
     return size_t{0};
   }
+  Result<size_t> deleted = EnforceLocked();
+  mu_.Unlock();
+  return deleted;
+}
+
+Result<size_t> DiskReserve::EnforceLocked() {
   SLUICE_ASSIGN_OR_RETURN(uint64_t free, fs_->FreeBytes(dir_));
   if (free >= reserve_) {
     short_logged_ = false;

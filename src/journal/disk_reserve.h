@@ -6,10 +6,10 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "journal/file.h"
 
@@ -29,22 +29,24 @@ class DiskReserve {
   DiskReserve& operator=(const DiskReserve&) = delete;
 
   // A partition takes part from Add until Remove, which must come before it is closed.
-  void Add(PartitionLogImpl* log);
-  void Remove(PartitionLogImpl* log);
+  void Add(PartitionLogImpl* log) SLUICE_EXCLUDES(mu_);
+  void Remove(PartitionLogImpl* log) SLUICE_EXCLUDES(mu_);
 
   // Checks the free space of the journal's file system; below the reserve, deletes delivered
   // segments oldest first and logs what it deleted (and, once until space recovers, that nothing
   // delivered is left). Returns the number of segments deleted. `wait` false: returns 0 at once
   // when another Enforce is running.
-  Result<size_t> Enforce(bool wait);
+  Result<size_t> Enforce(bool wait) SLUICE_EXCLUDES(mu_);
 
  private:
+  Result<size_t> EnforceLocked() SLUICE_REQUIRES(mu_);
+
   const std::string dir_;
   const uint64_t reserve_;
   FileSystem* const fs_;
-  std::mutex mu_;                              // held through Enforce
-  std::vector<PartitionLogImpl*> partitions_;  // GUARDED_BY(mu_)
-  bool short_logged_ = false;                  // GUARDED_BY(mu_)
+  Mutex mu_;  // held through Enforce
+  std::vector<PartitionLogImpl*> partitions_ SLUICE_GUARDED_BY(mu_);
+  bool short_logged_ SLUICE_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace sluice::journal

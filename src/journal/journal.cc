@@ -4,10 +4,10 @@
 
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <utility>
 
 #include "common/file_util.h"
+#include "common/mutex.h"
 #include "journal/codec.h"
 #include "journal/disk_reserve.h"
 #include "journal/file.h"
@@ -27,8 +27,11 @@ class JournalImpl final : public Journal {
         reserve_(options_.dir, options_.disk_reserve_bytes, fs_) {}
   ~JournalImpl() override { Close(); }
 
-  Status Recover() {
+  Status Recover() SLUICE_EXCLUDES(mu_) {
     SLUICE_RETURN_IF_ERROR(fs::CreateDirs(streams_dir_));
+    // Recover runs before the journal is shared: the lock is never contended; it is held so that
+    // the analysis can check the partition map it fills. Released before Enforce, as before.
+    MutexLock lock(mu_);
     SLUICE_ASSIGN_OR_RETURN(auto streams, fs::ListDir(streams_dir_));
     for (const auto& stream : streams) {
       if (!IsValidName(stream)) continue;
@@ -47,6 +50,7 @@ class JournalImpl final : public Journal {
           options_.dir, partitions_.size(), recovery_.segments_from_index,
           recovery_.segments_scanned, recovery_.bytes_scanned >> 20);
     }
+    lock.Unlock();
     if (auto deleted = reserve_.Enforce(true); !deleted.ok()) {
       spdlog::warn("journal {}: disk reserve check failed: {}", options_.dir,
                    deleted.status().ToString());
@@ -58,7 +62,7 @@ class JournalImpl final : public Journal {
     if (!IsValidName(stream)) {
       return Status::InvalidArgument("stream name '" + stream + "' is not [a-zA-Z0-9_.-]{1,64}");
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (closed_) return Status::FailedPrecondition("journal is closed");
     auto it = partitions_.find({stream, partition});
     if (it != partitions_.end()) return static_cast<PartitionLog*>(it->second.get());
@@ -70,7 +74,7 @@ class JournalImpl final : public Journal {
     if (!IsValidName(stream)) {
       return Status::InvalidArgument("stream name '" + stream + "' is not [a-zA-Z0-9_.-]{1,64}");
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto it = partitions_.lower_bound({stream, 0});
          it != partitions_.end() && it->first.first == stream;) {
       reserve_.Remove(it->second.get());
@@ -89,21 +93,21 @@ class JournalImpl final : public Journal {
   uint64_t QuotaBytes() const override { return undelivered_.Quota(); }
 
   RecoveryStats Recovery() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return recovery_;
   }
 
   Result<size_t> EnforceDiskReserve() override { return reserve_.Enforce(true); }
 
   void Close() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closed_ = true;
     for (auto& [key, log] : partitions_) log->Close();
   }
 
  private:
-  // REQUIRES: mu_ held, or called from Recover before the journal is shared.
-  Result<PartitionLogImpl*> OpenPartition(const std::string& stream, uint32_t partition) {
+  Result<PartitionLogImpl*> OpenPartition(const std::string& stream, uint32_t partition)
+      SLUICE_REQUIRES(mu_) {
     std::string dir = fs::Join(fs::Join(streams_dir_, stream), std::to_string(partition));
     SLUICE_RETURN_IF_ERROR(fs::CreateDirs(dir));
     SLUICE_ASSIGN_OR_RETURN(auto log, PartitionLogImpl::Open(stream, partition, dir, options_, fs_,
@@ -121,10 +125,11 @@ class JournalImpl final : public Journal {
   journal::UndeliveredBytes undelivered_;
   const std::string streams_dir_;
   DiskReserve reserve_;  // before partitions_: outlives them
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<PartitionLogImpl>> partitions_;
-  bool closed_ = false;
-  RecoveryStats recovery_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<PartitionLogImpl>> partitions_
+      SLUICE_GUARDED_BY(mu_);
+  bool closed_ SLUICE_GUARDED_BY(mu_) = false;
+  RecoveryStats recovery_ SLUICE_GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -161,6 +161,9 @@ Result<std::unique_ptr<WritableFile>> PartitionLogImpl::CreateSegmentFile(uint64
 }
 
 Status PartitionLogImpl::Recover() {
+  // Recover runs from Open, before the log is shared: the lock is never contended; it is held so
+  // that the analysis can check the guarded members it builds.
+  MutexLock lock(mu_);
   SLUICE_ASSIGN_OR_RETURN(auto names, fs::ListDir(dir_));
   std::vector<uint64_t> bases;
   std::vector<uint64_t> index_bases;
@@ -267,6 +270,7 @@ Status PartitionLogImpl::Recover() {
         "segment indexes, or removed); scanned them and wrote their indexes",
         dir_, recovery_stats_.indexes_missing);
   }
+  lock.Unlock();  // LoadCheckpoint takes it itself
   for (const auto& name : checkpoint_names) {
     SLUICE_RETURN_IF_ERROR(
         LoadCheckpoint(name.substr(sizeof format::kCheckpointPrefix - 1), fs::Join(dir_, name)));
@@ -317,15 +321,21 @@ Status PartitionLogImpl::LoadCheckpoint(const std::string& consumer, const std::
   auto state = DecodeConsumerState(content);
   if (!state.ok()) return Status::Corruption(path + ": " + state.status().message());
   uint64_t value = state->next.value;
-  if (value > end_ || (state->intent && state->intent->end.value > end_)) {
+  uint64_t end;
+  {
+    MutexLock lock(mu_);
+    end = end_;
+  }
+  if (value > end || (state->intent && state->intent->end.value > end)) {
     // Only possible when records were acknowledged without fdatasync (options.sync = false) and
     // then lost: the consumer resumes at the end (its batch is gone), and the file is corrected
     // so that it does not skip records appended from now on.
-    value = std::min(value, end_);
+    value = std::min(value, end);
     state->intent.reset();
     SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(value)));
   }
   SLUICE_ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(value));
+  MutexLock lock(mu_);
   consumers_[consumer] = ConsumerPosition{value, pos, state->intent};
   return Status::Ok();
 }
@@ -336,7 +346,7 @@ Result<uint64_t> PartitionLogImpl::LogicalPos(uint64_t offset) const {
   uint64_t limit = 0;
   uint64_t logical_start = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Segment& active = segments_.back();
     if (offset >= end_) return active.logical_start + active.bytes - format::kSegmentHeaderSize;
     if (offset <= segments_.front().base) return segments_.front().logical_start;
@@ -363,7 +373,7 @@ Result<uint64_t> PartitionLogImpl::LogicalPos(uint64_t offset) const {
 }
 
 Result<PartitionLogImpl::ReadTarget> PartitionLogImpl::Locate(uint64_t offset) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return LocateLocked(offset);
 }
 
@@ -409,9 +419,9 @@ void PartitionLogImpl::Append(std::vector<std::string> records, int64_t arrival_
   req.records = std::move(records);
   req.arrival_ms = arrival_ms;
   req.done = std::move(done);
-  std::unique_lock lock(queue_mu_);
+  MutexLock lock(queue_mu_);
   if (closing_) {
-    lock.unlock();
+    lock.Unlock();
     undelivered_->Sub(req.reserved_bytes);
     req.done(Status::FailedPrecondition("stream " + stream_ + " partition " +
                                         std::to_string(partition_) + ": journal is closed"));
@@ -419,26 +429,28 @@ void PartitionLogImpl::Append(std::vector<std::string> records, int64_t arrival_
   }
   bool was_empty = queue_.empty();
   queue_.push_back(std::move(req));
-  lock.unlock();
+  lock.Unlock();
   // A non-empty queue has a commit pass coming (it drains until the queue is empty), so only the
   // first append into an empty queue needs to wake (or start) the commit thread.
   if (was_empty) commit_thread_.Wake();
 }
 
 Offset PartitionLogImpl::End() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return Offset{end_};
 }
 
 Offset PartitionLogImpl::Begin() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return Offset{segments_.front().base};
 }
 
 bool PartitionLogImpl::WaitForData(Offset after, int64_t timeout_ms) {
-  std::unique_lock lock(mu_);
-  data_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                    [&] { return end_ > after.value || closed_; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  MutexLock lock(mu_);
+  while (!(end_ > after.value || closed_)) {
+    if (data_cv_.WaitUntil(mu_, deadline)) break;
+  }
   return end_ > after.value;
 }
 
@@ -455,7 +467,7 @@ uint64_t PartitionLogImpl::MinDeliveredPosLocked() const {
 }
 
 uint64_t PartitionLogImpl::Undelivered() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Segment& active = segments_.back();
   return active.logical_start + active.bytes - format::kSegmentHeaderSize - MinDeliveredPosLocked();
 }
@@ -465,9 +477,9 @@ Status PartitionLogImpl::Commit(const std::string& consumer, const ConsumerState
   if (!IsValidName(consumer)) {
     return Status::InvalidArgument("consumer name '" + consumer + "' is not [a-zA-Z0-9_.-]{1,64}");
   }
-  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  MutexLock checkpoint_lock(checkpoint_mu_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (next.value > end_) {
       return Status::InvalidArgument(
           "stream " + stream_ + " partition " + std::to_string(partition_) + ": checkpoint " +
@@ -483,7 +495,7 @@ Status PartitionLogImpl::Commit(const std::string& consumer, const ConsumerState
   SLUICE_ASSIGN_OR_RETURN(uint64_t pos, LogicalPos(next.value));
   std::string path = fs::Join(dir_, format::kCheckpointPrefix + consumer);
   SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(path, EncodeCheckpoint(state)));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   uint64_t old_min = MinDeliveredPosLocked();
   consumers_[consumer] = ConsumerPosition{next.value, pos, state.intent};
   uint64_t new_min = MinDeliveredPosLocked();
@@ -493,19 +505,19 @@ Status PartitionLogImpl::Commit(const std::string& consumer, const ConsumerState
 }
 
 ConsumerState PartitionLogImpl::Committed(const std::string& consumer) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = consumers_.find(consumer);
   if (it == consumers_.end()) return ConsumerState{Offset{segments_.front().base}, std::nullopt};
   return ConsumerState{Offset{it->second.next}, it->second.intent};
 }
 
 Result<size_t> PartitionLogImpl::ApplyRetention(const Retention& retention) {
-  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  MutexLock checkpoint_lock(checkpoint_mu_);
   const int64_t now = options_.clock->NowMs();
   const int64_t cutoff = retention.max_age_ms >= now ? INT64_MIN : now - retention.max_age_ms;
   size_t n = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const size_t delivered = DeliveredPrefixLocked();
     uint64_t delivered_bytes = 0;
     for (size_t i = 0; i < delivered; ++i) delivered_bytes += segments_[i].bytes;
@@ -530,7 +542,7 @@ size_t PartitionLogImpl::DeliveredPrefixLocked() const {
 }
 
 std::vector<PartitionLogImpl::DeliveredSegment> PartitionLogImpl::DeliveredSegments() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<DeliveredSegment> out;
   const size_t delivered = DeliveredPrefixLocked();
   for (size_t i = 0; i < delivered; ++i) {
@@ -541,10 +553,10 @@ std::vector<PartitionLogImpl::DeliveredSegment> PartitionLogImpl::DeliveredSegme
 }
 
 Result<uint64_t> PartitionLogImpl::RemoveOldestDelivered(uint64_t base) {
-  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  MutexLock checkpoint_lock(checkpoint_mu_);
   uint64_t bytes = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (DeliveredPrefixLocked() == 0 || segments_.front().base != base) return uint64_t{0};
     bytes = segments_.front().bytes;
   }
@@ -555,7 +567,7 @@ Result<uint64_t> PartitionLogImpl::RemoveOldestDelivered(uint64_t base) {
 Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
   std::vector<uint64_t> doomed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // Invariant: the active segment stays, so [Begin, End) stays contiguous and non-empty.
     assert(n < segments_.size());
     for (size_t i = 0; i < n; ++i) doomed.push_back(segments_[i].base);
@@ -571,7 +583,7 @@ Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
     ++removed;
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));
   }
   if (removed > 0) SLUICE_RETURN_IF_ERROR(fs::FsyncDir(dir_));
@@ -581,24 +593,24 @@ Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
 
 void PartitionLogImpl::Close() {
   {
-    std::lock_guard lock(queue_mu_);
+    MutexLock lock(queue_mu_);
     closing_ = true;
   }
   // Appends queued before closing_ are committed (their callbacks run) before Join returns.
   commit_thread_.Wake();
   commit_thread_.Join();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closed_ = true;
   }
-  data_cv_.notify_all();
+  data_cv_.NotifyAll();
 }
 
 void PartitionLogImpl::CommitQueued() {
   std::vector<AppendRequest> group;
   for (;;) {
     {
-      std::lock_guard lock(queue_mu_);
+      MutexLock lock(queue_mu_);
       if (queue_.empty()) return;
       group.swap(queue_);
     }
@@ -608,7 +620,7 @@ void PartitionLogImpl::CommitQueued() {
 }
 
 void PartitionLogImpl::SetDataListener(std::function<void()> listener) {
-  std::lock_guard lock(listener_mu_);
+  MutexLock lock(listener_mu_);
   listener_ = std::move(listener);
 }
 
@@ -622,7 +634,7 @@ void PartitionLogImpl::FailGroup(std::vector<AppendRequest>& group, const Status
 Status PartitionLogImpl::Roll() {
   SegmentIndex sealed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Segment& active = segments_.back();
     sealed = SegmentIndex{active.base, end_, active.bytes, active.max_arrival_ms, active.index};
   }
@@ -635,7 +647,7 @@ Status PartitionLogImpl::Roll() {
   SLUICE_ASSIGN_OR_RETURN(auto file, CreateSegmentFile(base));
   active_file_ = std::move(file);
   last_indexed_pos_ = 0;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Segment& prev = segments_.back();
   uint64_t logical = prev.logical_start + prev.bytes - format::kSegmentHeaderSize;
   segments_.push_back(Segment{
@@ -658,7 +670,7 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
   uint64_t base;
   bool has_records;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     start_bytes = segments_.back().bytes;
     base = segments_.back().base;
     has_records = end_ > base;
@@ -673,14 +685,14 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
       return FailGroup(group, st);
     }
     start_bytes = format::kSegmentHeaderSize;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     base = segments_.back().base;
   }
   // Encode every accepted record of the group into one buffer: one write, one fdatasync.
   buf_.clear();
   uint64_t offset;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     offset = end_;
   }
   int64_t max_arrival = 0;
@@ -720,17 +732,17 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
     }
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Segment& active = segments_.back();
     active.bytes += buf_.size();
     active.max_arrival_ms = std::max(active.max_arrival_ms, max_arrival);
     active.index.insert(active.index.end(), new_index.begin(), new_index.end());
     end_ = offset;
   }
-  data_cv_.notify_all();
+  data_cv_.NotifyAll();
   for (auto& req : group) req.done(AppendResult{Offset{req.first}, req.accepted});
   {
-    std::lock_guard lock(listener_mu_);
+    MutexLock lock(listener_mu_);
     if (listener_) listener_();
   }
   // Sealing a segment is when the journal's disk use grows: check the free-space reserve (after

@@ -3,17 +3,16 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/on_demand_thread.h"
 #include "journal/disk_reserve.h"
 #include "journal/file.h"
@@ -135,24 +134,25 @@ class PartitionLogImpl final : public PartitionLog {
 
   PartitionLogImpl(std::string stream, uint32_t partition, std::string dir, const Options& options,
                    FileSystem* fs, UndeliveredBytes* undelivered, DiskReserve* reserve);
-  Status Recover();
+  Status Recover() SLUICE_EXCLUDES(mu_);
   // Restores the sealed segment `base` (followed by `next_base`) from its index file and appends it
   // to segments_. NotFound if there is no index file; Corruption (the reason) if it is damaged or
   // disagrees with the segment file.
-  Status RestoreFromIndex(uint64_t base, uint64_t next_base, uint64_t logical_start);
+  Status RestoreFromIndex(uint64_t base, uint64_t next_base, uint64_t logical_start)
+      SLUICE_REQUIRES(mu_);
   // Writes the index file of the sealed segment `index` describes (atomically, durably).
   Status WriteIndex(const SegmentIndex& index);
-  Status LoadCheckpoint(const std::string& consumer, const std::string& path);
+  Status LoadCheckpoint(const std::string& consumer, const std::string& path) SLUICE_EXCLUDES(mu_);
   Result<std::unique_ptr<WritableFile>> CreateSegmentFile(uint64_t base);
-  Result<ReadTarget> LocateLocked(uint64_t offset) const;  // REQUIRES: mu_ held
-  Result<uint64_t> LogicalPos(uint64_t offset) const;
-  uint64_t MinDeliveredPosLocked() const;
+  Result<ReadTarget> LocateLocked(uint64_t offset) const SLUICE_REQUIRES(mu_);
+  Result<uint64_t> LogicalPos(uint64_t offset) const SLUICE_EXCLUDES(mu_);
+  uint64_t MinDeliveredPosLocked() const SLUICE_REQUIRES(mu_);
   // How many leading segments (never the active one) every consumer has checkpointed past; 0 with
-  // no consumer. REQUIRES: mu_ held.
-  size_t DeliveredPrefixLocked() const;
+  // no consumer.
+  size_t DeliveredPrefixLocked() const SLUICE_REQUIRES(mu_);
   // Deletes the first `n` segments and their index files, oldest first; returns how many went.
-  // REQUIRES: checkpoint_mu_ held, n < segments_.size().
-  Result<size_t> RemoveFront(size_t n);
+  // REQUIRES: n < segments_.size().
+  Result<size_t> RemoveFront(size_t n) SLUICE_REQUIRES(checkpoint_mu_) SLUICE_EXCLUDES(mu_);
 
   // Commits every queued append, then returns (the drain of commit_thread_).
   void CommitQueued();
@@ -169,21 +169,22 @@ class PartitionLogImpl final : public PartitionLog {
   UndeliveredBytes* const undelivered_;
   DiskReserve* const reserve_;
 
-  mutable std::mutex mu_;
-  std::condition_variable data_cv_;
-  std::vector<Segment> segments_;  // GUARDED_BY(mu_); never empty, last is active
-  uint64_t end_ = 0;               // GUARDED_BY(mu_)
-  std::map<std::string, ConsumerPosition> consumers_;  // GUARDED_BY(mu_)
-  bool closed_ = false;                                // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar data_cv_;
+  std::vector<Segment> segments_ SLUICE_GUARDED_BY(mu_);  // never empty, last is active
+  uint64_t end_ SLUICE_GUARDED_BY(mu_) = 0;
+  std::map<std::string, ConsumerPosition> consumers_ SLUICE_GUARDED_BY(mu_);
+  bool closed_ SLUICE_GUARDED_BY(mu_) = false;
 
-  std::mutex checkpoint_mu_;  // serializes CommitCheckpoint and ApplyRetention
+  // Serializes CommitCheckpoint, ApplyRetention and RemoveOldestDelivered; taken before mu_.
+  Mutex checkpoint_mu_;
 
-  std::mutex listener_mu_;
-  std::function<void()> listener_;  // GUARDED_BY(listener_mu_)
+  Mutex listener_mu_;
+  std::function<void()> listener_ SLUICE_GUARDED_BY(listener_mu_);
 
-  std::mutex queue_mu_;
-  std::vector<AppendRequest> queue_;  // GUARDED_BY(queue_mu_)
-  bool closing_ = false;              // GUARDED_BY(queue_mu_)
+  Mutex queue_mu_;
+  std::vector<AppendRequest> queue_ SLUICE_GUARDED_BY(queue_mu_);
+  bool closing_ SLUICE_GUARDED_BY(queue_mu_) = false;
 
   // Owned by the commit thread (and by Recover before it starts).
   std::unique_ptr<WritableFile> active_file_;

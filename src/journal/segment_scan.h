@@ -75,7 +75,7 @@ struct SegmentScan {
 Result<SegmentScan> ScanSegment(const std::string& path, uint64_t base_offset, bool is_last,
                                 bool repair = false);
 // The same, through a reader already open on the segment file.
-Result<SegmentScan> ScanSegment(SegmentReader& reader, uint64_t base_offset, bool is_last,
+Result<SegmentScan> ScanSegment(SegmentReader& segment, uint64_t base_offset, bool is_last,
                                 bool repair = false);
 
 }  // namespace sluice::journal

@@ -375,7 +375,7 @@ std::string S3ObjectStore::UrlFor(const Request& request) const {
 
 void* S3ObjectStore::AcquireHandle() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!handles_.empty()) {
       void* h = handles_.back();
       handles_.pop_back();
@@ -387,7 +387,7 @@ void* S3ObjectStore::AcquireHandle() {
 }
 
 void S3ObjectStore::ReleaseHandle(void* handle) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   handles_.push_back(handle);
 }
 
@@ -548,7 +548,7 @@ Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view
   std::vector<std::string> etags(parts);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
-  std::mutex error_mu;
+  Mutex error_mu;
   Status first_error;
   auto worker = [&] {
     for (size_t i = next.fetch_add(1); i < parts && !failed.load(); i = next.fetch_add(1)) {
@@ -565,7 +565,7 @@ Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view
                                 " returned no ETag");
       }
       if (!r.ok()) {
-        std::lock_guard<std::mutex> lock(error_mu);
+        MutexLock lock(error_mu);
         if (!failed.exchange(true)) first_error = r.status();
         return;
       }

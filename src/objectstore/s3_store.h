@@ -24,13 +24,13 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "aws/credentials.h"
+#include "common/mutex.h"
 #include "common/retrier.h"
 #include "objectstore/object_store.h"
 
@@ -108,8 +108,8 @@ class S3ObjectStore : public ObjectStore {
   Status ErrorFor(const Request& request, const Response& response) const;
   std::string UrlFor(const Request& request) const;
   std::string Where(const std::string& full_key) const;
-  void* AcquireHandle();
-  void ReleaseHandle(void* handle);
+  void* AcquireHandle() SLUICE_EXCLUDES(mu_);
+  void ReleaseHandle(void* handle) SLUICE_EXCLUDES(mu_);
 
   const StoreOptions options_;
   const S3Location location_;
@@ -121,8 +121,8 @@ class S3ObjectStore : public ObjectStore {
   S3Hooks hooks_;
   std::atomic<int64_t> requests_sent_{0};
   Retrier multipart_retrier_;
-  std::mutex mu_;
-  std::vector<void*> handles_;  // GUARDED_BY(mu_): idle CURL* easy handles (keep connections)
+  Mutex mu_;
+  std::vector<void*> handles_ SLUICE_GUARDED_BY(mu_);  // idle CURL* easy handles (keep connections)
 };
 
 }  // namespace sluice::objectstore

@@ -7,18 +7,18 @@ namespace sluice::secrets {
 
 void Redactor::Add(std::string value) {
   if (value.empty()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   values_.insert(std::move(value));
 }
 
 size_t Redactor::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return values_.size();
 }
 
 std::string Redactor::Redact(std::string_view text) const {
   std::string out(text);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const std::string& secret : values_) {
     size_t pos = 0;
     while ((pos = out.find(secret, pos)) != std::string::npos) {

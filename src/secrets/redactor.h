@@ -1,10 +1,11 @@
 // Redaction of secret values in free text (logs, error messages, DSNs).
 #pragma once
 
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
+
+#include "common/mutex.h"
 
 namespace sluice::secrets {
 
@@ -20,10 +21,10 @@ class Redactor {
   Redactor& operator=(const Redactor&) = delete;
 
   // Remembers `value` as secret. Empty values are ignored (they would match everywhere).
-  void Add(std::string value);
+  void Add(std::string value) SLUICE_EXCLUDES(mu_);
   // `text` with every occurrence of a known secret (longest first) replaced by kMask.
-  std::string Redact(std::string_view text) const;
-  size_t size() const;
+  std::string Redact(std::string_view text) const SLUICE_EXCLUDES(mu_);
+  size_t size() const SLUICE_EXCLUDES(mu_);
 
  private:
   struct LongestFirst {
@@ -31,8 +32,8 @@ class Redactor {
       return a.size() != b.size() ? a.size() > b.size() : a < b;
     }
   };
-  mutable std::mutex mu_;
-  std::set<std::string, LongestFirst> values_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::set<std::string, LongestFirst> values_ SLUICE_GUARDED_BY(mu_);
 };
 
 // Hides passwords in a PostgreSQL connection string, without knowing them:

@@ -129,14 +129,14 @@ Result<std::string> Resolver::ResolveOne(std::string_view provider, std::string_
   if (provider == "exec") {
     const std::string key(arg);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto it = exec_cache_.find(key);
       if (it != exec_cache_.end() && clock_->MonotonicMs() < it->second.expires_ms) {
         return it->second.value;
       }
     }
     SLUICE_ASSIGN_OR_RETURN(std::string value, RunExec(arg, reference));
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     exec_cache_[key] = {value, clock_->MonotonicMs() + options_.exec_cache_ttl_ms};
     return value;
   }

@@ -17,11 +17,11 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "secrets/redactor.h"
 
@@ -53,7 +53,7 @@ class Resolver {
 
  private:
   Result<std::string> ResolveOne(std::string_view provider, std::string_view arg,
-                                 const std::string& reference);
+                                 const std::string& reference) SLUICE_EXCLUDES(mu_);
   Result<std::string> RunExec(std::string_view command_line, const std::string& reference);
 
   struct CachedValue {
@@ -63,8 +63,8 @@ class Resolver {
   Redactor* redactor_;
   const Clock* clock_;
   ResolverOptions options_;
-  std::mutex mu_;
-  std::map<std::string, CachedValue> exec_cache_;  // GUARDED_BY(mu_); key: the command line
+  Mutex mu_;
+  std::map<std::string, CachedValue> exec_cache_ SLUICE_GUARDED_BY(mu_);  // key: the command line
 };
 
 }  // namespace sluice::secrets

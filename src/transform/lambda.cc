@@ -216,7 +216,7 @@ class LambdaStage final : public Stage {
 
   bool ParseResponse(const std::string& body, const std::vector<const Item*>& group,
                      std::vector<Reply>& replies, Failure& failure) {
-    auto bad = [&](std::string why) {
+    auto bad = [&](const std::string& why) {
       failure = {"Lambda.JsonProcessingException", "invalid response: " + why};
       return false;
     };

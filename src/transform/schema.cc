@@ -365,7 +365,7 @@ bool ConvertNumeric(std::string_view t, uint32_t precision, uint32_t scale, std:
   }
   if (digits.size() < scale + 1) digits.insert(0, scale + 1 - digits.size(), '0');
   out.clear();
-  if (negative && digits.find_first_not_of("0") != std::string::npos) out += '-';
+  if (negative && digits.find_first_not_of('0') != std::string::npos) out += '-';
   out.append(digits, 0, digits.size() - scale);
   if (scale > 0) {
     out += '.';
@@ -506,7 +506,7 @@ Status ParseColumnType(std::string_view text, ColumnSpec& spec) {
 
 bool ConvertValue(const ColumnSpec& col, ValueKind kind, std::string_view text, ValueKind& out_kind,
                   std::string& out, std::string& error) {
-  auto fail = [&](std::string why) {
+  auto fail = [&](const std::string& why) {
     error = "column \"" + col.name + "\" (" + col.TypeName() + "): cannot convert " +
             (kind == ValueKind::kString ? ValueForMessage(text) : std::string(text)) + ": " + why;
     return false;

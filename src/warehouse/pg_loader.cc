@@ -15,10 +15,9 @@
 #include <libpq-fe.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <vector>
 
+#include "common/mutex.h"
 #include "warehouse/csv.h"
 #include "warehouse/redshift_sql.h"
 #include "warehouse/sql.h"
@@ -234,10 +233,10 @@ class PgLoader : public Loader {
     return conn;
   }
 
-  Result<PgConn> Acquire() {
+  Result<PgConn> Acquire() SLUICE_EXCLUDES(mu_) {
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !idle_.empty() || open_ < config_.pool_size; });
+      MutexLock lock(mu_);
+      while (idle_.empty() && open_ >= config_.pool_size) cv_.Wait(mu_);
       if (!idle_.empty()) {
         PgConn conn = std::move(idle_.back());
         idle_.pop_back();
@@ -247,27 +246,27 @@ class PgLoader : public Loader {
     }
     Result<PgConn> conn = Connect();
     if (!conn.ok()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       --open_;
-      cv_.notify_one();
+      cv_.NotifyOne();
     }
     return conn;
   }
 
-  void Release(PgConn conn, bool healthy) {
-    std::lock_guard lock(mu_);
+  void Release(PgConn conn, bool healthy) SLUICE_EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     if (healthy && PQstatus(conn.get()) == CONNECTION_OK) {
       idle_.push_back(std::move(conn));
     } else {
       conn.reset();
       --open_;
     }
-    cv_.notify_one();
+    cv_.NotifyOne();
   }
 
   // Creates the target from `columns` when configured, then the views, once per loader.
   Status EnsureTable(PGconn* conn, const std::vector<Column>& columns) {
-    std::lock_guard lock(table_mu_);
+    MutexLock lock(table_mu_);
     if (table_ready_) return Status::Ok();
     if (config_.create_table) {
       SLUICE_RETURN_IF_ERROR(ExecStatus(conn, CreateTableSql(config_, table_, columns)));
@@ -488,12 +487,12 @@ class PgLoader : public Loader {
   const secrets::Redactor* redactor_;
   const TableName table_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<PgConn> idle_;  // GUARDED_BY(mu_)
-  uint32_t open_ = 0;         // GUARDED_BY(mu_): idle + in use
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<PgConn> idle_ SLUICE_GUARDED_BY(mu_);
+  uint32_t open_ SLUICE_GUARDED_BY(mu_) = 0;  // idle + in use
 
-  std::mutex table_mu_;
+  Mutex table_mu_;
   std::atomic<bool> table_ready_ = false;  // written under table_mu_
 };
 

@@ -14,9 +14,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <map>
-#include <mutex>
 #include <optional>
 
+#include "common/mutex.h"
 #include "warehouse/sql.h"
 
 namespace sluice::warehouse {
@@ -144,7 +144,9 @@ class SqliteLoader : public Loader {
         redactor_(redactor),
         table_(std::move(table)) {}
 
-  Status Init() {
+  Status Init() SLUICE_EXCLUDES(mu_) {
+    // Init runs before the loader is shared: the lock is not contended.
+    MutexLock lock(mu_);
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(
         config_.dsn.c_str(), &raw,
@@ -166,8 +168,8 @@ class SqliteLoader : public Loader {
     return Status::Ok();
   }
 
-  Result<LoadResult> Load(const LoadBatch& batch) override {
-    std::lock_guard lock(mu_);
+  Result<LoadResult> Load(const LoadBatch& batch) SLUICE_EXCLUDES(mu_) override {
+    MutexLock lock(mu_);
     const std::string context = "batch " + batch.batch_id;
     if (batch.columns().empty()) return Status::InvalidArgument(context + ": no columns");
     if (config_.create_table && !table_ready_) SLUICE_RETURN_IF_ERROR(EnsureTable(batch.columns()));
@@ -188,7 +190,7 @@ class SqliteLoader : public Loader {
   }
 
  private:
-  Status Error(int rc, const std::string& what) const {
+  Status Error(int rc, const std::string& what) const SLUICE_REQUIRES(mu_) {
     const std::string message = redactor_->Redact(what + ": " + sqlite3_errmsg(db_.get()));
     switch (rc & 0xff) {
       case SQLITE_BUSY:
@@ -203,13 +205,13 @@ class SqliteLoader : public Loader {
     }
   }
 
-  Status Exec(const std::string& sql) {
+  Status Exec(const std::string& sql) SLUICE_REQUIRES(mu_) {
     const int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return Error(rc, "warehouse " + config_.table);
     return Status::Ok();
   }
 
-  Result<Stmt> Prepare(const std::string& sql) {
+  Result<Stmt> Prepare(const std::string& sql) SLUICE_REQUIRES(mu_) {
     sqlite3_stmt* raw = nullptr;
     const int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr);
     Stmt stmt(raw);
@@ -217,7 +219,7 @@ class SqliteLoader : public Loader {
     return stmt;
   }
 
-  Status EnsureTable(const std::vector<Column>& columns) {
+  Status EnsureTable(const std::vector<Column>& columns) SLUICE_REQUIRES(mu_) {
     if (table_ready_) return Status::Ok();
     if (config_.create_table)
       SLUICE_RETURN_IF_ERROR(Exec(CreateTableSql(config_, table_, columns)));
@@ -230,7 +232,8 @@ class SqliteLoader : public Loader {
     return Status::Ok();
   }
 
-  Result<LoadResult> LoadInTransaction(const LoadBatch& batch, const std::string& context) {
+  Result<LoadResult> LoadInTransaction(const LoadBatch& batch, const std::string& context)
+      SLUICE_REQUIRES(mu_) {
     const std::string ledger = table_.Sibling(kLedgerTable);
     {
       SLUICE_ASSIGN_OR_RETURN(Stmt check,
@@ -360,9 +363,9 @@ class SqliteLoader : public Loader {
   const LoaderOptions options_;
   const secrets::Redactor* redactor_;
   const TableName table_;
-  std::mutex mu_;  // serializes Load: one SQLite connection
-  Db db_;
-  bool table_ready_ = false;  // GUARDED_BY(mu_) after Init
+  mutable Mutex mu_;  // serializes Load: one SQLite connection
+  Db db_ SLUICE_GUARDED_BY(mu_);
+  bool table_ready_ SLUICE_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

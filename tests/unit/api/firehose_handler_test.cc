@@ -495,7 +495,7 @@ std::string CreateBody(const std::string& bucket_arn, const std::string& extra =
 
 TEST_F(FirehoseHandlerTest, BucketNamesFollowS3NamingRules) {
   // Round 1: "arn:aws:s3:::.." mapped the bucket to the data dir itself.
-  for (std::string bad : std::vector<std::string>{
+  for (const std::string& bad : std::vector<std::string>{
            ".", "..", "a..b", "Upper", "ab", std::string(64, 'a'), "192.168.5.4", "-dash", "dash-",
            "under_score", "xn--punycode", "x-s3alias"}) {
     auto r = Call("CreateDeliveryStream", CreateBody("arn:aws:s3:::" + bad));
@@ -507,8 +507,8 @@ TEST_F(FirehoseHandlerTest, BucketNamesFollowS3NamingRules) {
         << r.body;
   }
   EXPECT_TRUE(backend_.ListStreams().empty());
-  for (std::string good : std::vector<std::string>{"abc", std::string(63, 'a'), "my.bucket-1",
-                                                   "1.2.3", "192.168.5.4x"}) {
+  for (const std::string& good : std::vector<std::string>{"abc", std::string(63, 'a'),
+                                                          "my.bucket-1", "1.2.3", "192.168.5.4x"}) {
     auto r = Call("CreateDeliveryStream", CreateBody("arn:aws:s3:::" + good));
     EXPECT_EQ(r.status, 200) << good << ": " << r.body;
     ASSERT_TRUE(backend_.DeleteStream("evil").ok());

@@ -182,7 +182,7 @@ TEST(Config, BucketNamesFollowS3Rules) {
 
 TEST(Config, PrefixesThatCannotBecomeObjectKeysAreRefused) {
   // Round 1 accepted these, acknowledged records, then failed every delivery for a day.
-  for (std::string bad : std::vector<std::string>{
+  for (const std::string& bad : std::vector<std::string>{
            "../../../tmp/escape/", "/etc/", "./", "x//y/", "a/./b/", "!{timestamp:../../}",
            "!{timestamp:yyyy}//", std::string("a\0b/", 4), "tab\there/", std::string(1025, 'p')}) {
     Status st = ValidatePrefix(bad, false);
@@ -192,7 +192,7 @@ TEST(Config, PrefixesThatCannotBecomeObjectKeysAreRefused) {
             std::string::npos);
   // Evaluated, at most 512 characters (1,024 as given).
   EXPECT_FALSE(ValidatePrefix(std::string(600, 'p'), false).ok());
-  for (std::string good :
+  for (const std::string& good :
        std::vector<std::string>{"", "orders/", "orders", "a.b/..c/", "!{timestamp:yyyy/MM/dd}/",
                                 "k=!{partitionKeyFromQuery:id}/", std::string(512, 'p'), "x/.."}) {
     EXPECT_TRUE(ValidatePrefix(good, false).ok())

@@ -59,7 +59,7 @@ class SnapshotTest : public ::testing::Test {
       data.resize(100, '.');
       std::promise<Status> done;
       log_->Append({data}, clock_.NowMs(),
-                   [&done](Result<AppendResult> r) { done.set_value(r.status()); });
+                   [&done](const Result<AppendResult>& r) { done.set_value(r.status()); });
       auto future = done.get_future();
       ASSERT_EQ(future.wait_for(kWait), std::future_status::ready);
       ASSERT_TRUE(future.get().ok());

@@ -114,7 +114,7 @@ class DeliveryWorkerTest : public ::testing::Test {
   void Append(std::vector<std::string> records) {
     std::promise<Result<journal::AppendResult>> p;
     log_->Append(std::move(records), clock_.NowMs(),
-                 [&p](Result<journal::AppendResult> r) { p.set_value(r); });
+                 [&p](const Result<journal::AppendResult>& r) { p.set_value(r); });
     auto r = p.get_future().get();
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }

@@ -96,7 +96,7 @@ class SelectionTest : public ::testing::Test {
     ASSERT_TRUE(log.ok());
     std::promise<Status> done;
     (*log)->Append({data}, arrival_ms,
-                   [&done](Result<journal::AppendResult> r) { done.set_value(r.status()); });
+                   [&done](const Result<journal::AppendResult>& r) { done.set_value(r.status()); });
     auto future = done.get_future();
     ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     ASSERT_TRUE(future.get().ok());

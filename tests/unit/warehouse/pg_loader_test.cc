@@ -239,7 +239,7 @@ class PgSecretsTest : public PgLoaderTest {
     PgLoaderTest::TearDown();
   }
   std::string WriteSecret(const std::string& value) {
-    const std::string path = (dir_ / "pw").string();
+    std::string path = (dir_ / "pw").string();
     std::ofstream(path) << value << "\n";
     return path;
   }

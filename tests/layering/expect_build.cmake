@@ -1,0 +1,37 @@
+# cmake -DBUILD_DIR=<build> -DTARGET=<target> -DEXPECT=<expectation> -P expect_build.cmake
+# Builds one target and checks the outcome. <expectation>:
+#   success           it builds
+#   missing:<header>  it fails because <header> is not found
+#                     (GCC: "<header>: No such file or directory"; clang: "'<header>' file not found")
+#   error:<text>      it fails with a diagnostic containing <text>
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${TARGET}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(EXPECT STREQUAL "success")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${TARGET} was expected to build, but failed:\n${out}")
+  endif()
+  message(STATUS "${TARGET} builds, as expected")
+  return()
+endif()
+if(EXPECT MATCHES "^error:(.*)$")
+  set(text "${CMAKE_MATCH_1}")
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "${TARGET} built, but it was expected to fail with: ${text}")
+  endif()
+  string(FIND "${out}" "${text}" pos)
+  if(pos EQUAL -1)
+    message(FATAL_ERROR "${TARGET} failed, but not with '${text}':\n${out}")
+  endif()
+  message(STATUS "${TARGET} fails with '${text}', as expected")
+  return()
+endif()
+string(REGEX REPLACE "^missing:" "" header "${EXPECT}")
+if(rc EQUAL 0)
+  message(FATAL_ERROR "${TARGET} built, but it includes ${header} across an undeclared edge")
+endif()
+string(FIND "${out}" "${header}: No such file or directory" gcc_pos)
+string(FIND "${out}" "'${header}' file not found" clang_pos)
+if(gcc_pos EQUAL -1 AND clang_pos EQUAL -1)
+  message(FATAL_ERROR "${TARGET} failed, but not because ${header} was not found:\n${out}")
+endif()
+message(STATUS "${TARGET} fails: ${header} is not on its include path, as expected")
