@@ -13,7 +13,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "api/errors.h"
+#include "common/mutex.h"
 
 namespace sluice::api {
 
@@ -37,8 +37,8 @@ namespace {
 // Responders check the gate before posting to a connection: once Stop() closes it (before the
 // io_context goes away), late responses are dropped instead of touching a dead io_context.
 struct Gate {
-  std::mutex mu;
-  bool open = true;
+  Mutex mu;
+  bool open SLUICE_GUARDED_BY(mu) = true;
 };
 
 constexpr size_t kMaxDrainBytes = 64 * 1024 * 1024;
@@ -84,11 +84,11 @@ class HttpServer::Impl {
   bool stopped_ = false;
   uint16_t port_ = 0;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_;
   // Live connections. shared_ptr: a session is co-owned by this registry (while it waits for its
   // handler) and by its pending Asio operations.
-  std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
+  std::unordered_map<Session*, std::shared_ptr<Session>> sessions_ SLUICE_GUARDED_BY(mu_);
 };
 
 namespace {
@@ -193,7 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const uint64_t seq = ++seq_;
     Responder::OneShot one_shot = [weak = weak_from_this(), gate = server_.gate(),
                                    exec = stream_.get_executor(), seq](HttpResponse response) {
-      std::lock_guard<std::mutex> lock(gate->mu);
+      MutexLock lock(gate->mu);
       if (!gate->open) return;
       auto self = weak.lock();
       if (!self) return;
@@ -205,7 +205,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                     exec = stream_.get_executor(),
                                     seq](int status, HttpHeaders headers) {
       auto stream = std::make_shared<Stream>(weak, gate, exec, seq);
-      std::lock_guard<std::mutex> lock(gate->mu);
+      MutexLock lock(gate->mu);
       if (!gate->open) return stream;
       if (auto self = weak.lock()) {
         net::post(exec, [self, seq, status, headers = std::move(headers)]() mutable {
@@ -226,7 +226,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ~Stream() override { End(); }
     void Write(std::string part, std::function<void(bool)> written) override {
       {
-        std::lock_guard<std::mutex> lock(gate_->mu);
+        MutexLock lock(gate_->mu);
         auto self = session_.lock();
         if (gate_->open && self && !ended_.load()) {
           net::post(exec_, [self, seq = seq_, part = std::move(part),
@@ -240,7 +240,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     void End() override {
       if (ended_.exchange(true)) return;
-      std::lock_guard<std::mutex> lock(gate_->mu);
+      MutexLock lock(gate_->mu);
       auto self = session_.lock();
       if (!gate_->open || !self) return;
       net::post(exec_, [self, seq = seq_] { self->StreamLast(seq); });
@@ -465,7 +465,7 @@ void HttpServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
   if (!ec && !stopping_) {
     auto session = std::make_shared<Session>(std::move(socket), *this);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       sessions_.emplace(session.get(), session);
     }
     session->Start();
@@ -483,9 +483,9 @@ void HttpServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
 }
 
 void HttpServer::Impl::Remove(Session* s) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   sessions_.erase(s);
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void HttpServer::Impl::Stop() {
@@ -503,27 +503,32 @@ void HttpServer::Impl::Stop() {
 
   std::vector<std::shared_ptr<Session>> live;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [ptr, s] : sessions_) live.push_back(s);
   }
   for (auto& s : live) s->Shutdown();
   live.clear();
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, options_.drain_timeout, [this] { return sessions_.empty(); })) {
+    MutexLock lock(mu_);
+    const auto drained = std::chrono::steady_clock::now() + options_.drain_timeout;
+    while (!sessions_.empty() && !cv_.WaitUntil(mu_, drained)) {
+    }
+    if (!sessions_.empty()) {
       for (auto& [ptr, s] : sessions_) s->ForceClose();
-      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return sessions_.empty(); });
+      const auto closed_by = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      while (!sessions_.empty() && !cv_.WaitUntil(mu_, closed_by)) {
+      }
     }
   }
   {
-    std::lock_guard<std::mutex> lock(gate_->mu);
+    MutexLock lock(gate_->mu);
     gate_->open = false;
   }
   work_.reset();
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   sessions_.clear();
 }
 

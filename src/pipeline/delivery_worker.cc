@@ -63,7 +63,7 @@ bool DeliveryWorker::HasWork() const {
 void DeliveryWorker::Stop() {
   stop_requested_ms_ = options_.clock->MonotonicMs();
   stopping_ = true;
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (!started_ || finished_) return;
   log_->SetDataListener(nullptr);
   // One more pass delivers what is buffered; an idle worker (no thread, nothing past the
@@ -81,7 +81,7 @@ void DeliveryWorker::Handover() {
 void DeliveryWorker::Abort() {
   aborting_ = true;
   stopping_ = true;
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (!started_ || finished_) return;
   log_->SetDataListener(nullptr);
   thread_.Join();
@@ -101,9 +101,13 @@ void DeliveryWorker::SleepMs(int64_t ms) {
     options_.sleep_for_test(ms);
     return;
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(ms),
-               [this] { return aborting_.load() || stopping_.load(); });
+  // Interrupted by Stop/Abort (which notify without the mutex: the flags are atomics, and a
+  // missed notification costs at most this one sleep).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  MutexLock lock(mu_);
+  while (!aborting_.load() && !stopping_.load()) {
+    if (cv_.WaitUntil(mu_, deadline)) break;
+  }
 }
 
 int64_t StoreRetryBudgetMs(const Status& st, uint32_t retry_duration_s) {

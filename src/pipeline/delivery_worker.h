@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/on_demand_thread.h"
 #include "common/retrier.h"
 #include "common/status.h"
@@ -95,7 +96,7 @@ class BatchSink {
 // How long (ms) a failed object put is retried before its batch goes to error output: the
 // stream's retry duration for transient errors, at most 5 minutes for a denial or a missing
 // bucket, 0 for InvalidArgument (the store refuses the same request the same way every time).
-int64_t StoreRetryBudgetMs(const Status& error, uint32_t retry_duration_s);
+int64_t StoreRetryBudgetMs(const Status& st, uint32_t retry_duration_s);
 
 // Counters a worker exposes (read by metrics and tests).
 struct WorkerStats {
@@ -207,8 +208,8 @@ class DeliveryWorker {
   std::atomic<int64_t> stop_requested_ms_{0};
   std::atomic<bool> aborting_{false};
   std::atomic<int64_t> drain_ms_;  // Stop(): how long to keep delivering the backlog
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;                       // only for cv_: SleepMs waits on it
+  CondVar cv_;
   Retrier retrier_;  // cancelled by Stop()/Abort(); sleeps through SleepMs
 };
 

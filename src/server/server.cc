@@ -11,6 +11,7 @@
 #include "api/http_server.h"
 #include "api/router.h"
 #include "common/file_util.h"
+#include "common/mutex.h"
 #include "journal/journal.h"
 #include "secrets/resolver.h"
 #include "server/stream_registry.h"
@@ -100,7 +101,7 @@ class ServerImpl : public Server {
   }
 
   void Shutdown() override {
-    std::lock_guard<std::mutex> lock(shutdown_mu_);
+    MutexLock lock(shutdown_mu_);
     if (http_) http_->Stop();
     if (registry_) registry_->StopAll();
     if (journal_) journal_->Close();
@@ -119,7 +120,7 @@ class ServerImpl : public Server {
   api::Router router_;
   std::unique_ptr<api::HttpServer> http_;
   std::string address_;
-  std::mutex shutdown_mu_;
+  Mutex shutdown_mu_;
 };
 
 // Each stream partition keeps its active journal segment open: raise the soft limit on open files

@@ -99,7 +99,7 @@ Result<std::unique_ptr<pipeline::DeliveryStream>> StreamRegistry::BuildDelivery(
 Status StreamRegistry::StartStream(const config::StreamConfig& cfg,
                                    const config::StreamState& state, bool fresh) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) return Status::Unavailable("server is stopping");
     if (streams_.count(cfg.name) != 0) return Status::AlreadyExists(cfg.name);
     if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
@@ -120,7 +120,7 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg,
   }
   Status st = delivery.status();
   if (st.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) {
       st = Status::Unavailable("server is stopping");
     } else if (streams_.count(cfg.name) != 0) {
@@ -141,10 +141,10 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg,
 
 Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
                                          uint64_t expected_version) {
-  std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
+  MutexLock catalog_lock(catalog_mu_);
   std::shared_ptr<Stream> old;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = streams_.find(updated_in.name);
     if (it == streams_.end()) return Status::NotFound(updated_in.name);
     old = it->second;
@@ -178,7 +178,7 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
   // append to the ingest stream, which both generations read.
   old->delivery->Handover();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     streams_[updated.name] = next;
   }
   next->delivery->Start();
@@ -259,7 +259,7 @@ Status StreamRegistry::LoadApiStreams() {
     }
     loaded.insert(name);
   }
-  std::lock_guard<std::mutex> lock(catalog_mu_);
+  MutexLock catalog_lock(catalog_mu_);
   if (!migrate) {
     // Refused names stay listed, so that fixing the file by hand brings the stream back.
     for (const auto& n : names) {
@@ -279,7 +279,7 @@ Status StreamRegistry::CreateStream(config::StreamConfig cfg, int64_t create_tim
   SLUICE_RETURN_IF_ERROR(pipeline::DeliveryStream::Validate(cfg));
   SLUICE_RETURN_IF_ERROR(config::ValidateApiExpressible(cfg));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (streams_.count(cfg.name) != 0) return Status::AlreadyExists(cfg.name);
     if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
   }
@@ -290,7 +290,7 @@ Status StreamRegistry::CreateStream(config::StreamConfig cfg, int64_t create_tim
   for (const auto* dest : {&cfg.staged, &cfg.raw, &cfg.errors}) {
     if (!dest->empty()) SLUICE_RETURN_IF_ERROR(ResolveStoreRoot(*dest).status());
   }
-  std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
+  MutexLock catalog_lock(catalog_mu_);
   // A new stream never reuses journal data of an earlier one with the same name: it goes before
   // the definition is written (a crash after that must not revive the old records).
   SLUICE_RETURN_IF_ERROR(ingest_->DiscardData(cfg.name));
@@ -318,10 +318,10 @@ Status StreamRegistry::StreamLimitError() const {
 
 Status StreamRegistry::DeleteStream(const std::string& name) {
   // Serialised with UpdateDestination and UpdateTags (which replace or rewrite the stream).
-  std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
+  MutexLock catalog_lock(catalog_mu_);
   std::shared_ptr<Stream> s;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = streams_.find(name);
     if (it == streams_.end()) return Status::NotFound(name);
     if (!it->second->state.from_api) {
@@ -336,6 +336,7 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
   // that comes back empty).
   Status forgotten;
   Status st = ingest_->Delete(name, [&] {
+    catalog_mu_.AssertHeld();  // Delete runs this before it returns, on this thread
     s->delivery->Abort();
     std::set<std::string> names = api_names_;
     names.erase(name);
@@ -351,7 +352,7 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
 }
 
 Result<api::StreamInfo> StreamRegistry::DescribeStream(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = streams_.find(name);
   if (it == streams_.end()) return Status::NotFound(name);
   api::StreamInfo info;
@@ -366,10 +367,10 @@ Status StreamRegistry::UpdateTags(const std::string& name,
                                   const std::vector<std::string>& remove) {
   // catalog_mu_ keeps the stream (and its generation) from changing until the end; mu_ is held
   // only to read and to publish, never across the fsync, so Puts are not held up.
-  std::lock_guard<std::mutex> catalog_lock(catalog_mu_);
+  MutexLock catalog_lock(catalog_mu_);
   std::shared_ptr<Stream> s;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = streams_.find(name);
     if (it == streams_.end()) return Status::NotFound(name);
     s = it->second;
@@ -388,13 +389,13 @@ Status StreamRegistry::UpdateTags(const std::string& name,
   }
   SLUICE_RETURN_IF_ERROR(
       fs::WriteFileAtomically(ApiStreamPath(name), config::StreamToYaml(updated, s->state)));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   s->config.tags = std::move(updated.tags);
   return Status::Ok();
 }
 
 std::vector<std::string> StreamRegistry::ListStreams() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> names;
   for (const auto& [name, s] : streams_) names.push_back(name);
   return names;
@@ -403,7 +404,7 @@ std::vector<std::string> StreamRegistry::ListStreams() {
 void StreamRegistry::Put(const std::string& stream, std::vector<std::string> records,
                          api::PutCallback done) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (streams_.count(stream) == 0) {
       done(Status::NotFound(stream));
       return;
@@ -429,7 +430,7 @@ void StreamRegistry::Put(const std::string& stream, std::vector<std::string> rec
 void StreamRegistry::StopAll() {
   std::map<std::string, std::shared_ptr<Stream>> streams;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) return;
     stopped_ = true;
     streams = streams_;

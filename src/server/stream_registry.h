@@ -18,13 +18,13 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "api/backend.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "config/config.h"
 #include "objectstore/object_store.h"
 #include "pipeline/delivery_stream.h"
@@ -49,7 +49,7 @@ class StreamRegistry : public api::Backend {
   void StopAll();
 
   // api::Backend
-  Status CreateStream(config::StreamConfig config, int64_t create_timestamp_ms) override;
+  Status CreateStream(config::StreamConfig cfg, int64_t create_timestamp_ms) override;
   Status DeleteStream(const std::string& name) override;
   Result<api::StreamInfo> DescribeStream(const std::string& name) override;
   std::vector<std::string> ListStreams() override;
@@ -71,10 +71,10 @@ class StreamRegistry : public api::Backend {
 
   // Creates the hidden ingest stream, builds the delivery stream, registers and starts it.
   // `fresh`: a new stream, which must not read journal data of an earlier one of the same name.
-  Status StartStream(const config::StreamConfig& config, const config::StreamState& state,
+  Status StartStream(const config::StreamConfig& cfg, const config::StreamState& state,
                      bool fresh);
   Result<std::unique_ptr<pipeline::DeliveryStream>> BuildDelivery(
-      const config::StreamConfig& config, const config::StreamState& state);
+      const config::StreamConfig& cfg, const config::StreamState& state);
   Result<std::unique_ptr<objectstore::ObjectStore>> OpenStore(
       const config::ObjectDestination& dest) const;
   // The symlink-free directory of a bucket:// or file:// destination, checked to stay where it
@@ -83,20 +83,20 @@ class StreamRegistry : public api::Backend {
   std::string ApiStreamDir() const;
   std::string ApiStreamPath(const std::string& name) const;
   std::string CatalogPath() const;
-  Status WriteCatalog(const std::set<std::string>& names);
+  Status WriteCatalog(const std::set<std::string>& names) SLUICE_REQUIRES(catalog_mu_);
   Status StreamLimitError() const;
 
   config::ServerConfig server_;
   streams::Service* ingest_;
   secrets::Resolver* resolver_;
   Clock* clock_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Stream>> streams_;  // GUARDED_BY(mu_)
-  bool stopped_ = false;                                    // GUARDED_BY(mu_)
   // Serialises changes of the delivery streams (create, update, tags, delete) and of the
   // API-created streams' catalog; taken before mu_, never after.
-  std::mutex catalog_mu_;
-  std::set<std::string> api_names_;  // GUARDED_BY(catalog_mu_): the names in the catalog
+  Mutex catalog_mu_ SLUICE_ACQUIRED_BEFORE(mu_);
+  std::set<std::string> api_names_ SLUICE_GUARDED_BY(catalog_mu_);  // the names in the catalog
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<Stream>> streams_ SLUICE_GUARDED_BY(mu_);
+  bool stopped_ SLUICE_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace sluice::server

@@ -245,7 +245,7 @@ Status Service::Open() {
       return Status::Corruption(path + ": " + st.message());
     }
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, MakeEntry(*std::move(spec)));
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     streams_[e->spec.name] = std::move(e);
   }
   return Status::Ok();
@@ -256,7 +256,7 @@ Status Service::Create(StreamSpec spec, CreateOptions options) {
   SLUICE_RETURN_IF_ERROR(ValidateShards(spec));
   if (spec.created_ms == 0) spec.created_ms = options_.clock->NowMs();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (streams_.count(spec.name) != 0) {
       return Status::AlreadyExists("stream " + spec.name + " already exists");
     }
@@ -266,7 +266,7 @@ Status Service::Create(StreamSpec spec, CreateOptions options) {
   if (options.discard_old_data) SLUICE_RETURN_IF_ERROR(journal_->DropStream(spec.name));
   if (spec.kind == StreamKind::kStandalone) SLUICE_RETURN_IF_ERROR(Persist(spec));
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, MakeEntry(std::move(spec)));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto [it, inserted] = streams_.emplace(e->spec.name, e);
   if (!inserted) return Status::AlreadyExists("stream " + e->spec.name + " already exists");
   return Status::Ok();
@@ -276,14 +276,14 @@ Status Service::Delete(const std::string& name, const std::function<void()>& rel
                        bool drop_data) {
   std::shared_ptr<Entry> e;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = streams_.find(name);
     if (it == streams_.end()) return Status::NotFound(NotFound(name));
     e = it->second;
     streams_.erase(it);
   }
   {
-    std::unique_lock life(e->life_mu);
+    WriterMutexLock life(e->life_mu);
     e->deleted = true;
   }
   if (release) release();
@@ -305,7 +305,7 @@ void Service::LogAppendFailure(const Entry& e, uint32_t shard,
 Status Service::DiscardData(const std::string& name) {
   SLUICE_RETURN_IF_ERROR(ValidateStreamName(name));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (streams_.count(name) != 0) {
       return Status::FailedPrecondition("stream " + name + " exists; delete it instead");
     }
@@ -314,7 +314,7 @@ Status Service::DiscardData(const std::string& name) {
 }
 
 Result<std::shared_ptr<Service::Entry>> Service::Find(const std::string& name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = streams_.find(name);
   if (it == streams_.end()) return Status::NotFound(NotFound(name));
   return it->second;
@@ -322,12 +322,12 @@ Result<std::shared_ptr<Service::Entry>> Service::Find(const std::string& name) c
 
 Result<StreamInfo> Service::Describe(const std::string& name) const {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return StreamInfo{e->spec, e->status};
 }
 
 std::vector<std::string> Service::List(std::optional<StreamKind> kind) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> names;
   for (const auto& [name, e] : streams_) {
     if (!kind || e->spec.kind == *kind) names.push_back(name);
@@ -339,39 +339,39 @@ Status Service::SetTags(const std::string& name, std::map<std::string, std::stri
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
   StreamSpec updated;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     updated = e->spec;
   }
   updated.tags = std::move(tags);
   if (updated.kind == StreamKind::kStandalone) SLUICE_RETURN_IF_ERROR(Persist(updated));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   e->spec.tags = std::move(updated.tags);
   return Status::Ok();
 }
 
-std::shared_ptr<Service::Entry> Service::LiveEntry(const std::string& name,
-                                                   const AppendCallback& done,
-                                                   std::shared_lock<std::shared_mutex>& life) {
+std::shared_ptr<Service::Entry> Service::FindForAppend(const std::string& name,
+                                                       const AppendCallback& done) {
   auto found = Find(name);
   if (!found.ok()) {
     done(found.status());
     return nullptr;
   }
-  std::shared_ptr<Entry> e = *std::move(found);
-  life = std::shared_lock(e->life_mu);
-  if (e->deleted || e->open_shards.empty()) {
-    life.unlock();
-    done(Status::NotFound(NotFound(name)));
-    return nullptr;
-  }
-  return e;
+  return *std::move(found);
+}
+
+bool Service::Writable(const Entry& e, const AppendCallback& done) {
+  if (!e.deleted && !e.open_shards.empty()) return true;
+  done(Status::NotFound(NotFound(e.spec.name)));
+  return false;
 }
 
 void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> records,
                             AppendCallback done) {
-  std::shared_lock<std::shared_mutex> life;
-  std::shared_ptr<Entry> e = LiveEntry(name, done, life);
+  std::shared_ptr<Entry> e = FindForAppend(name, done);
   if (!e) return;
+  // Held while the records go to the journal: Delete waits for it before dropping the data.
+  ReaderMutexLock life(e->life_mu);
+  if (!Writable(*e, done)) return;
   const size_t index = e->open_shards[e->next_shard.fetch_add(1) % e->open_shards.size()];
   const uint32_t shard = e->spec.shards[index].id;
   const size_t n = records.size();
@@ -388,9 +388,11 @@ void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> re
 }
 
 void Service::Append(const std::string& name, std::vector<Record> records, AppendCallback done) {
-  std::shared_lock<std::shared_mutex> life;
-  std::shared_ptr<Entry> e = LiveEntry(name, done, life);
+  std::shared_ptr<Entry> e = FindForAppend(name, done);
   if (!e) return;
+  // Held while the records go to the journal: Delete waits for it before dropping the data.
+  ReaderMutexLock life(e->life_mu);
+  if (!Writable(*e, done)) return;
   // Route every record to the open shard owning its hash key; one journal append per shard.
   struct Group {
     size_t shard_index = 0;
@@ -419,20 +421,23 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
     groups[group_of[index]].data.push_back(std::move(records[i].data));
   }
   struct Pending {
-    std::mutex mu;
-    AppendResult result;
-    size_t remaining = 0;
-    AppendCallback done;
+    Mutex mu;
+    AppendResult result SLUICE_GUARDED_BY(mu);
+    size_t remaining SLUICE_GUARDED_BY(mu) = 0;
+    AppendCallback done;  // set before any journal callback can run
   };
-  auto pending = std::make_shared<Pending>();
-  pending->result.stream_created_ms = e->spec.created_ms;
-  pending->result.records.resize(n);
-  pending->remaining = groups.size();
-  pending->done = std::move(done);
   if (groups.empty()) {
-    pending->done(std::move(pending->result));
+    done(AppendResult{e->spec.created_ms, {}});
     return;
   }
+  auto pending = std::make_shared<Pending>();
+  {
+    MutexLock lock(pending->mu);
+    pending->result.stream_created_ms = e->spec.created_ms;
+    pending->result.records.resize(n);
+    pending->remaining = groups.size();
+  }
+  pending->done = std::move(done);
   const int64_t now = options_.clock->NowMs();
   for (auto& g : groups) {
     const uint32_t shard = e->spec.shards[g.shard_index].id;
@@ -440,13 +445,14 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
         std::move(g.data), now,
         [e, shard, pending, members = std::move(g.members)](Result<journal::AppendResult> r) {
           LogAppendFailure(*e, shard, r);
-          std::unique_lock lock(pending->mu);
+          MutexLock lock(pending->mu);
           for (size_t j = 0; j < members.size(); ++j) {
             pending->result.records[members[j]] = OutcomeOf(r, shard, j);
           }
           if (--pending->remaining > 0) return;
-          lock.unlock();
-          pending->done(std::move(pending->result));
+          AppendResult result = std::move(pending->result);
+          lock.Unlock();
+          pending->done(std::move(result));
         });
   }
 }

@@ -17,12 +17,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "journal/journal.h"
 #include "streams/stream.h"
@@ -147,15 +146,17 @@ class Service {
     std::atomic<uint64_t> next_shard{0};       // AppendUnkeyed's round robin
     // Append holds it shared while it hands records to the journal; Delete exclusively while it
     // marks the stream deleted.
-    std::shared_mutex life_mu;
-    bool deleted = false;  // GUARDED_BY(life_mu)
+    SharedMutex life_mu;
+    bool deleted SLUICE_GUARDED_BY(life_mu) = false;
   };
 
   Result<std::shared_ptr<Entry>> Find(const std::string& name) const;
-  // The stream, held against Delete by `life` (shared); null after answering `done` with
-  // NotFound.
-  std::shared_ptr<Entry> LiveEntry(const std::string& name, const AppendCallback& done,
-                                   std::shared_lock<std::shared_mutex>& life);
+  // The stream to append to; null after answering `done` with NotFound. The caller then holds
+  // its life_mu shared and checks Writable.
+  std::shared_ptr<Entry> FindForAppend(const std::string& name, const AppendCallback& done);
+  // False (after answering `done` with NotFound) when the stream was deleted or has no open shard.
+  static bool Writable(const Entry& e, const AppendCallback& done)
+      SLUICE_REQUIRES_SHARED(e.life_mu);
   static void LogAppendFailure(const Entry& e, uint32_t shard,
                                const Result<journal::AppendResult>& r);
   Result<std::shared_ptr<Entry>> MakeEntry(StreamSpec spec);
@@ -164,8 +165,8 @@ class Service {
 
   journal::Journal* journal_;
   ServiceOptions options_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Entry>> streams_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>> streams_ SLUICE_GUARDED_BY(mu_);
 };
 
 // "stream S not found" etc. are the service's own messages; front ends word their own.
