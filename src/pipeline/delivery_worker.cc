@@ -20,7 +20,7 @@ constexpr int64_t kPersistentErrorRetryMs = 300'000;
 
 }  // namespace
 
-DeliveryWorker::DeliveryWorker(config::StreamConfig stream, uint32_t partition,
+DeliveryWorker::DeliveryWorker(const config::StreamConfig& stream, uint32_t partition,
                                journal::PartitionLog* log, std::unique_ptr<BatchBuilder> builder,
                                BatchSink* sink, WorkerOptions options)
     : DeliveryWorker(stream,

@@ -132,7 +132,7 @@ class DeliveryWorker {
   DeliveryWorker(config::StreamConfig stream, std::unique_ptr<streams::Consumer> consumer,
                  std::unique_ptr<BatchBuilder> builder, BatchSink* sink, WorkerOptions options);
   // The same, as the consumer kConsumer of journal partition `log` (tests).
-  DeliveryWorker(config::StreamConfig stream, uint32_t partition, journal::PartitionLog* log,
+  DeliveryWorker(const config::StreamConfig& stream, uint32_t partition, journal::PartitionLog* log,
                  std::unique_ptr<BatchBuilder> builder, BatchSink* sink, WorkerOptions options);
   ~DeliveryWorker();
   DeliveryWorker(const DeliveryWorker&) = delete;

@@ -114,11 +114,11 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg,
   auto s = std::make_shared<Stream>();
   s->state = state;
   auto delivery = BuildDelivery(cfg, state);
-  if (delivery.ok()) {
+  Status st = delivery.status();
+  if (st.ok()) {
     s->delivery = std::move(delivery).value();
     s->config = s->delivery->config();
   }
-  Status st = delivery.status();
   if (st.ok()) {
     MutexLock lock(mu_);
     if (stopped_) {

@@ -375,16 +375,16 @@ void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> re
   const size_t index = e->open_shards[e->next_shard.fetch_add(1) % e->open_shards.size()];
   const uint32_t shard = e->spec.shards[index].id;
   const size_t n = records.size();
-  e->logs[index]->Append(std::move(records), options_.clock->NowMs(),
-                         [e, shard, n, done = std::move(done)](Result<journal::AppendResult> r) {
-                           LogAppendFailure(*e, shard, r);
-                           AppendResult result;
-                           result.stream_created_ms = e->spec.created_ms;
-                           result.records.reserve(n);
-                           for (size_t i = 0; i < n; ++i)
-                             result.records.push_back(OutcomeOf(r, shard, i));
-                           done(std::move(result));
-                         });
+  e->logs[index]->Append(
+      std::move(records), options_.clock->NowMs(),
+      [e, shard, n, done = std::move(done)](const Result<journal::AppendResult>& r) {
+        LogAppendFailure(*e, shard, r);
+        AppendResult result;
+        result.stream_created_ms = e->spec.created_ms;
+        result.records.reserve(n);
+        for (size_t i = 0; i < n; ++i) result.records.push_back(OutcomeOf(r, shard, i));
+        done(std::move(result));
+      });
 }
 
 void Service::Append(const std::string& name, std::vector<Record> records, AppendCallback done) {
@@ -441,19 +441,19 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
   const int64_t now = options_.clock->NowMs();
   for (auto& g : groups) {
     const uint32_t shard = e->spec.shards[g.shard_index].id;
-    e->logs[g.shard_index]->Append(
-        std::move(g.data), now,
-        [e, shard, pending, members = std::move(g.members)](Result<journal::AppendResult> r) {
-          LogAppendFailure(*e, shard, r);
-          MutexLock lock(pending->mu);
-          for (size_t j = 0; j < members.size(); ++j) {
-            pending->result.records[members[j]] = OutcomeOf(r, shard, j);
-          }
-          if (--pending->remaining > 0) return;
-          AppendResult result = std::move(pending->result);
-          lock.Unlock();
-          pending->done(std::move(result));
-        });
+    e->logs[g.shard_index]->Append(std::move(g.data), now,
+                                   [e, shard, pending, members = std::move(g.members)](
+                                       const Result<journal::AppendResult>& r) {
+                                     LogAppendFailure(*e, shard, r);
+                                     MutexLock lock(pending->mu);
+                                     for (size_t j = 0; j < members.size(); ++j) {
+                                       pending->result.records[members[j]] = OutcomeOf(r, shard, j);
+                                     }
+                                     if (--pending->remaining > 0) return;
+                                     AppendResult result = std::move(pending->result);
+                                     lock.Unlock();
+                                     pending->done(std::move(result));
+                                   });
   }
 }
 
