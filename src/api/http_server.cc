@@ -208,8 +208,8 @@ class Session : public std::enable_shared_from_this<Session> {
       MutexLock lock(gate->mu);
       if (!gate->open) return stream;
       if (auto self = weak.lock()) {
-        net::post(exec, [self, seq, status, headers = std::move(headers)]() mutable {
-          self->WriteStreamHead(seq, status, std::move(headers));
+        net::post(exec, [self, seq, status, headers = std::move(headers)]() {
+          self->WriteStreamHead(seq, status, headers);
         });
       }
       return stream;
@@ -222,7 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
    public:
     Stream(std::weak_ptr<Session> session, std::shared_ptr<Gate> gate,
            beast::tcp_stream::executor_type exec, uint64_t seq)
-        : session_(std::move(session)), gate_(std::move(gate)), exec_(exec), seq_(seq) {}
+        : session_(std::move(session)), gate_(std::move(gate)), exec_(std::move(exec)), seq_(seq) {}
     ~Stream() override { End(); }
     void Write(std::string part, std::function<void(bool)> written) override {
       {
@@ -256,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Streamed responses (Transfer-Encoding: chunked): the head, then one chunk per part, then the
   // last chunk. Parts that arrive before the head is written wait in stream_queue_.
-  void WriteStreamHead(uint64_t seq, int status, HttpHeaders headers) {
+  void WriteStreamHead(uint64_t seq, int status, const HttpHeaders& headers) {
     if (seq != seq_ || writing_ || !busy_) return;
     writing_ = true;
     streaming_ = true;
