@@ -33,7 +33,9 @@ Status DeliveryStream::Validate(const config::StreamConfig& config) {
 Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::StreamConfig& config,
                                                                uint64_t version,
                                                                const DeliveryStreamDeps& deps) {
-  SLUICE_RETURN_IF_ERROR(Validate(config));
+  // Validate's checks without building the processor chain twice: the builders below build it
+  // (and fail the same way), KeyMaker::Create checks the keys.
+  SLUICE_RETURN_IF_ERROR(config::ValidateStream(config));
   std::unique_ptr<DeliveryStream> s(new DeliveryStream());
   s->config_ = config;
   s->version_ = version;

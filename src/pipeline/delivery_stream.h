@@ -52,7 +52,8 @@ class DeliveryStream {
                                                         uint64_t version,
                                                         const DeliveryStreamDeps& deps);
   // Every check a configuration must pass to run, without opening a store or the journal: the
-  // one validation `serve` (Create runs it first), `check-config` and the Firehose API share.
+  // one validation `check-config` and the Firehose API run, and the checks Create makes (it
+  // builds the processor chain itself rather than once more here).
   static Status Validate(const config::StreamConfig& config);
   ~DeliveryStream();  // Abort()
   DeliveryStream(const DeliveryStream&) = delete;

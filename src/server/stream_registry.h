@@ -71,10 +71,9 @@ class StreamRegistry : public api::Backend {
 
   // Creates the hidden ingest stream, builds the delivery stream, registers and starts it.
   // `fresh`: a new stream, which must not read journal data of an earlier one of the same name.
-  Status StartStream(const config::StreamConfig& cfg, const config::StreamState& state,
-                     bool fresh);
-  Result<std::unique_ptr<pipeline::DeliveryStream>> BuildDelivery(
-      const config::StreamConfig& cfg, const config::StreamState& state);
+  Status StartStream(const config::StreamConfig& cfg, const config::StreamState& state, bool fresh);
+  Result<std::unique_ptr<pipeline::DeliveryStream>> BuildDelivery(const config::StreamConfig& cfg,
+                                                                  const config::StreamState& state);
   Result<std::unique_ptr<objectstore::ObjectStore>> OpenStore(
       const config::ObjectDestination& dest) const;
   // The symlink-free directory of a bucket:// or file:// destination, checked to stay where it

@@ -287,8 +287,7 @@ TEST_F(SelectionTest, ARecordIdOfAnotherIncarnationIsRefused) {
   auto s = Snapshot();
   // An API stream keeps its incarnation; any other one was deleted with its records.
   Incarnation api{kT0 - 1000, false};
-  EXPECT_TRUE(
-      Select(*s, api::FirehoseRecordId(kT0 - 1000, 0, 1), std::nullopt, api).ok());
+  EXPECT_TRUE(Select(*s, api::FirehoseRecordId(kT0 - 1000, 0, 1), std::nullopt, api).ok());
   Status st = Error(*s, api::FirehoseRecordId(kT0 - 5000, 0, 1), std::nullopt, api);
   EXPECT_NE(st.message().find("--from is a RecordId of another incarnation of stream 'orders' (one "
                               "dating from " +
@@ -298,12 +297,8 @@ TEST_F(SelectionTest, ARecordIdOfAnotherIncarnationIsRefused) {
       << st.message();
   // A config-file stream: a new incarnation per server run over the same journal.
   Incarnation config{kT0 + 60'000, true};
-  EXPECT_TRUE(
-      Select(*s, api::FirehoseRecordId(kT0 - 1000, 0, 1), std::nullopt, config)
-          .ok());
-  EXPECT_FALSE(
-      Select(*s, api::FirehoseRecordId(kT0 + 90'000, 0, 1), std::nullopt, config)
-          .ok());
+  EXPECT_TRUE(Select(*s, api::FirehoseRecordId(kT0 - 1000, 0, 1), std::nullopt, config).ok());
+  EXPECT_FALSE(Select(*s, api::FirehoseRecordId(kT0 + 90'000, 0, 1), std::nullopt, config).ok());
   // Issued after the record at that position arrived: the journal was started over since.
   st = Error(*s, api::FirehoseRecordId(kT0 + 15, 0, 1), std::nullopt, config);
   EXPECT_NE(st.message().find("the record now at partition 0 offset 1 arrived before it"),

@@ -45,9 +45,10 @@ class ServerTest : public ::testing::Test {
     std::filesystem::remove_all(root_);
   }
   ServeOptions Options() {
-    std::string yaml = "server:\n  listen: 127.0.0.1:0\n  data_dir: " + root_ +
-                       "\n  disk_reserve_mb: 0\ndelivery_streams:\n  - name: orders\n    buffering:\n"
-                       "      interval_s: 300\n";
+    std::string yaml =
+        "server:\n  listen: 127.0.0.1:0\n  data_dir: " + root_ +
+        "\n  disk_reserve_mb: 0\ndelivery_streams:\n  - name: orders\n    buffering:\n"
+        "      interval_s: 300\n";
     auto cfg = config::ParseConfig(yaml, "test.yaml");
     EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
     ServeOptions o;

@@ -100,8 +100,7 @@ TEST(ChainTest, ErrorRecordIncludesLambdaArnWhenALambdaRan) {
 }
 
 TEST(ChainTest, TheSameBatchYieldsIdenticalBytes) {
-  auto spec =
-      std::vector<ProcessorSpec>{{"flatten", R"({"explode":"items"})"},
+  auto spec = std::vector<ProcessorSpec>{{"flatten", R"({"explode":"items"})"},
                                          {"rules", R"([{"set":"total","expr":"items_qty * 2"}])"}};
   std::vector<std::string> records;
   for (int i = 0; i < 200; ++i) {
