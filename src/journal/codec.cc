@@ -269,14 +269,33 @@ std::optional<uint64_t> ParseIndexFileName(std::string_view name) {
   return ParseBaseName(name, format::kIndexSuffix);
 }
 
-bool IsValidName(std::string_view name) {
-  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
+namespace {
+
+bool IsNameOf(std::string_view name, size_t max) {
+  if (name.empty() || name.size() > max || name == "." || name == "..") return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool IsValidName(std::string_view name) {
+  return IsNameOf(name, 64);
+}
+
+bool IsValidStreamName(std::string_view name) {
+  size_t plus = name.find('+');
+  if (plus == std::string_view::npos) return IsNameOf(name, 128);
+  std::string_view ns = name.substr(0, plus);
+  if (ns.empty() || ns.size() > 16) return false;
+  for (char c : ns) {
+    if (c < 'a' || c > 'z') return false;
+  }
+  return IsNameOf(name.substr(plus + 1), 128);
 }
 
 }  // namespace sluice::journal

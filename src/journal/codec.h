@@ -78,8 +78,13 @@ std::string IndexFileName(uint64_t base_offset);
 // The base offset if `name` is an index file name.
 std::optional<uint64_t> ParseIndexFileName(std::string_view name);
 
-// Stream names follow the Firehose rule [a-zA-Z0-9_.-]{1,64} (and are not "." or "..");
-// consumer names use the same alphabet.
+// Consumer names follow the Firehose stream-name rule [a-zA-Z0-9_.-]{1,64} (not "." or "..").
 bool IsValidName(std::string_view name);
+// Journal stream names: an optional namespace of [a-z]{1,16} followed by '+' (streams/ keeps
+// Kinesis streams under "kinesis+" apart from delivery streams), then 1-128 characters of
+// [a-zA-Z0-9_.-] (not "." or ".."). Firehose names (1-64 characters) have no namespace.
+bool IsValidStreamName(std::string_view name);
+inline constexpr std::string_view kStreamNameRule =
+    "[namespace+]name, the name 1-128 characters of [a-zA-Z0-9_.-] (not . or ..)";
 
 }  // namespace sluice::journal

@@ -34,7 +34,7 @@ class JournalImpl final : public Journal {
     MutexLock lock(mu_);
     SLUICE_ASSIGN_OR_RETURN(auto streams, fs::ListDir(streams_dir_));
     for (const auto& stream : streams) {
-      if (!IsValidName(stream)) continue;
+      if (!IsValidStreamName(stream)) continue;
       auto parts = fs::ListDir(fs::Join(streams_dir_, stream));
       if (!parts.ok()) continue;  // not a directory
       for (const auto& part : *parts) {
@@ -59,8 +59,9 @@ class JournalImpl final : public Journal {
   }
 
   Result<PartitionLog*> Partition(const std::string& stream, uint32_t partition) override {
-    if (!IsValidName(stream)) {
-      return Status::InvalidArgument("stream name '" + stream + "' is not [a-zA-Z0-9_.-]{1,64}");
+    if (!IsValidStreamName(stream)) {
+      return Status::InvalidArgument("stream name '" + stream + "' is not " +
+                                     std::string(kStreamNameRule));
     }
     MutexLock lock(mu_);
     if (closed_) return Status::FailedPrecondition("journal is closed");
@@ -71,8 +72,9 @@ class JournalImpl final : public Journal {
   }
 
   Status DropStream(const std::string& stream) override {
-    if (!IsValidName(stream)) {
-      return Status::InvalidArgument("stream name '" + stream + "' is not [a-zA-Z0-9_.-]{1,64}");
+    if (!IsValidStreamName(stream)) {
+      return Status::InvalidArgument("stream name '" + stream + "' is not " +
+                                     std::string(kStreamNameRule));
     }
     MutexLock lock(mu_);
     for (auto it = partitions_.lower_bound({stream, 0});

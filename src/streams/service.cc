@@ -48,6 +48,10 @@ std::string EncodeSpec(const StreamSpec& spec) {
     }
     w.Key("open");
     w.Bool(s.open);
+    if (s.end_offset) {
+      w.Key("end_offset");
+      w.Uint(s.end_offset->value);
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -58,6 +62,21 @@ std::string EncodeSpec(const StreamSpec& spec) {
     w.String(v);
   }
   w.EndObject();
+  w.Key("on_demand");
+  w.Bool(spec.on_demand);
+  w.Key("enforce_shard_limits");
+  w.Bool(spec.enforce_shard_limits);
+  w.Key("consumers");
+  w.BeginArray();
+  for (const auto& c : spec.consumers) {
+    w.BeginObject();
+    w.Key("name");
+    w.String(c.name);
+    w.Key("created_ms");
+    w.Int(c.created_ms);
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return w.str();
 }
@@ -99,12 +118,29 @@ Result<StreamSpec> DecodeSpec(const std::string& text) {
     uint64_t parent = 0;
     if (!s["parent"].get(parent)) shard.parent = static_cast<uint32_t>(parent);
     if (!s["adjacent_parent"].get(parent)) shard.adjacent_parent = static_cast<uint32_t>(parent);
+    uint64_t end_offset = 0;
+    if (!s["end_offset"].get(end_offset)) shard.end_offset = journal::Offset{end_offset};
     spec.shards.push_back(shard);
   }
   for (auto [k, v] : tags) {
     std::string_view value;
     if (v.get(value)) return Status::Corruption("a tag value is not a string");
     spec.tags.emplace(std::string(k), std::string(value));
+  }
+  // Members added after the first release are optional.
+  bool flag = false;
+  if (!doc["on_demand"].get(flag)) spec.on_demand = flag;
+  if (!doc["enforce_shard_limits"].get(flag)) spec.enforce_shard_limits = flag;
+  simdjson::dom::array consumers;
+  if (!doc["consumers"].get(consumers)) {
+    for (auto c : consumers) {
+      std::string_view consumer;
+      int64_t at = 0;
+      if (c["name"].get(consumer) || c["created_ms"].get(at)) {
+        return Status::Corruption("a consumer field is missing or has the wrong type");
+      }
+      spec.consumers.push_back(RegisteredConsumer{std::string(consumer), at});
+    }
   }
   return spec;
 }
@@ -180,6 +216,25 @@ class ShardReaderImpl final : public ShardReader {
 
 }  // namespace
 
+std::string EncodeKeyed(std::string_view partition_key, std::string_view data) {
+  std::string out;
+  out.reserve(kKeyedHeaderBytes + partition_key.size() + data.size());
+  const size_t n = partition_key.size();
+  out.push_back(static_cast<char>(n & 0xff));
+  out.push_back(static_cast<char>((n >> 8) & 0xff));
+  out.append(partition_key);
+  out.append(data);
+  return out;
+}
+
+std::optional<KeyedView> SplitKeyed(std::string_view payload) {
+  if (payload.size() < kKeyedHeaderBytes) return std::nullopt;
+  const size_t n = static_cast<uint8_t>(payload[0]) |
+                   (static_cast<size_t>(static_cast<uint8_t>(payload[1])) << 8);
+  if (n > kMaxPartitionKeyBytes || kKeyedHeaderBytes + n > payload.size()) return std::nullopt;
+  return KeyedView{payload.substr(kKeyedHeaderBytes, n), payload.substr(kKeyedHeaderBytes + n)};
+}
+
 StreamSpec StreamSpec::WithEvenShards(std::string name, StreamKind kind, uint32_t shards) {
   StreamSpec spec;
   spec.name = std::move(name);
@@ -216,7 +271,7 @@ Result<std::shared_ptr<Service::Entry>> Service::MakeEntry(StreamSpec spec) {
   auto e = std::make_shared<Entry>();
   for (size_t i = 0; i < spec.shards.size(); ++i) {
     SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log,
-                            journal_->Partition(spec.name, spec.shards[i].id));
+                            journal_->Partition(JournalName(spec.name), spec.shards[i].id));
     e->logs.push_back(log);
     if (spec.shards[i].open) e->open_shards.push_back(i);
   }
@@ -263,7 +318,8 @@ Status Service::Create(StreamSpec spec, CreateOptions options) {
   }
   // Creation of one name is serialised by its owner (the API handlers check and create under
   // their own lock); the check above keeps a second owner out.
-  if (options.discard_old_data) SLUICE_RETURN_IF_ERROR(journal_->DropStream(spec.name));
+  if (options.discard_old_data)
+    SLUICE_RETURN_IF_ERROR(journal_->DropStream(JournalName(spec.name)));
   if (spec.kind == StreamKind::kStandalone) SLUICE_RETURN_IF_ERROR(Persist(spec));
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, MakeEntry(std::move(spec)));
   MutexLock lock(mu_);
@@ -291,7 +347,7 @@ Status Service::Delete(const std::string& name, const std::function<void()>& rel
     SLUICE_RETURN_IF_ERROR(fs::RemoveFile(EntryPath(name)));
     SLUICE_RETURN_IF_ERROR(fs::FsyncDir(options_.catalog_dir));
   }
-  return drop_data ? journal_->DropStream(name) : Status::Ok();
+  return drop_data ? journal_->DropStream(JournalName(name)) : Status::Ok();
 }
 
 void Service::LogAppendFailure(const Entry& e, uint32_t shard,
@@ -310,7 +366,7 @@ Status Service::DiscardData(const std::string& name) {
       return Status::FailedPrecondition("stream " + name + " exists; delete it instead");
     }
   }
-  return journal_->DropStream(name);
+  return journal_->DropStream(JournalName(name));
 }
 
 Result<std::shared_ptr<Service::Entry>> Service::Find(const std::string& name) const {
@@ -336,16 +392,30 @@ std::vector<std::string> Service::List(std::optional<StreamKind> kind) const {
 }
 
 Status Service::SetTags(const std::string& name, std::map<std::string, std::string> tags) {
+  return Update(name, [&](StreamSpec& spec) {
+    spec.tags = std::move(tags);
+    return Status::Ok();
+  });
+}
+
+Status Service::Update(const std::string& name, const std::function<Status(StreamSpec&)>& change) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
+  // One update of a stream at a time: read, change, persist, publish.
+  MutexLock update(e->update_mu);
   StreamSpec updated;
   {
     MutexLock lock(mu_);
     updated = e->spec;
   }
-  updated.tags = std::move(tags);
+  SLUICE_RETURN_IF_ERROR(change(updated));
+  if (updated.name != e->spec.name || updated.shards != e->spec.shards ||
+      updated.created_ms != e->spec.created_ms || updated.kind != e->spec.kind) {
+    return Status::InvalidArgument(
+        "Update may not change a stream's name, kind, shards or creation");
+  }
   if (updated.kind == StreamKind::kStandalone) SLUICE_RETURN_IF_ERROR(Persist(updated));
   MutexLock lock(mu_);
-  e->spec.tags = std::move(updated.tags);
+  e->spec = std::move(updated);
   return Status::Ok();
 }
 
@@ -418,7 +488,7 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
       groups.push_back(Group{index, {}, {}});
     }
     groups[group_of[index]].members.push_back(i);
-    groups[group_of[index]].data.push_back(std::move(records[i].data));
+    groups[group_of[index]].data.push_back(EncodeKeyed(records[i].partition_key, records[i].data));
   }
   struct Pending {
     Mutex mu;

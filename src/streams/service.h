@@ -85,7 +85,12 @@ class Consumer {
 struct ServiceOptions {
   std::string catalog_dir;  // where kStandalone streams' entries live (created if missing)
   Clock* clock = &Clock::System();
+  // Prepended to stream names to name their journal streams, keeping services on one journal
+  // apart: "" for delivery streams, kKinesisJournalNamespace for Kinesis streams (a Kinesis
+  // stream and a delivery stream may share a name).
+  std::string journal_namespace;
 };
+inline constexpr char kKinesisJournalNamespace[] = "kinesis+";
 
 class Service {
  public:
@@ -120,6 +125,11 @@ class Service {
   std::vector<std::string> List(std::optional<StreamKind> kind = std::nullopt) const;
   // Replaces a stream's tags (persisted for kStandalone streams).
   Status SetTags(const std::string& name, std::map<std::string, std::string> tags);
+  // Changes a stream's settings (retention, tags, mode, registered consumers, ...) with `change`,
+  // then persists (kStandalone) and publishes the result; changes of one stream are serialised.
+  // `change` may refuse with a Status (returned; nothing changes). It may not change the name,
+  // kind, shards or creation time (InvalidArgument): resharding has its own calls.
+  Status Update(const std::string& name, const std::function<Status(StreamSpec&)>& change);
 
   // Appends `records`; `done` runs exactly once, with one outcome per record in order, after
   // every ok record is durable. A whole-call error (unknown stream) comes as a Status.
@@ -147,6 +157,7 @@ class Service {
     // Append holds it shared while it hands records to the journal; Delete exclusively while it
     // marks the stream deleted.
     SharedMutex life_mu;
+    Mutex update_mu;  // serialises Update (read, change, persist, publish)
     bool deleted SLUICE_GUARDED_BY(life_mu) = false;
   };
 
@@ -162,6 +173,9 @@ class Service {
   Result<std::shared_ptr<Entry>> MakeEntry(StreamSpec spec);
   Status Persist(const StreamSpec& spec) const;
   std::string EntryPath(const std::string& name) const;
+  std::string JournalName(const std::string& name) const {
+    return options_.journal_namespace + name;
+  }
 
   journal::Journal* journal_;
   ServiceOptions options_;

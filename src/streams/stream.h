@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -33,7 +34,16 @@ struct Shard {
   std::optional<uint32_t> parent;           // after a split or merge
   std::optional<uint32_t> adjacent_parent;  // after a merge
   bool open = true;                         // a closed shard takes no more records
+  // A closed shard's end: the offset after its last record (EndingSequenceNumber).
+  std::optional<journal::Offset> end_offset;
   bool operator==(const Shard&) const = default;
+};
+
+// A registered enhanced fan-out consumer (Kinesis RegisterStreamConsumer).
+struct RegisteredConsumer {
+  std::string name;  // [a-zA-Z0-9_.-]{1,128}
+  int64_t created_ms = 0;
+  bool operator==(const RegisteredConsumer&) const = default;
 };
 
 struct StreamSpec {
@@ -43,6 +53,12 @@ struct StreamSpec {
   uint32_t retention_hours = 24;
   std::map<std::string, std::string> tags;
   int64_t created_ms = 0;  // set by Create when 0
+  // Kinesis capacity mode: ON_DEMAND streams scale their shards with the write rate.
+  bool on_demand = false;
+  // Enforce AWS's per-shard write limits (1 MiB/s, 1,000 records/s) so that clients' retry logic
+  // can be tested; off by default.
+  bool enforce_shard_limits = false;
+  std::vector<RegisteredConsumer> consumers;  // enhanced fan-out consumers, by registration
 
   // A stream of `shards` open shards 0..n-1 splitting the key space evenly.
   static StreamSpec WithEvenShards(std::string name, StreamKind kind, uint32_t shards);
@@ -60,6 +76,20 @@ struct Record {
   std::string partition_key;
   std::optional<HashKey> explicit_hash_key;
 };
+
+// The journal payload of a record appended with a partition key (Service::Append): the key's
+// length as 2 bytes little-endian, the key (1-256 bytes), then the data. docs/journal_format.md
+// ("Payloads of keyed streams") documents it; readers of keyed streams split it back.
+inline constexpr size_t kKeyedHeaderBytes = 2;
+inline constexpr size_t kMaxPartitionKeyBytes = 256;
+std::string EncodeKeyed(std::string_view partition_key, std::string_view data);
+struct KeyedView {
+  std::string_view partition_key;
+  std::string_view data;
+};
+// Splits a keyed payload; nullopt when it is not one (too short, or a key longer than the
+// payload) — the reader reports it as corruption.
+std::optional<KeyedView> SplitKeyed(std::string_view payload);
 
 struct Position {
   uint32_t shard = 0;

@@ -1060,5 +1060,18 @@ TEST(JournalFormatTest, SegmentNamesAreZeroPaddedBaseOffsets) {
   EXPECT_FALSE(CheckSegmentHeader(EncodeSegmentHeader(7), 8).ok());
 }
 
+TEST(JournalNamesTest, StreamNamesMayCarryANamespace) {
+  EXPECT_TRUE(journal::IsValidStreamName("orders"));
+  EXPECT_TRUE(journal::IsValidStreamName("kinesis+orders"));
+  EXPECT_TRUE(journal::IsValidStreamName("kinesis+" + std::string(128, 'a')));
+  EXPECT_FALSE(journal::IsValidStreamName("kinesis+" + std::string(129, 'a')));
+  EXPECT_FALSE(journal::IsValidStreamName("+orders"));
+  EXPECT_FALSE(journal::IsValidStreamName("Kinesis+orders"));
+  EXPECT_FALSE(journal::IsValidStreamName("kinesis+.."));
+  EXPECT_FALSE(journal::IsValidStreamName("a+b+c"));
+  EXPECT_FALSE(journal::IsValidStreamName("../x"));
+  EXPECT_FALSE(journal::IsValidName("kinesis+orders"));  // consumer names have no namespace
+}
+
 }  // namespace
 }  // namespace sluice::journal
