@@ -23,6 +23,13 @@ struct ServerConfig {
   // Delivery streams in all (config file and API); CreateDeliveryStream past it answers
   // LimitExceededException. Partitions per stream are bounded by StreamConfig (1..64).
   uint32_t max_delivery_streams = 100;
+  // Kinesis Data Streams API: how long streams stay CREATING / DELETING / UPDATING (ms; 0 = at
+  // once, as kinesalite's --createStreamMs etc., for testing clients' waiters), and the limit of
+  // open shards across all Kinesis streams (LimitExceededException past it).
+  uint64_t kinesis_create_stream_ms = 0;
+  uint64_t kinesis_delete_stream_ms = 0;
+  uint64_t kinesis_update_stream_ms = 0;
+  uint32_t kinesis_shard_limit = 500;
   bool sync = true;                  // fdatasync before acknowledging (never off in production)
   std::string region = "us-east-1";  // for ARNs
   std::string account_id = "000000000000";

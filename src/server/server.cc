@@ -9,6 +9,8 @@
 
 #include "api/firehose_handler.h"
 #include "api/http_server.h"
+#include "api/kinesis_handler.h"
+#include "api/kinesis_ids.h"
 #include "api/router.h"
 #include "common/file_util.h"
 #include "common/mutex.h"
@@ -67,9 +69,28 @@ class ServerImpl : public Server {
       SLUICE_RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
     }
     SLUICE_RETURN_IF_ERROR(registry_->LoadApiStreams());
+    // Kinesis Data Streams: their own catalog and journal namespace, so that a Kinesis stream and
+    // a delivery stream may share a name.
+    kinesis_streams_ = std::make_unique<streams::Service>(
+        journal_.get(),
+        streams::ServiceOptions{fs::Join(sc.data_dir, "kinesis/streams"), &Clock::System(),
+                                streams::kKinesisJournalNamespace});
+    SLUICE_RETURN_IF_ERROR(kinesis_streams_->Open().WithContext("kinesis streams"));
+    SLUICE_ASSIGN_OR_RETURN(
+        api::IteratorCodec iterators,
+        api::IteratorCodec::Open(fs::Join(sc.data_dir, "kinesis/iterator.key")));
+    api::KinesisOptions ko;
+    ko.region = sc.region;
+    ko.account_id = sc.account_id;
+    ko.create_stream_ms = static_cast<int64_t>(sc.kinesis_create_stream_ms);
+    ko.delete_stream_ms = static_cast<int64_t>(sc.kinesis_delete_stream_ms);
+    ko.update_stream_ms = static_cast<int64_t>(sc.kinesis_update_stream_ms);
+    ko.shard_limit = sc.kinesis_shard_limit;
+    kinesis_ = std::make_unique<api::KinesisHandler>(*kinesis_streams_, std::move(iterators), ko);
 
     firehose_ = std::make_unique<api::FirehoseHandler>(*registry_);
     router_.Add(std::string(api::kFirehoseTargetPrefix), firehose_.get());
+    router_.Add(std::string(api::kKinesisTargetPrefix), kinesis_.get());
     api::HttpServerOptions ho;
     SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
     ho.io_threads = static_cast<int>(sc.io_threads);
@@ -77,8 +98,9 @@ class ServerImpl : public Server {
     SLUICE_RETURN_IF_ERROR(http_->Start());
     address_ = (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
                std::to_string(http_->port());
-    spdlog::info("sluice listening on {} (data in {}, {} stream(s))", address_, sc.data_dir,
-                 registry_->ListStreams().size());
+    spdlog::info("sluice listening on {} (data in {}, {} delivery stream(s), {} Kinesis stream(s))",
+                 address_, sc.data_dir, registry_->ListStreams().size(),
+                 kinesis_streams_->List().size());
     if (!options_.ready_file.empty()) {
       SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(options_.ready_file, address_ + "\n"));
     }
@@ -116,7 +138,9 @@ class ServerImpl : public Server {
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<streams::Service> streams_;
   std::unique_ptr<StreamRegistry> registry_;
+  std::unique_ptr<streams::Service> kinesis_streams_;
   std::unique_ptr<api::FirehoseHandler> firehose_;
+  std::unique_ptr<api::KinesisHandler> kinesis_;
   api::Router router_;
   std::unique_ptr<api::HttpServer> http_;
   std::string address_;

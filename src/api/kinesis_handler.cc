@@ -1,0 +1,1608 @@
+#include "api/kinesis_handler.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "api/json_input.h"
+#include "common/base64.h"
+#include "common/json_writer.h"
+
+namespace sluice::api {
+
+struct KinesisHandler::Call {
+  std::string request_id;
+  std::string body;
+  Responder respond;
+};
+
+namespace {
+
+using streams::StreamStatus;
+
+constexpr std::string_view kStreamArnPattern = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
+
+std::string_view StatusName(StreamStatus s) {
+  switch (s) {
+    case StreamStatus::kCreating: return "CREATING";
+    case StreamStatus::kActive: return "ACTIVE";
+    case StreamStatus::kUpdating: return "UPDATING";
+    case StreamStatus::kDeleting: return "DELETING";
+  }
+  return "ACTIVE";
+}
+
+// Epoch seconds with the millisecond fraction, as AWS JSON renders timestamps.
+std::string Seconds(int64_t ms) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000),
+                static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+void CheckName(ValidationErrors& errors, std::optional<std::string_view> v, std::string_view path,
+               size_t max = 128) {
+  if (!v) return;
+  if (v->size() > max) {
+    errors.Add(*v, path, "Member must have length less than or equal to " + std::to_string(max));
+  }
+  if (v->empty()) errors.Add(*v, path, "Member must have length greater than or equal to 1");
+  if (!std::all_of(v->begin(), v->end(), IsNameChar)) {
+    errors.Add(*v, path, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+  }
+}
+
+void CheckRange(ValidationErrors& errors, std::optional<int64_t> v, std::string_view path,
+                int64_t min, int64_t max) {
+  if (!v) return;
+  if (*v < min) {
+    errors.Add(std::to_string(*v), path,
+               "Member must have value greater than or equal to " + std::to_string(min));
+  }
+  if (*v > max) {
+    errors.Add(std::to_string(*v), path,
+               "Member must have value less than or equal to " + std::to_string(max));
+  }
+}
+
+void CheckLength(ValidationErrors& errors, std::optional<std::string_view> v, std::string_view path,
+                 size_t min, size_t max) {
+  if (!v) return;
+  if (v->size() < min) {
+    errors.Add(*v, path, "Member must have length greater than or equal to " + std::to_string(min));
+  }
+  if (v->size() > max) {
+    errors.Add(*v, path, "Member must have length less than or equal to " + std::to_string(max));
+  }
+}
+
+// A timestamp member (epoch seconds, fractional) as ms; a wrong type fails the reader.
+std::optional<int64_t> TimestampMs(JsonReader& reader, simdjson::dom::object obj,
+                                   std::string_view key) {
+  simdjson::dom::element v;
+  if (obj[key].get(v) || v.is_null()) return std::nullopt;
+  double secs = 0;
+  if (v.get_double().get(secs)) {
+    reader.Fail(v.is_string() ? "class java.lang.String can not be converted to milliseconds"
+                              : "Start of structure or map found where not expected.");
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(std::llround(secs * 1000.0));
+}
+
+// How AWS (Java) renders a blob value in a validation message.
+std::string BlobRepr(size_t length) {
+  std::string n = std::to_string(length);
+  return "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
+}
+
+void CheckHashKey(ValidationErrors& errors, std::optional<std::string_view> v,
+                  std::string_view path) {
+  if (!v) return;
+  bool ok = !v->empty() && v->size() <= 39 &&
+            std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+            (*v == "0" || (*v)[0] != '0');
+  if (!ok)
+    errors.Add(*v, path, "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
+}
+
+void WriteHashKeyRange(json::Writer& w, const streams::HashKeyRange& r) {
+  w.Key("HashKeyRange");
+  w.BeginObject();
+  w.Key("StartingHashKey");
+  w.String(r.start.ToDecimal());
+  w.Key("EndingHashKey");
+  w.String(r.end.ToDecimal());
+  w.EndObject();
+}
+
+void WriteShard(json::Writer& w, const streams::StreamSpec& spec, const streams::Shard& s) {
+  w.BeginObject();
+  w.Key("ShardId");
+  w.String(ShardIdString(s.id));
+  if (s.parent) {
+    w.Key("ParentShardId");
+    w.String(ShardIdString(*s.parent));
+  }
+  if (s.adjacent_parent) {
+    w.Key("AdjacentParentShardId");
+    w.String(ShardIdString(*s.adjacent_parent));
+  }
+  WriteHashKeyRange(w, s.hash_keys);
+  w.Key("SequenceNumberRange");
+  w.BeginObject();
+  w.Key("StartingSequenceNumber");
+  w.String(EncodeSequenceNumber({spec.created_ms, s.id, 0}));
+  if (!s.open) {
+    w.Key("EndingSequenceNumber");
+    uint64_t end = s.end_offset ? s.end_offset->value : 0;
+    w.String(EncodeSequenceNumber({spec.created_ms, s.id, end == 0 ? 0 : end - 1}));
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
+void WriteModeDetails(json::Writer& w, const streams::StreamSpec& spec) {
+  w.Key("StreamModeDetails");
+  w.BeginObject();
+  w.Key("StreamMode");
+  w.String(spec.on_demand ? "ON_DEMAND" : "PROVISIONED");
+  w.EndObject();
+}
+
+size_t OpenShards(const streams::StreamSpec& spec) {
+  return static_cast<size_t>(
+      std::count_if(spec.shards.begin(), spec.shards.end(), [](const auto& s) { return s.open; }));
+}
+
+}  // namespace
+
+KinesisHandler::KinesisHandler(streams::Service& service, IteratorCodec iterators,
+                               KinesisOptions options)
+    : service_(service), iterators_(std::move(iterators)), options_(std::move(options)) {}
+
+std::string KinesisHandler::StreamArn(std::string_view name) const {
+  return "arn:aws:kinesis:" + options_.region + ":" + options_.account_id + ":stream/" +
+         std::string(name);
+}
+
+ApiError KinesisHandler::StreamNotFound(std::string_view name) const {
+  return ApiError::NotFound("Stream " + std::string(name) + " under account " +
+                            options_.account_id + " not found.");
+}
+
+ApiError KinesisHandler::ServiceError(const Status& status, std::string_view name,
+                                      const std::string& request_id) const {
+  switch (status.code()) {
+    case StatusCode::kNotFound: return StreamNotFound(name);
+    case StatusCode::kAlreadyExists:
+      return ApiError::InUse("Stream " + std::string(name) + " under account " +
+                             options_.account_id + " already exists.");
+    case StatusCode::kInvalidArgument: return ApiError::InvalidArgument(status.message());
+    case StatusCode::kFailedPrecondition: return ApiError::InUse(status.message());
+    case StatusCode::kResourceExhausted: return {"LimitExceededException", status.message()};
+    default:
+      spdlog::error("kinesis request {}: stream {}: {}", request_id, name, status.ToString());
+      return ApiError::InternalFailure("Internal service failure.");
+  }
+}
+
+void KinesisHandler::Settle() {
+  const int64_t now = options_.clock->NowMs();
+  std::vector<std::string> deletions;
+  {
+    MutexLock lock(mu_);
+    for (auto it = transitions_.begin(); it != transitions_.end();) {
+      if (it->second.until_ms > now) {
+        ++it;
+        continue;
+      }
+      if (it->second.status == StreamStatus::kDeleting) deletions.push_back(it->first);
+      it = transitions_.erase(it);
+    }
+  }
+  for (const auto& name : deletions) {
+    Status st = service_.Delete(name);
+    if (!st.ok() && st.code() != StatusCode::kNotFound) {
+      spdlog::error("kinesis: deleting stream {} failed: {}", name, st.ToString());
+    }
+  }
+}
+
+StreamStatus KinesisHandler::StatusOf(const std::string& name) {
+  MutexLock lock(mu_);
+  auto it = transitions_.find(name);
+  if (it == transitions_.end() || it->second.until_ms <= options_.clock->NowMs()) {
+    return StreamStatus::kActive;
+  }
+  return it->second.status;
+}
+
+void KinesisHandler::BeginTransition(const std::string& name, StreamStatus status,
+                                     int64_t duration_ms) {
+  MutexLock lock(mu_);
+  transitions_[name] = Transition{status, options_.clock->NowMs() + duration_ms};
+}
+
+uint32_t KinesisHandler::OpenShardsAcrossStreams() const {
+  uint32_t n = 0;
+  for (const auto& name : service_.List(streams::StreamKind::kStandalone)) {
+    auto info = service_.Describe(name);
+    if (info.ok()) n += static_cast<uint32_t>(OpenShards(info->spec));
+  }
+  return n;
+}
+
+namespace {
+
+// The stream a request names by StreamName or StreamARN (at least one required, and they must
+// agree). `errors` collects validation errors; a malformed ARN is InvalidArgumentException.
+struct StreamRef {
+  std::optional<std::string> name;
+  std::optional<ApiError> error;
+};
+
+StreamRef ReadStreamRef(JsonReader& reader, ValidationErrors& errors, simdjson::dom::object root,
+                        const std::string& region, const std::string& account) {
+  StreamRef ref;
+  auto name = reader.String(root, "StreamName");
+  auto arn = reader.String(root, "StreamARN");
+  if (reader.failed()) return ref;
+  CheckName(errors, name, "streamName");
+  if (arn) CheckLength(errors, arn, "streamARN", 1, 2048);
+  if (!errors.empty()) return ref;
+  std::optional<std::string> from_arn;
+  if (arn) {
+    const std::string prefix = "arn:aws:kinesis:" + region + ":" + account + ":stream/";
+    std::string_view a = *arn;
+    if (a.substr(0, prefix.size()) != prefix || a.size() == prefix.size() ||
+        !std::all_of(a.begin() + static_cast<std::ptrdiff_t>(prefix.size()), a.end(), IsNameChar)) {
+      ref.error = ApiError::InvalidArgument(
+          "StreamARN " + std::string(a) + " is not a stream ARN of this server (" + prefix +
+          "<name>; pattern " + std::string(kStreamArnPattern) + ")");
+      return ref;
+    }
+    from_arn = std::string(a.substr(prefix.size()));
+  }
+  if (name && from_arn && *name != *from_arn) {
+    ref.error = ApiError::InvalidArgument("StreamName " + std::string(*name) + " and StreamARN " +
+                                          std::string(*arn) + " name different streams.");
+    return ref;
+  }
+  if (name) ref.name = std::string(*name);
+  if (from_arn) ref.name = std::move(from_arn);
+  if (!ref.name) {
+    ref.error = ApiError::InvalidArgument("Either StreamName or StreamARN must be provided.");
+  }
+  return ref;
+}
+
+}  // namespace
+
+// The prologue of most operations: parse, read the stream reference, validate. Returns the
+// parsed root, or answers the call's error and returns nullopt.
+#define SLUICE_KINESIS_PARSE(call, root)                                                   \
+  auto root##_parsed = ParseBody((call).body);                                             \
+  if (!root##_parsed.ok()) return ErrorResponse(root##_parsed.error(), (call).request_id); \
+  simdjson::dom::object root = root##_parsed.value()
+
+void KinesisHandler::Handle(HttpRequest request, Responder respond) {
+  Call call{NewRequestId(), std::move(request.body), std::move(respond)};
+  std::string_view target = request.Header("X-Amz-Target");
+  std::string_view op = target.substr(std::min(target.size(), kKinesisTargetPrefix.size()));
+  if (target.substr(0, kKinesisTargetPrefix.size()) != kKinesisTargetPrefix) {
+    return call.respond(ErrorResponse(ApiError::UnknownOperation(""), call.request_id));
+  }
+  Settle();
+  if (op == "PutRecords") return PutRecords(call);
+  if (op == "PutRecord") return PutRecord(call);
+  using Op = HttpResponse (KinesisHandler::*)(Call&);
+  static const std::map<std::string_view, Op> kOps = {
+      {"GetRecords", &KinesisHandler::GetRecords},
+      {"GetShardIterator", &KinesisHandler::GetShardIterator},
+      {"CreateStream", &KinesisHandler::CreateStream},
+      {"DeleteStream", &KinesisHandler::DeleteStream},
+      {"DescribeStream", &KinesisHandler::DescribeStream},
+      {"DescribeStreamSummary", &KinesisHandler::DescribeStreamSummary},
+      {"ListStreams", &KinesisHandler::ListStreams},
+      {"ListShards", &KinesisHandler::ListShards},
+      {"AddTagsToStream", &KinesisHandler::AddTags},
+      {"RemoveTagsFromStream", &KinesisHandler::RemoveTags},
+      {"ListTagsForStream", &KinesisHandler::ListTags},
+      {"RegisterStreamConsumer", &KinesisHandler::RegisterConsumer},
+      {"DescribeStreamConsumer", &KinesisHandler::DescribeConsumer},
+      {"ListStreamConsumers", &KinesisHandler::ListConsumers},
+      {"DeregisterStreamConsumer", &KinesisHandler::DeregisterConsumer},
+  };
+  if (op == "IncreaseStreamRetentionPeriod") return call.respond(ChangeRetention(call, true));
+  if (op == "DecreaseStreamRetentionPeriod") return call.respond(ChangeRetention(call, false));
+  auto it = kOps.find(op);
+  if (it == kOps.end()) {
+    return call.respond(ErrorResponse(ApiError::UnknownOperation(""), call.request_id));
+  }
+  call.respond((this->*(it->second))(call));
+}
+
+// ---- data plane -------------------------------------------------------------------------------
+
+namespace {
+
+struct PutInput {
+  std::string stream;
+  std::vector<streams::Record> records;
+};
+
+// Reads one record's members ("record" paths are 1-based "records.<i>.member.<x>", or top-level
+// for PutRecord).
+void ReadRecord(JsonReader& reader, ValidationErrors& errors, simdjson::dom::object obj,
+                const std::string& path, streams::Record& out, size_t& bytes,
+                std::optional<ApiError>& hash_error) {
+  auto key = reader.String(obj, "PartitionKey");
+  auto explicit_key = reader.String(obj, "ExplicitHashKey");
+  bool has_data = reader.Blob(obj, "Data", out.data);
+  if (reader.failed()) return;
+  const std::string prefix = path.empty() ? "" : path + ".";
+  if (!has_data) errors.Add(std::nullopt, prefix + "data", "Member must not be null");
+  if (!key) {
+    errors.Add(std::nullopt, prefix + "partitionKey", "Member must not be null");
+  } else {
+    CheckLength(errors, key, prefix + "partitionKey", 1, 256);
+    out.partition_key = std::string(*key);
+  }
+  if (out.data.size() > kKinesisMaxRecordBytes) {
+    errors.Add(
+        BlobRepr(out.data.size()), prefix + "data",
+        "Member must have length less than or equal to " + std::to_string(kKinesisMaxRecordBytes));
+  }
+  CheckHashKey(errors, explicit_key, prefix + "explicitHashKey");
+  if (explicit_key && errors.empty()) {
+    out.explicit_hash_key = streams::HashKey::Parse(*explicit_key);
+    if (!out.explicit_hash_key && !hash_error) {
+      hash_error = ApiError::InvalidArgument(
+          "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+          "Specified value was " +
+          std::string(*explicit_key));
+    }
+  }
+  bytes += out.data.size() + out.partition_key.size();
+}
+
+}  // namespace
+
+void KinesisHandler::PutRecord(Call& call) {
+  auto parsed = ParseBody(call.body);
+  if (!parsed.ok()) return call.respond(ErrorResponse(parsed.error(), call.request_id));
+  JsonReader reader;
+  ValidationErrors errors;
+  StreamRef ref =
+      ReadStreamRef(reader, errors, parsed.value(), options_.region, options_.account_id);
+  PutInput in;
+  size_t bytes = 0;
+  std::optional<ApiError> hash_error;
+  auto& record = in.records.emplace_back();
+  if (!reader.failed()) ReadRecord(reader, errors, parsed.value(), "", record, bytes, hash_error);
+  if (reader.failed()) return call.respond(ErrorResponse(reader.error(), call.request_id));
+  if (!errors.empty()) return call.respond(ErrorResponse(errors.ToError(), call.request_id));
+  if (ref.error) return call.respond(ErrorResponse(*ref.error, call.request_id));
+  if (hash_error) return call.respond(ErrorResponse(*hash_error, call.request_id));
+  if (record.data.size() + record.partition_key.size() > kKinesisMaxRecordBytes) {
+    return call.respond(ErrorResponse(
+        ApiError::InvalidArgument("Record size including the partition key exceeds 1 MiB."),
+        call.request_id));
+  }
+  std::string name = *ref.name;
+  if (StatusOf(name) == StreamStatus::kCreating || StatusOf(name) == StreamStatus::kDeleting) {
+    return call.respond(ErrorResponse(StreamNotFound(name), call.request_id));
+  }
+  service_.Append(
+      name, std::move(in.records),
+      [this, name, request_id = call.request_id,
+       respond = std::move(call.respond)](Result<streams::AppendResult> r) {
+        if (!r.ok())
+          return respond(ErrorResponse(ServiceError(r.status(), name, request_id), request_id));
+        const auto& o = r->records.at(0);
+        if (!o.status.ok()) {
+          if (o.status.code() == StatusCode::kResourceExhausted) {
+            return respond(ErrorResponse(
+                {"ProvisionedThroughputExceededException",
+                 "Rate exceeded for shard " + ShardIdString(o.position.shard) + " in stream " +
+                     name + " under account " + options_.account_id + "."},
+                request_id));
+          }
+          return respond(
+              ErrorResponse(ApiError::InternalFailure("Internal service failure."), request_id));
+        }
+        json::Writer w;
+        w.BeginObject();
+        w.Key("ShardId");
+        w.String(ShardIdString(o.position.shard));
+        w.Key("SequenceNumber");
+        w.String(EncodeSequenceNumber(
+            {r->stream_created_ms, o.position.shard, o.position.offset.value}));
+        w.EndObject();
+        respond(JsonResponse(200, w.Take(), request_id));
+      });
+}
+
+void KinesisHandler::PutRecords(Call& call) {
+  auto parsed = ParseBody(call.body);
+  if (!parsed.ok()) return call.respond(ErrorResponse(parsed.error(), call.request_id));
+  JsonReader reader;
+  ValidationErrors errors;
+  StreamRef ref =
+      ReadStreamRef(reader, errors, parsed.value(), options_.region, options_.account_id);
+  auto list = reader.List(parsed.value(), "Records");
+  PutInput in;
+  size_t bytes = 0;
+  std::optional<ApiError> hash_error;
+  if (list && !reader.failed()) {
+    size_t i = 0;
+    in.records.reserve(list->size());
+    for (auto element : *list) {
+      ++i;
+      auto obj = reader.StructValue(element);
+      if (!obj) break;
+      ReadRecord(reader, errors, *obj, "records." + std::to_string(i) + ".member",
+                 in.records.emplace_back(), bytes, hash_error);
+      if (reader.failed()) break;
+    }
+  }
+  if (reader.failed()) return call.respond(ErrorResponse(reader.error(), call.request_id));
+  if (!list) {
+    errors.Add(std::nullopt, "records", "Member must not be null");
+  } else if (in.records.empty()) {
+    errors.Add("[]", "records", "Member must have length greater than or equal to 1");
+  } else if (in.records.size() > kKinesisMaxRecords) {
+    errors.Add(
+        std::nullopt, "records",
+        "Member must have length less than or equal to " + std::to_string(kKinesisMaxRecords));
+  }
+  if (!errors.empty()) return call.respond(ErrorResponse(errors.ToError(), call.request_id));
+  if (ref.error) return call.respond(ErrorResponse(*ref.error, call.request_id));
+  if (hash_error) return call.respond(ErrorResponse(*hash_error, call.request_id));
+  if (bytes > kKinesisMaxRequestBytes) {
+    return call.respond(ErrorResponse(ApiError::InvalidArgument("Records size exceeds 5 MB limit"),
+                                      call.request_id));
+  }
+  std::string name = *ref.name;
+  if (StatusOf(name) == StreamStatus::kCreating || StatusOf(name) == StreamStatus::kDeleting) {
+    return call.respond(ErrorResponse(StreamNotFound(name), call.request_id));
+  }
+  service_.Append(
+      name, std::move(in.records),
+      [this, name, request_id = call.request_id,
+       respond = std::move(call.respond)](Result<streams::AppendResult> r) {
+        if (!r.ok())
+          return respond(ErrorResponse(ServiceError(r.status(), name, request_id), request_id));
+        int64_t failed = 0;
+        for (const auto& o : r->records) failed += o.status.ok() ? 0 : 1;
+        json::Writer w;
+        w.BeginObject();
+        w.Key("FailedRecordCount");
+        w.Int(failed);
+        w.Key("Records");
+        w.BeginArray();
+        for (const auto& o : r->records) {
+          w.BeginObject();
+          if (o.status.ok()) {
+            w.Key("SequenceNumber");
+            w.String(EncodeSequenceNumber(
+                {r->stream_created_ms, o.position.shard, o.position.offset.value}));
+            w.Key("ShardId");
+            w.String(ShardIdString(o.position.shard));
+          } else if (o.status.code() == StatusCode::kResourceExhausted) {
+            w.Key("ErrorCode");
+            w.String("ProvisionedThroughputExceededException");
+            w.Key("ErrorMessage");
+            w.String("Rate exceeded for shard " + ShardIdString(o.position.shard) + " in stream " +
+                     name + " under account " + options_.account_id + ".");
+          } else {
+            w.Key("ErrorCode");
+            w.String("InternalFailure");
+            w.Key("ErrorMessage");
+            w.String("Internal service failure.");
+          }
+          w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        respond(JsonResponse(200, w.Take(), request_id));
+      });
+}
+
+HttpResponse KinesisHandler::GetShardIterator(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  StreamRef ref = ReadStreamRef(reader, errors, root, options_.region, options_.account_id);
+  auto shard_id = reader.String(root, "ShardId");
+  auto type = reader.String(root, "ShardIteratorType");
+  auto starting = reader.String(root, "StartingSequenceNumber");
+  auto timestamp = TimestampMs(reader, root, "Timestamp");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!shard_id) errors.Add(std::nullopt, "shardId", "Member must not be null");
+  CheckLength(errors, shard_id, "shardId", 1, 128);
+  static constexpr std::string_view kTypes[] = {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER",
+                                                "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"};
+  if (!type) {
+    errors.Add(std::nullopt, "shardIteratorType", "Member must not be null");
+  } else if (std::find(std::begin(kTypes), std::end(kTypes), *type) == std::end(kTypes)) {
+    errors.Add(*type, "shardIteratorType",
+               "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, "
+               "AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]");
+  }
+  if (starting && !IsSequenceNumberSyntax(*starting)) {
+    errors.Add(*starting, "startingSequenceNumber",
+               "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})");
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (ref.error) return ErrorResponse(*ref.error, call.request_id);
+  const std::string& name = *ref.name;
+  const std::string account = options_.account_id;
+  auto shard = ParseShardId(*shard_id);
+  auto info = service_.Describe(name);
+  if (!info.ok() || StatusOf(name) == StreamStatus::kCreating) {
+    return ErrorResponse(StreamNotFound(name), call.request_id);
+  }
+  const std::string shard_text = shard ? ShardIdString(*shard) : std::string(*shard_id);
+  const streams::Shard* found = nullptr;
+  for (const auto& s : info->spec.shards) {
+    if (shard && s.id == *shard) found = &s;
+  }
+  if (found == nullptr) {
+    return ErrorResponse(ApiError::NotFound("Shard " + shard_text + " in stream " + name +
+                                            " under account " + account + " does not exist"),
+                         call.request_id);
+  }
+  using T = streams::StartingPosition::Type;
+  streams::StartingPosition from;
+  const bool by_sequence = *type == "AT_SEQUENCE_NUMBER" || *type == "AFTER_SEQUENCE_NUMBER";
+  if (by_sequence != starting.has_value()) {
+    return ErrorResponse(
+        ApiError::InvalidArgument(
+            "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+            "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+            "StartingSequenceNumber. Request specified " +
+            std::string(*type) + (starting ? " and also a" : " and no") +
+            " StartingSequenceNumber."),
+        call.request_id);
+  }
+  if (by_sequence) {
+    auto seq = DecodeSequenceNumber(*starting);
+    if (!seq) {
+      return ErrorResponse(ApiError::InvalidArgument(
+                               "StartingSequenceNumber " + std::string(*starting) +
+                               " used in GetShardIterator on shard " + shard_text + " in stream " +
+                               name + " under account " + account + " is invalid."),
+                           call.request_id);
+    }
+    if (seq->shard != found->id) {
+      return ErrorResponse(
+          ApiError::InvalidArgument("Invalid StartingSequenceNumber. It encodes " +
+                                    ShardIdString(seq->shard) +
+                                    ", while it was used in a call to a shard with " + shard_text),
+          call.request_id);
+    }
+    if (seq->stream_created_ms != info->spec.created_ms) {
+      return ErrorResponse(
+          ApiError::InvalidArgument("StartingSequenceNumber " + std::string(*starting) +
+                                    " used in GetShardIterator on shard " + shard_text +
+                                    " in stream " + name + " under account " + account +
+                                    " is invalid because it did not come from this stream."),
+          call.request_id);
+    }
+    from.type = *type == "AT_SEQUENCE_NUMBER" ? T::kAt : T::kAfter;
+    from.offset = journal::Offset{seq->offset};
+  } else if (*type == "TRIM_HORIZON") {
+    from.type = T::kTrimHorizon;
+  } else if (*type == "LATEST") {
+    from.type = T::kLatest;
+  } else {
+    if (!timestamp) {
+      return ErrorResponse(
+          ApiError::InvalidArgument("Must specify timestampInMillis parameter for iterator of type "
+                                    "AT_TIMESTAMP. Current request has no timestamp parameter."),
+          call.request_id);
+    }
+    if (*timestamp > options_.clock->NowMs()) {
+      return ErrorResponse(
+          ApiError::InvalidArgument("The timestampInMillis parameter cannot be greater than the "
+                                    "currentTimestampInMillis. timestampInMillis: " +
+                                    std::to_string(*timestamp) + ", currentTimestampInMillis: " +
+                                    std::to_string(options_.clock->NowMs())),
+          call.request_id);
+    }
+    from.type = T::kAtTimestamp;
+    from.timestamp_ms = *timestamp;
+  }
+  auto reader_at = service_.Read(name, found->id, from);
+  if (!reader_at.ok()) {
+    if (reader_at.status().code() == StatusCode::kInvalidArgument) {
+      return ErrorResponse(ApiError::InvalidArgument(
+                               "StartingSequenceNumber " + std::string(*starting) +
+                               " used in GetShardIterator on shard " + shard_text + " in stream " +
+                               name + " under account " + account + " is invalid."),
+                           call.request_id);
+    }
+    return ErrorResponse(ServiceError(reader_at.status(), name, call.request_id), call.request_id);
+  }
+  IteratorParts it{name, info->spec.created_ms, found->id, (*reader_at)->position().value,
+                   options_.clock->NowMs()};
+  json::Writer w;
+  w.BeginObject();
+  w.Key("ShardIterator");
+  w.String(iterators_.Encode(it));
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+HttpResponse KinesisHandler::GetRecords(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto iterator = reader.String(root, "ShardIterator");
+  auto limit = reader.Integer(root, "Limit");
+  auto arn = reader.String(root, "StreamARN");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!iterator) errors.Add(std::nullopt, "shardIterator", "Member must not be null");
+  CheckLength(errors, iterator, "shardIterator", 1, 512);
+  CheckRange(errors, limit, "limit", 1, static_cast<int64_t>(kKinesisMaxGetRecords));
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  auto parts = iterators_.Decode(*iterator);
+  if (!parts) {
+    return ErrorResponse(ApiError::InvalidArgument("Invalid ShardIterator."), call.request_id);
+  }
+  const int64_t now = options_.clock->NowMs();
+  if (now - parts->issued_ms > kIteratorLifetimeMs) {
+    return ErrorResponse(
+        {"ExpiredIteratorException",
+         "Iterator expired. The iterator was created at time " + AmzUtcString(parts->issued_ms) +
+             " while right now it is " + AmzUtcString(now) +
+             " which is further in the future than the tolerated delay of " +
+             std::to_string(kIteratorLifetimeMs) + " milliseconds."},
+        call.request_id);
+  }
+  if (arn && *arn != StreamArn(parts->stream)) {
+    return ErrorResponse(ApiError::InvalidArgument("StreamARN " + std::string(*arn) +
+                                                   " does not match the ShardIterator."),
+                         call.request_id);
+  }
+  const std::string& name = parts->stream;
+  auto info = service_.Describe(name);
+  const streams::Shard* shard = nullptr;
+  if (info.ok() && info->spec.created_ms == parts->stream_created_ms) {
+    for (const auto& s : info->spec.shards) {
+      if (s.id == parts->shard) shard = &s;
+    }
+  }
+  if (shard == nullptr) {
+    return ErrorResponse(
+        ApiError::NotFound("Shard " + ShardIdString(parts->shard) + " in stream " + name +
+                           " under account " + options_.account_id + " does not exist"),
+        call.request_id);
+  }
+  auto shard_reader = service_.Read(
+      name, shard->id, {streams::StartingPosition::Type::kAt, journal::Offset{parts->offset}, 0});
+  if (!shard_reader.ok()) {
+    return ErrorResponse(ServiceError(shard_reader.status(), name, call.request_id),
+                         call.request_id);
+  }
+  std::vector<journal::StoredRecord> records;
+  const size_t max = limit ? static_cast<size_t>(*limit) : kKinesisMaxGetRecords;
+  // Reads up to the limits; a record is never split, so a response may pass 10 MiB by one record
+  // (at most 1 MiB).
+  size_t bytes = 0;
+  while (records.size() < max && bytes < kKinesisMaxGetBytes) {
+    size_t before = records.size();
+    auto n = (*shard_reader)->Next(max - records.size(), kKinesisMaxGetBytes - bytes, records);
+    if (!n.ok()) {
+      return ErrorResponse(ServiceError(n.status(), name, call.request_id), call.request_id);
+    }
+    if (*n == 0) break;
+    for (size_t i = before; i < records.size(); ++i) bytes += records[i].data.size();
+  }
+  const journal::Offset next = (*shard_reader)->position();
+  auto end = service_.Read(name, shard->id, {streams::StartingPosition::Type::kLatest, {}, 0});
+  const uint64_t end_offset = end.ok() ? (*end)->position().value : next.value;
+  json::Writer w;
+  w.BeginObject();
+  w.Key("Records");
+  w.BeginArray();
+  for (const auto& r : records) {
+    auto keyed = streams::SplitKeyed(r.data);
+    if (!keyed) {
+      spdlog::error("kinesis: stream {} shard {} offset {}: the record is not keyed; skipped", name,
+                    shard->id, r.offset.value);
+      continue;
+    }
+    w.BeginObject();
+    w.Key("SequenceNumber");
+    w.String(EncodeSequenceNumber({parts->stream_created_ms, shard->id, r.offset.value}));
+    w.Key("ApproximateArrivalTimestamp");
+    w.Raw(Seconds(r.arrival_ms));
+    w.Key("Data");
+    std::string data;
+    base64::EncodeTo(keyed->data, data);
+    w.String(data);
+    w.Key("PartitionKey");
+    w.String(keyed->partition_key);
+    w.EndObject();
+  }
+  w.EndArray();
+  const bool drained = !shard->open && shard->end_offset && next >= *shard->end_offset;
+  if (drained) {
+    w.Key("ChildShards");
+    w.BeginArray();
+    for (const auto& child : info->spec.shards) {
+      if (child.parent != shard->id && child.adjacent_parent != shard->id) continue;
+      w.BeginObject();
+      w.Key("ShardId");
+      w.String(ShardIdString(child.id));
+      w.Key("ParentShards");
+      w.BeginArray();
+      if (child.parent) w.String(ShardIdString(*child.parent));
+      if (child.adjacent_parent) w.String(ShardIdString(*child.adjacent_parent));
+      w.EndArray();
+      WriteHashKeyRange(w, child.hash_keys);
+      w.EndObject();
+    }
+    w.EndArray();
+  } else {
+    w.Key("NextShardIterator");
+    w.String(iterators_.Encode(
+        {name, parts->stream_created_ms, shard->id, next.value, options_.clock->NowMs()}));
+  }
+  w.Key("MillisBehindLatest");
+  int64_t behind = 0;
+  if (next.value < end_offset && !records.empty()) {
+    behind = std::max<int64_t>(0, now - records.back().arrival_ms);
+  }
+  w.Int(behind);
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+// ---- control plane ----------------------------------------------------------------------------
+
+namespace {
+
+// Reads the stream reference of a control-plane call. Returns the name, or the error response.
+struct Named {
+  std::string name;
+  std::optional<HttpResponse> error;
+};
+
+}  // namespace
+
+#define SLUICE_KINESIS_STREAM(call, root, reader, errors, named) \
+  JsonReader reader;                                             \
+  ValidationErrors errors;                                       \
+  StreamRef named##_ref = ReadStreamRef(reader, errors, root, options_.region, options_.account_id);
+
+HttpResponse KinesisHandler::CreateStream(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto name = reader.String(root, "StreamName");
+  auto shard_count = reader.Integer(root, "ShardCount");
+  auto mode_details = reader.Struct(root, "StreamModeDetails");
+  std::optional<std::string_view> mode;
+  if (mode_details && !reader.failed()) mode = reader.String(*mode_details, "StreamMode");
+  auto tags = reader.Struct(root, "Tags");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!name) errors.Add(std::nullopt, "streamName", "Member must not be null");
+  CheckName(errors, name, "streamName");
+  CheckRange(errors, shard_count, "shardCount", 1, INT32_MAX);
+  if (mode_details && !mode) {
+    errors.Add(std::nullopt, "streamModeDetails.streamMode", "Member must not be null");
+  }
+  if (mode && *mode != "PROVISIONED" && *mode != "ON_DEMAND") {
+    errors.Add(*mode, "streamModeDetails.streamMode",
+               "Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]");
+  }
+  std::map<std::string, std::string> tag_map;
+  if (tags) {
+    for (auto [k, v] : *tags) {
+      std::string_view value;
+      if (v.get(value)) {
+        return ErrorResponse(ApiError::Serialization("Unexpected token received from parser"),
+                             call.request_id);
+      }
+      tag_map.emplace(std::string(k), std::string(value));
+    }
+    if (tag_map.size() > 50) {
+      return ErrorResponse(
+          {"InvalidArgumentException",
+           "Failed to create stream " + std::string(*name) + " under account " +
+               options_.account_id + " because a given tag set exceeds the limit of 50 tags."},
+          call.request_id);
+    }
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  const bool on_demand = mode && *mode == "ON_DEMAND";
+  if (on_demand && shard_count) {
+    return ErrorResponse(
+        {"ValidationException",
+         "ShardCount must not be specified for streams with the ON_DEMAND capacity mode."},
+        call.request_id);
+  }
+  if (!on_demand && !shard_count) {
+    return ErrorResponse(
+        ApiError::InvalidArgument("ShardCount is required for streams with the PROVISIONED "
+                                  "capacity mode."),
+        call.request_id);
+  }
+  const uint32_t shards =
+      on_demand ? options_.on_demand_shards : static_cast<uint32_t>(*shard_count);
+  MutexLock admin(admin_mu_);
+  if (OpenShardsAcrossStreams() + shards > options_.shard_limit) {
+    return ErrorResponse(
+        {"LimitExceededException",
+         "This request would exceed the shard limit for the account " + options_.account_id +
+             " in " + options_.region +
+             ". Current shard count for the account: " + std::to_string(OpenShardsAcrossStreams()) +
+             ". Limit: " + std::to_string(options_.shard_limit) +
+             ". Number of additional shards that would " +
+             "have resulted from this request: " + std::to_string(shards) + ". Refer to the " +
+             "AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/" +
+             "aws_service_limits.html) for current limits and how to request higher limits."},
+        call.request_id);
+  }
+  auto spec = streams::StreamSpec::WithEvenShards(std::string(*name),
+                                                  streams::StreamKind::kStandalone, shards);
+  spec.on_demand = on_demand;
+  spec.tags = std::move(tag_map);
+  Status st = service_.Create(std::move(spec));
+  if (!st.ok()) return ErrorResponse(ServiceError(st, *name, call.request_id), call.request_id);
+  spdlog::info("kinesis: created stream {} ({} shards, {})", *name, shards,
+               on_demand ? "ON_DEMAND" : "PROVISIONED");
+  if (options_.create_stream_ms > 0) {
+    BeginTransition(std::string(*name), StreamStatus::kCreating, options_.create_stream_ms);
+  }
+  return JsonResponse(200, "", call.request_id);
+}
+
+HttpResponse KinesisHandler::DeleteStream(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  SLUICE_KINESIS_STREAM(call, root, reader, errors, target);
+  auto enforce = reader.Boolean(root, "EnforceConsumerDeletion");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (target_ref.error) return ErrorResponse(*target_ref.error, call.request_id);
+  const std::string& name = *target_ref.name;
+  MutexLock admin(admin_mu_);
+  auto info = service_.Describe(name);
+  if (!info.ok() || StatusOf(name) == StreamStatus::kDeleting) {
+    return ErrorResponse(StreamNotFound(name), call.request_id);
+  }
+  if (!info->spec.consumers.empty() && !enforce.value_or(false)) {
+    return ErrorResponse(
+        ApiError::InUse("Stream " + name + " under account " + options_.account_id +
+                        " has registered consumers; set "
+                        "EnforceConsumerDeletion to delete them with it."),
+        call.request_id);
+  }
+  if (options_.delete_stream_ms > 0) {
+    BeginTransition(name, StreamStatus::kDeleting, options_.delete_stream_ms);
+  } else {
+    Status st = service_.Delete(name);
+    if (!st.ok()) return ErrorResponse(ServiceError(st, name, call.request_id), call.request_id);
+  }
+  spdlog::info("kinesis: deleted stream {}", name);
+  return JsonResponse(200, "", call.request_id);
+}
+
+namespace {
+
+void WriteSummaryFields(json::Writer& w, const streams::StreamSpec& spec, std::string_view arn,
+                        std::string_view status) {
+  w.Key("StreamName");
+  w.String(spec.name);
+  w.Key("StreamARN");
+  w.String(arn);
+  w.Key("StreamStatus");
+  w.String(status);
+  WriteModeDetails(w, spec);
+  w.Key("RetentionPeriodHours");
+  w.Uint(spec.retention_hours);
+  w.Key("StreamCreationTimestamp");
+  w.Raw(Seconds(spec.created_ms));
+  w.Key("EnhancedMonitoring");
+  w.BeginArray();
+  w.BeginObject();
+  w.Key("ShardLevelMetrics");
+  w.BeginArray();
+  w.EndArray();
+  w.EndObject();
+  w.EndArray();
+  w.Key("EncryptionType");
+  w.String("NONE");
+}
+
+}  // namespace
+
+HttpResponse KinesisHandler::DescribeStream(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  SLUICE_KINESIS_STREAM(call, root, reader, errors, target);
+  auto limit = reader.Integer(root, "Limit");
+  auto start = reader.String(root, "ExclusiveStartShardId");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  CheckRange(errors, limit, "limit", 1, 10000);
+  CheckLength(errors, start, "exclusiveStartShardId", 1, 128);
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (target_ref.error) return ErrorResponse(*target_ref.error, call.request_id);
+  const std::string& name = *target_ref.name;
+  auto info = service_.Describe(name);
+  if (!info.ok()) return ErrorResponse(StreamNotFound(name), call.request_id);
+  std::optional<uint32_t> after;
+  if (start) after = ParseShardId(*start);
+  const size_t max = limit ? static_cast<size_t>(*limit) : 100;
+  json::Writer w;
+  w.BeginObject();
+  w.Key("StreamDescription");
+  w.BeginObject();
+  WriteSummaryFields(w, info->spec, StreamArn(name), StatusName(StatusOf(name)));
+  w.Key("Shards");
+  w.BeginArray();
+  size_t n = 0;
+  bool more = false;
+  auto shards = info->spec.shards;
+  std::sort(shards.begin(), shards.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  for (const auto& s : shards) {
+    if (start && (!after || s.id <= *after)) continue;
+    if (n == max) {
+      more = true;
+      break;
+    }
+    WriteShard(w, info->spec, s);
+    ++n;
+  }
+  w.EndArray();
+  w.Key("HasMoreShards");
+  w.Bool(more);
+  w.EndObject();
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+HttpResponse KinesisHandler::DescribeStreamSummary(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  SLUICE_KINESIS_STREAM(call, root, reader, errors, target);
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (target_ref.error) return ErrorResponse(*target_ref.error, call.request_id);
+  const std::string& name = *target_ref.name;
+  auto info = service_.Describe(name);
+  if (!info.ok()) return ErrorResponse(StreamNotFound(name), call.request_id);
+  json::Writer w;
+  w.BeginObject();
+  w.Key("StreamDescriptionSummary");
+  w.BeginObject();
+  WriteSummaryFields(w, info->spec, StreamArn(name), StatusName(StatusOf(name)));
+  w.Key("OpenShardCount");
+  w.Uint(OpenShards(info->spec));
+  w.Key("ConsumerCount");
+  w.Uint(info->spec.consumers.size());
+  w.EndObject();
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+HttpResponse KinesisHandler::ListStreams(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto limit = reader.Integer(root, "Limit");
+  auto start = reader.String(root, "ExclusiveStartStreamName");
+  auto token = reader.String(root, "NextToken");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  CheckRange(errors, limit, "limit", 1, 10000);
+  CheckName(errors, start, "exclusiveStartStreamName");
+  CheckLength(errors, token, "nextToken", 1, 1048576);
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  std::string after = start ? std::string(*start) : "";
+  if (token) {
+    auto t = iterators_.DecodeToken(*token);
+    if (!t || t->subject != "ListStreams") {
+      return ErrorResponse(ApiError::InvalidArgument("NextToken is invalid."), call.request_id);
+    }
+    if (options_.clock->NowMs() - t->issued_ms > kIteratorLifetimeMs) {
+      return ErrorResponse({"ExpiredNextTokenException", "The NextToken has expired."},
+                           call.request_id);
+    }
+    after = t->after;
+  }
+  const size_t max = limit ? static_cast<size_t>(*limit) : 100;
+  std::vector<std::string> names = service_.List(streams::StreamKind::kStandalone);
+  json::Writer w;
+  w.BeginObject();
+  std::vector<streams::StreamInfo> page;
+  bool more = false;
+  for (const auto& n : names) {
+    if (!after.empty() && n <= after) continue;
+    if (page.size() == max) {
+      more = true;
+      break;
+    }
+    auto info = service_.Describe(n);
+    if (info.ok()) page.push_back(*std::move(info));
+  }
+  w.Key("StreamNames");
+  w.BeginArray();
+  for (const auto& s : page) w.String(s.spec.name);
+  w.EndArray();
+  w.Key("HasMoreStreams");
+  w.Bool(more);
+  if (more && !page.empty()) {
+    w.Key("NextToken");
+    w.String(iterators_.EncodeToken("ListStreams", page.back().spec.name, options_.clock->NowMs()));
+  }
+  w.Key("StreamSummaries");
+  w.BeginArray();
+  for (const auto& s : page) {
+    w.BeginObject();
+    w.Key("StreamName");
+    w.String(s.spec.name);
+    w.Key("StreamARN");
+    w.String(StreamArn(s.spec.name));
+    w.Key("StreamStatus");
+    w.String(StatusName(StatusOf(s.spec.name)));
+    WriteModeDetails(w, s.spec);
+    w.Key("StreamCreationTimestamp");
+    w.Raw(Seconds(s.spec.created_ms));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+namespace {
+
+// ShardFilter (ListShards). Shards carry no creation time of their own: the stream's first shards
+// (no parent) are the ones of its trim horizon and of any time up to its creation; a time after
+// it selects the shards open now. Sluice keeps closed shards listed until their stream goes.
+bool ShardMatchesFilter(std::string_view type, const streams::Shard& s, std::optional<int64_t> time,
+                        const streams::StreamSpec& spec) {
+  const bool root = !s.parent && !s.adjacent_parent;
+  if (type == "AT_LATEST") return s.open;
+  if (type == "AT_TRIM_HORIZON") return root;
+  if (type == "AT_TIMESTAMP") return time && *time <= spec.created_ms ? root : s.open;
+  if (type == "FROM_TIMESTAMP") return time && *time <= spec.created_ms ? true : s.open;
+  return true;  // FROM_TRIM_HORIZON, AFTER_SHARD_ID (handled by the caller)
+}
+
+}  // namespace
+
+HttpResponse KinesisHandler::ListShards(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto name_member = reader.String(root, "StreamName");
+  auto arn_member = reader.String(root, "StreamARN");
+  auto token = reader.String(root, "NextToken");
+  auto start = reader.String(root, "ExclusiveStartShardId");
+  auto limit = reader.Integer(root, "MaxResults");
+  auto created = TimestampMs(reader, root, "StreamCreationTimestamp");
+  auto filter = reader.Struct(root, "ShardFilter");
+  std::optional<std::string_view> filter_type, filter_shard;
+  std::optional<int64_t> filter_time;
+  if (filter && !reader.failed()) {
+    filter_type = reader.String(*filter, "Type");
+    filter_shard = reader.String(*filter, "ShardId");
+    filter_time = TimestampMs(reader, *filter, "Timestamp");
+  }
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  CheckName(errors, name_member, "streamName");
+  CheckRange(errors, limit, "maxResults", 1, 10000);
+  CheckLength(errors, token, "nextToken", 1, 1048576);
+  CheckLength(errors, start, "exclusiveStartShardId", 1, 128);
+  static constexpr std::string_view kFilters[] = {"AFTER_SHARD_ID",    "AT_TRIM_HORIZON",
+                                                  "FROM_TRIM_HORIZON", "AT_LATEST",
+                                                  "AT_TIMESTAMP",      "FROM_TIMESTAMP"};
+  if (filter && !filter_type)
+    errors.Add(std::nullopt, "shardFilter.type", "Member must not be null");
+  if (filter_type &&
+      std::find(std::begin(kFilters), std::end(kFilters), *filter_type) == std::end(kFilters)) {
+    errors.Add(*filter_type, "shardFilter.type",
+               "Member must satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, "
+               "FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]");
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  std::string name;
+  std::optional<uint32_t> after;
+  if (token) {
+    if (name_member || arn_member || start || created) {
+      return ErrorResponse(
+          ApiError::InvalidArgument("NextToken and StreamName cannot be provided together."),
+          call.request_id);
+    }
+    auto t = iterators_.DecodeToken(*token);
+    if (!t || t->subject.rfind("ListShards/", 0) != 0) {
+      return ErrorResponse(ApiError::InvalidArgument("NextToken is invalid."), call.request_id);
+    }
+    if (options_.clock->NowMs() - t->issued_ms > kIteratorLifetimeMs) {
+      return ErrorResponse(
+          {"ExpiredNextTokenException", "The timestamp of the NextToken has expired."},
+          call.request_id);
+    }
+    name = t->subject.substr(std::string_view("ListShards/").size());
+    after = ParseShardId(t->after);
+  } else {
+    StreamRef ref = ReadStreamRef(reader, errors, root, options_.region, options_.account_id);
+    if (ref.error) return ErrorResponse(*ref.error, call.request_id);
+    name = *ref.name;
+    if (start) after = ParseShardId(*start);
+  }
+  auto info = service_.Describe(name);
+  if (!info.ok()) return ErrorResponse(StreamNotFound(name), call.request_id);
+  if (created && *created != info->spec.created_ms) {
+    return ErrorResponse(StreamNotFound(name), call.request_id);
+  }
+  auto shards = info->spec.shards;
+  std::sort(shards.begin(), shards.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  // ShardFilter: AFTER_SHARD_ID lists shards after ShardId; AT_LATEST the open shards;
+  // AT_TRIM_HORIZON / FROM_TRIM_HORIZON all shards not expired (Sluice keeps closed shards
+  // listed); AT_TIMESTAMP / FROM_TIMESTAMP the shards open at (or since) the time.
+  std::optional<uint32_t> filter_after;
+  if (filter_type && *filter_type == "AFTER_SHARD_ID") {
+    if (!filter_shard) {
+      return ErrorResponse(
+          ApiError::InvalidArgument(
+              "ShardId must be specified when ShardFilter type is AFTER_SHARD_ID."),
+          call.request_id);
+    }
+    filter_after = ParseShardId(*filter_shard);
+  }
+  if (filter_type && (*filter_type == "AT_TIMESTAMP" || *filter_type == "FROM_TIMESTAMP") &&
+      !filter_time) {
+    return ErrorResponse(ApiError::InvalidArgument("Timestamp must be specified when ShardFilter "
+                                                   "type is AT_TIMESTAMP or FROM_TIMESTAMP."),
+                         call.request_id);
+  }
+  const size_t max = limit ? static_cast<size_t>(std::min<int64_t>(*limit, 1000)) : 1000;
+  json::Writer w;
+  w.BeginObject();
+  w.Key("Shards");
+  w.BeginArray();
+  size_t n = 0;
+  std::optional<uint32_t> last;
+  bool more = false;
+  for (const auto& s : shards) {
+    if (after && s.id <= *after) continue;
+    if (filter_after && s.id <= *filter_after) continue;
+    if (filter_type && !ShardMatchesFilter(*filter_type, s, filter_time, info->spec)) continue;
+    if (n == max) {
+      more = true;
+      break;
+    }
+    WriteShard(w, info->spec, s);
+    last = s.id;
+    ++n;
+  }
+  w.EndArray();
+  if (more && last) {
+    w.Key("NextToken");
+    w.String(iterators_.EncodeToken("ListShards/" + name, ShardIdString(*last),
+                                    options_.clock->NowMs()));
+  }
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+HttpResponse KinesisHandler::ChangeRetention(Call& call, bool increase) {
+  SLUICE_KINESIS_PARSE(call, root);
+  SLUICE_KINESIS_STREAM(call, root, reader, errors, target);
+  auto hours = reader.Integer(root, "RetentionPeriodHours");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!hours) errors.Add(std::nullopt, "retentionPeriodHours", "Member must not be null");
+  CheckRange(errors, hours, "retentionPeriodHours", 1, INT32_MAX);
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (target_ref.error) return ErrorResponse(*target_ref.error, call.request_id);
+  const std::string& name = *target_ref.name;
+  const std::string account = options_.account_id;
+  if (*hours < 24 || *hours > 8760) {
+    return ErrorResponse(
+        ApiError::InvalidArgument("Minimum allowed retention period is 24 hours. Maximum allowed "
+                                  "retention period is 8760 hours. Requested retention period (" +
+                                  std::to_string(*hours) + " hours) is too " +
+                                  (*hours < 24 ? "short." : "long.")),
+        call.request_id);
+  }
+  std::optional<ApiError> refused;
+  Status st = service_.Update(name, [&](streams::StreamSpec& spec) {
+    const auto current = static_cast<int64_t>(spec.retention_hours);
+    if (increase && *hours < current) {
+      refused = ApiError::InvalidArgument(
+          "Requested retention period (" + std::to_string(*hours) + " hours) for stream " + name +
+          " can not be shorter than existing retention period (" + std::to_string(current) +
+          " hours). Use DecreaseRetentionPeriod API.");
+    } else if (!increase && *hours > current) {
+      refused = ApiError::InvalidArgument(
+          "Requested retention period (" + std::to_string(*hours) + " hours) for stream " + name +
+          " can not be longer than existing retention period (" + std::to_string(current) +
+          " hours). Use IncreaseRetentionPeriod API.");
+    }
+    if (refused) return Status::FailedPrecondition(refused->message);
+    spec.retention_hours = static_cast<uint32_t>(*hours);
+    return Status::Ok();
+  });
+  if (refused) return ErrorResponse(*refused, call.request_id);
+  if (!st.ok()) return ErrorResponse(ServiceError(st, name, call.request_id), call.request_id);
+  (void)account;
+  return JsonResponse(200, "", call.request_id);
+}
+
+HttpResponse KinesisHandler::AddTags(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  SLUICE_KINESIS_STREAM(call, root, reader, errors, target);
+  auto tags = reader.Struct(root, "Tags");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!tags) errors.Add(std::nullopt, "tags", "Member must not be null");
+  std::map<std::string, std::string> add;
+  if (tags) {
+    for (auto [k, v] : *tags) {
+      std::string_view value;
+      if (v.get(value)) {
+        return ErrorResponse(ApiError::Serialization("Unexpected token received from parser"),
+                             call.request_id);
+      }
+      CheckLength(errors, k, "tags.key", 1, 128);
+      CheckLength(errors, value, "tags.value", 0, 256);
+      add.emplace(std::string(k), std::string(value));
+    }
+    if (add.empty()) errors.Add("{}", "tags", "Member must have length greater than or equal to 1");
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (target_ref.error) return ErrorResponse(*target_ref.error, call.request_id);
+  const std::string& name = *target_ref.name;
+  std::optional<ApiError> refused;
+  Status st = service_.Update(name, [&](streams::StreamSpec& spec) {
+    auto merged = spec.tags;
+    for (auto& [k, v] : add) merged[k] = v;
+    if (merged.size() > 50) {
+      refused = ApiError::InvalidArgument("Failed to add tags to stream " + name +
+                                          " under account " + options_.account_id +
+                                          " because a given tag set exceeds the limit of 50 tags.");
+      return Status::FailedPrecondition(refused->message);
+    }
+    spec.tags = std::move(merged);
+    return Status::Ok();
+  });
+  if (refused) return ErrorResponse(*refused, call.request_id);
+  if (!st.ok()) return ErrorResponse(ServiceError(st, name, call.request_id), call.request_id);
+  return JsonResponse(200, "", call.request_id);
+}
+
+HttpResponse KinesisHandler::RemoveTags(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  SLUICE_KINESIS_STREAM(call, root, reader, errors, target);
+  auto keys = reader.List(root, "TagKeys");
+  std::vector<std::string> remove;
+  if (keys && !reader.failed()) {
+    for (auto k : *keys) {
+      auto key = reader.StringValue(k);
+      if (!key) break;
+      CheckLength(errors, key, "tagKeys.member", 1, 128);
+      remove.emplace_back(*key);
+    }
+  }
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!keys) errors.Add(std::nullopt, "tagKeys", "Member must not be null");
+  if (keys && (remove.empty() || remove.size() > 50)) {
+    errors.Add(std::nullopt, "tagKeys",
+               remove.empty() ? "Member must have length greater than or equal to 1"
+                              : "Member must have length less than or equal to 50");
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (target_ref.error) return ErrorResponse(*target_ref.error, call.request_id);
+  const std::string& name = *target_ref.name;
+  Status st = service_.Update(name, [&](streams::StreamSpec& spec) {
+    for (const auto& k : remove) spec.tags.erase(k);
+    return Status::Ok();
+  });
+  if (!st.ok()) return ErrorResponse(ServiceError(st, name, call.request_id), call.request_id);
+  return JsonResponse(200, "", call.request_id);
+}
+
+HttpResponse KinesisHandler::ListTags(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  SLUICE_KINESIS_STREAM(call, root, reader, errors, target);
+  auto start = reader.String(root, "ExclusiveStartTagKey");
+  auto limit = reader.Integer(root, "Limit");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  CheckLength(errors, start, "exclusiveStartTagKey", 1, 128);
+  CheckRange(errors, limit, "limit", 1, 50);
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (target_ref.error) return ErrorResponse(*target_ref.error, call.request_id);
+  const std::string& name = *target_ref.name;
+  auto info = service_.Describe(name);
+  if (!info.ok()) return ErrorResponse(StreamNotFound(name), call.request_id);
+  const size_t max = limit ? static_cast<size_t>(*limit) : 50;
+  json::Writer w;
+  w.BeginObject();
+  w.Key("Tags");
+  w.BeginArray();
+  size_t n = 0;
+  bool more = false;
+  for (const auto& [k, v] : info->spec.tags) {
+    if (start && k <= *start) continue;
+    if (n == max) {
+      more = true;
+      break;
+    }
+    w.BeginObject();
+    w.Key("Key");
+    w.String(k);
+    w.Key("Value");
+    w.String(v);
+    w.EndObject();
+    ++n;
+  }
+  w.EndArray();
+  w.Key("HasMoreTags");
+  w.Bool(more);
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+// ---- enhanced fan-out consumers ---------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kMaxConsumersPerStream = 20;
+
+std::string ConsumerArn(std::string_view stream_arn, const streams::RegisteredConsumer& c) {
+  return std::string(stream_arn) + "/consumer/" + c.name + ":" +
+         std::to_string(c.created_ms / 1000);
+}
+
+void WriteConsumer(json::Writer& w, std::string_view stream_arn,
+                   const streams::RegisteredConsumer& c, bool with_stream) {
+  w.BeginObject();
+  w.Key("ConsumerName");
+  w.String(c.name);
+  w.Key("ConsumerARN");
+  w.String(ConsumerArn(stream_arn, c));
+  w.Key("ConsumerStatus");
+  w.String("ACTIVE");
+  w.Key("ConsumerCreationTimestamp");
+  w.Raw(Seconds(c.created_ms));
+  if (with_stream) {
+    w.Key("StreamARN");
+    w.String(stream_arn);
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
+// The stream and consumer a consumer call names: StreamARN + ConsumerName, or ConsumerARN.
+struct KinesisHandler::ConsumerRef {
+  std::string stream;
+  std::string consumer;
+  std::optional<int64_t> created_secs;  // from a ConsumerARN
+};
+
+ApiResult<KinesisHandler::ConsumerRef> KinesisHandler::ReadConsumerRef(
+    JsonReader& reader, ValidationErrors& errors, simdjson::dom::object root,
+    bool allow_consumer_arn) const {
+  auto stream_arn = reader.String(root, "StreamARN");
+  auto consumer_name = reader.String(root, "ConsumerName");
+  std::optional<std::string_view> consumer_arn;
+  if (allow_consumer_arn) consumer_arn = reader.String(root, "ConsumerARN");
+  if (reader.failed()) return reader.error();
+  CheckName(errors, consumer_name, "consumerName");
+  CheckLength(errors, stream_arn, "streamARN", 1, 2048);
+  CheckLength(errors, consumer_arn, "consumerARN", 1, 2048);
+  if (!allow_consumer_arn) {
+    if (!stream_arn) errors.Add(std::nullopt, "streamARN", "Member must not be null");
+    if (!consumer_name) errors.Add(std::nullopt, "consumerName", "Member must not be null");
+  }
+  if (!errors.empty()) return errors.ToError();
+  const std::string prefix = StreamArn("");
+  ConsumerRef ref;
+  if (consumer_arn) {
+    // <stream arn>/consumer/<name>:<created secs>
+    std::string_view a = *consumer_arn;
+    size_t marker = a.find("/consumer/");
+    size_t colon = a.rfind(':');
+    if (a.substr(0, prefix.size()) != prefix || marker == std::string_view::npos ||
+        colon == std::string_view::npos || colon < marker) {
+      return ApiError::InvalidArgument("ConsumerARN " + std::string(a) +
+                                       " is not a consumer ARN of this server.");
+    }
+    ref.stream = std::string(a.substr(prefix.size(), marker - prefix.size()));
+    ref.consumer = std::string(a.substr(marker + 10, colon - marker - 10));
+    int64_t secs = 0;
+    for (char c : a.substr(colon + 1)) {
+      if (c < '0' || c > '9') {
+        return ApiError::InvalidArgument("ConsumerARN " + std::string(a) +
+                                         " is not a consumer ARN of this server.");
+      }
+      secs = secs * 10 + (c - '0');
+    }
+    ref.created_secs = secs;
+    return ref;
+  }
+  if (!stream_arn || !consumer_name) {
+    return ApiError::InvalidArgument(
+        "Either ConsumerARN or both ConsumerName and StreamARN must be provided.");
+  }
+  if (stream_arn->substr(0, prefix.size()) != prefix) {
+    return ApiError::InvalidArgument("StreamARN " + std::string(*stream_arn) +
+                                     " is not a stream ARN of this server.");
+  }
+  ref.stream = std::string(stream_arn->substr(prefix.size()));
+  ref.consumer = std::string(*consumer_name);
+  return ref;
+}
+
+HttpResponse KinesisHandler::RegisterConsumer(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto ref = ReadConsumerRef(reader, errors, root, false);
+  if (!ref.ok()) return ErrorResponse(ref.error(), call.request_id);
+  const std::string& stream = ref.value().stream;
+  const std::string& name = ref.value().consumer;
+  MutexLock admin(admin_mu_);
+  std::optional<ApiError> refused;
+  streams::RegisteredConsumer added{name, options_.clock->NowMs()};
+  Status st = service_.Update(stream, [&](streams::StreamSpec& spec) {
+    for (const auto& c : spec.consumers) {
+      if (c.name == name) {
+        refused = ApiError::InUse("Consumer " + name + " under stream " + stream +
+                                  " already exists for account " + options_.account_id + ".");
+        return Status::FailedPrecondition(refused->message);
+      }
+    }
+    if (spec.consumers.size() >= kMaxConsumersPerStream) {
+      refused = ApiError{"LimitExceededException",
+                         "Consumer limit of " + std::to_string(kMaxConsumersPerStream) +
+                             " reached for stream " + stream + " under account " +
+                             options_.account_id + "."};
+      return Status::FailedPrecondition(refused->message);
+    }
+    spec.consumers.push_back(added);
+    return Status::Ok();
+  });
+  if (refused) return ErrorResponse(*refused, call.request_id);
+  if (!st.ok()) return ErrorResponse(ServiceError(st, stream, call.request_id), call.request_id);
+  json::Writer w;
+  w.BeginObject();
+  w.Key("Consumer");
+  WriteConsumer(w, StreamArn(stream), added, false);
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+std::optional<streams::RegisteredConsumer> KinesisHandler::FindConsumer(
+    const ConsumerRef& ref, std::optional<ApiError>& error) const {
+  auto info = service_.Describe(ref.stream);
+  if (!info.ok()) {
+    error = StreamNotFound(ref.stream);
+    return std::nullopt;
+  }
+  for (const auto& c : info->spec.consumers) {
+    if (c.name == ref.consumer && (!ref.created_secs || *ref.created_secs == c.created_ms / 1000)) {
+      return c;
+    }
+  }
+  error = ApiError::NotFound("Consumer " + ref.consumer + " under stream " + ref.stream +
+                             " not found for account " + options_.account_id + ".");
+  return std::nullopt;
+}
+
+HttpResponse KinesisHandler::DescribeConsumer(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto ref = ReadConsumerRef(reader, errors, root, true);
+  if (!ref.ok()) return ErrorResponse(ref.error(), call.request_id);
+  std::optional<ApiError> error;
+  auto consumer = FindConsumer(ref.value(), error);
+  if (!consumer) return ErrorResponse(*error, call.request_id);
+  json::Writer w;
+  w.BeginObject();
+  w.Key("ConsumerDescription");
+  WriteConsumer(w, StreamArn(ref.value().stream), *consumer, true);
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+HttpResponse KinesisHandler::ListConsumers(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto stream_arn = reader.String(root, "StreamARN");
+  auto token = reader.String(root, "NextToken");
+  auto limit = reader.Integer(root, "MaxResults");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!stream_arn) errors.Add(std::nullopt, "streamARN", "Member must not be null");
+  CheckLength(errors, stream_arn, "streamARN", 1, 2048);
+  CheckRange(errors, limit, "maxResults", 1, 10000);
+  CheckLength(errors, token, "nextToken", 1, 1048576);
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  const std::string prefix = StreamArn("");
+  if (stream_arn->substr(0, prefix.size()) != prefix) {
+    return ErrorResponse(ApiError::InvalidArgument("StreamARN " + std::string(*stream_arn) +
+                                                   " is not a stream ARN of this server."),
+                         call.request_id);
+  }
+  const std::string stream(stream_arn->substr(prefix.size()));
+  std::string after;
+  if (token) {
+    auto t = iterators_.DecodeToken(*token);
+    if (!t || t->subject != "ListStreamConsumers/" + stream) {
+      return ErrorResponse(ApiError::InvalidArgument("NextToken is invalid."), call.request_id);
+    }
+    if (options_.clock->NowMs() - t->issued_ms > kIteratorLifetimeMs) {
+      return ErrorResponse({"ExpiredNextTokenException", "The NextToken has expired."},
+                           call.request_id);
+    }
+    after = t->after;
+  }
+  auto info = service_.Describe(stream);
+  if (!info.ok()) return ErrorResponse(StreamNotFound(stream), call.request_id);
+  const size_t max = limit ? static_cast<size_t>(*limit) : 100;
+  auto consumers = info->spec.consumers;
+  std::sort(consumers.begin(), consumers.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  json::Writer w;
+  w.BeginObject();
+  w.Key("Consumers");
+  w.BeginArray();
+  size_t n = 0;
+  std::string last;
+  bool more = false;
+  for (const auto& c : consumers) {
+    if (!after.empty() && c.name <= after) continue;
+    if (n == max) {
+      more = true;
+      break;
+    }
+    WriteConsumer(w, *stream_arn, c, false);
+    last = c.name;
+    ++n;
+  }
+  w.EndArray();
+  if (more) {
+    w.Key("NextToken");
+    w.String(
+        iterators_.EncodeToken("ListStreamConsumers/" + stream, last, options_.clock->NowMs()));
+  }
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
+}
+
+HttpResponse KinesisHandler::DeregisterConsumer(Call& call) {
+  SLUICE_KINESIS_PARSE(call, root);
+  JsonReader reader;
+  ValidationErrors errors;
+  auto ref = ReadConsumerRef(reader, errors, root, true);
+  if (!ref.ok()) return ErrorResponse(ref.error(), call.request_id);
+  MutexLock admin(admin_mu_);
+  std::optional<ApiError> error;
+  if (!FindConsumer(ref.value(), error)) return ErrorResponse(*error, call.request_id);
+  Status st = service_.Update(ref.value().stream, [&](streams::StreamSpec& spec) {
+    std::erase_if(spec.consumers, [&](const auto& c) { return c.name == ref.value().consumer; });
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    return ErrorResponse(ServiceError(st, ref.value().stream, call.request_id), call.request_id);
+  }
+  return JsonResponse(200, "", call.request_id);
+}
+
+}  // namespace sluice::api
