@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/event_stream.h"
 #include "api/json_input.h"
 #include "common/base64.h"
 #include "common/json_writer.h"
@@ -35,14 +36,6 @@ std::string_view StatusName(StreamStatus s) {
     case StreamStatus::kDeleting: return "DELETING";
   }
   return "ACTIVE";
-}
-
-// Epoch seconds with the millisecond fraction, as AWS JSON renders timestamps.
-std::string Seconds(int64_t ms) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000),
-                static_cast<long long>(ms % 1000));
-  return buf;
 }
 
 bool IsNameChar(char c) {
@@ -116,16 +109,6 @@ void CheckHashKey(ValidationErrors& errors, std::optional<std::string_view> v,
     errors.Add(*v, path, "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
 }
 
-void WriteHashKeyRange(json::Writer& w, const streams::HashKeyRange& r) {
-  w.Key("HashKeyRange");
-  w.BeginObject();
-  w.Key("StartingHashKey");
-  w.String(r.start.ToDecimal());
-  w.Key("EndingHashKey");
-  w.String(r.end.ToDecimal());
-  w.EndObject();
-}
-
 void WriteShard(json::Writer& w, const streams::StreamSpec& spec, const streams::Shard& s) {
   w.BeginObject();
   w.Key("ShardId");
@@ -146,7 +129,7 @@ void WriteShard(json::Writer& w, const streams::StreamSpec& spec, const streams:
   if (!s.open) {
     w.Key("EndingSequenceNumber");
     uint64_t end = s.end_offset ? s.end_offset->value : 0;
-    w.String(EncodeSequenceNumber({spec.created_ms, s.id, end == 0 ? 0 : end - 1}));
+    w.String(EncodeSequenceNumber({spec.created_ms, s.id, end}));
   }
   w.EndObject();
   w.EndObject();
@@ -169,7 +152,10 @@ size_t OpenShards(const streams::StreamSpec& spec) {
 
 KinesisHandler::KinesisHandler(streams::Service& service, IteratorCodec iterators,
                                KinesisOptions options)
-    : service_(service), iterators_(std::move(iterators)), options_(std::move(options)) {}
+    : service_(service),
+      iterators_(std::move(iterators)),
+      options_(std::move(options)),
+      subscriptions_(service, *options_.clock) {}
 
 std::string KinesisHandler::StreamArn(std::string_view name) const {
   return "arn:aws:kinesis:" + options_.region + ":" + options_.account_id + ":stream/" +
@@ -306,6 +292,7 @@ void KinesisHandler::Handle(HttpRequest request, Responder respond) {
   Settle();
   if (op == "PutRecords") return PutRecords(call);
   if (op == "PutRecord") return PutRecord(call);
+  if (op == "SubscribeToShard") return SubscribeToShard(call);
   using Op = HttpResponse (KinesisHandler::*)(Call&);
   static const std::map<std::string_view, Op> kOps = {
       {"GetRecords", &KinesisHandler::GetRecords},
@@ -428,7 +415,7 @@ void KinesisHandler::PutRecord(Call& call) {
         w.String(ShardIdString(o.position.shard));
         w.Key("SequenceNumber");
         w.String(EncodeSequenceNumber(
-            {r->stream_created_ms, o.position.shard, o.position.offset.value}));
+            {r->stream_created_ms, o.position.shard, o.position.offset.value + 1}));
         w.EndObject();
         respond(JsonResponse(200, w.Take(), request_id));
       });
@@ -497,7 +484,7 @@ void KinesisHandler::PutRecords(Call& call) {
           if (o.status.ok()) {
             w.Key("SequenceNumber");
             w.String(EncodeSequenceNumber(
-                {r->stream_created_ms, o.position.shard, o.position.offset.value}));
+                {r->stream_created_ms, o.position.shard, o.position.offset.value + 1}));
             w.Key("ShardId");
             w.String(ShardIdString(o.position.shard));
           } else if (o.status.code() == StatusCode::kResourceExhausted) {
@@ -518,6 +505,91 @@ void KinesisHandler::PutRecords(Call& call) {
         w.EndObject();
         respond(JsonResponse(200, w.Take(), request_id));
       });
+}
+
+ApiResult<KinesisHandler::OpenedShard> KinesisHandler::OpenShardAt(const StartRequest& req,
+                                                                   const std::string& request_id) {
+  const std::string& name = req.stream;
+  const std::string account = options_.account_id;
+  auto shard = ParseShardId(req.shard_id);
+  auto info = service_.Describe(name);
+  if (!info.ok() || StatusOf(name) == StreamStatus::kCreating) {
+    return StreamNotFound(name);
+  }
+  const std::string shard_text = shard ? ShardIdString(*shard) : std::string(req.shard_id);
+  const streams::Shard* found = nullptr;
+  for (const auto& s : info->spec.shards) {
+    if (shard && s.id == *shard) found = &s;
+  }
+  if (found == nullptr) {
+    return ApiError::NotFound("Shard " + shard_text + " in stream " + name + " under account " +
+                              account + " does not exist");
+  }
+  using T = streams::StartingPosition::Type;
+  streams::StartingPosition from;
+  const bool by_sequence = req.type == "AT_SEQUENCE_NUMBER" || req.type == "AFTER_SEQUENCE_NUMBER";
+  if (by_sequence != req.starting.has_value()) {
+    return ApiError::InvalidArgument(
+        "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+        "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+        "StartingSequenceNumber. Request specified " +
+        std::string(req.type) + (req.starting ? " and also a" : " and no") +
+        " StartingSequenceNumber.");
+  }
+  if (by_sequence) {
+    auto seq = DecodeSequenceNumber(*req.starting);
+    if (!seq) {
+      return ApiError::InvalidArgument("StartingSequenceNumber " + std::string(*req.starting) +
+                                       " used in " + std::string(req.operation) + " on shard " +
+                                       shard_text + " in stream " + name + " under account " +
+                                       account + " is invalid.");
+    }
+    if (seq->shard != found->id) {
+      return ApiError::InvalidArgument(
+          "Invalid StartingSequenceNumber. It encodes " + ShardIdString(seq->shard) +
+          ", while it was used in a call to a shard with " + shard_text);
+    }
+    if (seq->stream_created_ms != info->spec.created_ms) {
+      return ApiError::InvalidArgument(
+          "StartingSequenceNumber " + std::string(*req.starting) + " used in " +
+          std::string(req.operation) + " on shard " + shard_text + " in stream " + name +
+          " under account " + account + " is invalid because it did not come from this stream.");
+    }
+    // Index i names the position before offset i: record o has index o + 1.
+    from.type = T::kAt;
+    from.offset = journal::Offset{
+        req.type == "AT_SEQUENCE_NUMBER" && seq->index > 0 ? seq->index - 1 : seq->index};
+  } else if (req.type == "TRIM_HORIZON") {
+    from.type = T::kTrimHorizon;
+  } else if (req.type == "LATEST") {
+    from.type = T::kLatest;
+  } else {
+    if (!req.timestamp) {
+      return ApiError::InvalidArgument(
+          "Must specify timestampInMillis parameter for iterator of type "
+          "AT_TIMESTAMP. Current request has no timestamp parameter.");
+    }
+    if (*req.timestamp > options_.clock->NowMs()) {
+      return ApiError::InvalidArgument(
+          "The timestampInMillis parameter cannot be greater than the "
+          "currentTimestampInMillis. timestampInMillis: " +
+          std::to_string(*req.timestamp) +
+          ", currentTimestampInMillis: " + std::to_string(options_.clock->NowMs()));
+    }
+    from.type = T::kAtTimestamp;
+    from.timestamp_ms = *req.timestamp;
+  }
+  auto reader_at = service_.Read(name, found->id, from);
+  if (!reader_at.ok()) {
+    if (reader_at.status().code() == StatusCode::kInvalidArgument) {
+      return ApiError::InvalidArgument("StartingSequenceNumber " + std::string(*req.starting) +
+                                       " used in " + std::string(req.operation) + " on shard " +
+                                       shard_text + " in stream " + name + " under account " +
+                                       account + " is invalid.");
+    }
+    return ServiceError(reader_at.status(), name, request_id);
+  }
+  return OpenedShard{info->spec, found->id, std::move(reader_at).value()};
 }
 
 HttpResponse KinesisHandler::GetShardIterator(Call& call) {
@@ -548,96 +620,11 @@ HttpResponse KinesisHandler::GetShardIterator(Call& call) {
   if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
   if (ref.error) return ErrorResponse(*ref.error, call.request_id);
   const std::string& name = *ref.name;
-  const std::string account = options_.account_id;
-  auto shard = ParseShardId(*shard_id);
-  auto info = service_.Describe(name);
-  if (!info.ok() || StatusOf(name) == StreamStatus::kCreating) {
-    return ErrorResponse(StreamNotFound(name), call.request_id);
-  }
-  const std::string shard_text = shard ? ShardIdString(*shard) : std::string(*shard_id);
-  const streams::Shard* found = nullptr;
-  for (const auto& s : info->spec.shards) {
-    if (shard && s.id == *shard) found = &s;
-  }
-  if (found == nullptr) {
-    return ErrorResponse(ApiError::NotFound("Shard " + shard_text + " in stream " + name +
-                                            " under account " + account + " does not exist"),
-                         call.request_id);
-  }
-  using T = streams::StartingPosition::Type;
-  streams::StartingPosition from;
-  const bool by_sequence = *type == "AT_SEQUENCE_NUMBER" || *type == "AFTER_SEQUENCE_NUMBER";
-  if (by_sequence != starting.has_value()) {
-    return ErrorResponse(
-        ApiError::InvalidArgument(
-            "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
-            "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
-            "StartingSequenceNumber. Request specified " +
-            std::string(*type) + (starting ? " and also a" : " and no") +
-            " StartingSequenceNumber."),
-        call.request_id);
-  }
-  if (by_sequence) {
-    auto seq = DecodeSequenceNumber(*starting);
-    if (!seq) {
-      return ErrorResponse(ApiError::InvalidArgument(
-                               "StartingSequenceNumber " + std::string(*starting) +
-                               " used in GetShardIterator on shard " + shard_text + " in stream " +
-                               name + " under account " + account + " is invalid."),
-                           call.request_id);
-    }
-    if (seq->shard != found->id) {
-      return ErrorResponse(
-          ApiError::InvalidArgument("Invalid StartingSequenceNumber. It encodes " +
-                                    ShardIdString(seq->shard) +
-                                    ", while it was used in a call to a shard with " + shard_text),
-          call.request_id);
-    }
-    if (seq->stream_created_ms != info->spec.created_ms) {
-      return ErrorResponse(
-          ApiError::InvalidArgument("StartingSequenceNumber " + std::string(*starting) +
-                                    " used in GetShardIterator on shard " + shard_text +
-                                    " in stream " + name + " under account " + account +
-                                    " is invalid because it did not come from this stream."),
-          call.request_id);
-    }
-    from.type = *type == "AT_SEQUENCE_NUMBER" ? T::kAt : T::kAfter;
-    from.offset = journal::Offset{seq->offset};
-  } else if (*type == "TRIM_HORIZON") {
-    from.type = T::kTrimHorizon;
-  } else if (*type == "LATEST") {
-    from.type = T::kLatest;
-  } else {
-    if (!timestamp) {
-      return ErrorResponse(
-          ApiError::InvalidArgument("Must specify timestampInMillis parameter for iterator of type "
-                                    "AT_TIMESTAMP. Current request has no timestamp parameter."),
-          call.request_id);
-    }
-    if (*timestamp > options_.clock->NowMs()) {
-      return ErrorResponse(
-          ApiError::InvalidArgument("The timestampInMillis parameter cannot be greater than the "
-                                    "currentTimestampInMillis. timestampInMillis: " +
-                                    std::to_string(*timestamp) + ", currentTimestampInMillis: " +
-                                    std::to_string(options_.clock->NowMs())),
-          call.request_id);
-    }
-    from.type = T::kAtTimestamp;
-    from.timestamp_ms = *timestamp;
-  }
-  auto reader_at = service_.Read(name, found->id, from);
-  if (!reader_at.ok()) {
-    if (reader_at.status().code() == StatusCode::kInvalidArgument) {
-      return ErrorResponse(ApiError::InvalidArgument(
-                               "StartingSequenceNumber " + std::string(*starting) +
-                               " used in GetShardIterator on shard " + shard_text + " in stream " +
-                               name + " under account " + account + " is invalid."),
-                           call.request_id);
-    }
-    return ErrorResponse(ServiceError(reader_at.status(), name, call.request_id), call.request_id);
-  }
-  IteratorParts it{name, info->spec.created_ms, found->id, (*reader_at)->position().value,
-                   options_.clock->NowMs()};
+  auto opened = OpenShardAt({name, *shard_id, *type, starting, timestamp, "GetShardIterator"},
+                            call.request_id);
+  if (!opened.ok()) return ErrorResponse(opened.error(), call.request_id);
+  IteratorParts it{name, opened.value().spec.created_ms, opened.value().shard,
+                   opened.value().reader->position().value, options_.clock->NowMs()};
   json::Writer w;
   w.BeginObject();
   w.Key("ShardIterator");
@@ -719,44 +706,15 @@ HttpResponse KinesisHandler::GetRecords(Call& call) {
   w.Key("Records");
   w.BeginArray();
   for (const auto& r : records) {
-    auto keyed = streams::SplitKeyed(r.data);
-    if (!keyed) {
+    if (!WriteKinesisRecord(w, parts->stream_created_ms, shard->id, r)) {
       spdlog::error("kinesis: stream {} shard {} offset {}: the record is not keyed; skipped", name,
                     shard->id, r.offset.value);
-      continue;
     }
-    w.BeginObject();
-    w.Key("SequenceNumber");
-    w.String(EncodeSequenceNumber({parts->stream_created_ms, shard->id, r.offset.value}));
-    w.Key("ApproximateArrivalTimestamp");
-    w.Raw(Seconds(r.arrival_ms));
-    w.Key("Data");
-    std::string data;
-    base64::EncodeTo(keyed->data, data);
-    w.String(data);
-    w.Key("PartitionKey");
-    w.String(keyed->partition_key);
-    w.EndObject();
   }
   w.EndArray();
   const bool drained = !shard->open && shard->end_offset && next >= *shard->end_offset;
   if (drained) {
-    w.Key("ChildShards");
-    w.BeginArray();
-    for (const auto& child : info->spec.shards) {
-      if (child.parent != shard->id && child.adjacent_parent != shard->id) continue;
-      w.BeginObject();
-      w.Key("ShardId");
-      w.String(ShardIdString(child.id));
-      w.Key("ParentShards");
-      w.BeginArray();
-      if (child.parent) w.String(ShardIdString(*child.parent));
-      if (child.adjacent_parent) w.String(ShardIdString(*child.adjacent_parent));
-      w.EndArray();
-      WriteHashKeyRange(w, child.hash_keys);
-      w.EndObject();
-    }
-    w.EndArray();
+    WriteChildShards(w, info->spec, shard->id);
   } else {
     w.Key("NextShardIterator");
     w.String(iterators_.Encode(
@@ -916,7 +874,7 @@ void WriteSummaryFields(json::Writer& w, const streams::StreamSpec& spec, std::s
   w.Key("RetentionPeriodHours");
   w.Uint(spec.retention_hours);
   w.Key("StreamCreationTimestamp");
-  w.Raw(Seconds(spec.created_ms));
+  w.Raw(EpochSecondsText(spec.created_ms));
   w.Key("EnhancedMonitoring");
   w.BeginArray();
   w.BeginObject();
@@ -1059,7 +1017,7 @@ HttpResponse KinesisHandler::ListStreams(Call& call) {
     w.String(StatusName(StatusOf(s.spec.name)));
     WriteModeDetails(w, s.spec);
     w.Key("StreamCreationTimestamp");
-    w.Raw(Seconds(s.spec.created_ms));
+    w.Raw(EpochSecondsText(s.spec.created_ms));
     w.EndObject();
   }
   w.EndArray();
@@ -1377,7 +1335,7 @@ void WriteConsumer(json::Writer& w, std::string_view stream_arn,
   w.Key("ConsumerStatus");
   w.String("ACTIVE");
   w.Key("ConsumerCreationTimestamp");
-  w.Raw(Seconds(c.created_ms));
+  w.Raw(EpochSecondsText(c.created_ms));
   if (with_stream) {
     w.Key("StreamARN");
     w.String(stream_arn);
@@ -1603,6 +1561,73 @@ HttpResponse KinesisHandler::DeregisterConsumer(Call& call) {
     return ErrorResponse(ServiceError(st, ref.value().stream, call.request_id), call.request_id);
   }
   return JsonResponse(200, "", call.request_id);
+}
+
+// ---- SubscribeToShard -------------------------------------------------------------------------
+
+void KinesisHandler::SubscribeToShard(Call& call) {
+  auto parsed = ParseBody(call.body);
+  if (!parsed.ok()) return call.respond(ErrorResponse(parsed.error(), call.request_id));
+  simdjson::dom::object root = parsed.value();
+  JsonReader reader;
+  ValidationErrors errors;
+  auto consumer_arn = reader.String(root, "ConsumerARN");
+  auto shard_id = reader.String(root, "ShardId");
+  auto position = reader.Struct(root, "StartingPosition");
+  std::optional<std::string_view> type, sequence;
+  std::optional<int64_t> timestamp;
+  if (position && !reader.failed()) {
+    type = reader.String(*position, "Type");
+    sequence = reader.String(*position, "SequenceNumber");
+    timestamp = TimestampMs(reader, *position, "Timestamp");
+  }
+  if (reader.failed()) return call.respond(ErrorResponse(reader.error(), call.request_id));
+  if (!consumer_arn) errors.Add(std::nullopt, "consumerARN", "Member must not be null");
+  if (!shard_id) errors.Add(std::nullopt, "shardId", "Member must not be null");
+  CheckLength(errors, shard_id, "shardId", 1, 128);
+  if (!position) errors.Add(std::nullopt, "startingPosition", "Member must not be null");
+  if (position && !type) {
+    errors.Add(std::nullopt, "startingPosition.type", "Member must not be null");
+  }
+  static constexpr std::string_view kTypes[] = {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER",
+                                                "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"};
+  if (type && std::find(std::begin(kTypes), std::end(kTypes), *type) == std::end(kTypes)) {
+    errors.Add(*type, "startingPosition.type",
+               "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, "
+               "AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]");
+  }
+  if (!errors.empty()) return call.respond(ErrorResponse(errors.ToError(), call.request_id));
+  ValidationErrors none;
+  auto ref = ReadConsumerRef(reader, none, root, true);
+  if (!ref.ok()) return call.respond(ErrorResponse(ref.error(), call.request_id));
+  std::optional<ApiError> error;
+  if (!FindConsumer(ref.value(), error)) {
+    return call.respond(ErrorResponse(*error, call.request_id));
+  }
+  auto opened =
+      OpenShardAt({ref.value().stream, *shard_id, *type, sequence, timestamp, "SubscribeToShard"},
+                  call.request_id);
+  if (!opened.ok()) return call.respond(ErrorResponse(opened.error(), call.request_id));
+  if (!call.respond.can_stream()) {
+    return call.respond(
+        ErrorResponse(ApiError::InvalidArgument("SubscribeToShard needs a streaming transport."),
+                      call.request_id));
+  }
+  auto out = call.respond.Stream(200, {{"Content-Type", "application/vnd.amazon.eventstream"},
+                                       {"x-amzn-RequestId", call.request_id}});
+  out->Write(EncodeEvent("initial-response", "{}"));
+  Subscription sub;
+  sub.stream = ref.value().stream;
+  sub.stream_created_ms = opened.value().spec.created_ms;
+  sub.shard = opened.value().shard;
+  sub.reader = std::move(opened.value().reader);
+  sub.out = std::move(out);
+  sub.deadline_ms = options_.clock->MonotonicMs() + KinesisSubscriptions::kLifetimeMs;
+  subscriptions_.Add(std::move(sub));
+}
+
+void KinesisHandler::StopSubscriptions() {
+  subscriptions_.Stop();
 }
 
 }  // namespace sluice::api

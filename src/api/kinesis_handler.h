@@ -6,7 +6,8 @@
 // ListShards, PutRecord, PutRecords, GetShardIterator, GetRecords,
 // IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod, AddTagsToStream,
 // RemoveTagsFromStream, ListTagsForStream, SplitShard, MergeShards, UpdateShardCount,
-// RegisterStreamConsumer, DescribeStreamConsumer, ListStreamConsumers, DeregisterStreamConsumer.
+// RegisterStreamConsumer, DescribeStreamConsumer, ListStreamConsumers, DeregisterStreamConsumer,
+// SubscribeToShard (an event stream: api/kinesis_subscriptions.h).
 // Others answer UnknownOperationException. Streams are addressed by StreamName or StreamARN
 // wherever AWS allows either. Shapes, limits and error texts follow aws-wire-spec.md §2.
 //
@@ -30,6 +31,7 @@
 #include "api/http.h"
 #include "api/json_input.h"
 #include "api/kinesis_ids.h"
+#include "api/kinesis_subscriptions.h"
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "streams/service.h"
@@ -61,6 +63,9 @@ class KinesisHandler : public HttpHandler {
 
   void Handle(HttpRequest request, Responder respond) override;
 
+  // Ends every SubscribeToShard stream (the server calls it before stopping its listener).
+  void StopSubscriptions();
+
   // arn:aws:kinesis:<region>:<account>:stream/<name>
   std::string StreamArn(std::string_view name) const;
 
@@ -84,6 +89,23 @@ class KinesisHandler : public HttpHandler {
   HttpResponse DescribeConsumer(Call& call);
   HttpResponse ListConsumers(Call& call);
   HttpResponse DeregisterConsumer(Call& call);
+  struct StartRequest {
+    std::string stream;
+    std::string_view shard_id;
+    std::string_view type;                     // ShardIteratorType / StartingPosition.Type
+    std::optional<std::string_view> starting;  // a sequence number
+    std::optional<int64_t> timestamp;          // ms
+    std::string_view operation;                // for messages
+  };
+  struct OpenedShard {
+    streams::StreamSpec spec;
+    uint32_t shard = 0;
+    std::unique_ptr<streams::ShardReader> reader;
+  };
+  // A reader of the requested shard at the requested start (GetShardIterator, SubscribeToShard),
+  // or the AWS error.
+  ApiResult<OpenedShard> OpenShardAt(const StartRequest& req, const std::string& request_id);
+  void SubscribeToShard(Call& call);
   struct ConsumerRef;
   ApiResult<ConsumerRef> ReadConsumerRef(JsonReader& reader, ValidationErrors& errors,
                                          simdjson::dom::object root, bool allow_consumer_arn) const;
@@ -111,6 +133,7 @@ class KinesisHandler : public HttpHandler {
   };
   mutable Mutex mu_;
   std::map<std::string, Transition> transitions_ SLUICE_GUARDED_BY(mu_);
+  KinesisSubscriptions subscriptions_;
   Mutex admin_mu_;  // serialises control-plane changes (create, delete, reshard, consumers)
 };
 

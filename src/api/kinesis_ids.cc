@@ -12,6 +12,7 @@
 
 #include "common/base64.h"
 #include "common/file_util.h"
+#include "streams/stream.h"
 
 namespace sluice::api {
 namespace {
@@ -117,7 +118,7 @@ constexpr size_t kKeyBytes = 32;
 std::string EncodeSequenceNumber(const SequenceParts& p) {
   std::string hex = "2";
   PutHex(hex, static_cast<uint64_t>(p.stream_created_ms), 11);
-  PutHex(hex, p.offset, 16);
+  PutHex(hex, p.index, 16);
   PutHex(hex, p.shard, 8);
   hex.append(10, '0');
   hex.push_back('2');
@@ -134,7 +135,7 @@ std::optional<SequenceParts> DecodeSequenceNumber(std::string_view decimal) {
   }
   SequenceParts p;
   p.stream_created_ms = static_cast<int64_t>(ReadHex(std::string_view(hex).substr(1, 11)));
-  p.offset = ReadHex(std::string_view(hex).substr(12, 16));
+  p.index = ReadHex(std::string_view(hex).substr(12, 16));
   p.shard = static_cast<uint32_t>(ReadHex(std::string_view(hex).substr(28, 8)));
   return p;
 }
@@ -274,6 +275,59 @@ std::string AmzUtcString(int64_t ms) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S UTC %Y", &tm);
   return buf;
+}
+
+std::string EpochSecondsText(int64_t ms) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000),
+                static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+bool WriteKinesisRecord(json::Writer& w, int64_t stream_created_ms, uint32_t shard,
+                        const journal::StoredRecord& record) {
+  auto keyed = streams::SplitKeyed(record.data);
+  if (!keyed) return false;
+  w.BeginObject();
+  w.Key("SequenceNumber");
+  w.String(EncodeSequenceNumber({stream_created_ms, shard, record.offset.value + 1}));
+  w.Key("ApproximateArrivalTimestamp");
+  w.Raw(EpochSecondsText(record.arrival_ms));
+  w.Key("Data");
+  w.String(base64::Encode(keyed->data));
+  w.Key("PartitionKey");
+  w.String(keyed->partition_key);
+  w.EndObject();
+  return true;
+}
+
+void WriteHashKeyRange(json::Writer& w, const streams::HashKeyRange& r) {
+  w.Key("HashKeyRange");
+  w.BeginObject();
+  w.Key("StartingHashKey");
+  w.String(r.start.ToDecimal());
+  w.Key("EndingHashKey");
+  w.String(r.end.ToDecimal());
+  w.EndObject();
+}
+
+void WriteChildShards(json::Writer& w, const streams::StreamSpec& spec, uint32_t shard) {
+  w.Key("ChildShards");
+  w.BeginArray();
+  for (const auto& child : spec.shards) {
+    if (child.parent != shard && child.adjacent_parent != shard) continue;
+    w.BeginObject();
+    w.Key("ShardId");
+    w.String(ShardIdString(child.id));
+    w.Key("ParentShards");
+    w.BeginArray();
+    if (child.parent) w.String(ShardIdString(*child.parent));
+    if (child.adjacent_parent) w.String(ShardIdString(*child.adjacent_parent));
+    w.EndArray();
+    WriteHashKeyRange(w, child.hash_keys);
+    w.EndObject();
+  }
+  w.EndArray();
 }
 
 }  // namespace sluice::api

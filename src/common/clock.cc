@@ -1,6 +1,7 @@
 #include "common/clock.h"
 
 #include <chrono>
+#include <cstdio>
 
 namespace sluice {
 namespace {
@@ -24,6 +25,15 @@ class SystemClock : public Clock {
 Clock& Clock::System() {
   static SystemClock clock;
   return clock;
+}
+
+int64_t FileOffsetClock::Offset() const {
+  std::FILE* f = std::fopen(path_.c_str(), "r");
+  if (f == nullptr) return 0;
+  long long offset = 0;
+  if (std::fscanf(f, "%lld", &offset) != 1) offset = 0;
+  std::fclose(f);
+  return static_cast<int64_t>(offset);
 }
 
 }  // namespace sluice

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <utility>
 
 namespace sluice {
 
@@ -28,6 +30,22 @@ class ManualClock : public Clock {
 
  private:
   std::atomic<int64_t> now_ms_;
+};
+
+// The system clock shifted by a number of milliseconds read from a file (a decimal integer; a
+// missing or unreadable file counts as 0), re-read when the file changes. For end-to-end tests
+// that must move a server's time forward (iterator expiry): `sluice serve` uses it for the
+// Kinesis API when SLUICE_TEST_CLOCK_OFFSET_FILE names a file, and logs a warning that it does.
+// Thread-safe.
+class FileOffsetClock : public Clock {
+ public:
+  explicit FileOffsetClock(std::string path) : path_(std::move(path)) {}
+  int64_t NowMs() const override { return System().NowMs() + Offset(); }
+  int64_t MonotonicMs() const override { return System().MonotonicMs() + Offset(); }
+
+ private:
+  int64_t Offset() const;
+  std::string path_;
 };
 
 }  // namespace sluice

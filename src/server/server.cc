@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -80,6 +81,14 @@ class ServerImpl : public Server {
         api::IteratorCodec iterators,
         api::IteratorCodec::Open(fs::Join(sc.data_dir, "kinesis/iterator.key")));
     api::KinesisOptions ko;
+    if (const char* file = std::getenv("SLUICE_TEST_CLOCK_OFFSET_FILE"); file && *file) {
+      test_clock_ = std::make_unique<FileOffsetClock>(file);
+      ko.clock = test_clock_.get();
+      spdlog::warn(
+          "the Kinesis API uses a test clock offset by the contents of {} "
+          "(SLUICE_TEST_CLOCK_OFFSET_FILE); never set it in production",
+          file);
+    }
     ko.region = sc.region;
     ko.account_id = sc.account_id;
     ko.create_stream_ms = static_cast<int64_t>(sc.kinesis_create_stream_ms);
@@ -124,6 +133,7 @@ class ServerImpl : public Server {
 
   void Shutdown() override {
     MutexLock lock(shutdown_mu_);
+    if (kinesis_) kinesis_->StopSubscriptions();  // event streams would hold the drain
     if (http_) http_->Stop();
     if (registry_) registry_->StopAll();
     if (journal_) journal_->Close();
@@ -138,6 +148,7 @@ class ServerImpl : public Server {
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<streams::Service> streams_;
   std::unique_ptr<StreamRegistry> registry_;
+  std::unique_ptr<Clock> test_clock_;
   std::unique_ptr<streams::Service> kinesis_streams_;
   std::unique_ptr<api::FirehoseHandler> firehose_;
   std::unique_ptr<api::KinesisHandler> kinesis_;
