@@ -505,11 +505,43 @@ ApiResult<config::StreamConfig> ParseCreateDeliveryStream(std::string_view body)
 
   if (auto type = c.reader.String(o, "DeliveryStreamType")) {
     c.Enum(*type, "deliveryStreamType", kStreamTypes);
-    if (InSet(kStreamTypes, *type) && *type != "DirectPut" && invalid.empty()) {
+    if (*type == "KinesisStreamAsSource") {
+      cfg.type = config::SourceType::kKinesisStreamAsSource;
+    } else if (InSet(kStreamTypes, *type) && *type != "DirectPut" && invalid.empty()) {
       invalid = "DeliveryStreamType " + std::string(*type) +
                 " is not supported by the Firehose API of Sluice; configure the source in the "
                 "config file.";
     }
+  }
+  if (auto kinesis = c.reader.Struct(o, "KinesisStreamSourceConfiguration")) {
+    auto arn =
+        c.Str(*kinesis, "kinesisStreamSourceConfiguration", "KinesisStreamARN", true, 1, 512);
+    c.Str(*kinesis, "kinesisStreamSourceConfiguration", "RoleARN", true, 1, 512);
+    // arn:aws:kinesis:<region>:<account>:stream/<name>
+    if (arn) {
+      const std::string_view a = *arn;
+      const size_t marker = a.find(":stream/");
+      const std::string name =
+          marker == std::string_view::npos ? "" : std::string(a.substr(marker + 8));
+      if (a.substr(0, 16) != "arn:aws:kinesis:" || !config::IsValidKinesisStreamName(name)) {
+        if (invalid.empty()) {
+          invalid = "KinesisStreamARN " + std::string(a) +
+                    " is not a Kinesis stream ARN (arn:aws:kinesis:<region>:<account>:stream/"
+                    "<name>).";
+        }
+      } else {
+        cfg.source_stream = name;
+      }
+    }
+    if (cfg.type != config::SourceType::kKinesisStreamAsSource && invalid.empty()) {
+      invalid =
+          "KinesisStreamSourceConfiguration is only valid with DeliveryStreamType "
+          "KinesisStreamAsSource.";
+    }
+  } else if (cfg.type == config::SourceType::kKinesisStreamAsSource && invalid.empty()) {
+    invalid =
+        "KinesisStreamSourceConfiguration is required for DeliveryStreamType "
+        "KinesisStreamAsSource.";
   }
   if (auto direct = c.reader.Struct(o, "DirectPutSourceConfiguration")) {
     c.Int(*direct, "directPutSourceConfiguration", "ThroughputHintInMBs", true, 1, 100);
@@ -604,6 +636,25 @@ void WriteDeliveryStreamDescription(const StreamInfo& info, json::Writer& w) {
     w.BeginObject();
     w.Key("DirectPutSourceDescription");
     w.BeginObject();
+    w.EndObject();
+    w.EndObject();
+  } else if (cfg.type == config::SourceType::kKinesisStreamAsSource) {
+    // The Kinesis stream's ARN in the delivery stream's region and account.
+    const size_t colon = info.arn.find(":deliverystream/");
+    const std::string region_account =
+        colon == std::string::npos
+            ? ""
+            : info.arn.substr(std::string("arn:aws:firehose:").size(), colon - 17);
+    w.Key("Source");
+    w.BeginObject();
+    w.Key("KinesisStreamSourceDescription");
+    w.BeginObject();
+    w.Key("KinesisStreamARN");
+    w.String("arn:aws:kinesis:" + region_account + ":stream/" + cfg.source_stream);
+    w.Key("RoleARN");
+    w.String(role);
+    w.Key("DeliveryStartTimestamp");
+    w.Raw(ts);
     w.EndObject();
     w.EndObject();
   }

@@ -407,10 +407,23 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s,
   SLUICE_RETURN_IF_ERROR(w.String(n, "name", s.name));
   if (!IsValidStreamName(s.name)) return w.Error(n["name"], StreamNameError(s.name));
   if (YAML::Node src = n["source"]) {
-    if (!src.IsScalar() || src.Scalar() != "direct_put") {
+    if (src.IsMap() && src.size() == 1 && src["kinesis_stream"]) {
+      SLUICE_RETURN_IF_ERROR(w.String(src, "kinesis_stream", s.source_stream));
+      if (!IsValidKinesisStreamName(s.source_stream)) {
+        return w.Error(src["kinesis_stream"], "stream '" + s.name + "': kinesis_stream '" +
+                                                  s.source_stream +
+                                                  "' is not 1-128 characters of [a-zA-Z0-9_.-]");
+      }
+      if (n["partitions"]) {
+        return w.Error(n["partitions"], "stream '" + s.name +
+                                            "': 'partitions' does not apply to a kinesis_stream "
+                                            "source (one delivery worker per shard)");
+      }
+      s.type = SourceType::kKinesisStreamAsSource;
+    } else if (!src.IsScalar() || src.Scalar() != "direct_put") {
       return w.Error(src, "stream '" + s.name +
-                              "': source must be direct_put (kinesis_stream and kafka sources are "
-                              "not available in this build)");
+                              "': source must be direct_put or {kinesis_stream: NAME} (kafka "
+                              "sources are not available in this build)");
     }
   }
   SLUICE_RETURN_IF_ERROR(w.Uint(n, "partitions", s.partitions, 1, 64));
@@ -584,6 +597,16 @@ bool IsReservedStreamName(std::string_view name) {
 
 bool IsValidStreamName(const std::string& name) {
   if (name.empty() || name.size() > 64 || IsReservedStreamName(name)) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsValidKinesisStreamName(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name == "." || name == "..") return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';
@@ -899,7 +922,12 @@ std::string StreamToYaml(const StreamConfig& s, const StreamState& state) {
   YAML::Emitter e;
   e << YAML::BeginMap;
   e << YAML::Key << "name" << YAML::Value << s.name;
-  e << YAML::Key << "partitions" << YAML::Value << s.partitions;
+  if (s.type == SourceType::kKinesisStreamAsSource) {
+    e << YAML::Key << "source" << YAML::Value << YAML::BeginMap << YAML::Key << "kinesis_stream"
+      << YAML::Value << s.source_stream << YAML::EndMap;
+  } else {
+    e << YAML::Key << "partitions" << YAML::Value << s.partitions;
+  }
   e << YAML::Key << "version" << YAML::Value << state.version;
   e << YAML::Key << "create_timestamp_ms" << YAML::Value << state.create_timestamp_ms;
   e << YAML::Key << "from_api" << YAML::Value << state.from_api;

@@ -91,6 +91,8 @@ Result<StreamDefinition> ParseStreamYaml(const std::string& yaml_text,
 // True if `name` matches [a-zA-Z0-9_.-]{1,64} and is not "." or ".." (reserved: names become
 // directories).
 bool IsValidStreamName(const std::string& name);
+// A Kinesis stream name (a delivery stream's kinesis_stream source): [a-zA-Z0-9_.-]{1,128}.
+bool IsValidKinesisStreamName(const std::string& name);
 bool IsReservedStreamName(std::string_view name);
 // The message for a name IsValidStreamName refuses.
 std::string StreamNameError(const std::string& name);

@@ -51,6 +51,9 @@ struct StreamConfig {
   std::string name;      // [a-zA-Z0-9_.-]{1,64}
   std::string role_arn;  // RoleARN given to CreateDeliveryStream (echoed back)
   SourceType type = SourceType::kDirectPut;
+  // kKinesisStreamAsSource: the Kinesis stream read (one delivery worker per shard; `partitions`
+  // does not apply).
+  std::string source_stream;
   uint32_t partitions = 1;  // journal partitions (delivery workers)
   Buffering buffering;
   ObjectDestination staged;         // Firehose "Prefix": the delivered objects

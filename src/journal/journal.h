@@ -118,15 +118,19 @@ class PartitionLog {
   virtual bool WaitForData(Offset after, int64_t timeout_ms) = 0;
   // Calls `listener` after each group of appends became durable (on the thread that committed
   // it, after the append callbacks), so a consumer can hold no thread while the log is idle.
-  // Replaces an earlier listener; nullptr removes it. The listener must not call back into this
-  // log's Append or SetDataListener.
-  virtual void SetDataListener(std::function<void()> listener) = 0;
+  // Listeners are kept by `key` (one per consumer: several consumers may follow one log);
+  // setting a key again replaces its listener, nullptr removes it. The listener must not call back
+  // into this log's Append or SetDataListener.
+  virtual void SetDataListener(const std::string& key, std::function<void()> listener) = 0;
   // A reader positioned at Begin(). It must not outlive this PartitionLog.
   virtual Result<std::unique_ptr<Reader>> NewReader() = 0;
   // Durably and atomically replaces a consumer's state: the next offset it will read and, when it
   // has decided its next batch [next, intent->end), that intent (InvalidArgument unless
   // intent->end > next, or when next is past End()). Consumer names are [a-zA-Z0-9_.-]{1,64}.
   [[nodiscard]] virtual Status Commit(const std::string& consumer, const ConsumerState& state) = 0;
+  // Forgets a consumer (its checkpoint file goes, durably), so that it no longer holds back
+  // retention or the quota; a consumer that was never committed is not an error.
+  [[nodiscard]] virtual Status RemoveConsumer(const std::string& consumer) = 0;
   // A consumer's committed state; a consumer that never committed reads from Begin().
   virtual ConsumerState Committed(const std::string& consumer) const = 0;
   // Commit without an intent / the committed next offset.

@@ -504,6 +504,25 @@ Status PartitionLogImpl::Commit(const std::string& consumer, const ConsumerState
   return Status::Ok();
 }
 
+Status PartitionLogImpl::RemoveConsumer(const std::string& consumer) {
+  if (!IsValidName(consumer)) {
+    return Status::InvalidArgument("consumer name '" + consumer + "' is not [a-zA-Z0-9_.-]{1,64}");
+  }
+  MutexLock checkpoint_lock(checkpoint_mu_);
+  std::string path = fs::Join(dir_, format::kCheckpointPrefix + consumer);
+  if (fs::Exists(path)) {
+    SLUICE_RETURN_IF_ERROR(fs::RemoveFile(path));
+    SLUICE_RETURN_IF_ERROR(fs::FsyncDir(dir_));
+  }
+  MutexLock lock(mu_);
+  uint64_t old_min = MinDeliveredPosLocked();
+  consumers_.erase(consumer);
+  uint64_t new_min = MinDeliveredPosLocked();
+  if (new_min > old_min) undelivered_->Sub(new_min - old_min);
+  if (new_min < old_min) undelivered_->Add(old_min - new_min);
+  return Status::Ok();
+}
+
 ConsumerState PartitionLogImpl::Committed(const std::string& consumer) const {
   MutexLock lock(mu_);
   auto it = consumers_.find(consumer);
@@ -619,9 +638,13 @@ void PartitionLogImpl::CommitQueued() {
   }
 }
 
-void PartitionLogImpl::SetDataListener(std::function<void()> listener) {
+void PartitionLogImpl::SetDataListener(const std::string& key, std::function<void()> listener) {
   MutexLock lock(listener_mu_);
-  listener_ = std::move(listener);
+  if (listener) {
+    listeners_[key] = std::move(listener);
+  } else {
+    listeners_.erase(key);
+  }
 }
 
 void PartitionLogImpl::FailGroup(std::vector<AppendRequest>& group, const Status& status) {
@@ -743,7 +766,7 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
   for (auto& req : group) req.done(AppendResult{Offset{req.first}, req.accepted});
   {
     MutexLock lock(listener_mu_);
-    if (listener_) listener_();
+    for (const auto& [key, listener] : listeners_) listener();
   }
   // Sealing a segment is when the journal's disk use grows: check the free-space reserve (after
   // the callbacks, so that acknowledgements never wait for deletions).

@@ -71,9 +71,10 @@ class PartitionLogImpl final : public PartitionLog {
   Offset End() const override;
   Offset Begin() const override;
   bool WaitForData(Offset after, int64_t timeout_ms) override;
-  void SetDataListener(std::function<void()> listener) override;
+  void SetDataListener(const std::string& key, std::function<void()> listener) override;
   Result<std::unique_ptr<Reader>> NewReader() override;
   Status Commit(const std::string& consumer, const ConsumerState& state) override;
+  Status RemoveConsumer(const std::string& consumer) override;
   ConsumerState Committed(const std::string& consumer) const override;
   Result<size_t> ApplyRetention(const Retention& retention) override;
 
@@ -180,7 +181,7 @@ class PartitionLogImpl final : public PartitionLog {
   Mutex checkpoint_mu_;
 
   Mutex listener_mu_;
-  std::function<void()> listener_ SLUICE_GUARDED_BY(listener_mu_);
+  std::map<std::string, std::function<void()>> listeners_ SLUICE_GUARDED_BY(listener_mu_);
 
   Mutex queue_mu_;
   std::vector<AppendRequest> queue_ SLUICE_GUARDED_BY(queue_mu_);

@@ -61,44 +61,114 @@ Result<std::unique_ptr<DeliveryStream>> DeliveryStream::Create(const config::Str
       cfg.processors.empty() && cfg.format.kind == transform::FormatSpec::Kind::kRaw &&
       cfg.compression == compress::Format::kUncompressed && stores.raw == nullptr && !has_warehouse;
   SLUICE_ASSIGN_OR_RETURN(KeyMaker keys, KeyMaker::Create(cfg));
-  transform::ChainOptions chain_options;
-  chain_options.region = deps.region;
-  chain_options.account_id = deps.account_id;
-  chain_options.clock = deps.clock;
-  SLUICE_ASSIGN_OR_RETURN(streams::StreamInfo ingest, deps.streams->Describe(cfg.name));
-  for (const streams::Shard& shard : ingest.spec.shards) {
-    WorkerOptions wo;
-    wo.clock = deps.clock;
-    wo.version = version;
-    if (!deps.legacy_state_root.empty()) {
-      wo.state_dir = fs::Join(fs::Join(deps.legacy_state_root, cfg.name), std::to_string(shard.id));
+  s->keys_ = std::move(keys);
+  s->stores_for_workers_ = stores;
+  s->chain_options_.region = deps.region;
+  s->chain_options_.account_id = deps.account_id;
+  s->chain_options_.clock = deps.clock;
+  s->plain_ = plain;
+  s->deps_ = deps;
+  if (cfg.type == config::SourceType::kKinesisStreamAsSource) {
+    if (deps.kinesis_streams == nullptr) {
+      return Status::FailedPrecondition("no Kinesis streams to read " + cfg.source_stream +
+                                        " from");
     }
-    std::unique_ptr<BatchBuilder> builder;
-    WarehouseSink* sink = nullptr;
-    if (plain) {
-      builder = std::make_unique<ConcatBuilder>(keys, staged, stores.errors);
-    } else {
-      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<TransformBuilder> tb,
-                              TransformBuilder::Create(cfg, stores, chain_options, has_warehouse));
-      if (has_warehouse) {
-        s->sinks_.push_back(std::make_unique<WarehouseSink>(
-            cfg, *cfg.warehouse, keys, stores.errors != nullptr ? stores.errors : staged,
-            deps.resolver, deps.clock));
-        sink = s->sinks_.back().get();
-      }
-      builder = std::move(tb);
+    s->FollowShards();  // the shards readable now; later ones as they become readable
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(streams::StreamInfo ingest, deps.streams->Describe(cfg.name));
+    MutexLock lock(s->mu_);
+    for (const streams::Shard& shard : ingest.spec.shards) {
+      SLUICE_RETURN_IF_ERROR(
+          s->AddWorker(deps.streams, cfg.name, shard.id, DeliveryWorker::kConsumer));
     }
-    SLUICE_ASSIGN_OR_RETURN(
-        std::unique_ptr<streams::Consumer> consumer,
-        deps.streams->OpenConsumer(cfg.name, shard.id, DeliveryWorker::kConsumer));
-    s->workers_.push_back(
-        std::make_unique<DeliveryWorker>(cfg, std::move(consumer), std::move(builder), sink, wo));
   }
   s->description_ = staged->Describe();
   return s;
 }
 
+Status DeliveryStream::AddWorker(streams::Service* source, const std::string& source_name,
+                                 uint32_t shard, const std::string& consumer_name) {
+  const config::StreamConfig& cfg = config_;
+  WorkerOptions wo;
+  wo.clock = deps_.clock;
+  wo.version = version_;
+  wo.apply_retention = source == deps_.streams;
+  if (!deps_.legacy_state_root.empty() && source == deps_.streams) {
+    wo.state_dir = fs::Join(fs::Join(deps_.legacy_state_root, cfg.name), std::to_string(shard));
+  }
+  std::unique_ptr<BatchBuilder> builder;
+  WarehouseSink* sink = nullptr;
+  const bool has_warehouse = cfg.warehouse.has_value();
+  if (plain_) {
+    builder = std::make_unique<ConcatBuilder>(*keys_, stores_for_workers_.staged,
+                                              stores_for_workers_.errors);
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(
+        std::unique_ptr<TransformBuilder> tb,
+        TransformBuilder::Create(cfg, stores_for_workers_, chain_options_, has_warehouse));
+    if (has_warehouse) {
+      sinks_.push_back(std::make_unique<WarehouseSink>(cfg, *cfg.warehouse, *keys_,
+                                                       stores_for_workers_.errors != nullptr
+                                                           ? stores_for_workers_.errors
+                                                           : stores_for_workers_.staged,
+                                                       deps_.resolver, deps_.clock));
+      sink = sinks_.back().get();
+    }
+    builder = std::move(tb);
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<streams::Consumer> consumer,
+                          source->OpenConsumer(source_name, shard, consumer_name));
+  workers_.push_back(
+      std::make_unique<DeliveryWorker>(cfg, std::move(consumer), std::move(builder), sink, wo));
+  shards_.insert(shard);
+  return Status::Ok();
+}
+
+size_t DeliveryStream::FollowShards() {
+  if (config_.type != config::SourceType::kKinesisStreamAsSource) return 0;
+  streams::Service* source = deps_.kinesis_streams;
+  auto info = source->Describe(config_.source_stream);
+  if (!info.ok()) return 0;  // the Kinesis stream does not exist (yet)
+  const std::string consumer = KinesisConsumerName(config_.name);
+  // A parent is drained when this delivery stream's consumer has committed up to its end.
+  auto drained = [&](uint32_t parent) {
+    for (const auto& p : info->spec.shards) {
+      if (p.id != parent) continue;
+      if (p.open || !p.end_offset) return false;
+      auto c = source->OpenConsumer(config_.source_stream, parent, consumer);
+      if (!c.ok()) return false;
+      journal::ConsumerState state = (*c)->Committed();
+      return !state.intent && state.next >= *p.end_offset;
+    }
+    return true;  // a parent gone with retention was read to its end long ago
+  };
+  MutexLock lock(mu_);
+  size_t added = 0;
+  for (const auto& shard : info->spec.shards) {
+    if (shards_.count(shard.id) != 0) continue;
+    if (shard.parent && !drained(*shard.parent)) continue;
+    if (shard.adjacent_parent && !drained(*shard.adjacent_parent)) continue;
+    if (Status st = AddWorker(source, config_.source_stream, shard.id, consumer); !st.ok()) {
+      spdlog::error("stream {}: cannot read shard {} of Kinesis stream {}: {}", config_.name,
+                    shard.id, config_.source_stream, st.ToString());
+      continue;
+    }
+    ++added;
+    spdlog::info("stream {}: reading shard {} of Kinesis stream {}", config_.name, shard.id,
+                 config_.source_stream);
+    if (started_) workers_.back()->Start();
+  }
+  return added;
+}
+
+size_t DeliveryStream::worker_count() const {
+  MutexLock lock(mu_);
+  return workers_.size();
+}
+
 void DeliveryStream::Start() {
+  MutexLock lock(mu_);
+  started_ = true;
   for (const auto& w : workers_) w->Start();
   spdlog::info(
       "stream {}: delivering to {} (prefix '{}', buffering {} MB / {} s, {} partition(s), "
@@ -108,14 +178,20 @@ void DeliveryStream::Start() {
 }
 
 void DeliveryStream::Stop() {
+  MutexLock lock(mu_);
+  started_ = false;
   for (const auto& w : workers_) w->Stop();
 }
 
 void DeliveryStream::Handover() {
+  MutexLock lock(mu_);
+  started_ = false;
   for (const auto& w : workers_) w->Handover();
 }
 
 void DeliveryStream::Abort() {
+  MutexLock lock(mu_);
+  started_ = false;
   for (const auto& w : workers_) w->Abort();
 }
 

@@ -320,7 +320,7 @@ Status DeliveryWorker::Checkpoint(const Batch& batch, const std::vector<OutputOb
   // Retention: delete delivered segments older than the stream's retention, or past its size (an
   // equal share per partition), at most once a minute.
   const int64_t now = options_.clock->MonotonicMs();
-  if (now - last_retention_ms_ >= 60'000 || last_retention_ms_ == 0) {
+  if (options_.apply_retention && (now - last_retention_ms_ >= 60'000 || last_retention_ms_ == 0)) {
     last_retention_ms_ = now;
     journal::Retention retention;
     retention.max_age_ms = static_cast<int64_t>(stream_.retention_hours) * 3600 * 1000;

@@ -116,6 +116,9 @@ struct WorkerOptions {
   // at start. Empty: none to look for.
   std::string state_dir;
   Clock* clock = &Clock::System();
+  // Apply the delivery stream's journal retention to the shard after each batch. Off for a shard
+  // of a Kinesis stream: its own retention applies there (streams::Service).
+  bool apply_retention = true;
   // Backoff between failed attempts: min(max_backoff, initial * 2^n) with full jitter.
   int64_t initial_backoff_ms = 100;
   int64_t max_backoff_ms = 30'000;

@@ -47,6 +47,14 @@ class StreamRegistry : public api::Backend {
   Status LoadApiStreams();
   // Flushes and stops every worker (SIGTERM path). Puts after this fail.
   void StopAll();
+  // The Kinesis streams KinesisStreamAsSource delivery streams read (must outlive the registry);
+  // set before streams are added.
+  void SetKinesisStreams(streams::Service* kinesis) { kinesis_ = kinesis; }
+  // Lets delivery streams reading Kinesis streams pick up shards that became readable (new
+  // streams, children of drained parents). The server calls it periodically.
+  void FollowShards();
+  // The delivery streams that read Kinesis stream `kinesis_stream`, sorted.
+  std::vector<std::string> ReadersOf(const std::string& kinesis_stream);
 
   // api::Backend
   Status CreateStream(config::StreamConfig cfg, int64_t create_timestamp_ms) override;
@@ -88,6 +96,7 @@ class StreamRegistry : public api::Backend {
   config::ServerConfig server_;
   streams::Service* ingest_;
   secrets::Resolver* resolver_;
+  streams::Service* kinesis_ = nullptr;
   Clock* clock_;
   // Serialises changes of the delivery streams (create, update, tags, delete) and of the
   // API-created streams' catalog; taken before mu_, never after.

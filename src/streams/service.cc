@@ -581,12 +581,19 @@ Result<std::unique_ptr<ShardReader>> Service::Read(const std::string& name, uint
   return std::unique_ptr<ShardReader>(new ShardReaderImpl(std::move(reader), at));
 }
 
+Status Service::DropConsumer(const std::string& name, const std::string& consumer) {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
+  for (journal::PartitionLog* log : e->logs) SLUICE_RETURN_IF_ERROR(log->RemoveConsumer(consumer));
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Consumer>> Service::OpenConsumer(const std::string& name, uint32_t shard,
                                                         const std::string& consumer) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
   for (size_t i = 0; i < e->spec.shards.size(); ++i) {
     if (e->spec.shards[i].id == shard) {
-      return std::make_unique<Consumer>(name, shard, consumer, e->logs[i]);
+      return std::make_unique<Consumer>(name, shard, consumer, e->logs[i],
+                                        e->spec.kind == StreamKind::kStandalone);
     }
   }
   return Status::NotFound("shard " + std::to_string(shard) + " of stream " + name + " not found");

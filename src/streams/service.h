@@ -52,8 +52,15 @@ class ShardReader {
 // It must not outlive the stream (Service::Delete runs `release` before the data goes).
 class Consumer {
  public:
-  Consumer(std::string stream, uint32_t shard, std::string name, journal::PartitionLog* log)
-      : stream_(std::move(stream)), shard_(shard), name_(std::move(name)), log_(log) {}
+  // `keyed`: the shard's payloads carry partition keys (a Kinesis stream's); the consumer's
+  // readers then return the data alone, as delivery wants it.
+  Consumer(std::string stream, uint32_t shard, std::string name, journal::PartitionLog* log,
+           bool keyed = false)
+      : stream_(std::move(stream)),
+        shard_(shard),
+        name_(std::move(name)),
+        log_(log),
+        keyed_(keyed) {}
   const std::string& stream() const { return stream_; }
   uint32_t shard() const { return shard_; }
   const std::string& name() const { return name_; }
@@ -62,14 +69,14 @@ class Consumer {
   [[nodiscard]] Status Commit(const journal::ConsumerState& state) {
     return log_->Commit(name_, state);
   }
-  Result<std::unique_ptr<journal::Reader>> NewReader() { return log_->NewReader(); }
+  Result<std::unique_ptr<journal::Reader>> NewReader();
   journal::Offset End() const { return log_->End(); }
   journal::Offset Begin() const { return log_->Begin(); }
   bool WaitForData(journal::Offset after, int64_t timeout_ms) {
     return log_->WaitForData(after, timeout_ms);
   }
   void SetDataListener(std::function<void()> listener) {
-    log_->SetDataListener(std::move(listener));
+    log_->SetDataListener(name_, std::move(listener));
   }
   Result<size_t> ApplyRetention(const journal::Retention& retention) {
     return log_->ApplyRetention(retention);
@@ -80,6 +87,7 @@ class Consumer {
   uint32_t shard_;
   std::string name_;
   journal::PartitionLog* log_;
+  bool keyed_;
 };
 
 struct ServiceOptions {
@@ -143,6 +151,9 @@ class Service {
   // past the end.
   Result<std::unique_ptr<ShardReader>> Read(const std::string& name, uint32_t shard,
                                             const StartingPosition& from);
+  // Forgets the named consumer `consumer` on every shard of a stream (its owner is deleted), so
+  // that it no longer holds back retention. NotFound (stream).
+  Status DropConsumer(const std::string& name, const std::string& consumer);
   // The named consumer `consumer` ([a-zA-Z0-9_.-]{1,64}) of a shard.
   Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, uint32_t shard,
                                                  const std::string& consumer);

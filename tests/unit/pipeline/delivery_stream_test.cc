@@ -81,7 +81,7 @@ TEST_F(DeliveryStreamTest, OneWorkerPerShardDeliveringToTheDefaultFolder) {
   CreateIngest(2);
   auto ds = DeliveryStream::Create(Config(2), 1, deps_);
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
-  EXPECT_EQ((*ds)->workers().size(), 2u);
+  EXPECT_EQ((*ds)->worker_count(), 2u);
   EXPECT_EQ((*ds)->config().staged.url, "file://" + root_ + "/buckets/orders");
   Put({"a", "b"});  // shard 0
   Put({"c"});       // shard 1

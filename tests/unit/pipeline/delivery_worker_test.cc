@@ -59,10 +59,13 @@ class FailingCommitLog : public journal::PartitionLog {
   bool WaitForData(journal::Offset after, int64_t timeout_ms) override {
     return inner_->WaitForData(after, timeout_ms);
   }
-  void SetDataListener(std::function<void()> listener) override {
-    inner_->SetDataListener(std::move(listener));
+  void SetDataListener(const std::string& key, std::function<void()> listener) override {
+    inner_->SetDataListener(key, std::move(listener));
   }
   Result<std::unique_ptr<journal::Reader>> NewReader() override { return inner_->NewReader(); }
+  Status RemoveConsumer(const std::string& consumer) override {
+    return inner_->RemoveConsumer(consumer);
+  }
   Status Commit(const std::string& consumer, const journal::ConsumerState& state) override {
     ++commits;
     if (fail_commits > 0) {
