@@ -843,6 +843,16 @@ HttpResponse KinesisHandler::DeleteStream(Call& call) {
   if (!info.ok() || StatusOf(name) == StreamStatus::kDeleting) {
     return ErrorResponse(StreamNotFound(name), call.request_id);
   }
+  if (options_.readers) {
+    if (auto readers = options_.readers(name); !readers.empty()) {
+      std::string list;
+      for (const auto& r : readers) list += (list.empty() ? "" : ", ") + r;
+      return ErrorResponse(
+          ApiError::InUse("Stream " + name + " under account " + options_.account_id +
+                          " is the source of delivery stream(s) " + list + "; delete them first."),
+          call.request_id);
+    }
+  }
   if (!info->spec.consumers.empty() && !enforce.value_or(false)) {
     return ErrorResponse(
         ApiError::InUse("Stream " + name + " under account " + options_.account_id +

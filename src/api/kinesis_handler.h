@@ -22,10 +22,12 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/errors.h"
 #include "api/http.h"
@@ -49,6 +51,8 @@ struct KinesisOptions {
   int64_t update_stream_ms = 0;   // ... a resharded one UPDATING
   uint32_t shard_limit = 500;     // open shards across all streams (LimitExceededException)
   uint32_t on_demand_shards = 4;  // the shards an ON_DEMAND stream starts with
+  // The delivery streams reading a stream (DeleteStream refuses while there are any).
+  std::function<std::vector<std::string>(const std::string& stream)> readers;
 };
 
 inline constexpr size_t kKinesisMaxRecords = 500;                   // per PutRecords

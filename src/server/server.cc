@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "api/firehose_handler.h"
 #include "api/http_server.h"
@@ -65,11 +67,6 @@ class ServerImpl : public Server {
         journal_.get(),
         streams::ServiceOptions{fs::Join(sc.data_dir, "ingest-streams"), &Clock::System()});
     SLUICE_RETURN_IF_ERROR(streams_->Open());
-    registry_ = std::make_unique<StreamRegistry>(sc, streams_.get(), resolver_.get());
-    for (const auto& s : options_.config.streams) {
-      SLUICE_RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
-    }
-    SLUICE_RETURN_IF_ERROR(registry_->LoadApiStreams());
     // Kinesis Data Streams: their own catalog and journal namespace, so that a Kinesis stream and
     // a delivery stream may share a name.
     kinesis_streams_ = std::make_unique<streams::Service>(
@@ -77,6 +74,12 @@ class ServerImpl : public Server {
         streams::ServiceOptions{fs::Join(sc.data_dir, "kinesis/streams"), &Clock::System(),
                                 streams::kKinesisJournalNamespace});
     SLUICE_RETURN_IF_ERROR(kinesis_streams_->Open().WithContext("kinesis streams"));
+    registry_ = std::make_unique<StreamRegistry>(sc, streams_.get(), resolver_.get());
+    registry_->SetKinesisStreams(kinesis_streams_.get());
+    for (const auto& s : options_.config.streams) {
+      SLUICE_RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
+    }
+    SLUICE_RETURN_IF_ERROR(registry_->LoadApiStreams());
     SLUICE_ASSIGN_OR_RETURN(
         api::IteratorCodec iterators,
         api::IteratorCodec::Open(fs::Join(sc.data_dir, "kinesis/iterator.key")));
@@ -95,6 +98,7 @@ class ServerImpl : public Server {
     ko.delete_stream_ms = static_cast<int64_t>(sc.kinesis_delete_stream_ms);
     ko.update_stream_ms = static_cast<int64_t>(sc.kinesis_update_stream_ms);
     ko.shard_limit = sc.kinesis_shard_limit;
+    ko.readers = [this](const std::string& stream) { return registry_->ReadersOf(stream); };
     kinesis_ = std::make_unique<api::KinesisHandler>(*kinesis_streams_, std::move(iterators), ko);
 
     firehose_ = std::make_unique<api::FirehoseHandler>(*registry_);
@@ -105,6 +109,7 @@ class ServerImpl : public Server {
     ho.io_threads = static_cast<int>(sc.io_threads);
     http_ = std::make_unique<api::HttpServer>(ho, router_);
     SLUICE_RETURN_IF_ERROR(http_->Start());
+    housekeeping_ = std::thread([this] { Housekeeping(); });
     address_ = (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
                std::to_string(http_->port());
     spdlog::info("sluice listening on {} (data in {}, {} delivery stream(s), {} Kinesis stream(s))",
@@ -133,6 +138,12 @@ class ServerImpl : public Server {
 
   void Shutdown() override {
     MutexLock lock(shutdown_mu_);
+    {
+      MutexLock hk(housekeeping_mu_);
+      stopping_ = true;
+      housekeeping_cv_.NotifyAll();
+    }
+    if (housekeeping_.joinable()) housekeeping_.join();
     if (kinesis_) kinesis_->StopSubscriptions();  // event streams would hold the drain
     if (http_) http_->Stop();
     if (registry_) registry_->StopAll();
@@ -140,6 +151,19 @@ class ServerImpl : public Server {
   }
 
  private:
+  // Periodic work that belongs to no one stream, once a second: delivery streams reading Kinesis
+  // streams follow their shards.
+  void Housekeeping() {
+    MutexLock lock(housekeeping_mu_);
+    while (!stopping_) {
+      housekeeping_cv_.WaitFor(housekeeping_mu_, std::chrono::seconds(1));
+      if (stopping_) break;
+      lock.Unlock();
+      registry_->FollowShards();
+      lock.Lock();
+    }
+  }
+
   ServeOptions options_;
   std::unique_ptr<secrets::Redactor> own_redactor_;
   std::unique_ptr<secrets::Resolver> resolver_;
@@ -156,6 +180,10 @@ class ServerImpl : public Server {
   std::unique_ptr<api::HttpServer> http_;
   std::string address_;
   Mutex shutdown_mu_;
+  Mutex housekeeping_mu_;
+  CondVar housekeeping_cv_;
+  bool stopping_ SLUICE_GUARDED_BY(housekeeping_mu_) = false;
+  std::thread housekeeping_;
 };
 
 // Each stream partition keeps its active journal segment open: raise the soft limit on open files

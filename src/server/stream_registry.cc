@@ -86,6 +86,7 @@ Result<std::unique_ptr<pipeline::DeliveryStream>> StreamRegistry::BuildDelivery(
     const config::StreamConfig& cfg, const config::StreamState& state) {
   pipeline::DeliveryStreamDeps deps;
   deps.streams = ingest_;
+  deps.kinesis_streams = kinesis_;
   deps.resolver = resolver_;
   deps.clock = clock_;
   deps.region = server_.region;
@@ -104,13 +105,17 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg,
     if (streams_.count(cfg.name) != 0) return Status::AlreadyExists(cfg.name);
     if (streams_.size() >= server_.max_delivery_streams) return StreamLimitError();
   }
-  // The hidden ingest stream: one shard per partition, the delivery stream's creation time as its
-  // own (RecordIds carry it).
-  streams::StreamSpec spec = streams::StreamSpec::WithEvenShards(
-      cfg.name, streams::StreamKind::kDeliveryOwned, cfg.partitions);
-  spec.created_ms = state.create_timestamp_ms;
-  spec.retention_hours = cfg.retention_hours;
-  SLUICE_RETURN_IF_ERROR(ingest_->Create(spec, {.discard_old_data = fresh}));
+  // A Direct PUT stream's hidden ingest stream: one shard per partition, the delivery stream's
+  // creation time as its own (RecordIds carry it). A Kinesis source has none: it reads the
+  // Kinesis stream's shards.
+  const bool direct = cfg.type != config::SourceType::kKinesisStreamAsSource;
+  if (direct) {
+    streams::StreamSpec spec = streams::StreamSpec::WithEvenShards(
+        cfg.name, streams::StreamKind::kDeliveryOwned, cfg.partitions);
+    spec.created_ms = state.create_timestamp_ms;
+    spec.retention_hours = cfg.retention_hours;
+    SLUICE_RETURN_IF_ERROR(ingest_->Create(spec, {.discard_old_data = fresh}));
+  }
   auto s = std::make_shared<Stream>();
   s->state = state;
   auto delivery = BuildDelivery(cfg, state);
@@ -132,7 +137,7 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg,
   if (!st.ok()) {
     // Journal data of a stream that could not start stays for the next start (unless it is new).
     s->delivery.reset();
-    (void)ingest_->Delete(cfg.name, nullptr, /*drop_data=*/fresh);
+    if (direct) (void)ingest_->Delete(cfg.name, nullptr, /*drop_data=*/fresh);
     return st;
   }
   s->delivery->Start();
@@ -160,6 +165,8 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
   config::StreamConfig updated = updated_in;
   // What the destination update cannot change stays as it is.
   updated.partitions = old->config.partitions;
+  updated.type = old->config.type;
+  updated.source_stream = old->config.source_stream;
   updated.tags = old->config.tags;
   config::StreamState state = old->state;
   state.version = expected_version + 1;
@@ -293,7 +300,17 @@ Status StreamRegistry::CreateStream(config::StreamConfig cfg, int64_t create_tim
   MutexLock catalog_lock(catalog_mu_);
   // A new stream never reuses journal data of an earlier one with the same name: it goes before
   // the definition is written (a crash after that must not revive the old records).
-  SLUICE_RETURN_IF_ERROR(ingest_->DiscardData(cfg.name));
+  if (cfg.type == config::SourceType::kKinesisStreamAsSource) {
+    if (kinesis_ == nullptr || !kinesis_->Describe(cfg.source_stream).ok()) {
+      return Status::InvalidArgument("Kinesis stream " + cfg.source_stream + " under account " +
+                                     server_.account_id + " not found.");
+    }
+    // A new delivery stream reads the Kinesis stream from its trim horizon, under its name.
+    SLUICE_RETURN_IF_ERROR(kinesis_->DropConsumer(
+        cfg.source_stream, pipeline::DeliveryStream::KinesisConsumerName(cfg.name)));
+  } else {
+    SLUICE_RETURN_IF_ERROR(ingest_->DiscardData(cfg.name));
+  }
   SLUICE_RETURN_IF_ERROR(fs::CreateDirs(ApiStreamDir()));
   SLUICE_RETURN_IF_ERROR(
       fs::WriteFileAtomically(ApiStreamPath(cfg.name), config::StreamToYaml(cfg, state)));
@@ -335,7 +352,7 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
   // (a crash in between leaves journal data of a stream that no longer exists, never a stream
   // that comes back empty).
   Status forgotten;
-  Status st = ingest_->Delete(name, [&] {
+  auto release = [&] {
     catalog_mu_.AssertHeld();  // Delete runs this before it returns, on this thread
     s->delivery->Abort();
     std::set<std::string> names = api_names_;
@@ -344,7 +361,20 @@ Status StreamRegistry::DeleteStream(const std::string& name) {
     if (forgotten.ok()) api_names_ = std::move(names);
     if (forgotten.ok()) forgotten = fs::RemoveFile(ApiStreamPath(name));
     if (forgotten.ok()) forgotten = fs::FsyncDir(ApiStreamDir());
-  });
+  };
+  Status st;
+  if (s->config.type == config::SourceType::kKinesisStreamAsSource) {
+    // No ingest stream of its own: stop reading, forget the definition, then the consumer state
+    // (it would hold back the Kinesis stream's retention).
+    release();
+    if (forgotten.ok() && kinesis_ != nullptr) {
+      st = kinesis_->DropConsumer(s->config.source_stream,
+                                  pipeline::DeliveryStream::KinesisConsumerName(name));
+      if (st.code() == StatusCode::kNotFound) st = Status::Ok();
+    }
+  } else {
+    st = ingest_->Delete(name, release);
+  }
   SLUICE_RETURN_IF_ERROR(forgotten);
   SLUICE_RETURN_IF_ERROR(st);
   spdlog::info("stream {}: deleted", name);
@@ -405,8 +435,14 @@ void StreamRegistry::Put(const std::string& stream, std::vector<std::string> rec
                          api::PutCallback done) {
   {
     MutexLock lock(mu_);
-    if (streams_.count(stream) == 0) {
+    auto it = streams_.find(stream);
+    if (it == streams_.end()) {
       done(Status::NotFound(stream));
+      return;
+    }
+    if (it->second->config.type == config::SourceType::kKinesisStreamAsSource) {
+      done(Status::InvalidArgument(
+          "This operation is not permitted on KinesisStreamAsSource delivery stream type."));
       return;
     }
   }
@@ -425,6 +461,30 @@ void StreamRegistry::Put(const std::string& stream, std::vector<std::string> rec
         }
         done(std::move(out));
       });
+}
+
+void StreamRegistry::FollowShards() {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    MutexLock lock(mu_);
+    if (stopped_) return;
+    for (const auto& [name, s] : streams_) {
+      if (s->config.type == config::SourceType::kKinesisStreamAsSource) streams.push_back(s);
+    }
+  }
+  for (const auto& s : streams) s->delivery->FollowShards();
+}
+
+std::vector<std::string> StreamRegistry::ReadersOf(const std::string& kinesis_stream) {
+  MutexLock lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, s] : streams_) {
+    if (s->config.type == config::SourceType::kKinesisStreamAsSource &&
+        s->config.source_stream == kinesis_stream) {
+      names.push_back(name);
+    }
+  }
+  return names;
 }
 
 void StreamRegistry::StopAll() {

@@ -214,7 +214,37 @@ class ShardReaderImpl final : public ShardReader {
   journal::Offset position_;
 };
 
+// A reader of a keyed shard that returns each record's data without its partition key.
+class DataOnlyReader final : public journal::Reader {
+ public:
+  explicit DataOnlyReader(std::unique_ptr<journal::Reader> inner) : inner_(std::move(inner)) {}
+  Status Seek(journal::Offset offset) override { return inner_->Seek(offset); }
+  Result<size_t> Next(size_t max_records, size_t max_bytes,
+                      std::vector<journal::StoredRecord>& out) override {
+    const size_t before = out.size();
+    SLUICE_ASSIGN_OR_RETURN(size_t n, inner_->Next(max_records, max_bytes, out));
+    for (size_t i = before; i < out.size(); ++i) {
+      auto keyed = SplitKeyed(out[i].data);
+      if (!keyed) {
+        return Status::Corruption("offset " + std::to_string(out[i].offset.value) +
+                                  ": a record of a keyed stream has no partition key header");
+      }
+      out[i].data.erase(0, kKeyedHeaderBytes + keyed->partition_key.size());
+    }
+    return n;
+  }
+
+ private:
+  std::unique_ptr<journal::Reader> inner_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<journal::Reader>> Consumer::NewReader() {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<journal::Reader> reader, log_->NewReader());
+  if (!keyed_) return reader;
+  return std::unique_ptr<journal::Reader>(new DataOnlyReader(std::move(reader)));
+}
 
 std::string EncodeKeyed(std::string_view partition_key, std::string_view data) {
   std::string out;
