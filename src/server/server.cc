@@ -7,6 +7,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "api/cbor_adapter.h"
 #include "api/firehose_handler.h"
 #include "api/http_server.h"
 #include "api/router.h"
@@ -70,6 +71,8 @@ class ServerImpl : public Server {
 
     firehose_ = std::make_unique<api::FirehoseHandler>(*registry_);
     router_.Add(std::string(api::kFirehoseTargetPrefix), firehose_.get());
+    // Kinesis: CBOR clients (Java SDKs, KCL) reach the JSON handler through the CBOR adapter.
+    router_.Add("Kinesis_20131202.", &kinesis_cbor_);
     api::HttpServerOptions ho;
     SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
     ho.io_threads = static_cast<int>(sc.io_threads);
@@ -117,6 +120,9 @@ class ServerImpl : public Server {
   std::unique_ptr<streams::Service> streams_;
   std::unique_ptr<StreamRegistry> registry_;
   std::unique_ptr<api::FirehoseHandler> firehose_;
+  // Stands in for the Kinesis handler until it lands; the adapter wraps whichever it is.
+  api::UnknownOperationHandler kinesis_;
+  api::CborAdapter kinesis_cbor_{&kinesis_};
   api::Router router_;
   std::unique_ptr<api::HttpServer> http_;
   std::string address_;
