@@ -38,8 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   simdjson::error_code err = parser.parse(json->data(), json->size(), true).get(root);
+  // simdjson refuses integers beyond 64 bits (-18446744073709551616 is valid CBOR and JSON).
   Check(err == simdjson::SUCCESS || err == simdjson::NUMBER_ERROR ||
-            err == simdjson::BIGINT_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE,
+            err == simdjson::NUMBER_OUT_OF_RANGE,
         "accepted CBOR became invalid JSON", *json);
   if (err != simdjson::SUCCESS) return 0;
 
