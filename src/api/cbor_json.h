@@ -44,8 +44,9 @@ inline constexpr std::string_view kKinesisTimestampMembers[] = {
 //   true/false/null -> themselves, undefined -> null, byte string -> base64 string,
 //   tag 1 + integer -> epoch seconds with the millisecond fraction (1441215410867 ->
 //   1441215410.867), tag 1 + float -> that many milliseconds as seconds, other tags -> their
-//   content (libcbor 0.8 refuses the unassigned one-byte tags 6..20 as malformed). Indefinite-length maps, arrays and strings (the Java SDK writes `bf ... ff`) are
-//   read like definite ones. An empty body reads as `{}` (an operation without input).
+//   content (libcbor 0.8 refuses the unassigned one-byte tags 6..20 as malformed).
+//   Indefinite-length maps, arrays and strings (the Java SDK writes `bf ... ff`) are read like
+//   definite ones. An empty body reads as `{}` (an operation without input).
 // Errors (InvalidArgument, message says what and at which byte): malformed or truncated items,
 // declared lengths beyond the input, a break outside an indefinite item, a wrong chunk type in
 // an indefinite string, a non-text map key, tag 1 on anything but a number, simple values other
