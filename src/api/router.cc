@@ -22,7 +22,12 @@ void Router::Handle(HttpRequest request, Responder respond) {
       return;
     }
   }
-  respond(ErrorResponse(ApiError::UnknownOperation("Unknown operation: " + std::string(target)),
+  unknown_.Handle(std::move(request), std::move(respond));
+}
+
+void UnknownOperationHandler::Handle(HttpRequest request, Responder respond) {
+  respond(ErrorResponse(ApiError::UnknownOperation("Unknown operation: " +
+                                                   std::string(request.Header("X-Amz-Target"))),
                         NewRequestId()));
 }
 

@@ -17,6 +17,14 @@
 
 namespace sluice::api {
 
+// Answers every request UnknownOperationException ("Unknown operation: <X-Amz-Target>"), as the
+// router does for a target no handler claims. It stands in for a protocol whose handler is not
+// there yet. Stateless.
+class UnknownOperationHandler : public HttpHandler {
+ public:
+  void Handle(HttpRequest request, Responder respond) override;
+};
+
 class Router : public HttpHandler {
  public:
   // Requests whose X-Amz-Target starts with `target_prefix` go to `handler` (not owned; it must
@@ -26,6 +34,7 @@ class Router : public HttpHandler {
 
  private:
   std::vector<std::pair<std::string, HttpHandler*>> routes_;
+  UnknownOperationHandler unknown_;
 };
 
 }  // namespace sluice::api

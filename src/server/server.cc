@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "api/cbor_adapter.h"
 #include "api/firehose_handler.h"
 #include "api/http_server.h"
 #include "api/kinesis_handler.h"
@@ -103,7 +104,9 @@ class ServerImpl : public Server {
 
     firehose_ = std::make_unique<api::FirehoseHandler>(*registry_);
     router_.Add(std::string(api::kFirehoseTargetPrefix), firehose_.get());
-    router_.Add(std::string(api::kKinesisTargetPrefix), kinesis_.get());
+    // Kinesis: CBOR clients (Java SDKs, KCL) reach the JSON handler through the CBOR adapter.
+    kinesis_cbor_ = std::make_unique<api::CborAdapter>(kinesis_.get());
+    router_.Add(std::string(api::kKinesisTargetPrefix), kinesis_cbor_.get());
     api::HttpServerOptions ho;
     SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
     ho.io_threads = static_cast<int>(sc.io_threads);
@@ -176,6 +179,7 @@ class ServerImpl : public Server {
   std::unique_ptr<streams::Service> kinesis_streams_;
   std::unique_ptr<api::FirehoseHandler> firehose_;
   std::unique_ptr<api::KinesisHandler> kinesis_;
+  std::unique_ptr<api::CborAdapter> kinesis_cbor_;
   api::Router router_;
   std::unique_ptr<api::HttpServer> http_;
   std::string address_;
