@@ -154,6 +154,9 @@ class H2Client {
   const Response& response(int32_t id) { return responses_[id]; }
   const std::vector<int32_t>& completion_order() const { return completion_order_; }
   bool goaway_received() const { return goaway_; }
+  uint32_t remote_max_concurrent_streams() const {
+    return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  }
   bool eof() const { return eof_; }
 
  private:
@@ -344,6 +347,20 @@ TEST_F(Http2ServerTest, AnswersAPriorKnowledgeRequest) {
   EXPECT_EQ(r.body, "POST /x?a=1 hello");
   EXPECT_EQ(r.headers.at("content-type"), "text/plain");
   EXPECT_EQ(r.headers.at("content-length"), std::to_string(r.body.size()));
+  EXPECT_EQ(c.remote_max_concurrent_streams(), 128u);
+  server_->Stop();
+}
+
+TEST_F(Http2ServerTest, HeadGetsTheContentLengthWithoutABody) {
+  EchoHandler handler;
+  StartServer(handler);
+  H2Client c(server_->port());
+  const int32_t id = c.Submit("HEAD", "/h");
+  ASSERT_TRUE(c.RunUntilClosed(id));
+  EXPECT_EQ(c.response(id).status, 200);
+  EXPECT_EQ(c.response(id).headers.at("content-length"),
+            std::to_string(std::string("HEAD /h ").size()));
+  EXPECT_EQ(c.response(id).body, "");
   server_->Stop();
 }
 
