@@ -371,12 +371,13 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
                           nullptr, 0);
   }
 
-  // Idle connections (no open streams, no frames for idle_timeout) get GOAWAY; a peer that stops
-  // reading our frames for idle_timeout is cut off.
+  // Idle connections (no request being answered and no frame received for idle_timeout) get
+  // GOAWAY and are closed; requests whose body stalled that long are dropped with them. A peer
+  // that does not take our bytes for idle_timeout is cut off.
   void ArmTimer() {
     const auto idle = options_.idle_timeout;
     auto next = Clock::now() + idle;
-    if (streams_.empty()) next = std::min(next, last_activity_ + idle);
+    if (!Answering()) next = std::min(next, last_activity_ + idle);
     if (write_in_flight_) next = std::min(next, write_started_ + idle);
     timer_.expires_at(next);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
@@ -389,12 +390,22 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     const auto now = Clock::now();
     const auto idle = options_.idle_timeout;
     if (write_in_flight_ && now - write_started_ >= idle) return Finish();
-    if (streams_.empty() && now - last_activity_ >= idle && !goaway_sent_) {
-      BeginShutdown();
+    if (!idle_closing_ && !Answering() && now - last_activity_ >= idle) {
+      idle_closing_ = true;
+      // GOAWAY, then close once it is written (nghttp2 stops wanting to read or write).
+      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
       SendPending();
       if (closed_) return;
     }
     ArmTimer();
+  }
+
+  // True while a request is with the handler or its response is being sent: however long that
+  // takes (event streams last minutes), the connection is not idle.
+  bool Answering() const {
+    return std::any_of(streams_.begin(), streams_.end(), [](const auto& entry) {
+      return entry.second->dispatched || entry.second->too_large;
+    });
   }
 
   void Finish() {
@@ -571,6 +582,7 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
   std::string out_;  // the bytes of the write in flight
   bool write_in_flight_ = false;
   bool goaway_sent_ = false;
+  bool idle_closing_ = false;
   bool closed_ = false;
   Clock::time_point last_activity_{};
   Clock::time_point write_started_{};

@@ -17,9 +17,11 @@
 //   - Different connections run in parallel on `io_threads` threads.
 //   - A body larger than `body_limit` gets 413 with an AWS-shaped error body; HTTP/1.1 then
 //     closes the connection, HTTP/2 resets only that stream (RST_STREAM NO_ERROR after the 413).
-//   - Idle: an HTTP/1.1 connection waiting for a request, or an HTTP/2 connection with no open
-//     stream and no frame received, for `idle_timeout` is closed (HTTP/2: GOAWAY first); a peer
-//     that does not take our bytes for `idle_timeout` is cut off.
+//   - Idle: an HTTP/1.1 connection waiting for (the rest of) a request, or an HTTP/2 connection
+//     with no request being answered and no frame received, for `idle_timeout` is closed
+//     (HTTP/2: GOAWAY first; streams whose body stalled are dropped). A request with the handler
+//     or a streamed response never times out; a peer that does not take our bytes for
+//     `idle_timeout` is cut off.
 //   - The handler's Responder may run on any thread; the response is posted back to the
 //     connection's strand. A Responder called after Stop() returned is ignored.
 //   - Stop(): stops accepting, closes idle connections (HTTP/2: GOAWAY, no new streams), lets

@@ -97,8 +97,8 @@ class H2Client {
   }
 
   // Sends what is queued and reads until `done()` holds; false on timeout or EOF first.
-  bool RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  bool RunUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = kTimeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       if (!Flush()) return done();
       if (done()) return true;
@@ -128,6 +128,24 @@ class H2Client {
       if (n <= 0) return n == 0;
       if (!SendAll(data, static_cast<size_t>(n))) return false;
     }
+  }
+  // Sends the HEADERS of a POST whose body never comes.
+  int32_t SubmitStalled(const std::string& path) {
+    std::vector<std::pair<std::string, std::string>> all = {
+        {":method", "POST"}, {":scheme", "http"}, {":authority", "localhost"}, {":path", path}};
+    std::vector<nghttp2_nv> nva;
+    for (auto& [k, v] : all) {
+      nva.push_back({reinterpret_cast<uint8_t*>(k.data()), reinterpret_cast<uint8_t*>(v.data()),
+                     k.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+    }
+    nghttp2_data_provider provider{};
+    provider.read_callback = [](nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
+                                nghttp2_data_source*,
+                                void*) -> ssize_t { return NGHTTP2_ERR_DEFERRED; };
+    const int32_t id =
+        nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), &provider, nullptr);
+    responses_[id];
+    return id;
   }
   // Queues RST_STREAM(CANCEL) for stream `id`.
   void Reset(int32_t id) {
@@ -233,6 +251,10 @@ class ParkingHandler : public HttpHandler {
   bool WaitFor(size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, kTimeout, [&] { return requests_.size() >= n; });
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_.size();
   }
   HttpRequest request(size_t i) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -554,6 +576,33 @@ TEST_F(Http2ServerTest, IdleConnectionGetsGoawayAndIsClosed) {
   ASSERT_TRUE(c.RunUntilClosed(id));
   ASSERT_TRUE(c.RunUntilEof());
   EXPECT_TRUE(c.goaway_received());
+  server_->Stop();
+}
+
+TEST_F(Http2ServerTest, StalledRequestBodyEndsWithTheIdleTimeout) {
+  ParkingHandler handler;
+  StartServer(handler, 8 * 1024 * 1024, /*idle_timeout=*/std::chrono::milliseconds(200));
+  H2Client c(server_->port());
+  c.SubmitStalled("/stalled");
+  ASSERT_TRUE(c.RunUntilEof());
+  EXPECT_TRUE(c.goaway_received());
+  server_->Stop();
+  EXPECT_EQ(handler.size(), 0u) << "the incomplete request reached the handler";
+}
+
+TEST_F(Http2ServerTest, ARequestWithTheHandlerDoesNotTimeOut) {
+  ParkingHandler handler;
+  StartServer(handler, 8 * 1024 * 1024, /*idle_timeout=*/std::chrono::milliseconds(100));
+  H2Client c(server_->port());
+  const int32_t id = c.Submit("POST", "/slow", "x");
+  ASSERT_TRUE(c.Flush());
+  ASSERT_TRUE(handler.WaitFor(1));
+  // Several idle timeouts pass while the handler holds the request; the client keeps reading.
+  c.RunUntil([&] { return c.eof(); }, std::chrono::milliseconds(500));
+  EXPECT_FALSE(c.eof()) << "the connection was closed while the handler held its request";
+  handler.Answer(0);
+  ASSERT_TRUE(c.RunUntilClosed(id));
+  EXPECT_EQ(c.response(id).body, "POST /slow x");
   server_->Stop();
 }
 
