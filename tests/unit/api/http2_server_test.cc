@@ -644,6 +644,22 @@ TEST_F(Http2ServerTest, StopFailsTheWritesOfAStreamStillOpenAfterTheDrain) {
   EXPECT_EQ(handler.written_false.load(), 1);
 }
 
+TEST_F(Http2ServerTest, AResponderCalledAfterStopIsIgnored) {
+  ParkingHandler handler;
+  HttpServerOptions options;
+  options.drain_timeout = std::chrono::milliseconds(100);
+  server_ = std::make_unique<HttpServer>(options, handler);
+  ASSERT_TRUE(server_->Start().ok());
+  H2Client c(server_->port());
+  const int32_t id = c.Submit("POST", "/late", "x");
+  ASSERT_TRUE(c.Flush());
+  ASSERT_TRUE(handler.WaitFor(1));
+  server_->Stop();  // the drain times out: the connection is closed with the stream open
+  ASSERT_TRUE(c.RunUntilEof());
+  EXPECT_EQ(c.response(id).status, 0) << "no response was sent";
+  handler.Answer(0);  // runs on another thread after Stop(); must neither crash nor send
+}
+
 TEST_F(Http2ServerTest, ServesTheFirehoseHandlerEndToEnd) {
   testutil::ApiFakeBackend backend;
   backend.AddStream("events");
