@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "api/errors.h"
+#include "api/http2_session.h"
 #include "common/mutex.h"
 
 namespace sluice::api {
@@ -34,17 +35,11 @@ using error_code = boost::system::error_code;
 
 namespace {
 
-// Responders check the gate before posting to a connection: once Stop() closes it (before the
-// io_context goes away), late responses are dropped instead of touching a dead io_context.
-struct Gate {
-  Mutex mu;
-  bool open SLUICE_GUARDED_BY(mu) = true;
-};
+using Gate = internal::ResponderGate;
+using internal::Connection;
 
 constexpr size_t kMaxDrainBytes = 64 * 1024 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
-
-class Session;
 
 }  // namespace
 
@@ -65,7 +60,14 @@ class HttpServer::Impl {
   HttpHandler& handler() { return handler_; }
   const std::shared_ptr<Gate>& gate() const { return gate_; }
   bool stopping() const { return stopping_.load(); }
-  void Remove(Session* s);
+  // Registers a connection the server did not accept itself (an HTTP/1.1 connection handed over
+  // to HTTP/2).
+  void Adopt(std::shared_ptr<Connection> c);
+  void Remove(Connection* c);
+  internal::ConnectionContext ConnectionContext() {
+    return {&options_, &handler_, gate_, [this] { return stopping(); },
+            [this](Connection* c) { Remove(c); }};
+  }
 
  private:
   void DoAccept();
@@ -88,30 +90,32 @@ class HttpServer::Impl {
   CondVar cv_;
   // Live connections. shared_ptr: a session is co-owned by this registry (while it waits for its
   // handler) and by its pending Asio operations.
-  std::unordered_map<Session*, std::shared_ptr<Session>> sessions_ SLUICE_GUARDED_BY(mu_);
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> sessions_ SLUICE_GUARDED_BY(mu_);
 };
 
 namespace {
 
-// One connection. Thread safety: every member is touched only on the connection's strand.
-class Session : public std::enable_shared_from_this<Session> {
+// One HTTP/1.1 connection; a connection that opens with the HTTP/2 preface is handed over to an
+// HTTP/2 session (http2_session.h). Thread safety: every member is touched only on the
+// connection's strand.
+class Session : public Connection, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), server_(server), sniffing_(server.options().http2) {}
 
-  void Start() {
+  void Start() override {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
   }
 
   // Stop(): close now if idle, else after the in-flight response.
-  void Shutdown() {
+  void Shutdown() override {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
       if (!self->busy_) self->stream_.cancel();
     });
   }
 
-  void ForceClose() {
+  void ForceClose() override {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       error_code ec;
       self->stream_.socket().close(ec);
@@ -121,6 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void DoRead() {
     if (closing_ || server_.stopping()) return Close();
+    if (sniffing_) return Sniff();
     parser_.emplace();
     parser_->body_limit(server_.options().body_limit);
     // Beast reads at most the buffer's free capacity (>= 512 bytes) per call; without room a
@@ -129,6 +134,38 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(server_.options().idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // The first bytes of a connection: the HTTP/2 client preface hands the connection over to an
+  // HTTP/2 session; anything else is read as HTTP/1.1 (the bytes stay in buffer_ for Beast).
+  void Sniff() {
+    stream_.expires_after(server_.options().idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(kReadBufferBytes), [self = shared_from_this()](error_code ec, size_t n) {
+          self->buffer_.commit(n);
+          if (ec) return self->Close();
+          const auto data = self->buffer_.data();
+          const std::string_view got(static_cast<const char*>(data.data()), data.size());
+          const std::string_view preface = internal::kHttp2Preface;
+          const size_t k = std::min(got.size(), preface.size());
+          if (got.substr(0, k) != preface.substr(0, k)) {
+            self->sniffing_ = false;
+            return self->DoRead();
+          }
+          if (got.size() < preface.size()) return self->Sniff();
+          self->HandOverToHttp2(got);
+        });
+  }
+
+  void HandOverToHttp2(std::string_view received) {
+    stream_.expires_never();
+    auto h2 =
+        internal::MakeHttp2Session(stream_.release_socket(), received, server_.ConnectionContext());
+    buffer_.consume(buffer_.size());
+    closed_ = true;
+    server_.Adopt(h2);
+    h2->Start();
+    server_.Remove(this);
   }
 
   void OnHeader(error_code ec, size_t) {
@@ -414,6 +451,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // Stop() asked to close after the in-flight response
   bool closed_ = false;
   bool linger_ = false;  // drain before closing (an error response left request bytes unread)
+  bool sniffing_;        // the first bytes are not read yet: HTTP/2 preface or HTTP/1.1?
   uint64_t seq_ = 0;     // the current request's number on this connection
   // A streamed response in progress (see WriteStreamHead).
   http::response<http::empty_body> stream_head_;
@@ -482,9 +520,14 @@ void HttpServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
   DoAccept();
 }
 
-void HttpServer::Impl::Remove(Session* s) {
+void HttpServer::Impl::Adopt(std::shared_ptr<Connection> c) {
   MutexLock lock(mu_);
-  sessions_.erase(s);
+  sessions_.emplace(c.get(), std::move(c));
+}
+
+void HttpServer::Impl::Remove(Connection* c) {
+  MutexLock lock(mu_);
+  sessions_.erase(c);
   cv_.NotifyAll();
 }
 
@@ -501,7 +544,7 @@ void HttpServer::Impl::Stop() {
   });
   closed.get_future().wait();
 
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<Connection>> live;
   {
     MutexLock lock(mu_);
     for (auto& [ptr, s] : sessions_) live.push_back(s);
