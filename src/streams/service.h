@@ -8,9 +8,14 @@
 // atomically and durably on every change, and loaded by Open(). A kDeliveryOwned stream is not
 // persisted here: its delivery stream keeps its definition and re-creates it at start.
 //
+// Resharding (SplitShard, MergeShards, UpdateShardCount) closes shards and opens new ones while
+// appends go on: no record reaches a shard after it is closed, and a closed shard's end_offset
+// covers exactly the records it holds.
+//
 // Thread safety: every method is thread-safe. Append does not block on disk: its callback runs on
 // the journal's commit thread once the records are durable (or on the calling thread when the
-// whole call fails at once).
+// whole call fails at once). Reshards of one stream wait for its appends in flight to its closing
+// shards (a commit), never for Append calls' callbacks.
 #pragma once
 
 #include <atomic>

@@ -69,6 +69,22 @@ TEST_F(ReshardTest, SplitClosesTheParentAtItsEndAndRoutesToTheChildren) {
   EXPECT_EQ(ReadKeyed("s", 3), (std::vector<std::string>{"d"}));
 }
 
+TEST_F(ReshardTest, OpenCompletesASplitInterruptedBeforeItsParentsEndWasSaved) {
+  ASSERT_TRUE(service_->Create(StreamSpec::WithEvenShards("s", StreamKind::kStandalone, 1)).ok());
+  AppendNow("s", {At(HashKey{}, "a"), At(HashKey{}, "b")});
+  ASSERT_TRUE(service_->SplitShard("s", 0, HashKey{1, 0}).ok());
+  // The catalog as the split's first write left it: the parent closed, its end not yet known.
+  const std::string path = fs::Join(dir_, "catalog/s.json");
+  std::string text = fs::ReadFile(path).value();
+  const std::string end = ",\"end_offset\":2";
+  ASSERT_NE(text.find(end), std::string::npos) << text;
+  text.erase(text.find(end), end.size());
+  ASSERT_TRUE(fs::WriteFileAtomically(path, text).ok());
+  OpenAll();
+  EXPECT_EQ(ShardOf(service_->Describe("s")->spec, 0)->end_offset, journal::Offset{2});
+  EXPECT_NE(fs::ReadFile(path).value().find(end), std::string::npos);  // saved again
+}
+
 TEST_F(ReshardTest, SplitRefusesClosedShardsKeysOutsideTheRangeAndTheShardLimit) {
   service_options_.max_open_shards = 3;
   OpenAll();
