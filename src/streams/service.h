@@ -102,6 +102,8 @@ struct ServiceOptions {
   uint64_t shard_write_records_per_sec = 1000;
 };
 
+inline constexpr char kKinesisJournalNamespace[] = "kinesis+";
+
 // The message of a record refused by a shard's write limit (AppendOutcome, ResourceExhausted).
 inline constexpr char kRateExceeded[] = "rate exceeded";
 // The journal consumer through which ApplyRetention expires a kStandalone stream's records by
@@ -124,7 +126,6 @@ struct StreamWrites {
 // The shards whose parent or adjacent parent is `shard` (after a split: two; after a merge: one;
 // none while it is open), by id.
 std::vector<uint32_t> Children(const StreamSpec& spec, uint32_t shard);
-inline constexpr char kKinesisJournalNamespace[] = "kinesis+";
 
 class Service {
  public:
@@ -288,7 +289,7 @@ class Service {
   // `refused`). REQUIRES: the stream enforces limits.
   void TakeWriteTokens(ShardState& shard, const std::vector<size_t>& sizes,
                        std::vector<bool>& refused) const;
-  // The entry's spec, under update_mu: NotFound once Delete removed it.
+  // NotFound once Delete removed the entry (so that nothing persists it again).
   static Status CheckNotRemoved(const Entry& e) SLUICE_REQUIRES(e.update_mu);
   static ShardState* FindShard(const Entry& e, uint32_t shard) SLUICE_REQUIRES_SHARED(e.life_mu);
   static void HandedOver(ShardState& s);
