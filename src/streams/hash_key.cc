@@ -54,6 +54,21 @@ std::string HashKey::ToDecimal() const {
   return out;
 }
 
+HashKey HashKey::Prev() const {
+  return FromU128(ToU128(*this) - 1);
+}
+
+HashKey HashKey::Next() const {
+  return FromU128(ToU128(*this) + 1);
+}
+
+std::optional<HashKey> MiddleOf(const HashKeyRange& range) {
+  const U128 start = ToU128(range.start);
+  const U128 end = ToU128(range.end);
+  if (end <= start) return std::nullopt;
+  return FromU128(start + (end - start) / 2 + 1);
+}
+
 std::vector<HashKeyRange> EvenRanges(uint32_t n) {
   n = std::max<uint32_t>(n, 1);
   const U128 max = ToU128(HashKey::Max());

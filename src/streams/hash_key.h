@@ -23,6 +23,9 @@ struct HashKey {
   // A decimal string of 1..39 digits no greater than Max(); nullopt otherwise.
   static std::optional<HashKey> Parse(std::string_view decimal);
   std::string ToDecimal() const;
+  // The key one below / above this one. REQUIRES: not 0 / not Max().
+  HashKey Prev() const;
+  HashKey Next() const;
 };
 
 // An inclusive range [start, end] of hash keys.
@@ -32,6 +35,11 @@ struct HashKeyRange {
   bool Contains(const HashKey& key) const { return start <= key && key <= end; }
   bool operator==(const HashKeyRange&) const = default;
 };
+
+// Where an even split of `range` starts its upper half: start + floor((end - start) / 2) + 1, so
+// that the lower half [start, result - 1] is no larger than the upper one. nullopt for a range of
+// one key. For the whole key space it is 2^127, as EvenRanges(2).
+std::optional<HashKey> MiddleOf(const HashKeyRange& range);
 
 // The whole key space split into `n` (>= 1) contiguous ranges, as CreateStream does with
 // ShardCount n: range i starts at i * floor(2^128 / n); the last ends at Max().

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "common/file_util.h"
 #include "common/json_writer.h"
@@ -16,6 +17,10 @@ constexpr char kQuotaReached[] = "the journal's quota of undelivered bytes is re
 
 std::string NotFound(const std::string& name) {
   return "stream " + name + " not found";
+}
+
+std::string ShardNotFound(const std::string& name, uint32_t shard) {
+  return "shard " + std::to_string(shard) + " of stream " + name + " not found";
 }
 
 // Catalog entry encoding: a JSON object, one file per stream.
@@ -145,44 +150,6 @@ Result<StreamSpec> DecodeSpec(const std::string& text) {
   return spec;
 }
 
-// The open shards' ranges, sorted, must cover [0, Max()] exactly once; ids are unique.
-Status ValidateShards(const StreamSpec& spec) {
-  if (spec.shards.empty()) return Status::InvalidArgument("stream " + spec.name + " has no shard");
-  std::vector<HashKeyRange> open;
-  std::vector<uint32_t> ids;
-  for (const auto& s : spec.shards) {
-    ids.push_back(s.id);
-    if (s.hash_keys.end < s.hash_keys.start) {
-      return Status::InvalidArgument("shard " + std::to_string(s.id) + " has an empty range");
-    }
-    if (s.open) open.push_back(s.hash_keys);
-  }
-  std::sort(ids.begin(), ids.end());
-  if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
-    return Status::InvalidArgument("stream " + spec.name + " has two shards with one id");
-  }
-  std::sort(open.begin(), open.end(),
-            [](const HashKeyRange& a, const HashKeyRange& b) { return a.start < b.start; });
-  HashKey expect{};
-  for (size_t i = 0; i < open.size(); ++i) {
-    if (open[i].start != expect) {
-      return Status::InvalidArgument("the open shards of stream " + spec.name +
-                                     " do not cover the hash key space exactly once");
-    }
-    if (open[i].end == HashKey::Max()) {
-      if (i + 1 != open.size()) {
-        return Status::InvalidArgument("the open shards of stream " + spec.name + " overlap");
-      }
-      return Status::Ok();
-    }
-    expect = open[i].end;
-    expect.lo += 1;
-    if (expect.lo == 0) expect.hi += 1;
-  }
-  return Status::InvalidArgument("the open shards of stream " + spec.name +
-                                 " do not cover the hash key space");
-}
-
 // The outcome of record `i` of one journal append to `shard`.
 AppendOutcome OutcomeOf(const Result<journal::AppendResult>& r, uint32_t shard, size_t i) {
   AppendOutcome o;
@@ -274,6 +241,43 @@ StreamSpec StreamSpec::WithEvenShards(std::string name, StreamKind kind, uint32_
   return spec;
 }
 
+Status ValidateShards(const StreamSpec& spec) {
+  if (spec.shards.empty()) return Status::InvalidArgument("stream " + spec.name + " has no shard");
+  std::vector<HashKeyRange> open;
+  std::vector<uint32_t> ids;
+  for (const auto& s : spec.shards) {
+    ids.push_back(s.id);
+    if (s.hash_keys.end < s.hash_keys.start) {
+      return Status::InvalidArgument("shard " + std::to_string(s.id) + " has an empty range");
+    }
+    if (s.open) open.push_back(s.hash_keys);
+  }
+  std::sort(ids.begin(), ids.end());
+  if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+    return Status::InvalidArgument("stream " + spec.name + " has two shards with one id");
+  }
+  std::sort(open.begin(), open.end(),
+            [](const HashKeyRange& a, const HashKeyRange& b) { return a.start < b.start; });
+  HashKey expect{};
+  for (size_t i = 0; i < open.size(); ++i) {
+    if (open[i].start != expect) {
+      return Status::InvalidArgument("the open shards of stream " + spec.name +
+                                     " do not cover the hash key space exactly once");
+    }
+    if (open[i].end == HashKey::Max()) {
+      if (i + 1 != open.size()) {
+        return Status::InvalidArgument("the open shards of stream " + spec.name + " overlap");
+      }
+      return Status::Ok();
+    }
+    expect = open[i].end;
+    expect.lo += 1;
+    if (expect.lo == 0) expect.hi += 1;
+  }
+  return Status::InvalidArgument("the open shards of stream " + spec.name +
+                                 " do not cover the hash key space");
+}
+
 Status ValidateStreamName(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 128 && name != "." && name != "..";
   for (char c : name) {
@@ -298,15 +302,47 @@ Status Service::Persist(const StreamSpec& spec) const {
 }
 
 Result<std::shared_ptr<Service::Entry>> Service::MakeEntry(StreamSpec spec) {
-  auto e = std::make_shared<Entry>();
-  for (size_t i = 0; i < spec.shards.size(); ++i) {
-    SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log,
-                            journal_->Partition(JournalName(spec.name), spec.shards[i].id));
-    e->logs.push_back(log);
-    if (spec.shards[i].open) e->open_shards.push_back(i);
+  auto e = std::make_shared<Entry>(spec.name, spec.kind, spec.created_ms);
+  {
+    // Not yet shared with any other thread; locked for the analysis.
+    WriterMutexLock life(e->life_mu);
+    for (const auto& shard : spec.shards) {
+      SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log,
+                              journal_->Partition(JournalName(spec.name), shard.id));
+      auto state = std::make_unique<ShardState>();
+      state->id = shard.id;
+      state->hash_keys = shard.hash_keys;
+      state->log = log;
+      if (shard.open) e->open.push_back(state.get());
+      e->shards.emplace(shard.id, std::move(state));
+    }
+    std::sort(e->open.begin(), e->open.end(), [](const ShardState* a, const ShardState* b) {
+      return a->hash_keys.start < b->hash_keys.start;
+    });
   }
+  e->enforce_limits = spec.enforce_shard_limits;
+  e->on_demand = spec.on_demand;
   e->spec = std::move(spec);
   return e;
+}
+
+Service::ShardState* Service::FindShard(const Entry& e, uint32_t shard) {
+  auto it = e.shards.find(shard);
+  return it == e.shards.end() ? nullptr : it->second.get();
+}
+
+void Service::HandedOver(ShardState& s) {
+  MutexLock lock(s.mu);
+  ++s.in_flight;
+}
+
+void Service::Answered(ShardState& s) {
+  MutexLock lock(s.mu);
+  if (--s.in_flight == 0) s.drained.NotifyAll();
+}
+
+Status Service::CheckNotRemoved(const Entry& e) {
+  return e.removed ? Status::NotFound(NotFound(e.name)) : Status::Ok();
 }
 
 Status Service::Open() {
@@ -329,9 +365,21 @@ Status Service::Open() {
     if (Status st = ValidateShards(*spec); !st.ok()) {
       return Status::Corruption(path + ": " + st.message());
     }
+    // A reshard that was interrupted between persisting its new shards and their parents' ends
+    // left closed shards without end_offset: no record was added to them since (they were closed
+    // at start), so their end is their log's end.
+    bool completed = false;
+    for (auto& shard : spec->shards) {
+      if (shard.open || shard.end_offset) continue;
+      SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log,
+                              journal_->Partition(JournalName(spec->name), shard.id));
+      shard.end_offset = log->End();
+      completed = true;
+    }
+    if (completed) SLUICE_RETURN_IF_ERROR(Persist(*spec));
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, MakeEntry(*std::move(spec)));
     MutexLock lock(mu_);
-    streams_[e->spec.name] = std::move(e);
+    streams_[e->name] = std::move(e);
   }
   return Status::Ok();
 }
@@ -353,8 +401,8 @@ Status Service::Create(StreamSpec spec, CreateOptions options) {
   if (spec.kind == StreamKind::kStandalone) SLUICE_RETURN_IF_ERROR(Persist(spec));
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, MakeEntry(std::move(spec)));
   MutexLock lock(mu_);
-  auto [it, inserted] = streams_.emplace(e->spec.name, e);
-  if (!inserted) return Status::AlreadyExists("stream " + e->spec.name + " already exists");
+  auto [it, inserted] = streams_.emplace(e->name, e);
+  if (!inserted) return Status::AlreadyExists("stream " + e->name + " already exists");
   return Status::Ok();
 }
 
@@ -368,12 +416,16 @@ Status Service::Delete(const std::string& name, const std::function<void()>& rel
     e = it->second;
     streams_.erase(it);
   }
+  // Waits for an Update or reshard in progress; later ones find the entry removed (and persist
+  // nothing that would bring its catalog file back).
+  MutexLock update(e->update_mu);
+  e->removed = true;
   {
     WriterMutexLock life(e->life_mu);
     e->deleted = true;
   }
   if (release) release();
-  if (e->spec.kind == StreamKind::kStandalone) {
+  if (e->kind == StreamKind::kStandalone) {
     SLUICE_RETURN_IF_ERROR(fs::RemoveFile(EntryPath(name)));
     SLUICE_RETURN_IF_ERROR(fs::FsyncDir(options_.catalog_dir));
   }
@@ -383,8 +435,7 @@ Status Service::Delete(const std::string& name, const std::function<void()>& rel
 void Service::LogAppendFailure(const Entry& e, uint32_t shard,
                                const Result<journal::AppendResult>& r) {
   if (!r.ok()) {
-    spdlog::error("stream {} shard {}: append failed: {}", e.spec.name, shard,
-                  r.status().ToString());
+    spdlog::error("stream {} shard {}: append failed: {}", e.name, shard, r.status().ToString());
   }
 }
 
@@ -432,11 +483,8 @@ Status Service::Update(const std::string& name, const std::function<Status(Strea
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
   // One update of a stream at a time: read, change, persist, publish.
   MutexLock update(e->update_mu);
-  StreamSpec updated;
-  {
-    MutexLock lock(mu_);
-    updated = e->spec;
-  }
+  SLUICE_RETURN_IF_ERROR(CheckNotRemoved(*e));
+  StreamSpec updated = e->spec;  // its writers hold update_mu
   SLUICE_RETURN_IF_ERROR(change(updated));
   if (updated.name != e->spec.name || updated.shards != e->spec.shards ||
       updated.created_ms != e->spec.created_ms || updated.kind != e->spec.kind) {
@@ -444,6 +492,8 @@ Status Service::Update(const std::string& name, const std::function<Status(Strea
         "Update may not change a stream's name, kind, shards or creation");
   }
   if (updated.kind == StreamKind::kStandalone) SLUICE_RETURN_IF_ERROR(Persist(updated));
+  e->enforce_limits = updated.enforce_shard_limits;
+  e->on_demand = updated.on_demand;
   MutexLock lock(mu_);
   e->spec = std::move(updated);
   return Status::Ok();
@@ -460,27 +510,61 @@ std::shared_ptr<Service::Entry> Service::FindForAppend(const std::string& name,
 }
 
 bool Service::Writable(const Entry& e, const AppendCallback& done) {
-  if (!e.deleted && !e.open_shards.empty()) return true;
-  done(Status::NotFound(NotFound(e.spec.name)));
+  if (!e.deleted && !e.open.empty()) return true;
+  done(Status::NotFound(NotFound(e.name)));
   return false;
+}
+
+void Service::TakeWriteTokens(ShardState& shard, const std::vector<size_t>& sizes,
+                              std::vector<bool>& refused) const {
+  // Thousandths of a byte / record: a second's worth is the rate x 1000, a millisecond's the rate.
+  const uint64_t byte_cap = options_.shard_write_bytes_per_sec * 1000;
+  const uint64_t record_cap = options_.shard_write_records_per_sec * 1000;
+  const int64_t now = options_.clock->MonotonicMs();
+  MutexLock lock(shard.mu);
+  if (shard.refilled_ms == INT64_MIN) {
+    shard.byte_tokens = byte_cap;
+    shard.record_tokens = record_cap;
+  } else if (now > shard.refilled_ms) {
+    const auto elapsed = static_cast<uint64_t>(std::min<int64_t>(now - shard.refilled_ms, 1000));
+    shard.byte_tokens =
+        std::min(byte_cap, shard.byte_tokens + elapsed * options_.shard_write_bytes_per_sec);
+    shard.record_tokens =
+        std::min(record_cap, shard.record_tokens + elapsed * options_.shard_write_records_per_sec);
+  }
+  shard.refilled_ms = std::max(shard.refilled_ms, now);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const uint64_t bytes = static_cast<uint64_t>(sizes[i]) * 1000;
+    refused[i] = shard.byte_tokens < bytes || shard.record_tokens < 1000;
+    if (refused[i]) continue;
+    shard.byte_tokens -= bytes;
+    shard.record_tokens -= 1000;
+  }
 }
 
 void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> records,
                             AppendCallback done) {
   std::shared_ptr<Entry> e = FindForAppend(name, done);
   if (!e) return;
-  // Held while the records go to the journal: Delete waits for it before dropping the data.
+  // Held while the records go to the journal: Delete waits for it before dropping the data, a
+  // reshard before it switches the open shards.
   ReaderMutexLock life(e->life_mu);
   if (!Writable(*e, done)) return;
-  const size_t index = e->open_shards[e->next_shard.fetch_add(1) % e->open_shards.size()];
-  const uint32_t shard = e->spec.shards[index].id;
+  ShardState* state = e->open[e->next_shard.fetch_add(1) % e->open.size()];
+  const uint32_t shard = state->id;
   const size_t n = records.size();
-  e->logs[index]->Append(
+  uint64_t bytes = 0;
+  for (const auto& r : records) bytes += r.size();
+  state->written_bytes += bytes;
+  state->written_records += n;
+  HandedOver(*state);
+  state->log->Append(
       std::move(records), options_.clock->NowMs(),
-      [e, shard, n, done = std::move(done)](const Result<journal::AppendResult>& r) {
+      [e, state, shard, n, done = std::move(done)](const Result<journal::AppendResult>& r) {
+        Answered(*state);
         LogAppendFailure(*e, shard, r);
         AppendResult result;
-        result.stream_created_ms = e->spec.created_ms;
+        result.stream_created_ms = e->created_ms;
         result.records.reserve(n);
         for (size_t i = 0; i < n; ++i) result.records.push_back(OutcomeOf(r, shard, i));
         done(std::move(result));
@@ -490,35 +574,32 @@ void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> re
 void Service::Append(const std::string& name, std::vector<Record> records, AppendCallback done) {
   std::shared_ptr<Entry> e = FindForAppend(name, done);
   if (!e) return;
-  // Held while the records go to the journal: Delete waits for it before dropping the data.
+  // Held while the records are routed and go to the journal: Delete waits for it before dropping
+  // the data, a reshard before it switches the open shards (so no record reaches a closed shard).
   ReaderMutexLock life(e->life_mu);
   if (!Writable(*e, done)) return;
   // Route every record to the open shard owning its hash key; one journal append per shard.
   struct Group {
-    size_t shard_index = 0;
+    ShardState* shard = nullptr;
     std::vector<size_t> members;  // record indexes, in order
-    std::vector<std::string> data;
+    std::vector<size_t> sizes;    // data + partition key bytes
   };
   std::vector<Group> groups;
-  std::vector<size_t> group_of(e->spec.shards.size(), SIZE_MAX);
+  std::unordered_map<ShardState*, size_t> group_of;
   const size_t n = records.size();
   for (size_t i = 0; i < n; ++i) {
     HashKey key = records[i].explicit_hash_key
                       ? *records[i].explicit_hash_key
                       : HashKey::FromPartitionKey(records[i].partition_key);
-    size_t index = e->open_shards.front();
-    for (size_t s : e->open_shards) {
-      if (e->spec.shards[s].hash_keys.Contains(key)) {
-        index = s;
-        break;
-      }
-    }
-    if (group_of[index] == SIZE_MAX) {
-      group_of[index] = groups.size();
-      groups.push_back(Group{index, {}, {}});
-    }
-    groups[group_of[index]].members.push_back(i);
-    groups[group_of[index]].data.push_back(EncodeKeyed(records[i].partition_key, records[i].data));
+    // The last open shard starting at or below the key owns it (they cover the key space).
+    auto it = std::upper_bound(
+        e->open.begin(), e->open.end(), key,
+        [](const HashKey& k, const ShardState* s) { return k < s->hash_keys.start; });
+    ShardState* shard = it == e->open.begin() ? e->open.front() : *std::prev(it);
+    auto [g, inserted] = group_of.emplace(shard, groups.size());
+    if (inserted) groups.push_back(Group{shard, {}, {}});
+    groups[g->second].members.push_back(i);
+    groups[g->second].sizes.push_back(records[i].data.size() + records[i].partition_key.size());
   }
   struct Pending {
     Mutex mu;
@@ -526,47 +607,72 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
     size_t remaining SLUICE_GUARDED_BY(mu) = 0;
     AppendCallback done;  // set before any journal callback can run
   };
-  if (groups.empty()) {
-    done(AppendResult{e->spec.created_ms, {}});
-    return;
-  }
   auto pending = std::make_shared<Pending>();
+  const bool enforce = e->enforce_limits.load();
+  std::vector<std::vector<std::string>> data(groups.size());
+  size_t to_journal = 0;
   {
     MutexLock lock(pending->mu);
-    pending->result.stream_created_ms = e->spec.created_ms;
+    pending->result.stream_created_ms = e->created_ms;
     pending->result.records.resize(n);
-    pending->remaining = groups.size();
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      Group& g = groups[gi];
+      std::vector<bool> refused(g.members.size(), false);
+      if (enforce) TakeWriteTokens(*g.shard, g.sizes, refused);
+      std::vector<size_t> kept;
+      uint64_t bytes = 0;
+      for (size_t j = 0; j < g.members.size(); ++j) {
+        const size_t i = g.members[j];
+        if (refused[j]) {
+          pending->result.records[i].status = Status::ResourceExhausted(kRateExceeded);
+          continue;
+        }
+        kept.push_back(i);
+        bytes += g.sizes[j];
+        data[gi].push_back(EncodeKeyed(records[i].partition_key, records[i].data));
+      }
+      g.members = std::move(kept);
+      g.shard->written_bytes += bytes;
+      g.shard->written_records += g.members.size();
+      if (!g.members.empty()) ++to_journal;
+    }
+    pending->remaining = to_journal;
+  }
+  if (to_journal == 0) {
+    MutexLock lock(pending->mu);
+    AppendResult result = std::move(pending->result);
+    lock.Unlock();
+    done(std::move(result));
+    return;
   }
   pending->done = std::move(done);
   const int64_t now = options_.clock->NowMs();
-  for (auto& g : groups) {
-    const uint32_t shard = e->spec.shards[g.shard_index].id;
-    e->logs[g.shard_index]->Append(std::move(g.data), now,
-                                   [e, shard, pending, members = std::move(g.members)](
-                                       const Result<journal::AppendResult>& r) {
-                                     LogAppendFailure(*e, shard, r);
-                                     MutexLock lock(pending->mu);
-                                     for (size_t j = 0; j < members.size(); ++j) {
-                                       pending->result.records[members[j]] = OutcomeOf(r, shard, j);
-                                     }
-                                     if (--pending->remaining > 0) return;
-                                     AppendResult result = std::move(pending->result);
-                                     lock.Unlock();
-                                     pending->done(std::move(result));
-                                   });
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    Group& g = groups[gi];
+    if (g.members.empty()) continue;
+    ShardState* state = g.shard;
+    const uint32_t shard = state->id;
+    HandedOver(*state);
+    state->log->Append(std::move(data[gi]), now,
+                       [e, state, shard, pending,
+                        members = std::move(g.members)](const Result<journal::AppendResult>& r) {
+                         Answered(*state);
+                         LogAppendFailure(*e, shard, r);
+                         MutexLock lock(pending->mu);
+                         for (size_t j = 0; j < members.size(); ++j) {
+                           pending->result.records[members[j]] = OutcomeOf(r, shard, j);
+                         }
+                         if (--pending->remaining > 0) return;
+                         AppendResult result = std::move(pending->result);
+                         lock.Unlock();
+                         pending->done(std::move(result));
+                       });
   }
 }
 
 Result<std::unique_ptr<ShardReader>> Service::Read(const std::string& name, uint32_t shard,
                                                    const StartingPosition& from) {
-  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
-  journal::PartitionLog* log = nullptr;
-  for (size_t i = 0; i < e->spec.shards.size(); ++i) {
-    if (e->spec.shards[i].id == shard) log = e->logs[i];
-  }
-  if (log == nullptr) {
-    return Status::NotFound("shard " + std::to_string(shard) + " of stream " + name + " not found");
-  }
+  SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log, LogOf(name, shard));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<journal::Reader> reader, log->NewReader());
   const journal::Offset begin = log->Begin();
   const journal::Offset end = log->End();
@@ -613,20 +719,95 @@ Result<std::unique_ptr<ShardReader>> Service::Read(const std::string& name, uint
 
 Status Service::DropConsumer(const std::string& name, const std::string& consumer) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
-  for (journal::PartitionLog* log : e->logs) SLUICE_RETURN_IF_ERROR(log->RemoveConsumer(consumer));
+  ReaderMutexLock life(e->life_mu);
+  for (const auto& [id, state] : e->shards) {
+    SLUICE_RETURN_IF_ERROR(state->log->RemoveConsumer(consumer));
+  }
   return Status::Ok();
+}
+
+Result<journal::PartitionLog*> Service::LogOf(const std::string& name, uint32_t shard) const {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
+  ReaderMutexLock life(e->life_mu);
+  ShardState* state = FindShard(*e, shard);
+  if (state == nullptr) return Status::NotFound(ShardNotFound(name, shard));
+  return state->log;
 }
 
 Result<std::unique_ptr<Consumer>> Service::OpenConsumer(const std::string& name, uint32_t shard,
                                                         const std::string& consumer) {
+  if (consumer == kRetentionConsumer) {
+    return Status::InvalidArgument("consumer name '" + consumer + "' is reserved");
+  }
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
-  for (size_t i = 0; i < e->spec.shards.size(); ++i) {
-    if (e->spec.shards[i].id == shard) {
-      return std::make_unique<Consumer>(name, shard, consumer, e->logs[i],
-                                        e->spec.kind == StreamKind::kStandalone);
+  SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log, LogOf(name, shard));
+  if (e->kind == StreamKind::kStandalone) {
+    // Registers the consumer with the journal (a consumer that never committed is unknown to
+    // it), so that retention keeps what it has not read.
+    SLUICE_RETURN_IF_ERROR(log->Commit(consumer, log->Committed(consumer)));
+  }
+  return std::make_unique<Consumer>(name, shard, consumer, log, e->kind == StreamKind::kStandalone);
+}
+
+Result<journal::Offset> Service::ShardEnd(const std::string& name, uint32_t shard) const {
+  SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log, LogOf(name, shard));
+  return log->End();
+}
+
+Result<StreamWrites> Service::Writes(const std::string& name) const {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Entry> e, Find(name));
+  StreamWrites out;
+  out.on_demand = e->on_demand.load();
+  ReaderMutexLock life(e->life_mu);
+  out.open_shards.reserve(e->open.size());
+  for (const ShardState* s : e->open) {
+    out.open_shards.push_back(
+        ShardWrites{s->id, s->hash_keys, s->written_bytes.load(), s->written_records.load()});
+  }
+  return out;
+}
+
+Result<size_t> Service::ApplyRetention() {
+  size_t deleted = 0;
+  Status first_error;
+  for (const std::string& name : List(StreamKind::kStandalone)) {
+    auto found = Find(name);
+    if (!found.ok()) continue;  // deleted meanwhile
+    const std::shared_ptr<Entry>& e = *found;
+    journal::Retention retention;
+    {
+      MutexLock lock(mu_);
+      retention.max_age_ms = int64_t{e->spec.retention_hours} * 3600 * 1000;
+    }
+    // Held so that Delete cannot drop the logs meanwhile.
+    ReaderMutexLock life(e->life_mu);
+    if (e->deleted) continue;
+    for (const auto& [id, state] : e->shards) {
+      journal::PartitionLog* log = state->log;
+      // The journal deletes only segments every consumer has committed past, and nothing with no
+      // consumer: the retention consumer, always at the end, makes age the only limit unless a
+      // named consumer is behind.
+      Status st;
+      const journal::Offset end = log->End();
+      if (log->Checkpoint(kRetentionConsumer) != end)
+        st = log->CommitCheckpoint(kRetentionConsumer, end);
+      if (st.ok()) {
+        auto n = log->ApplyRetention(retention);
+        if (n.ok()) {
+          deleted += *n;
+        } else {
+          st = n.status();
+        }
+      }
+      if (!st.ok()) {
+        st = st.WithContext("stream " + name + " shard " + std::to_string(id) + ": retention");
+        spdlog::warn("{}", st.ToString());
+        if (first_error.ok()) first_error = st;
+      }
     }
   }
-  return Status::NotFound("shard " + std::to_string(shard) + " of stream " + name + " not found");
+  if (!first_error.ok()) return first_error;
+  return deleted;
 }
 
 }  // namespace sluice::streams

@@ -34,7 +34,8 @@ struct Shard {
   std::optional<uint32_t> parent;           // after a split or merge
   std::optional<uint32_t> adjacent_parent;  // after a merge
   bool open = true;                         // a closed shard takes no more records
-  // A closed shard's end: the offset after its last record (EndingSequenceNumber).
+  // A closed shard's end: the offset after its last record (EndingSequenceNumber). 0 for an
+  // intermediate shard of UpdateShardCount, closed as soon as it was made.
   std::optional<journal::Offset> end_offset;
   bool operator==(const Shard&) const = default;
 };
