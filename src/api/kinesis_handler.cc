@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <regex>
 #include <utility>
 #include <vector>
 
@@ -310,6 +311,9 @@ void KinesisHandler::Handle(HttpRequest request, Responder respond) {
       {"DescribeStreamConsumer", &KinesisHandler::DescribeConsumer},
       {"ListStreamConsumers", &KinesisHandler::ListConsumers},
       {"DeregisterStreamConsumer", &KinesisHandler::DeregisterConsumer},
+      {"SplitShard", &KinesisHandler::SplitShard},
+      {"MergeShards", &KinesisHandler::MergeShards},
+      {"UpdateShardCount", &KinesisHandler::UpdateShardCount},
   };
   if (op == "IncreaseStreamRetentionPeriod") return call.respond(ChangeRetention(call, true));
   if (op == "DecreaseStreamRetentionPeriod") return call.respond(ChangeRetention(call, false));
@@ -1638,6 +1642,224 @@ void KinesisHandler::SubscribeToShard(Call& call) {
 
 void KinesisHandler::StopSubscriptions() {
   subscriptions_.Stop();
+}
+
+// ---- resharding -------------------------------------------------------------------------------
+
+namespace {
+
+// The service words shards and streams neutrally ("shard 3 of stream s"); Kinesis says
+// "Shard shardId-000000000003 in stream s under account 000000000000".
+std::string AwsShardWording(const std::string& message, const std::string& account) {
+  static const std::regex kPair(R"(shards (\d+) and (\d+) of stream (\S+))");
+  static const std::regex kOne(R"(shard (\d+) of stream (\S+))");
+  auto id = [](const std::string& digits) { return ShardIdString(std::stoul(digits)); };
+  std::string out = message;
+  std::smatch m;
+  if (std::regex_search(out, m, kPair)) {
+    out = m.prefix().str() + "Shards " + id(m[1]) + " and " + id(m[2]) + " in stream " +
+          m[3].str() + " under account " + account + m.suffix().str();
+  } else if (std::regex_search(out, m, kOne)) {
+    out = m.prefix().str() + "Shard " + id(m[1]) + " in stream " + m[2].str() + " under account " +
+          account + m.suffix().str();
+  }
+  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 32);
+  return out;
+}
+
+}  // namespace
+
+ApiResult<std::string> KinesisHandler::ReshardTarget(Call& /*call*/, JsonReader& reader,
+                                                     ValidationErrors& errors,
+                                                     simdjson::dom::object root) {
+  StreamRef ref = ReadStreamRef(reader, errors, root, options_.region, options_.account_id);
+  if (reader.failed()) return reader.error();
+  if (ref.error) return *ref.error;
+  if (!ref.name)
+    return ApiError::InvalidArgument("Either StreamName or StreamARN must be provided.");
+  return *ref.name;
+}
+
+ApiError KinesisHandler::ReshardError(const Status& st, const std::string& stream,
+                                      const std::string& request_id) const {
+  switch (st.code()) {
+    case StatusCode::kNotFound:
+      // The service names the shard when it is the shard that is missing.
+      if (st.message().find("shard") != std::string::npos) {
+        return ApiError::NotFound(AwsShardWording(st.message(), options_.account_id));
+      }
+      return StreamNotFound(stream);
+    case StatusCode::kInvalidArgument:
+      return ApiError::InvalidArgument(AwsShardWording(st.message(), options_.account_id));
+    case StatusCode::kResourceExhausted:
+      return {"LimitExceededException", AwsShardWording(st.message(), options_.account_id)};
+    case StatusCode::kFailedPrecondition: return ApiError::InUse(st.message());
+    default: return ServiceError(st, stream, request_id);
+  }
+}
+
+HttpResponse KinesisHandler::SplitShard(Call& call) {
+  auto parsed = ParseBody(call.body);
+  if (!parsed.ok()) return ErrorResponse(parsed.error(), call.request_id);
+  simdjson::dom::object root = parsed.value();
+  JsonReader reader;
+  ValidationErrors errors;
+  auto target = ReshardTarget(call, reader, errors, root);
+  auto shard_id = reader.String(root, "ShardToSplit");
+  auto key = reader.String(root, "NewStartingHashKey");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!shard_id) errors.Add(std::nullopt, "shardToSplit", "Member must not be null");
+  if (!key) errors.Add(std::nullopt, "newStartingHashKey", "Member must not be null");
+  if (key && (key->empty() || key->find_first_not_of("0123456789") != std::string_view::npos)) {
+    errors.Add(*key, "newStartingHashKey",
+               "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (!target.ok()) return ErrorResponse(target.error(), call.request_id);
+  const std::string& stream = target.value();
+  auto shard = ParseShardId(*shard_id);
+  auto hash = streams::HashKey::Parse(*key);
+  if (!shard) {
+    return ErrorResponse(
+        ApiError::NotFound("Could not find shard " + std::string(*shard_id) + " in stream " +
+                           stream + " under account " + options_.account_id + "."),
+        call.request_id);
+  }
+  if (!hash) {
+    return ErrorResponse(
+        ApiError::InvalidArgument("NewStartingHashKey " + std::string(*key) +
+                                  " used in SplitShard() on shard " + ShardIdString(*shard) +
+                                  " in stream " + stream + " under account " + options_.account_id +
+                                  " is not in the hash key range."),
+        call.request_id);
+  }
+  MutexLock admin(admin_mu_);
+  if (StatusOf(stream) == streams::StreamStatus::kUpdating) {
+    return ErrorResponse(
+        ApiError::InUse("Stream " + stream + " under account " + options_.account_id +
+                        " not ACTIVE, instead in state UPDATING"),
+        call.request_id);
+  }
+  if (OpenShardsAcrossStreams() + 1 > options_.shard_limit) {
+    return ErrorResponse(
+        {"LimitExceededException", "This request would exceed the shard limit for the account " +
+                                       options_.account_id + " in " + options_.region +
+                                       ". Limit: " + std::to_string(options_.shard_limit) + "."},
+        call.request_id);
+  }
+  Status st = service_.SplitShard(stream, *shard, *hash);
+  if (!st.ok()) return ErrorResponse(ReshardError(st, stream, call.request_id), call.request_id);
+  spdlog::info("kinesis: stream {}: split {} at {}", stream, ShardIdString(*shard), *key);
+  if (options_.update_stream_ms > 0) {
+    BeginTransition(stream, streams::StreamStatus::kUpdating, options_.update_stream_ms);
+  }
+  return JsonResponse(200, "", call.request_id);
+}
+
+HttpResponse KinesisHandler::MergeShards(Call& call) {
+  auto parsed = ParseBody(call.body);
+  if (!parsed.ok()) return ErrorResponse(parsed.error(), call.request_id);
+  simdjson::dom::object root = parsed.value();
+  JsonReader reader;
+  ValidationErrors errors;
+  auto target = ReshardTarget(call, reader, errors, root);
+  auto first = reader.String(root, "ShardToMerge");
+  auto second = reader.String(root, "AdjacentShardToMerge");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!first) errors.Add(std::nullopt, "shardToMerge", "Member must not be null");
+  if (!second) errors.Add(std::nullopt, "adjacentShardToMerge", "Member must not be null");
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (!target.ok()) return ErrorResponse(target.error(), call.request_id);
+  const std::string& stream = target.value();
+  auto a = ParseShardId(*first);
+  auto b = ParseShardId(*second);
+  if (!a || !b) {
+    return ErrorResponse(
+        ApiError::NotFound("Could not find shard " + std::string(!a ? *first : *second) +
+                           " in stream " + stream + " under account " + options_.account_id + "."),
+        call.request_id);
+  }
+  MutexLock admin(admin_mu_);
+  if (StatusOf(stream) == streams::StreamStatus::kUpdating) {
+    return ErrorResponse(
+        ApiError::InUse("Stream " + stream + " under account " + options_.account_id +
+                        " not ACTIVE, instead in state UPDATING"),
+        call.request_id);
+  }
+  Status st = service_.MergeShards(stream, *a, *b);
+  if (!st.ok()) return ErrorResponse(ReshardError(st, stream, call.request_id), call.request_id);
+  spdlog::info("kinesis: stream {}: merged {} and {}", stream, ShardIdString(*a),
+               ShardIdString(*b));
+  if (options_.update_stream_ms > 0) {
+    BeginTransition(stream, streams::StreamStatus::kUpdating, options_.update_stream_ms);
+  }
+  return JsonResponse(200, "", call.request_id);
+}
+
+HttpResponse KinesisHandler::UpdateShardCount(Call& call) {
+  auto parsed = ParseBody(call.body);
+  if (!parsed.ok()) return ErrorResponse(parsed.error(), call.request_id);
+  simdjson::dom::object root = parsed.value();
+  JsonReader reader;
+  ValidationErrors errors;
+  auto target = ReshardTarget(call, reader, errors, root);
+  auto count = reader.Integer(root, "TargetShardCount");
+  auto scaling = reader.String(root, "ScalingType");
+  if (reader.failed()) return ErrorResponse(reader.error(), call.request_id);
+  if (!count) errors.Add(std::nullopt, "targetShardCount", "Member must not be null");
+  if (count && *count < 1) {
+    errors.Add(std::to_string(*count), "targetShardCount",
+               "Member must have value greater than or equal to 1");
+  }
+  if (!scaling) errors.Add(std::nullopt, "scalingType", "Member must not be null");
+  if (scaling && *scaling != "UNIFORM_SCALING") {
+    errors.Add(*scaling, "scalingType", "Member must satisfy enum value set: [UNIFORM_SCALING]");
+  }
+  if (!errors.empty()) return ErrorResponse(errors.ToError(), call.request_id);
+  if (!target.ok()) return ErrorResponse(target.error(), call.request_id);
+  const std::string& stream = target.value();
+  MutexLock admin(admin_mu_);
+  auto info = service_.Describe(stream);
+  if (!info.ok()) return ErrorResponse(StreamNotFound(stream), call.request_id);
+  if (info->spec.on_demand) {
+    return ErrorResponse({"ValidationException",
+                          "UpdateShardCount is only supported for data streams with the "
+                          "provisioned capacity mode."},
+                         call.request_id);
+  }
+  if (StatusOf(stream) == streams::StreamStatus::kUpdating) {
+    return ErrorResponse(
+        ApiError::InUse("Stream " + stream + " under account " + options_.account_id +
+                        " not ACTIVE, instead in state UPDATING"),
+        call.request_id);
+  }
+  const size_t current = OpenShards(info->spec);
+  const auto wanted = static_cast<uint32_t>(std::min<int64_t>(*count, UINT32_MAX));
+  if (OpenShardsAcrossStreams() - current + wanted > options_.shard_limit) {
+    return ErrorResponse(
+        {"LimitExceededException", "This request would exceed the shard limit for the account " +
+                                       options_.account_id + " in " + options_.region +
+                                       ". Limit: " + std::to_string(options_.shard_limit) + "."},
+        call.request_id);
+  }
+  Status st = service_.UpdateShardCount(stream, wanted);
+  if (!st.ok()) return ErrorResponse(ReshardError(st, stream, call.request_id), call.request_id);
+  spdlog::info("kinesis: stream {}: shard count {} -> {}", stream, current, wanted);
+  if (options_.update_stream_ms > 0) {
+    BeginTransition(stream, streams::StreamStatus::kUpdating, options_.update_stream_ms);
+  }
+  json::Writer w;
+  w.BeginObject();
+  w.Key("StreamName");
+  w.String(stream);
+  w.Key("CurrentShardCount");
+  w.Uint(current);
+  w.Key("TargetShardCount");
+  w.Uint(wanted);
+  w.Key("StreamARN");
+  w.String(StreamArn(stream));
+  w.EndObject();
+  return JsonResponse(200, w.Take(), call.request_id);
 }
 
 }  // namespace sluice::api

@@ -93,6 +93,15 @@ class KinesisHandler : public HttpHandler {
   HttpResponse DescribeConsumer(Call& call);
   HttpResponse ListConsumers(Call& call);
   HttpResponse DeregisterConsumer(Call& call);
+  HttpResponse SplitShard(Call& call);
+  HttpResponse MergeShards(Call& call);
+  HttpResponse UpdateShardCount(Call& call);
+  // The stream a resharding call names, or its error.
+  ApiResult<std::string> ReshardTarget(Call& call, JsonReader& reader, ValidationErrors& errors,
+                                       simdjson::dom::object root);
+  // A reshard's service error as AWS words it.
+  ApiError ReshardError(const Status& status, const std::string& stream,
+                        const std::string& request_id) const;
   struct StartRequest {
     std::string stream;
     std::string_view shard_id;

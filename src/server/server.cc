@@ -21,6 +21,7 @@
 #include "journal/journal.h"
 #include "secrets/resolver.h"
 #include "server/stream_registry.h"
+#include "streams/autoscaler.h"
 #include "streams/service.h"
 
 namespace sluice::server {
@@ -77,6 +78,8 @@ class ServerImpl : public Server {
     SLUICE_RETURN_IF_ERROR(kinesis_streams_->Open().WithContext("kinesis streams"));
     registry_ = std::make_unique<StreamRegistry>(sc, streams_.get(), resolver_.get());
     registry_->SetKinesisStreams(kinesis_streams_.get());
+    autoscaler_ =
+        std::make_unique<streams::AutoScaler>(kinesis_streams_.get(), streams::AutoScalerOptions{});
     for (const auto& s : options_.config.streams) {
       SLUICE_RETURN_IF_ERROR(registry_->AddConfigStream(s).WithContext("stream " + s.name));
     }
@@ -155,14 +158,25 @@ class ServerImpl : public Server {
 
  private:
   // Periodic work that belongs to no one stream, once a second: delivery streams reading Kinesis
-  // streams follow their shards.
+  // streams follow their shards, ON_DEMAND Kinesis streams scale, and once a minute Kinesis
+  // retention runs.
   void Housekeeping() {
     MutexLock lock(housekeeping_mu_);
+    int64_t last_retention = 0;
     while (!stopping_) {
       housekeeping_cv_.WaitFor(housekeeping_mu_, std::chrono::seconds(1));
       if (stopping_) break;
       lock.Unlock();
       registry_->FollowShards();
+      autoscaler_->Tick();
+      const int64_t now = Clock::System().MonotonicMs();
+      if (now - last_retention >= 60'000) {
+        last_retention = now;
+        auto deleted = kinesis_streams_->ApplyRetention();
+        if (deleted.ok() && *deleted > 0) {
+          spdlog::info("kinesis retention deleted {} segment(s)", *deleted);
+        }
+      }
       lock.Lock();
     }
   }
@@ -177,6 +191,7 @@ class ServerImpl : public Server {
   std::unique_ptr<StreamRegistry> registry_;
   std::unique_ptr<Clock> test_clock_;
   std::unique_ptr<streams::Service> kinesis_streams_;
+  std::unique_ptr<streams::AutoScaler> autoscaler_;
   std::unique_ptr<api::FirehoseHandler> firehose_;
   std::unique_ptr<api::KinesisHandler> kinesis_;
   std::unique_ptr<api::CborAdapter> kinesis_cbor_;
