@@ -107,11 +107,28 @@ double RunChain(Chain& chain, const std::vector<std::string_view>& lines, size_t
 // The output format of every chain (--format).
 std::string g_format = R"({"csv":{"header":true}})";
 
-std::unique_ptr<Chain> Build(const std::vector<sluice::transform::ProcessorSpec>& specs) {
+// A processor as the bench writes it: its type and its parameters as JSON text.
+struct JsonSpec {
+  std::string type;
+  std::string params;
+};
+
+std::unique_ptr<Chain> Build(const std::vector<JsonSpec>& json_specs) {
   auto format = FormatSpec::Parse(g_format);
   if (!format.ok()) {
     std::fprintf(stderr, "format: %s\n", format.status().ToString().c_str());
     std::exit(1);
+  }
+  std::vector<sluice::transform::ProcessorSpec> specs;
+  for (const JsonSpec& j : json_specs) {
+    auto params = sluice::transform::ParamValue::FromJson(j.params);
+    auto spec = params.ok() ? sluice::transform::ParseProcessorSpec(j.type, *params, j.type)
+                            : sluice::Result<sluice::transform::ProcessorSpec>(params.status());
+    if (!spec.ok()) {
+      std::fprintf(stderr, "%s: %s\n", j.type.c_str(), spec.status().ToString().c_str());
+      std::exit(1);
+    }
+    specs.push_back(std::move(spec).value());
   }
   auto chain = Chain::Build(specs, *format);
   if (!chain.ok()) {

@@ -221,7 +221,12 @@ S3Fields ParseS3Fields(Checker& c, object o, const std::string& path, std::strin
   return f;
 }
 
-void ParseProcessing(Checker& c, object o, const std::string& path, config::StreamConfig& cfg) {
+// Maps ProcessingConfiguration onto typed processors: each processor's Parameters list of
+// {ParameterName, ParameterValue} (all strings) is parsed by the transform module's parameter
+// tables, as the config file's are. Model violations are validation errors; a parameter the
+// processor does not take or a bad value is `invalid` (InvalidArgumentException).
+void ParseProcessing(Checker& c, object o, const std::string& path, config::StreamConfig& cfg,
+                     std::string& invalid) {
   auto enabled = c.reader.Boolean(o, "Enabled");
   auto processors = c.reader.List(o, "Processors");
   if (!processors) return;
@@ -235,15 +240,13 @@ void ParseProcessing(Checker& c, object o, const std::string& path, config::Stre
       if (!c.reader.failed()) c.Required(false, ppath);
       continue;
     }
-    config::ProcessorSpec spec;
-    if (auto type = c.reader.String(*p, "Type")) {
+    std::optional<std::string_view> type = c.reader.String(*p, "Type");
+    if (type) {
       c.Enum(*type, Path(ppath, "Type"), kProcessorTypes);
-      spec.type = std::string(*type);
     } else if (!c.reader.failed()) {
       c.Required(false, Path(ppath, "Type"));
     }
-    json::Writer params;
-    params.BeginObject();
+    transform::ParamValue params = transform::ParamValue::Map();
     if (auto list = c.reader.List(*p, "Parameters")) {
       size_t j = 0;
       for (auto param_item : *list) {
@@ -259,17 +262,27 @@ void ParseProcessing(Checker& c, object o, const std::string& path, config::Stre
         }
         auto value = c.Str(*param, qpath, "ParameterValue", true, 1, 5120);
         if (name && value) {
-          params.Key(*name);
-          params.String(*value);
+          params.Add(std::string(*name), transform::ParamValue::String(std::string(*value)));
         }
       }
     }
-    params.EndObject();
-    spec.params_json = params.Take();
-    specs.push_back(std::move(spec));
+    // Processors of a disabled configuration do not run and are not kept: not parsed either.
+    if (!enabled.value_or(true) || !type || c.reader.failed() || !c.errors.empty()) continue;
+    if (*type == "Decompression" || *type == "CloudWatchLogProcessing") {
+      if (invalid.empty()) {
+        invalid = "Processor type " + std::string(*type) + " is not supported by Sluice.";
+      }
+      continue;
+    }
+    auto spec =
+        transform::ParseProcessorSpec(*type, params, ppath + " (" + std::string(*type) + ")");
+    if (!spec.ok()) {
+      if (invalid.empty()) invalid = spec.status().message();
+      continue;
+    }
+    specs.push_back(std::move(spec).value());
   }
-  // Processors of a disabled configuration do not run; Sluice keeps only the ones that do (an
-  // update that disables processing removes them).
+  // Sluice keeps only the processors that run (an update that disables processing removes them).
   if (enabled.value_or(true)) {
     cfg.processors = std::move(specs);
   } else {
@@ -298,7 +311,7 @@ void ApplyS3Destination(Checker& c, object dest, const std::string& dpath, bool 
   }
   if (extended) {
     if (auto processing = c.reader.Struct(dest, "ProcessingConfiguration")) {
-      ParseProcessing(c, *processing, Path(dpath, "ProcessingConfiguration"), cfg);
+      ParseProcessing(c, *processing, Path(dpath, "ProcessingConfiguration"), cfg, invalid);
     }
     auto mode = c.reader.String(dest, "S3BackupMode");
     if (mode) c.Enum(*mode, Path(dpath, "S3BackupMode"), kBackupModes);
@@ -413,25 +426,18 @@ void WriteProcessors(json::Writer& w, const std::vector<config::ProcessorSpec>& 
   for (const auto& p : processors) {
     w.BeginObject();
     w.Key("Type");
-    w.String(p.type);
+    w.String(p.type());
     w.Key("Parameters");
     w.BeginArray();
-    simdjson::dom::parser parser;
-    simdjson::dom::object params;
-    if (!p.params_json.empty() && parser.parse(p.params_json).get(params) == simdjson::SUCCESS) {
-      for (auto field : params) {
-        w.BeginObject();
-        w.Key("ParameterName");
-        w.String(field.key);
-        w.Key("ParameterValue");
-        std::string_view s;
-        if (field.value.get_string().get(s) == simdjson::SUCCESS) {
-          w.String(s);
-        } else {
-          w.String(simdjson::minify(field.value));
-        }
-        w.EndObject();
-      }
+    for (const auto& [name, value] : transform::ProcessorSpecParams(p).fields) {
+      w.BeginObject();
+      w.Key("ParameterName");
+      w.String(name);
+      w.Key("ParameterValue");
+      const bool scalar = value.kind != transform::ParamValue::Kind::kList &&
+                          value.kind != transform::ParamValue::Kind::kMap;
+      w.String(scalar ? value.text : value.ToJson());
+      w.EndObject();
     }
     w.EndArray();
     w.EndObject();

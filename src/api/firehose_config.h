@@ -5,8 +5,10 @@
 //   - BucketARN "arn:aws:s3:::<bucket>" <-> ObjectDestination.url "bucket://<bucket>"; server/
 //     resolves bucket names to real stores. Other URLs (file://, s3://) describe as the ARN of
 //     their last path component or bucket.
-//   - ProcessingConfiguration.Processors[i] <-> ProcessorSpec{type = Type, params_json = a JSON
-//     object ParameterName -> ParameterValue}.
+//   - ProcessingConfiguration.Processors[i] <-> ProcessorSpec: Type selects the processor's typed
+//     parameters, parsed from the Parameters {ParameterName, ParameterValue} (strings) by
+//     transform::ParseProcessorSpec; Describe writes back the parameters that were given, in
+//     their order. Decompression and CloudWatchLogProcessing are refused (not implemented).
 //   - S3BackupMode Enabled + S3BackupConfiguration <-> StreamConfig.raw.
 //   - DynamicPartitioningConfiguration.RetryOptions.DurationInSeconds <-> retry_duration_s.
 //   - StreamConfig has no field for RoleARN, DirectPut ThroughputHintInMBs, backup buffering or

@@ -22,7 +22,9 @@ class Walker {
   explicit Walker(std::string source) : source_(std::move(source)) {}
 
   Status Error(const YAML::Node& node, const std::string& message) const {
-    int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    return ErrorAtLine(node.Mark().line >= 0 ? node.Mark().line + 1 : 0, message);
+  }
+  Status ErrorAtLine(int line, const std::string& message) const {
     return Status::InvalidArgument(source_ + ":" + std::to_string(line) + ": " + message);
   }
 
@@ -138,6 +140,39 @@ void YamlToJson(const YAML::Node& n, json::Writer& w) {
     }
     default: w.Null(); break;
   }
+}
+
+// A YAML node as processor parameters, with the line of every node (scalars classified as
+// YamlToJson does: plain true/false are booleans, plain null/~ null, plain numbers numbers).
+transform::ParamValue YamlToParam(const YAML::Node& n) {
+  transform::ParamValue v;
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      v = transform::ParamValue::Map();
+      for (const auto& kv : n) v.Add(kv.first.as<std::string>(), YamlToParam(kv.second));
+      break;
+    case YAML::NodeType::Sequence:
+      v = transform::ParamValue::List();
+      for (const auto& item : n) v.items.push_back(YamlToParam(item));
+      break;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      static const std::regex kNumber(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+      if (n.Tag() != "!" && (s == "true" || s == "false")) {
+        v = transform::ParamValue::Bool(s == "true");
+      } else if (n.Tag() != "!" && (s == "null" || s == "~")) {
+        v = transform::ParamValue::Null();
+      } else if (n.Tag() != "!" && std::regex_match(s, kNumber)) {
+        v = transform::ParamValue::Number(s);
+      } else {
+        v = transform::ParamValue::String(s);
+      }
+      break;
+    }
+    default: break;
+  }
+  v.line = n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
+  return v;
 }
 
 Status ParseDestination(const Walker& w, const YAML::Node& n, const std::string& where,
@@ -348,7 +383,7 @@ Status ParseWarehouse(const Walker& w, const YAML::Node& block, const YAML::Node
   }
   if (c.engine == warehouse::Engine::kRedshift) {
     for (const auto& p : s.processors) {
-      if (p.type == "MetadataExtraction") {
+      if (p.Is<transform::MetadataExtractionParams>()) {
         return w.Error(block, where +
                                   ": engine redshift loads one staged object per batch and "
                                   "cannot be combined with dynamic partitioning "
@@ -443,17 +478,16 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s,
                        "{separator: \"_\"}'");
       }
       auto kv = *item.begin();
-      ProcessorSpec spec;
-      spec.type = kv.first.as<std::string>();
-      json::Writer jw;
-      if (kv.second.IsNull()) {
-        jw.BeginObject();
-        jw.EndObject();
-      } else {
-        YamlToJson(kv.second, jw);
+      const std::string type = kv.first.as<std::string>();
+      const std::string where =
+          "processors[" + std::to_string(s.processors.size()) + "] (" + type + ")";
+      int line = 0;
+      auto spec = transform::ParseProcessorSpec(type, YamlToParam(kv.second), where, &line);
+      if (!spec.ok()) {
+        if (line <= 0) line = item.Mark().line >= 0 ? item.Mark().line + 1 : 0;
+        return w.ErrorAtLine(line, spec.status().message());
       }
-      spec.params_json = jw.Take();
-      s.processors.push_back(std::move(spec));
+      s.processors.push_back(std::move(spec).value());
     }
   }
   if (YAML::Node f = n["format"]) {
@@ -781,8 +815,9 @@ Status ValidateApiExpressible(const StreamConfig& s) {
       "RecordDeAggregation", "Decompression",          "CloudWatchLogProcessing", "Lambda",
       "MetadataExtraction",  "AppendDelimiterToRecord"};
   for (const auto& p : s.processors) {
-    if (kApiProcessors.count(p.type) == 0) {
-      return fail("processor '" + p.type + "' can only be configured in the config file");
+    if (kApiProcessors.count(std::string(p.type())) == 0) {
+      return fail("processor '" + std::string(p.type()) +
+                  "' can only be configured in the config file");
     }
   }
   if (StreamToYaml(s).find("${") != std::string::npos) {
@@ -957,8 +992,10 @@ std::string StreamToYaml(const StreamConfig& s, const StreamState& state) {
   // Flow-style parts (JSON text) are appended as raw YAML lines.
   if (!s.processors.empty()) {
     out += "\nprocessors:\n";
-    for (const auto& p : s.processors)
-      out += "  - " + json::Quote(p.type) + ": " + p.params_json + "\n";
+    for (const auto& p : s.processors) {
+      out +=
+          "  - " + json::Quote(p.type()) + ": " + transform::ProcessorSpecParams(p).ToJson() + "\n";
+    }
   }
   if (!(s.format == transform::FormatSpec{})) out += "\nformat: " + s.format.ToString() + "\n";
   if (!s.tags.empty()) {

@@ -38,8 +38,8 @@ struct ObjectDestination {
   bool empty() const { return url.empty(); }
 };
 
-// One entry of a stream's processor chain (type + parameters as JSON): declared by the
-// transform module, which validates and compiles it.
+// One entry of a stream's processor chain, its parameters typed (parsed once, by the transform
+// module's parameter tables, when the config is loaded or the API creates the stream).
 using ProcessorSpec = transform::ProcessorSpec;
 
 // Firehose DeliveryStreamType: where a delivery stream's records come from.

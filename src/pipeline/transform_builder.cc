@@ -1,7 +1,5 @@
 #include "pipeline/transform_builder.h"
 
-#include <simdjson.h>
-
 namespace sluice::pipeline {
 
 namespace {
@@ -13,7 +11,7 @@ Status SplitProcessors(const config::StreamConfig& stream,
                        std::unique_ptr<jq::MetadataExtractor>* extractor) {
   bool has_query = false;
   for (const auto& spec : stream.processors) {
-    if (spec.type != "MetadataExtraction") {
+    if (!spec.Is<transform::MetadataExtractionParams>()) {
       chain_specs.push_back(spec);
       continue;
     }
@@ -21,21 +19,8 @@ Status SplitProcessors(const config::StreamConfig& stream,
       return Status::InvalidArgument("stream " + stream.name +
                                      ": only one MetadataExtraction processor is allowed");
     has_query = true;
-    simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    std::string_view query, engine;
-    if (parser.parse(spec.params_json).get(doc) != simdjson::SUCCESS ||
-        doc["MetadataExtractionQuery"].get(query) != simdjson::SUCCESS) {
-      return Status::InvalidArgument(
-          "stream " + stream.name +
-          ": MetadataExtraction needs the parameter MetadataExtractionQuery (a jq 1.6 "
-          "expression such as {customer_id:.customer_id})");
-    }
-    if (doc["JsonParsingEngine"].get(engine) == simdjson::SUCCESS && engine != "JQ-1.6") {
-      return Status::InvalidArgument("stream " + stream.name +
-                                     ": JsonParsingEngine must be JQ-1.6, got '" +
-                                     std::string(engine) + "'");
-    }
+    // The parameters were validated when the config was parsed; the query compiles here.
+    const std::string& query = std::get<transform::MetadataExtractionParams>(spec.params).query;
     auto compiled = jq::MetadataExtractor::Compile(query);
     if (!compiled.ok())
       return compiled.status().WithContext("stream " + stream.name + ": MetadataExtraction");

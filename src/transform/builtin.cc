@@ -107,29 +107,13 @@ bool SplitJsonValues(std::string_view data, std::vector<std::string_view>& parts
   }
 }
 
-Result<std::unique_ptr<Stage>> MakeAppendDelimiterStage(Params& params) {
-  SLUICE_RETURN_IF_ERROR(params.CheckNoUnknownKeys({}));
+std::unique_ptr<Stage> MakeAppendDelimiterStage() {
   return std::unique_ptr<Stage>(new AppendDelimiterStage());
 }
 
-Result<std::unique_ptr<Stage>> MakeDeAggregationStage(Params& params) {
-  SLUICE_ASSIGN_OR_RETURN(auto type, params.String("SubRecordType"));
-  SLUICE_ASSIGN_OR_RETURN(auto delimiter, params.String("Delimiter"));
-  SLUICE_RETURN_IF_ERROR(params.CheckNoUnknownKeys({"SubRecordType", "Delimiter"}));
-  std::string t = type.value_or("JSON");
-  if (t != "JSON" && t != "DELIMITED") {
-    return params.Error("SubRecordType", "must be JSON or DELIMITED, got \"" + t + "\"");
-  }
-  std::string delim = "\n";
-  if (delimiter) {
-    if (t != "DELIMITED") return params.Error("Delimiter", "applies to SubRecordType DELIMITED");
-    auto decoded = base64::Decode(*delimiter);
-    if (!decoded || decoded->empty()) {
-      return params.Error("Delimiter", "must be non-empty base64 (\"####\" is \"IyMjIw==\")");
-    }
-    delim = *decoded;
-  }
-  return std::unique_ptr<Stage>(new DeAggregationStage(t == "JSON", delim));
+std::unique_ptr<Stage> MakeDeAggregationStage(const DeAggregationParams& params) {
+  return std::unique_ptr<Stage>(new DeAggregationStage(
+      params.sub_record_type == DeAggregationParams::SubRecordType::kJson, params.delimiter));
 }
 
 }  // namespace sluice::transform

@@ -14,13 +14,13 @@
 #include <string>
 
 #include "common/status.h"
-#include "transform/params.h"
+#include "transform/processor_params.h"
 #include "transform/stage.h"
 
 namespace sluice::transform {
 
-Result<std::unique_ptr<Stage>> MakeAppendDelimiterStage(Params& params);
-Result<std::unique_ptr<Stage>> MakeDeAggregationStage(Params& params);
+std::unique_ptr<Stage> MakeAppendDelimiterStage();
+std::unique_ptr<Stage> MakeDeAggregationStage(const DeAggregationParams& params);
 
 // Splits concatenated JSON values into [begin, end) ranges. False with a message on bad input.
 bool SplitJsonValues(std::string_view data, std::vector<std::string_view>& parts,

@@ -75,69 +75,6 @@ bool HasBackslash(std::string_view token) {
 
 }  // namespace
 
-Result<FlattenOptions> FlattenOptions::FromParams(Params& p) {
-  FlattenOptions o;
-  SLUICE_ASSIGN_OR_RETURN(auto sep, p.String("separator"));
-  if (sep) o.separator = *sep;
-  if (auto e = p.Get("explode")) {
-    if (auto s = ElementString(*e)) {
-      std::string_view rest = *s;
-      while (!rest.empty()) {
-        auto dot = rest.find('.');
-        o.explode.emplace_back(rest.substr(0, dot));
-        if (dot == std::string_view::npos) break;
-        rest.remove_prefix(dot + 1);
-      }
-    } else if (e->is_array()) {
-      for (auto seg : e->get_array()) {
-        auto s2 = ElementString(seg);
-        if (!s2) return p.Error("explode", "must be a dotted path or an array of keys");
-        o.explode.push_back(*s2);
-      }
-    } else {
-      return p.Error("explode", "must be a dotted path (\"items\", \"order.lines\")");
-    }
-    for (const auto& seg : o.explode) {
-      if (seg.empty()) return p.Error("explode", "has an empty path segment");
-    }
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto arrays, p.String("arrays"));
-  if (arrays) {
-    if (*arrays == "json") {
-      o.arrays = Arrays::kJson;
-    } else if (*arrays == "join") {
-      o.arrays = Arrays::kJoin;
-    } else {
-      return p.Error("arrays", "must be \"json\" or \"join\", got \"" + *arrays + "\"");
-    }
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto join, p.String("join_separator"));
-  if (join) o.join_separator = *join;
-  SLUICE_ASSIGN_OR_RETURN(auto empty, p.String("explode_empty"));
-  if (empty) {
-    if (*empty == "keep") {
-      o.explode_empty_drop = false;
-    } else if (*empty == "drop") {
-      o.explode_empty_drop = true;
-    } else {
-      return p.Error("explode_empty", "must be \"keep\" or \"drop\", got \"" + *empty + "\"");
-    }
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto depth, p.Int("max_depth"));
-  if (depth) {
-    if (*depth < 1 || *depth > 1000) return p.Error("max_depth", "must be in 1..1000");
-    o.max_depth = static_cast<uint32_t>(*depth);
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto maxc, p.Int("max_columns"));
-  if (maxc) {
-    if (*maxc < 1 || *maxc > 10'000'000) return p.Error("max_columns", "must be in 1..10000000");
-    o.max_columns = static_cast<uint32_t>(*maxc);
-  }
-  SLUICE_RETURN_IF_ERROR(p.CheckNoUnknownKeys({"separator", "explode", "arrays", "join_separator",
-                                               "explode_empty", "max_depth", "max_columns"}));
-  return o;
-}
-
 Flattener::Flattener(FlattenOptions options, ColumnRegistry* columns)
     : options_(std::move(options)), columns_(columns) {
   ResetTrie();

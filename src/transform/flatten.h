@@ -24,25 +24,14 @@
 #include <vector>
 
 #include "common/status.h"
-#include "transform/params.h"
+#include "transform/processor_params.h"
 #include "transform/rows.h"
 #include "transform/stage.h"
 
 namespace sluice::transform {
 
-struct FlattenOptions {
-  static constexpr uint32_t kDefaultMaxDepth = 32;
-  static constexpr uint32_t kDefaultMaxColumns = 100'000;
-  std::string separator = "_";
-  std::vector<std::string> explode;  // path segments; empty = no explode
-  enum class Arrays : uint8_t { kJson, kJoin } arrays = Arrays::kJson;
-  std::string join_separator = ",";
-  bool explode_empty_drop = false;
-  uint32_t max_depth = kDefaultMaxDepth;
-  uint32_t max_columns = kDefaultMaxColumns;  // distinct paths per chain before a reset
-
-  static Result<FlattenOptions> FromParams(Params& params);
-};
+// The flattener runs with the processor's typed parameters.
+using FlattenOptions = FlattenParams;
 
 // Thread safety: one per chain; not thread-safe (owns parser buffers and the path trie).
 class Flattener {

@@ -1,6 +1,7 @@
 #include "transform/lambda.h"
 
 #include <curl/curl.h>
+#include <simdjson.h>
 
 #include <cstdio>
 #include <unordered_map>
@@ -11,10 +12,6 @@
 namespace sluice::transform {
 namespace {
 
-constexpr uint32_t kDefaultRetries = 3;
-constexpr double kDefaultBufferMb = 1.0;
-constexpr uint32_t kDefaultIntervalS = 60;
-constexpr int64_t kDefaultTimeoutMs = 300'000;
 constexpr size_t kMaxResponseBytes = kLambdaPayloadLimit + 1024 * 1024;
 constexpr size_t kRecordOverhead = 128;  // JSON framing of one record in the event
 
@@ -61,9 +58,9 @@ class LambdaStage final : public Stage {
  public:
   struct Config {
     std::string url;
-    uint32_t retries = kDefaultRetries;
-    uint64_t buffer_bytes = static_cast<uint64_t>(kDefaultBufferMb * 1024 * 1024);
-    int64_t timeout_ms = kDefaultTimeoutMs;
+    uint32_t retries = LambdaParams::kDefaultRetries;
+    uint64_t buffer_bytes = static_cast<uint64_t>(LambdaParams::kDefaultBufferMb * 1024 * 1024);
+    int64_t timeout_ms = LambdaParams::kDefaultTimeoutMs;
     std::string stream_arn;
     std::string region;
   };
@@ -319,49 +316,16 @@ class LambdaStage final : public Stage {
 
 }  // namespace
 
-Result<std::unique_ptr<Stage>> MakeLambdaStage(Params& params, const ChainOptions& options,
-                                               uint64_t& buffer_bytes, uint32_t& interval_s) {
+Result<std::unique_ptr<Stage>> MakeLambdaStage(const LambdaParams& params,
+                                               const ChainOptions& options) {
   LambdaStage::Config config;
-  SLUICE_ASSIGN_OR_RETURN(auto arn, params.String("LambdaArn"));
-  SLUICE_ASSIGN_OR_RETURN(auto url, params.String("url"));
-  SLUICE_ASSIGN_OR_RETURN(auto retries, params.Int("NumberOfRetries"));
-  SLUICE_ASSIGN_OR_RETURN(auto size_mb, params.Double("BufferSizeInMBs"));
-  SLUICE_ASSIGN_OR_RETURN(auto interval, params.Int("BufferIntervalInSeconds"));
-  SLUICE_ASSIGN_OR_RETURN(auto timeout, params.Int("TimeoutMs"));
-  SLUICE_ASSIGN_OR_RETURN(auto role, params.String("RoleArn"));
-  (void)role;
-  SLUICE_RETURN_IF_ERROR(
-      params.CheckNoUnknownKeys({"LambdaArn", "url", "NumberOfRetries", "BufferSizeInMBs",
-                                 "BufferIntervalInSeconds", "TimeoutMs", "RoleArn"}));
-  if (arn && url) return params.Error("url", "and LambdaArn are the same; give one");
-  config.url = arn ? *arn : url.value_or("");
-  if (config.url.empty()) return params.Error("LambdaArn", "is required");
-  if (config.url.rfind("http://", 0) != 0 && config.url.rfind("https://", 0) != 0) {
-    return params.Error("LambdaArn",
-                        "must be an http(s) URL (a plain endpoint or an AWS Lambda Invoke URL "
-                        "ending in /2015-03-31/functions/{name}/invocations), got \"" +
-                            config.url + "\"");
-  }
-  if (retries) {
-    if (*retries < 0 || *retries > 300) return params.Error("NumberOfRetries", "must be 0..300");
-    config.retries = static_cast<uint32_t>(*retries);
-  }
-  double mb = size_mb.value_or(kDefaultBufferMb);
-  if (mb < 0.2 || mb > 3) return params.Error("BufferSizeInMBs", "must be 0.2..3");
-  config.buffer_bytes = static_cast<uint64_t>(mb * 1024 * 1024);
-  int64_t interval_value = interval.value_or(kDefaultIntervalS);
-  if (interval_value < 0 || interval_value > 900) {
-    return params.Error("BufferIntervalInSeconds", "must be 0..900");
-  }
-  if (timeout) {
-    if (*timeout < 1 || *timeout > 900'000) return params.Error("TimeoutMs", "must be 1..900000");
-    config.timeout_ms = *timeout;
-  }
+  config.url = params.url;
+  config.retries = params.number_of_retries;
+  config.buffer_bytes = static_cast<uint64_t>(params.buffer_size_mb * 1024 * 1024);
+  config.timeout_ms = params.timeout_ms;
   config.region = options.region;
   config.stream_arn = "arn:aws:firehose:" + options.region + ":" + options.account_id +
                       ":deliverystream/" + options.stream_name;
-  buffer_bytes = config.buffer_bytes;
-  interval_s = static_cast<uint32_t>(interval_value);
   return std::unique_ptr<Stage>(new LambdaStage(std::move(config)));
 }
 

@@ -1,6 +1,6 @@
 // Lambda: an external processor over HTTP speaking the Firehose data-transformation contract.
 //
-// Parameters (Firehose ProcessorParameter names; values may be strings):
+// Parameters (LambdaParams; Firehose ProcessorParameter names; values may be strings):
 //   LambdaArn                an http(s) URL: a plain endpoint, or an AWS Lambda Invoke URL
 //                            ending in /2015-03-31/functions/{name}/invocations (unsigned; a
 //                            Function URL or a Lambda emulator). Alias: url.
@@ -29,15 +29,16 @@
 #include <memory>
 
 #include "common/status.h"
-#include "transform/params.h"
 #include "transform/pipeline.h"
+#include "transform/processor_params.h"
 #include "transform/stage.h"
 
 namespace sluice::transform {
 
 constexpr size_t kLambdaPayloadLimit = 6 * 1024 * 1024;  // Lambda's synchronous 6 MB
 
-Result<std::unique_ptr<Stage>> MakeLambdaStage(Params& params, const ChainOptions& options,
-                                               uint64_t& buffer_bytes, uint32_t& interval_s);
+// `params` are validated (ParseProcessorSpec); the stream ARN and region come from `options`.
+Result<std::unique_ptr<Stage>> MakeLambdaStage(const LambdaParams& params,
+                                               const ChainOptions& options);
 
 }  // namespace sluice::transform

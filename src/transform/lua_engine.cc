@@ -553,91 +553,50 @@ class LuaStage final : public Stage {
 
 }  // namespace
 
-Result<std::unique_ptr<Stage>> MakeRulesStage(Params& params, ColumnRegistry* columns) {
-  simdjson::dom::element list = params.root();
-  if (params.IsObject()) {
-    auto rules = params.Get("rules");
-    SLUICE_RETURN_IF_ERROR(params.CheckNoUnknownKeys({"rules"}));
-    if (!rules) return params.Error("rules", "is required: a list of rules");
-    list = *rules;
-  }
-  if (!list.is_array()) {
-    return Status::InvalidArgument(params.where() +
-                                   ": expected a list of rules ({drop_if}, {fail_if, message}, "
-                                   "{set, expr})");
-  }
+Result<std::unique_ptr<Stage>> MakeRulesStage(const RulesParams& params, const std::string& where,
+                                              ColumnRegistry* columns) {
   std::vector<RulesStage::Rule> rules;
   size_t index = 0;
-  for (auto e : list.get_array()) {
+  for (const RulesParams::Rule& r : params.rules) {
     ++index;
-    std::string where = params.where() + ": rule " + std::to_string(index);
-    simdjson::dom::object obj;
-    if (e.get_object().get(obj)) return Status::InvalidArgument(where + ": must be an object");
-    std::optional<std::string> drop_if, fail_if, message, set, expr;
-    for (auto field : obj) {
-      std::string_view key = field.key;
-      auto value = ElementString(field.value);
-      std::optional<std::string>* slot = key == "drop_if"   ? &drop_if
-                                         : key == "fail_if" ? &fail_if
-                                         : key == "message" ? &message
-                                         : key == "set"     ? &set
-                                         : key == "expr"    ? &expr
-                                                            : nullptr;
-      if (slot == nullptr) {
-        return Status::InvalidArgument(where + ": unknown key \"" + std::string(key) +
-                                       "\"; allowed: drop_if, fail_if, message, set, expr");
-      }
-      if (!value) {
-        return Status::InvalidArgument(where + ": \"" + std::string(key) + "\" must be a string");
-      }
-      *slot = std::move(value);
-    }
-    int kinds = (drop_if ? 1 : 0) + (fail_if ? 1 : 0) + (set ? 1 : 0);
-    if (kinds != 1) {
-      return Status::InvalidArgument(where + ": needs exactly one of drop_if, fail_if, set");
-    }
     RulesStage::Rule rule;
-    if (drop_if) {
-      rule.kind = RulesStage::Kind::kDropIf;
-      rule.expr = *drop_if;
-      rule.label = "rule " + std::to_string(index) + " (drop_if " + *drop_if + ")";
-    } else if (fail_if) {
-      rule.kind = RulesStage::Kind::kFailIf;
-      rule.expr = *fail_if;
-      rule.message = message.value_or("rule " + std::to_string(index) + " failed: " + *fail_if);
-      rule.label = "rule " + std::to_string(index) + " (fail_if " + *fail_if + ")";
-    } else {
-      if (!expr) return Status::InvalidArgument(where + ": set needs \"expr\"");
-      if (set->empty()) return Status::InvalidArgument(where + ": set needs a column name");
-      rule.kind = RulesStage::Kind::kSet;
-      rule.expr = *expr;
-      rule.column = columns->Intern(*set);
-      rule.label = "rule " + std::to_string(index) + " (set " + *set + ")";
-    }
-    if ((message || expr) && rule.kind != RulesStage::Kind::kFailIf &&
-        rule.kind != RulesStage::Kind::kSet) {
-      return Status::InvalidArgument(where + ": message/expr do not apply to drop_if");
+    rule.expr = r.expr;
+    switch (r.kind) {
+      case RulesParams::Rule::Kind::kDropIf:
+        rule.kind = RulesStage::Kind::kDropIf;
+        rule.label = "rule " + std::to_string(index) + " (drop_if " + r.expr + ")";
+        break;
+      case RulesParams::Rule::Kind::kFailIf:
+        rule.kind = RulesStage::Kind::kFailIf;
+        rule.message = r.message.value_or("rule " + std::to_string(index) + " failed: " + r.expr);
+        rule.label = "rule " + std::to_string(index) + " (fail_if " + r.expr + ")";
+        break;
+      case RulesParams::Rule::Kind::kSet:
+        rule.kind = RulesStage::Kind::kSet;
+        rule.column = columns->Intern(r.column);
+        rule.label = "rule " + std::to_string(index) + " (set " + r.column + ")";
+        break;
     }
     rules.push_back(std::move(rule));
   }
   auto stage = std::make_unique<RulesStage>(columns);
   Status st = stage->Compile(std::move(rules));
-  if (!st.ok()) return Status::InvalidArgument(params.where() + ": " + st.message());
+  if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
   return std::unique_ptr<Stage>(std::move(stage));
 }
 
-Result<std::unique_ptr<Stage>> MakeLuaStage(Params& params, ColumnRegistry* columns) {
-  SLUICE_ASSIGN_OR_RETURN(auto file, params.String("file"));
-  SLUICE_ASSIGN_OR_RETURN(auto script, params.String("script"));
-  SLUICE_RETURN_IF_ERROR(params.CheckNoUnknownKeys({"file", "script"}));
-  if (file.has_value() == script.has_value()) {
-    return Status::InvalidArgument(params.where() + ": give exactly one of \"file\" or \"script\"");
-  }
+Result<std::unique_ptr<Stage>> MakeLuaStage(const LuaParams& params, const std::string& where,
+                                            ColumnRegistry* columns) {
+  const std::optional<std::string>& file = params.file;
+  const std::optional<std::string>& script = params.script;
   std::string code;
   std::string name = "script";
   if (file) {
     std::ifstream in(*file, std::ios::binary);
-    if (!in) return params.Error("file", "\"" + *file + "\" cannot be read");
+    if (!in) {
+      return Status::InvalidArgument(where + ": parameter \"file\" \"" + *file +
+                                     "\" cannot be read");
+    }
     std::ostringstream ss;
     ss << in.rdbuf();
     code = ss.str();
@@ -647,7 +606,7 @@ Result<std::unique_ptr<Stage>> MakeLuaStage(Params& params, ColumnRegistry* colu
   }
   auto stage = std::make_unique<LuaStage>(columns);
   Status st = stage->Compile(code, name);
-  if (!st.ok()) return Status::InvalidArgument(params.where() + ": " + st.message());
+  if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
   return std::unique_ptr<Stage>(std::move(stage));
 }
 

@@ -26,15 +26,19 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "common/status.h"
-#include "transform/params.h"
+#include "transform/processor_params.h"
 #include "transform/rows.h"
 #include "transform/stage.h"
 
 namespace sluice::transform {
 
-Result<std::unique_ptr<Stage>> MakeRulesStage(Params& params, ColumnRegistry* columns);
-Result<std::unique_ptr<Stage>> MakeLuaStage(Params& params, ColumnRegistry* columns);
+// Compile the rules' expressions / read and compile the script; errors start with `where`.
+Result<std::unique_ptr<Stage>> MakeRulesStage(const RulesParams& params, const std::string& where,
+                                              ColumnRegistry* columns);
+Result<std::unique_ptr<Stage>> MakeLuaStage(const LuaParams& params, const std::string& where,
+                                            ColumnRegistry* columns);
 
 }  // namespace sluice::transform

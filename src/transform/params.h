@@ -1,6 +1,6 @@
-// Typed access to a processor's parameters (the JSON text of ProcessorSpec::params_json)
-// with unknown-key detection. Firehose-style parameters arrive as strings ("3", "true"), so the
-// numeric and boolean getters accept both JSON numbers/booleans and their string spellings.
+// Typed access to a JSON options object (the output format's, FormatSpec::Parse) with
+// unknown-key detection; the numeric and boolean getters accept both JSON numbers/booleans and
+// their string spellings. Processor parameters have their own tables (processor_params.h).
 #pragma once
 
 #include <simdjson.h>

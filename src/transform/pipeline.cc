@@ -6,7 +6,6 @@
 #include "transform/flatten.h"
 #include "transform/lambda.h"
 #include "transform/lua_engine.h"
-#include "transform/params.h"
 #include "transform/schema.h"
 #include "transform/stage.h"
 
@@ -105,44 +104,42 @@ Result<std::unique_ptr<Chain>> Chain::Build(const std::vector<ProcessorSpec>& pr
   std::string first_row_stage;
   for (size_t i = 0; i < processors.size(); ++i) {
     const auto& spec = processors[i];
-    std::string where = "processor " + std::to_string(i + 1) + " (" + spec.type + ")";
-    SLUICE_ASSIGN_OR_RETURN(auto params, Params::Parse(where, spec.params_json));
+    const std::string_view type = spec.type();
+    std::string where = "processor " + std::to_string(i + 1) + " (" + std::string(type) + ")";
     std::unique_ptr<Stage> stage;
-    if (spec.type == "flatten") {
+    if (const auto* flatten = std::get_if<FlattenParams>(&spec.params)) {
       if (!impl.row_stages.empty()) {
         return Status::InvalidArgument(where +
                                        ": flatten must be the first row processor (after "
                                        "only byte processors)");
       }
-      SLUICE_ASSIGN_OR_RETURN(auto opts, FlattenOptions::FromParams(*params));
-      separator = opts.separator;
-      stage = std::make_unique<FlattenStage>(std::move(opts), &impl.columns);
-    } else if (spec.type == "schema") {
+      separator = flatten->separator;
+      stage = std::make_unique<FlattenStage>(*flatten, &impl.columns);
+    } else if (const auto* schema = std::get_if<SchemaParams>(&spec.params)) {
       if (impl.schema != nullptr) return Status::InvalidArgument(where + ": only one schema");
-      SLUICE_ASSIGN_OR_RETURN(auto s, SchemaStage::Create(*params, separator, &impl.columns));
+      SLUICE_ASSIGN_OR_RETURN(auto s, SchemaStage::Create(*schema, separator, &impl.columns));
       impl.schema = s.get();
       stage = std::move(s);
-    } else if (spec.type == "rules") {
-      SLUICE_ASSIGN_OR_RETURN(stage, MakeRulesStage(*params, &impl.columns));
-    } else if (spec.type == "lua") {
-      SLUICE_ASSIGN_OR_RETURN(stage, MakeLuaStage(*params, &impl.columns));
-    } else if (spec.type == "Lambda" || spec.type == "lambda") {
-      LambdaBuffering buffering;
-      SLUICE_ASSIGN_OR_RETURN(stage, MakeLambdaStage(*params, impl.options, buffering.size_bytes,
-                                                     buffering.interval_s));
-      chain->lambda_buffering_ = buffering;
-    } else if (spec.type == "AppendDelimiterToRecord") {
-      SLUICE_ASSIGN_OR_RETURN(stage, MakeAppendDelimiterStage(*params));
-    } else if (spec.type == "RecordDeAggregation") {
-      SLUICE_ASSIGN_OR_RETURN(stage, MakeDeAggregationStage(*params));
+    } else if (const auto* rules = std::get_if<RulesParams>(&spec.params)) {
+      SLUICE_ASSIGN_OR_RETURN(stage, MakeRulesStage(*rules, where, &impl.columns));
+    } else if (const auto* lua = std::get_if<LuaParams>(&spec.params)) {
+      SLUICE_ASSIGN_OR_RETURN(stage, MakeLuaStage(*lua, where, &impl.columns));
+    } else if (const auto* lambda = std::get_if<LambdaParams>(&spec.params)) {
+      SLUICE_ASSIGN_OR_RETURN(stage, MakeLambdaStage(*lambda, impl.options));
+      chain->lambda_buffering_ = LambdaBuffering{
+          static_cast<uint64_t>(lambda->buffer_size_mb * 1024 * 1024), lambda->buffer_interval_s};
+    } else if (spec.Is<AppendDelimiterParams>()) {
+      stage = MakeAppendDelimiterStage();
+    } else if (const auto* deagg = std::get_if<DeAggregationParams>(&spec.params)) {
+      stage = MakeDeAggregationStage(*deagg);
     } else {
       std::string list;
       for (const auto& t : AllowedProcessorTypes()) list += (list.empty() ? "" : ", ") + t;
-      return Status::InvalidArgument(where + ": unknown processor type \"" + spec.type +
-                                     "\"; allowed: " + list);
+      return Status::InvalidArgument(where + ": processor type \"" + std::string(type) +
+                                     "\" is not part of a processor chain; allowed: " + list);
     }
     if (stage->is_row_stage()) {
-      if (impl.row_stages.empty() && spec.type != "flatten") {
+      if (impl.row_stages.empty() && !spec.Is<FlattenParams>()) {
         FlattenOptions defaults;
         impl.row_stages.push_back(std::make_unique<FlattenStage>(defaults, &impl.columns));
       }

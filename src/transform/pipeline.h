@@ -102,8 +102,9 @@ class Stage;
 
 class Chain {
  public:
-  // Validates and compiles `processors` with output `format`. Errors name the processor
-  // (by position and type) and the parameter, and list the allowed values.
+  // Compiles `processors` (their parameters are already validated: ParseProcessorSpec) with
+  // output `format`: the processor order, Lua scripts and the schema. Errors name the processor
+  // (by position and type). A MetadataExtraction spec is the pipeline's, not a chain's: refused.
   static Result<std::unique_ptr<Chain>> Build(const std::vector<ProcessorSpec>& processors,
                                               const FormatSpec& format, ChainOptions options = {});
   ~Chain();

@@ -615,89 +615,11 @@ bool ConvertValue(const ColumnSpec& col, ValueKind kind, std::string_view text, 
   return fail("unsupported type");
 }
 
-Result<std::unique_ptr<SchemaStage>> SchemaStage::Create(Params& p, const std::string& separator,
+Result<std::unique_ptr<SchemaStage>> SchemaStage::Create(const SchemaParams& params,
+                                                         const std::string& separator,
                                                          ColumnRegistry* columns) {
   std::unique_ptr<SchemaStage> stage(new SchemaStage());
-  auto cols = p.Get("columns");
-  if (!cols || !cols->is_array()) {
-    return p.Error("columns", "is required: a list of {name, type, source, required, default}");
-  }
-  SLUICE_RETURN_IF_ERROR(p.CheckNoUnknownKeys({"columns"}));
-  size_t index = 0;
-  for (auto e : cols->get_array()) {
-    ++index;
-    std::string where = p.where() + ": column " + std::to_string(index);
-    simdjson::dom::object obj;
-    if (e.get_object().get(obj)) return Status::InvalidArgument(where + ": must be an object");
-    ColumnSpec spec;
-    std::string type_text = "text";
-    for (auto field : obj) {
-      std::string_view key = field.key;
-      auto str = ElementString(field.value);
-      if (key == "name" && str) {
-        spec.name = *str;
-      } else if (key == "source" && str) {
-        spec.source = *str;
-      } else if (key == "type" && str) {
-        type_text = *str;
-      } else if (key == "required" && field.value.is_bool()) {
-        spec.required = field.value.get_bool().value_unsafe();
-      } else if (key == "default") {
-        ValueKind k = ValueKind::kJson;
-        std::string text = ElementToJson(field.value);
-        if (str) {
-          k = ValueKind::kString;
-          text = *str;
-        } else if (field.value.is_number()) {
-          k = ValueKind::kNumber;
-        } else if (field.value.is_bool()) {
-          k = ValueKind::kBool;
-        }
-        if (!field.value.is_null()) spec.default_value.emplace(k, text);
-      } else if (key == "formats" && field.value.is_array()) {
-        for (auto fe : field.value.get_array()) {
-          auto fs = ElementString(fe);
-          if (!fs) return Status::InvalidArgument(where + ": formats must be strings");
-          TimeFormat f{TimeFormat::Kind::kPattern, *fs};
-          if (*fs == "iso8601") f.kind = TimeFormat::Kind::kIso8601;
-          if (*fs == "epoch_s") f.kind = TimeFormat::Kind::kEpochS;
-          if (*fs == "epoch_ms") f.kind = TimeFormat::Kind::kEpochMs;
-          if (*fs == "epoch_us") f.kind = TimeFormat::Kind::kEpochUs;
-          if (f.kind == TimeFormat::Kind::kPattern && fs->find('%') == std::string::npos) {
-            return Status::InvalidArgument(
-                where + ": format \"" + *fs +
-                "\" is neither iso8601, epoch_s, epoch_ms, epoch_us nor a %-pattern");
-          }
-          spec.formats.push_back(std::move(f));
-        }
-      } else {
-        return Status::InvalidArgument(
-            where + ": bad or unknown key \"" + std::string(key) +
-            "\"; allowed: name (string), source (string), type (string), required (bool), "
-            "default, formats (list of strings)");
-      }
-    }
-    if (spec.name.empty()) return Status::InvalidArgument(where + ": \"name\" is required");
-    where = p.where() + ": column \"" + spec.name + "\"";
-    Status st = ParseColumnType(type_text, spec);
-    if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
-    if (!spec.formats.empty() && spec.type != ColumnType::kTimestamp &&
-        spec.type != ColumnType::kDate) {
-      return Status::InvalidArgument(where + ": formats apply to timestamp and date only");
-    }
-    if (spec.formats.empty()) spec.formats.push_back({TimeFormat::Kind::kIso8601, ""});
-    if (spec.source.empty()) spec.source = spec.name;
-    if (spec.default_value) {
-      ValueKind k;
-      std::string text, error;
-      if (!ConvertValue(spec, spec.default_value->first, spec.default_value->second, k, text,
-                        error)) {
-        return Status::InvalidArgument(where + ": default: " + error);
-      }
-    }
-    for (const auto& other : stage->specs_) {
-      if (other.name == spec.name) return Status::InvalidArgument(where + ": duplicate name");
-    }
+  for (const ColumnSpec& spec : params.columns) {
     std::string flat;
     for (char ch : spec.source) {
       if (ch == '.') {
@@ -707,9 +629,8 @@ Result<std::unique_ptr<SchemaStage>> SchemaStage::Create(Params& p, const std::s
       }
     }
     stage->source_ids_.push_back(columns->Intern(flat));
-    stage->specs_.push_back(std::move(spec));
+    stage->specs_.push_back(spec);
   }
-  if (stage->specs_.empty()) return p.Error("columns", "must list at least one column");
   for (const auto& spec : stage->specs_) stage->output_ids_.push_back(columns->Intern(spec.name));
   stage->next_spec_same_source_.assign(stage->specs_.size(), -1);
   for (size_t s = stage->specs_.size(); s-- > 0;) {

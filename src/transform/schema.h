@@ -1,6 +1,7 @@
 // schema: the output columns of a stream and the conversion of each value to its type.
 //
-// Parameters: {"columns": [{"name": "order_id", "source": "order.id", "type": "bigint",
+// Parameters (SchemaParams, parsed by processor_params.cc): {"columns": [{"name": "order_id",
+// "source": "order.id", "type": "bigint",
 //   "required": true, "default": 0, "formats": ["iso8601", "epoch_ms", "%d/%m/%Y %H:%M"]}, ...]}.
 // `source` is a dotted path in the record (mapped onto the flattened column name with the
 // flatten separator) and defaults to `name`. Types and their canonical output text:
@@ -27,30 +28,12 @@
 #include <vector>
 
 #include "common/status.h"
-#include "transform/params.h"
+#include "transform/processor_params.h"
 #include "transform/row_set.h"
 #include "transform/rows.h"
 #include "transform/stage.h"
 
 namespace sluice::transform {
-
-struct TimeFormat {
-  enum class Kind : uint8_t { kIso8601, kEpochS, kEpochMs, kEpochUs, kPattern } kind;
-  std::string pattern;
-};
-
-struct ColumnSpec {
-  std::string name;
-  std::string source;  // dotted path
-  ColumnType type = ColumnType::kText;
-  uint32_t precision = 0;  // numeric only
-  uint32_t scale = 0;      // numeric only
-  bool required = false;
-  std::optional<std::pair<ValueKind, std::string>> default_value;
-  std::vector<TimeFormat> formats;  // timestamp/date only
-
-  std::string TypeName() const;  // "numeric(10,2)", "bigint", ...
-};
 
 // Parses "numeric(10,2)", "bigint", ... into `spec`; the error lists the allowed types.
 Status ParseColumnType(std::string_view text, ColumnSpec& spec);
@@ -64,7 +47,8 @@ bool ConvertValue(const ColumnSpec& column, ValueKind kind, std::string_view tex
 class SchemaStage final : public Stage {
  public:
   // `separator` is the flatten separator, used to map dotted sources onto column names.
-  static Result<std::unique_ptr<SchemaStage>> Create(Params& params, const std::string& separator,
+  static Result<std::unique_ptr<SchemaStage>> Create(const SchemaParams& params,
+                                                     const std::string& separator,
                                                      ColumnRegistry* columns);
   bool is_row_stage() const override { return true; }
   void ProcessRows(const std::vector<Item>& items, const RowTable& in, RowTable& out,

@@ -368,11 +368,13 @@ TEST_F(FirehoseHandlerTest, CreateDeliveryStreamMapsTheConfig) {
   EXPECT_EQ(c.buffering.interval_s, 60u);
   EXPECT_EQ(c.compression, compress::Format::kGzip);
   ASSERT_EQ(c.processors.size(), 2u);
-  EXPECT_EQ(c.processors[0].type, "AppendDelimiterToRecord");
-  EXPECT_EQ(c.processors[0].params_json, "{}");
-  EXPECT_EQ(c.processors[1].type, "MetadataExtraction");
-  EXPECT_EQ(c.processors[1].params_json,
-            R"({"MetadataExtractionQuery":"{id:.id}","JsonParsingEngine":"JQ-1.6"})");
+  EXPECT_EQ(c.processors[0].type(), "AppendDelimiterToRecord");
+  EXPECT_TRUE(c.processors[0].Is<transform::AppendDelimiterParams>());
+  EXPECT_EQ(c.processors[1].type(), "MetadataExtraction");
+  const auto& meta = std::get<transform::MetadataExtractionParams>(c.processors[1].params);
+  EXPECT_EQ(meta.query, "{id:.id}");
+  EXPECT_EQ(meta.json_parsing_engine, "JQ-1.6");
+  EXPECT_EQ(meta.given, (std::vector<std::string>{"MetadataExtractionQuery", "JsonParsingEngine"}));
   EXPECT_EQ(c.raw.url, "bucket://raw");
   EXPECT_EQ(c.raw.prefix, "raw/");
   EXPECT_EQ(c.file_extension, std::optional<std::string>(".csv.gz"));
@@ -405,6 +407,67 @@ TEST_F(FirehoseHandlerTest, DescribeDeliveryStreamRendersTheCreatedConfig) {
       R"("CompressionFormat":"UNCOMPRESSED","EncryptionConfiguration":{"NoEncryptionConfig":"NoEncryption"}},)"
       R"("FileExtension":".csv.gz","CustomTimeZone":"UTC"}}],"HasMoreDestinations":false}})";
   EXPECT_EQ(r.body, expected);
+}
+
+// A CreateDeliveryStream body with one processor of `type` and `params` ({ParameterName,
+// ParameterValue} objects, as JSON).
+std::string CreateWithProcessor(const std::string& type, const std::string& params) {
+  return R"({"DeliveryStreamName":"p","ExtendedS3DestinationConfiguration":{"RoleARN":"r",)"
+         R"("BucketARN":"arn:aws:s3:::bkt","ProcessingConfiguration":{"Enabled":true,)"
+         R"("Processors":[{"Type":")" +
+         type + R"(","Parameters":[)" + params + "]}]}}}";
+}
+
+TEST_F(FirehoseHandlerTest, ProcessingParametersMapOntoTypedProcessors) {
+  ASSERT_EQ(
+      Call("CreateDeliveryStream",
+           CreateWithProcessor(
+               "Lambda", R"({"ParameterName":"LambdaArn","ParameterValue":"http://127.0.0.1:9/f"},)"
+                         R"({"ParameterName":"NumberOfRetries","ParameterValue":"5"},)"
+                         R"({"ParameterName":"BufferSizeInMBs","ParameterValue":"0.5"})"))
+          .status,
+      200);
+  auto info = backend_.DescribeStream("p");
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->config.processors.size(), 1u);
+  const auto& lambda = std::get<transform::LambdaParams>(info->config.processors[0].params);
+  EXPECT_EQ(lambda.url, "http://127.0.0.1:9/f");
+  EXPECT_EQ(lambda.number_of_retries, 5u);
+  EXPECT_EQ(lambda.buffer_size_mb, 0.5);
+  EXPECT_EQ(lambda.buffer_interval_s, transform::LambdaParams::kDefaultIntervalS);
+  // Describe writes back the parameters that were given, in their order, as strings.
+  auto r = Call("DescribeDeliveryStream", R"({"DeliveryStreamName":"p"})");
+  EXPECT_NE(
+      r.body.find(
+          R"json("Processors":[{"Type":"Lambda","Parameters":[{"ParameterName":"LambdaArn",)json"
+          R"json("ParameterValue":"http://127.0.0.1:9/f"},{"ParameterName":"NumberOfRetries",)json"
+          R"json("ParameterValue":"5"},{"ParameterName":"BufferSizeInMBs","ParameterValue":"0.5"}]}])json"),
+      std::string::npos)
+      << r.body;
+}
+
+TEST_F(FirehoseHandlerTest, BadProcessingParameterIsInvalidArgument) {
+  ExpectError(
+      Call("CreateDeliveryStream",
+           CreateWithProcessor("Lambda",
+                               R"({"ParameterName":"LambdaArn","ParameterValue":"http://h/f"},)"
+                               R"({"ParameterName":"NumberOfRetries","ParameterValue":"many"})")),
+      400, "InvalidArgumentException",
+      "extendedS3DestinationConfiguration.processingConfiguration.processors.1.member (Lambda): "
+      "parameter \\\"NumberOfRetries\\\" must be an integer, got \\\"many\\\"");
+  ExpectError(Call("CreateDeliveryStream",
+                   CreateWithProcessor(
+                       "MetadataExtraction",
+                       R"({"ParameterName":"MetadataExtractionQuery","ParameterValue":"{k:.k}"},)"
+                       R"({"ParameterName":"NumberOfRetries","ParameterValue":"1"})")),
+              400, "InvalidArgumentException",
+              "extendedS3DestinationConfiguration.processingConfiguration.processors.1.member "
+              "(MetadataExtraction): unknown parameter \\\"NumberOfRetries\\\"; allowed: "
+              "MetadataExtractionQuery, JsonParsingEngine");
+  ExpectError(Call("CreateDeliveryStream", CreateWithProcessor("Decompression", "")), 400,
+              "InvalidArgumentException",
+              "Processor type Decompression is not supported by Sluice.");
+  EXPECT_FALSE(backend_.DescribeStream("p").ok());
 }
 
 TEST_F(FirehoseHandlerTest, DescribeUnknownStreamIsResourceNotFound) {

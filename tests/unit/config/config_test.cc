@@ -12,6 +12,15 @@ Result<Config> Parse(const std::string& yaml) {
   return ParseConfig(yaml, "sluice.yaml");
 }
 
+// A typed processor from JSON parameters (the form the transform tests use).
+transform::ProcessorSpec SpecFromJson(const std::string& type, const std::string& json) {
+  auto params = transform::ParamValue::FromJson(json);
+  EXPECT_TRUE(params.ok()) << params.status().ToString();
+  auto spec = transform::ParseProcessorSpec(type, *params, type);
+  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+  return spec.ok() ? std::move(spec).value() : transform::ProcessorSpec{};
+}
+
 TEST(Config, EmptyFileMeansDefaults) {
   auto c = Parse("");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -43,9 +52,15 @@ delivery_streams:
   EXPECT_EQ(s.buffering.size_mb, 1u);
   EXPECT_EQ(s.buffering.interval_s, 0u);
   ASSERT_EQ(s.processors.size(), 2u);
-  EXPECT_EQ(s.processors[0].type, "flatten");
-  EXPECT_EQ(s.processors[0].params_json, R"({"explode":"items","separator":"_"})");
-  EXPECT_EQ(s.processors[1].params_json, R"([{"drop_if":"status == 'test'"}])");
+  EXPECT_EQ(s.processors[0].type(), "flatten");
+  const auto& flatten = std::get<transform::FlattenParams>(s.processors[0].params);
+  EXPECT_EQ(flatten.explode, std::vector<std::string>{"items"});
+  EXPECT_EQ(flatten.separator, "_");
+  EXPECT_EQ(flatten.given, (std::vector<std::string>{"explode", "separator"}));
+  const auto& rules = std::get<transform::RulesParams>(s.processors[1].params);
+  ASSERT_EQ(rules.rules.size(), 1u);
+  EXPECT_EQ(rules.rules[0].kind, transform::RulesParams::Rule::Kind::kDropIf);
+  EXPECT_EQ(rules.rules[0].expr, "status == 'test'");
   EXPECT_EQ(s.format.kind, transform::FormatSpec::Kind::kCsv);
   EXPECT_TRUE(s.format.header);
   EXPECT_EQ(s.compression, compress::Format::kGzip);
@@ -130,7 +145,7 @@ TEST(Config, StreamYamlRoundTrips) {
   s.compression = compress::Format::kGzip;
   s.file_extension = ".json.gz";
   s.processors.push_back(
-      {"Lambda", R"({"LambdaArn":"http://127.0.0.1:9/x","NumberOfRetries":"2"})"});
+      SpecFromJson("Lambda", R"({"LambdaArn":"http://127.0.0.1:9/x","NumberOfRetries":"2"})"));
   s.tags["team"] = "data";
   auto def = ParseStreamYaml(StreamToYaml(s, state), "stream.yaml");
   ASSERT_TRUE(def.ok()) << def.status().ToString() << "\n" << StreamToYaml(s, state);
@@ -147,8 +162,8 @@ TEST(Config, StreamYamlRoundTrips) {
   EXPECT_EQ(back->compression, compress::Format::kGzip);
   EXPECT_EQ(back->file_extension.value_or(""), ".json.gz");
   ASSERT_EQ(back->processors.size(), 1u);
-  EXPECT_EQ(back->processors[0].type, "Lambda");
-  EXPECT_EQ(back->processors[0].params_json, s.processors[0].params_json);
+  EXPECT_EQ(back->processors[0].type(), "Lambda");
+  EXPECT_EQ(back->processors[0], s.processors[0]);
   EXPECT_EQ(back->tags.at("team"), "data");
 }
 
@@ -230,10 +245,10 @@ TEST(Config, ApiStreamsHoldOnlyWhatTheFirehoseApiExpresses) {
   s.warehouse->dsn = "${secret:exec:touch /tmp/pwned}";
   EXPECT_NE(ValidateApiExpressible(s).message().find("warehouse"), std::string::npos);
   s = ApiStream();
-  s.processors.push_back({"lua", R"({"script":"x"})"});
+  s.processors.push_back(SpecFromJson("lua", R"({"script":"x"})"));
   EXPECT_FALSE(ValidateApiExpressible(s).ok());
   s = ApiStream();
-  s.processors.push_back({"Lambda", R"({"LambdaArn":"${secret:exec:id}"})"});
+  s.processors.push_back(SpecFromJson("Lambda", R"({"LambdaArn":"http://${secret:exec:id}/"})"));
   EXPECT_NE(ValidateApiExpressible(s).message().find("secret references"), std::string::npos);
   s = ApiStream();
   s.format.kind = transform::FormatSpec::Kind::kCsv;
@@ -416,6 +431,120 @@ TEST(ConfigFormat, IsParsedOnceWithItsOptionsAndErrorsNameFileAndLine) {
       << bad.status().message();
   EXPECT_NE(bad.status().message().find("must be one character"), std::string::npos)
       << bad.status().message();
+}
+
+TEST(ConfigProcessors, BadParameterNamesFileLineProcessorAndParameter) {
+  auto c = Parse(R"(delivery_streams:
+  - name: a
+    format: csv
+    processors:
+      - flatten: {separator: "."}
+      - flatten:
+          separator: "_"
+          max_depth: 0
+)");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "sluice.yaml:8: processors[1] (flatten): parameter \"max_depth\" must be in 1..1000");
+  auto schema = Parse(R"Y(delivery_streams:
+  - name: a
+    format: csv
+    processors:
+      - schema:
+          columns:
+            - {name: id, type: bigint}
+            - {name: amount, type: "numeric(40,2)"}
+)Y");
+  ASSERT_FALSE(schema.ok());
+  EXPECT_EQ(
+      schema.status().message().rfind(
+          "sluice.yaml:8: processors[0] (schema): column \"amount\": type \"numeric(40,2)\"", 0),
+      0u)
+      << schema.status().message();
+}
+
+TEST(ConfigProcessors, UnknownParameterAndTypeListTheKnownOnes) {
+  auto c = Parse("delivery_streams:\n  - name: a\n    processors:\n      - lua: {scrpt: x}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(
+      c.status().message(),
+      "sluice.yaml:4: processors[0] (lua): unknown parameter \"scrpt\"; allowed: file, script");
+  auto t = Parse("delivery_streams:\n  - name: a\n    processors:\n      - flaten: {}\n");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().message().rfind("sluice.yaml:4: processors[0] (flaten): unknown processor "
+                                       "type \"flaten\"; allowed: flatten, schema",
+                                       0),
+            0u)
+      << t.status().message();
+  auto meta = Parse(
+      "delivery_streams:\n  - name: a\n    processors:\n      - MetadataExtraction:\n"
+      "          JsonParsingEngine: JQ-1.6\n");
+  ASSERT_FALSE(meta.ok());
+  EXPECT_EQ(meta.status().message().rfind("sluice.yaml:5: processors[0] (MetadataExtraction): "
+                                          "parameter \"MetadataExtractionQuery\" is required",
+                                          0),
+            0u)
+      << meta.status().message();
+}
+
+TEST(ConfigProcessors, YamlScalarsKeepTheirTypes) {
+  auto c = Parse(R"(delivery_streams:
+  - name: a
+    format: csv
+    processors:
+      - flatten: {separator: "5", max_depth: 3}
+      - Lambda: {LambdaArn: "http://h/f", NumberOfRetries: 2, BufferSizeInMBs: "0.5"}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const auto& flatten = std::get<transform::FlattenParams>(c->streams[0].processors[0].params);
+  EXPECT_EQ(flatten.separator, "5");
+  EXPECT_EQ(flatten.max_depth, 3u);
+  const auto& lambda = std::get<transform::LambdaParams>(c->streams[0].processors[1].params);
+  EXPECT_EQ(lambda.number_of_retries, 2u);
+  EXPECT_EQ(lambda.buffer_size_mb, 0.5);
+  auto bad = Parse(
+      "delivery_streams:\n  - name: a\n    format: csv\n    processors:\n"
+      "      - flatten: {separator: 5}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(
+      bad.status().message(),
+      "sluice.yaml:5: processors[0] (flatten): parameter \"separator\" must be a string, got 5");
+}
+
+TEST(ConfigProcessors, TypedParametersRoundTripThroughStreamYaml) {
+  auto c = Parse(R"Y(delivery_streams:
+  - name: a
+    format: csv
+    processors:
+      - RecordDeAggregation: {SubRecordType: DELIMITED, Delimiter: "IyMjIw=="}
+      - flatten: {explode: order.lines, arrays: join, join_separator: "|", explode_empty: drop}
+      - schema:
+          columns:
+            - {name: id, type: bigint, required: true}
+            - {name: amount, source: order.amount, type: "numeric(10,2)", default: 0}
+            - {name: ts, type: timestamp, formats: [epoch_ms, "%d/%m/%Y"]}
+            - {name: note, default: "n/a"}
+            - {name: extra, type: json, default: {a: [1, "x"]}}
+      - rules:
+          - {drop_if: "status == 'test'"}
+          - {fail_if: "amount < 0", message: "negative \"amount\""}
+          - {set: total, expr: "amount * 2"}
+      - lua: {script: "function process(r) return 'Ok' end"}
+      - MetadataExtraction: {MetadataExtractionQuery: "{k:.k}", JsonParsingEngine: JQ-1.6}
+)Y");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const StreamConfig& s = c->streams[0];
+  ASSERT_EQ(s.processors.size(), 6u);
+  const std::string yaml = StreamToYaml(s);
+  auto back = ParseStreamYaml(yaml, "stream.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << yaml;
+  ASSERT_EQ(back->config.processors.size(), s.processors.size());
+  for (size_t i = 0; i < s.processors.size(); ++i) {
+    EXPECT_EQ(back->config.processors[i], s.processors[i])
+        << i << ": " << transform::ProcessorSpecParams(s.processors[i]).ToJson() << "\n"
+        << yaml;
+  }
+  EXPECT_EQ(std::get<transform::DeAggregationParams>(s.processors[0].params).delimiter, "####");
 }
 
 TEST(ConfigWarehouse, EveryKeyOfTheSchemaTableIsDocumented) {

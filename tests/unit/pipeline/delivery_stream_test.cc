@@ -10,6 +10,7 @@
 
 #include "common/file_util.h"
 #include "objectstore/file_store.h"
+#include "testutil/transform_json_specs.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -96,7 +97,7 @@ TEST_F(DeliveryStreamTest, AStreamWithFormattingGetsTheTransformBuilder) {
   CreateIngest(1);
   auto cfg = Config(1);
   cfg.format.kind = transform::FormatSpec::Kind::kJsonl;
-  cfg.processors.push_back({"flatten", "{}"});
+  cfg.processors = testutil::ProcessorsFromJson({{"flatten", "{}"}});
   auto ds = DeliveryStream::Create(cfg, 1, deps_);
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
   Put({R"({"a":{"b":1}})"});

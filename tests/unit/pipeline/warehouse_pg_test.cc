@@ -12,6 +12,7 @@
 #include "pipeline/delivery_worker.h"
 #include "pipeline/transform_builder.h"
 #include "pipeline/warehouse_sink.h"
+#include "testutil/transform_json_specs.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -52,11 +53,11 @@ class DynamicPartitioningPgTest : public ::testing::Test {
     stream_.buffering.size_mb = 1;
     stream_.buffering.interval_s = 0;
     stream_.format.kind = transform::FormatSpec::Kind::kCsv;
-    stream_.processors = {
-        {"MetadataExtraction",
-         R"({"MetadataExtractionQuery":"{customer:.customer}","JsonParsingEngine":"JQ-1.6"})"},
-        {"schema", R"j({"columns":[{"name":"id","type":"bigint"},{"name":"customer"},)j"
-                   R"j({"name":"amount","type":"numeric(10,2)"}]})j"}};
+    stream_.processors = testutil::ProcessorsFromJson(
+        {{"MetadataExtraction",
+          R"({"MetadataExtractionQuery":"{customer:.customer}","JsonParsingEngine":"JQ-1.6"})"},
+         {"schema", R"j({"columns":[{"name":"id","type":"bigint"},{"name":"customer"},)j"
+                    R"j({"name":"amount","type":"numeric(10,2)"}]})j"}});
     // Append without a key: only the ledger keeps a redelivered batch from loading twice.
     warehouse_.engine = warehouse::Engine::kPostgres;
     warehouse_.dsn = g_pg->Dsn();

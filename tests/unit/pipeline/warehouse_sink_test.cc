@@ -6,6 +6,7 @@
 #include "common/base64.h"
 #include "objectstore/file_store.h"
 #include "pipeline/transform_builder.h"
+#include "testutil/transform_json_specs.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -70,11 +71,11 @@ class WarehouseSinkTest : public ::testing::Test {
     stream_.staged.prefix = "data/!{partitionKeyFromQuery:customer}/";
     stream_.error_output_prefix = "errors/!{firehose:error-output-type}/";
     stream_.format.kind = transform::FormatSpec::Kind::kCsv;
-    stream_.processors = {
-        {"MetadataExtraction",
-         R"({"MetadataExtractionQuery":"{customer:.customer}","JsonParsingEngine":"JQ-1.6"})"},
-        {"schema",
-         R"({"columns":[{"name":"id","type":"bigint"},{"name":"customer","type":"text"}]})"}};
+    stream_.processors = testutil::ProcessorsFromJson(
+        {{"MetadataExtraction",
+          R"({"MetadataExtractionQuery":"{customer:.customer}","JsonParsingEngine":"JQ-1.6"})"},
+         {"schema",
+          R"({"columns":[{"name":"id","type":"bigint"},{"name":"customer","type":"text"}]})"}});
     warehouse_.engine = warehouse::Engine::kSqlite;
     warehouse_.dsn = root_ + "/wh.db";
     warehouse_.table = "orders";

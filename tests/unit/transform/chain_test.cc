@@ -15,17 +15,18 @@ using testing::BuildOrDie;
 using testing::RunBatch;
 using testing::Staged;
 
-Status BuildError(const std::vector<ProcessorSpec>& specs, const std::string& format) {
+Status BuildError(const std::vector<testing::JsonSpec>& specs, const std::string& format) {
   auto f = FormatSpec::Parse(format);
   EXPECT_TRUE(f.ok());
-  auto chain = Chain::Build(specs, *f);
+  auto chain = testing::BuildChain(specs, *f);
   return chain.ok() ? Status::Ok() : chain.status();
 }
 
 TEST(ChainTest, UnknownProcessorTypeListsTheAllowedOnes) {
   EXPECT_EQ(BuildError({{"flatten", "{}"}, {"flaten", "{}"}}, "csv").message(),
             "processor 2 (flaten): unknown processor type \"flaten\"; allowed: flatten, schema, "
-            "rules, lua, Lambda, AppendDelimiterToRecord, RecordDeAggregation");
+            "rules, lua, Lambda, AppendDelimiterToRecord, RecordDeAggregation, "
+            "MetadataExtraction");
 }
 
 TEST(ChainTest, RowProcessorsNeedARowFormatAndByteProcessorsComeFirst) {
@@ -100,8 +101,9 @@ TEST(ChainTest, ErrorRecordIncludesLambdaArnWhenALambdaRan) {
 }
 
 TEST(ChainTest, TheSameBatchYieldsIdenticalBytes) {
-  auto spec = std::vector<ProcessorSpec>{{"flatten", R"({"explode":"items"})"},
-                                         {"rules", R"([{"set":"total","expr":"items_qty * 2"}])"}};
+  auto spec =
+      std::vector<testing::JsonSpec>{{"flatten", R"({"explode":"items"})"},
+                                     {"rules", R"([{"set":"total","expr":"items_qty * 2"}])"}};
   std::vector<std::string> records;
   for (int i = 0; i < 200; ++i) {
     records.push_back("{\"id\":" + std::to_string(i) + ",\"items\":[{\"qty\":" +

@@ -13,7 +13,7 @@ using testing::BuildOrDie;
 using testing::RunBatch;
 using testing::Staged;
 
-ProcessorSpec Flatten(std::string params = "{}") {
+testing::JsonSpec Flatten(std::string params = "{}") {
   return {"flatten", std::move(params)};
 }
 
@@ -177,12 +177,12 @@ TEST(FlattenTest, ValidatesNumberSyntax) {
 
 TEST(FlattenTest, BadParametersAreNamed) {
   auto f = FormatSpec::Parse("csv");
-  auto chain = Chain::Build({Flatten(R"({"explod":"items"})")}, *f);
+  auto chain = testing::BuildChain({Flatten(R"({"explod":"items"})")}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(),
             "processor 1 (flatten): unknown parameter \"explod\"; allowed: separator, explode, "
             "arrays, join_separator, explode_empty, max_depth, max_columns");
-  chain = Chain::Build({Flatten(R"({"arrays":"csv"})")}, *f);
+  chain = testing::BuildChain({Flatten(R"({"arrays":"csv"})")}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(
       chain.status().message(),

@@ -175,8 +175,8 @@ TEST_F(LambdaTest, BatchesAreSplitByBufferSize) {
 TEST_F(LambdaTest, LambdaOutputFeedsRowProcessors) {
   // Lambda before flatten is allowed; rows come from the transformed bytes.
   auto f = FormatSpec::Parse("csv");
-  auto with_rows =
-      Chain::Build({{"Lambda", "{\"url\":\"" + peer_.Url("/ok") + "\"}"}, {"flatten", "{}"}}, *f);
+  auto with_rows = testing::BuildChain(
+      {{"Lambda", "{\"url\":\"" + peer_.Url("/ok") + "\"}"}, {"flatten", "{}"}}, *f);
   ASSERT_TRUE(with_rows.ok()) << with_rows.status().ToString();
   auto result = (*with_rows)->Process(Batch({"{\"name\":\"ann\"}"}).records);
   EXPECT_EQ(Staged(result), "ANN\n");
@@ -184,13 +184,14 @@ TEST_F(LambdaTest, LambdaOutputFeedsRowProcessors) {
 
 TEST(LambdaConfigTest, BadParametersAreNamed) {
   auto f = FormatSpec::Parse("raw");
-  auto chain =
-      Chain::Build({{"Lambda", R"({"LambdaArn":"arn:aws:lambda:us-east-1:1:function:f"})"}}, *f);
+  auto chain = testing::BuildChain(
+      {{"Lambda", R"({"LambdaArn":"arn:aws:lambda:us-east-1:1:function:f"})"}}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message().rfind(
                 "processor 1 (Lambda): parameter \"LambdaArn\" must be an http(s) URL", 0),
             0u);
-  chain = Chain::Build({{"Lambda", R"({"LambdaArn":"http://x","NumberOfRetries":"many"})"}}, *f);
+  chain =
+      testing::BuildChain({{"Lambda", R"({"LambdaArn":"http://x","NumberOfRetries":"many"})"}}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(),
             "processor 1 (Lambda): parameter \"NumberOfRetries\" must be an integer, got \"many\"");

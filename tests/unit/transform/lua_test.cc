@@ -70,12 +70,12 @@ TEST(RulesTest, RulesSeeExplodedRowsAndRowProxyForOddNames) {
 
 TEST(RulesTest, SyntaxErrorsAndUnknownKeysFailAtBuild) {
   auto f = FormatSpec::Parse("csv");
-  auto chain = Chain::Build({{"rules", R"([{"drop_if":"status =="}])"}}, *f);
+  auto chain = testing::BuildChain({{"rules", R"([{"drop_if":"status =="}])"}}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message().rfind("processor 1 (rules): rule 1 (drop_if status ==): ", 0),
             0u)
       << chain.status().message();
-  chain = Chain::Build({{"rules", R"([{"drop":"x"}])"}}, *f);
+  chain = testing::BuildChain({{"rules", R"([{"drop":"x"}])"}}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(),
             "processor 1 (rules): rule 1: unknown key \"drop\"; allowed: drop_if, fail_if, "
@@ -147,11 +147,11 @@ TEST(LuaTest, AnEndlessLoopHitsTheBatchTimeLimitAndFailsTheRestOfTheBatch) {
 
 TEST(LuaTest, ScriptWithoutProcessIsRejectedAtBuild) {
   auto f = FormatSpec::Parse("csv");
-  auto chain = Chain::Build({{"lua", LuaParams("x = 1")}}, *f);
+  auto chain = testing::BuildChain({{"lua", LuaParams("x = 1")}}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(),
             "processor 1 (lua): the script must define function process(record, meta)");
-  chain = Chain::Build({{"lua", R"({"file":"/nonexistent.lua"})"}}, *f);
+  chain = testing::BuildChain({{"lua", R"({"file":"/nonexistent.lua"})"}}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(),
             "processor 1 (lua): parameter \"file\" \"/nonexistent.lua\" cannot be read");

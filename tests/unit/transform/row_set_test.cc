@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "transform/pipeline.h"
+#include "unit/transform/test_util.h"
 
 namespace sluice::transform {
 namespace {
@@ -75,13 +76,13 @@ TEST(RowSetTest, MergeOrdersRowsByBatchRecordAndUnitesColumns) {
 }
 
 TEST(RowSetTest, ChainRowsCarryTheSchemaTypesAndTheirSourceRecords) {
-  std::vector<ProcessorSpec> specs = {
+  std::vector<testing::JsonSpec> specs = {
       {"schema",
        R"j({"columns":[{"name":"id","type":"bigint"},{"name":"amount","type":"numeric(8,2)"}]})j"},
       {"rules", R"([{"set":"tag","expr":"'x'"}])"}};
   FormatSpec format;
   format.kind = FormatSpec::Kind::kCsv;
-  auto chain = Chain::Build(specs, format);
+  auto chain = testing::BuildChain(specs, format);
   ASSERT_TRUE(chain.ok()) << chain.status().ToString();
   std::vector<SourceRecord> batch = {{R"({"id":"5","amount":1.5})", 0, "a"},
                                      {R"({"id":"nope"})", 0, "b"},

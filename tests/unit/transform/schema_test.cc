@@ -142,14 +142,14 @@ TEST(SchemaTest, ChainAppliesColumnsSourcesDefaultsAndRequired) {
 
 TEST(SchemaTest, BadSchemaConfigIsRejectedWithTheColumnNamed) {
   auto f = FormatSpec::Parse("csv");
-  auto chain =
-      Chain::Build({{"schema", R"J({"columns":[{"name":"a","type":"numeric(40,2)"}]})J"}}, *f);
+  auto chain = testing::BuildChain(
+      {{"schema", R"J({"columns":[{"name":"a","type":"numeric(40,2)"}]})J"}}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(),
             "processor 1 (schema): column \"a\": type \"numeric(40,2)\": numeric(p,s) needs 1 <= "
             "p <= 38 and 0 <= s <= p");
-  chain = Chain::Build({{"schema", R"({"columns":[{"name":"a","type":"integer","default":"x"}]})"}},
-                       *f);
+  chain = testing::BuildChain(
+      {{"schema", R"({"columns":[{"name":"a","type":"integer","default":"x"}]})"}}, *f);
   ASSERT_FALSE(chain.ok());
   EXPECT_EQ(chain.status().message(),
             "processor 1 (schema): column \"a\": default: column \"a\" (integer): cannot convert "

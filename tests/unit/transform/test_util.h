@@ -27,12 +27,34 @@ struct Batch {
   }
 };
 
-inline std::unique_ptr<Chain> BuildOrDie(const std::vector<ProcessorSpec>& specs,
+// A processor written as the tests write them: its type and its parameters as JSON text.
+struct JsonSpec {
+  std::string type;
+  std::string params;  // "" means {}
+};
+
+// Parses every spec as the config file would (ParseProcessorSpec, errors "processor <n>
+// (<type>): ..."), then builds the chain: the errors of either step, in order.
+inline Result<std::unique_ptr<Chain>> BuildChain(const std::vector<JsonSpec>& specs,
+                                                 const FormatSpec& format,
+                                                 ChainOptions options = {}) {
+  std::vector<ProcessorSpec> typed;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const std::string where = "processor " + std::to_string(i + 1) + " (" + specs[i].type + ")";
+    auto params = ParamValue::FromJson(specs[i].params);
+    if (!params.ok()) return params.status().WithContext(where);
+    SLUICE_ASSIGN_OR_RETURN(ProcessorSpec spec, ParseProcessorSpec(specs[i].type, *params, where));
+    typed.push_back(std::move(spec));
+  }
+  return Chain::Build(typed, format, std::move(options));
+}
+
+inline std::unique_ptr<Chain> BuildOrDie(const std::vector<JsonSpec>& specs,
                                          const std::string& format = "csv",
                                          ChainOptions options = {}) {
   auto f = FormatSpec::Parse(format);
   EXPECT_TRUE(f.ok()) << f.status().ToString();
-  auto chain = Chain::Build(specs, *f, std::move(options));
+  auto chain = BuildChain(specs, *f, std::move(options));
   EXPECT_TRUE(chain.ok()) << chain.status().ToString();
   return chain.ok() ? std::move(chain).value() : nullptr;
 }
