@@ -81,6 +81,12 @@ Status ErrorStatus(const AwsReply& reply, const std::string& operation, const st
   return Status::Unavailable(text);
 }
 
+// The Unavailable status for a 200 answer of the wrong shape.
+Status Unexpected(const std::string& operation, const std::string& stream, const AwsReply& reply) {
+  return Status::Unavailable(operation + " on stream '" + stream +
+                             "': unexpected answer: " + reply.body.substr(0, 200));
+}
+
 struct ShardState {
   std::string id;
   std::string iterator;
@@ -153,6 +159,18 @@ class Tail {
     }
   }
 
+  // Calls `operation` and parses its answer with `parser`: the document of a 200 answer, else the
+  // error about the stream (ErrorStatus names `what`).
+  Result<simdjson::dom::element> CallJson(const std::string& operation, const std::string& what,
+                                          std::string body, simdjson::dom::parser& parser,
+                                          AwsReply& reply) {
+    SLUICE_ASSIGN_OR_RETURN(reply, Call(operation, body));
+    if (!reply.ok()) return ErrorStatus(reply, what, o_.stream);
+    simdjson::dom::element doc;
+    if (parser.parse(reply.body).get(doc)) return Unexpected(operation, o_.stream, reply);
+    return doc;
+  }
+
   Status ListShards(std::vector<std::string>& ids) {
     std::string token;
     do {
@@ -169,15 +187,12 @@ class Tail {
         w.String(token);
       }
       w.EndObject();
-      SLUICE_ASSIGN_OR_RETURN(AwsReply reply, Call("ListShards", w.Take()));
-      if (!reply.ok()) return ErrorStatus(reply, "ListShards", o_.stream);
       simdjson::dom::parser parser;
-      simdjson::dom::element doc;
+      AwsReply reply;
+      SLUICE_ASSIGN_OR_RETURN(simdjson::dom::element doc,
+                              CallJson("ListShards", "ListShards", w.Take(), parser, reply));
       simdjson::dom::array shards;
-      if (parser.parse(reply.body).get(doc) || doc["Shards"].get(shards)) {
-        return Status::Unavailable("ListShards on stream '" + o_.stream +
-                                   "': unexpected answer: " + reply.body.substr(0, 200));
-      }
+      if (doc["Shards"].get(shards)) return Unexpected("ListShards", o_.stream, reply);
       for (simdjson::dom::element s : shards) {
         std::string_view id;
         if (!s["ShardId"].get(id)) ids.emplace_back(id);
@@ -201,15 +216,13 @@ class Tail {
       WriteStart(w, shard.start, /*filter=*/false);
     }
     w.EndObject();
-    SLUICE_ASSIGN_OR_RETURN(AwsReply reply, Call("GetShardIterator", w.Take()));
-    if (!reply.ok()) return ErrorStatus(reply, "GetShardIterator " + shard.id, o_.stream);
     simdjson::dom::parser parser;
-    simdjson::dom::element doc;
+    AwsReply reply;
+    SLUICE_ASSIGN_OR_RETURN(
+        simdjson::dom::element doc,
+        CallJson("GetShardIterator", "GetShardIterator " + shard.id, w.Take(), parser, reply));
     std::string_view iterator;
-    if (parser.parse(reply.body).get(doc) || doc["ShardIterator"].get(iterator)) {
-      return Status::Unavailable("GetShardIterator on stream '" + o_.stream +
-                                 "': unexpected answer: " + reply.body.substr(0, 200));
-    }
+    if (doc["ShardIterator"].get(iterator)) return Unexpected("GetShardIterator", o_.stream, reply);
     shard.iterator = std::string(iterator);
     return Status::Ok();
   }
@@ -223,18 +236,13 @@ class Tail {
     w.Key("ShardIterator");
     w.String(shard.iterator);
     w.EndObject();
-    SLUICE_ASSIGN_OR_RETURN(AwsReply reply, Call("GetRecords", w.Take()));
-    if (!reply.ok() && reply.error_type == "ExpiredIteratorException") {
-      return GetIterator(shard);
-    }
-    if (!reply.ok()) return ErrorStatus(reply, "GetRecords " + shard.id, o_.stream);
     simdjson::dom::parser parser;
-    simdjson::dom::element doc;
+    AwsReply reply;
+    auto answer = CallJson("GetRecords", "GetRecords " + shard.id, w.Take(), parser, reply);
+    if (!answer.ok() && reply.error_type == "ExpiredIteratorException") return GetIterator(shard);
+    SLUICE_ASSIGN_OR_RETURN(simdjson::dom::element doc, std::move(answer));
     simdjson::dom::array records;
-    if (parser.parse(reply.body).get(doc) || doc["Records"].get(records)) {
-      return Status::Unavailable("GetRecords on stream '" + o_.stream +
-                                 "': unexpected answer: " + reply.body.substr(0, 200));
-    }
+    if (doc["Records"].get(records)) return Unexpected("GetRecords", o_.stream, reply);
     for (simdjson::dom::element r : records) {
       KinesisRecord record;
       record.shard_id = shard.id;
