@@ -231,7 +231,7 @@ test("tail --follow prints a record put after it started and keeps running", asy
 
 // Resharding is not served by this build's Kinesis handler (SplitShard/MergeShards), so a fake
 // endpoint scripts it: shardId-0 and shardId-1 are closed parents merged into shardId-2.
-test("tail drains merged parents before their child, retrying a throttled GetRecords", async () => {
+test("tail drains merged parents before their child, retrying throttling and renewing an expired iterator", async () => {
   const shards = {
     "shardId-000000000000": { records: ["a0", "a1"], closed: true },
     "shardId-000000000001": { records: ["b0"], closed: true },
@@ -240,15 +240,22 @@ test("tail drains merged parents before their child, retrying a throttled GetRec
   const child = { ShardId: "shardId-000000000002", ParentShards: ["shardId-000000000000", "shardId-000000000001"],
     HashKeyRange: { StartingHashKey: "0", EndingHashKey: "340282366920938463463374607431768211455" } };
   let throttled = false;
+  let expired = false;
   const fake = await startFakeFirehose((call) => {
     const op = call.target.replace("Kinesis_20131202.", "");
     if (op === "ListShards") {
       return { status: 200, body: { Shards: Object.keys(shards).slice(0, 2).map((ShardId) => ({ ShardId })) } };
     }
     if (op === "GetShardIterator") {
-      return { status: 200, body: { ShardIterator: `${call.body.ShardId}|0` } };
+      const after = call.body.ShardIteratorType === "AFTER_SEQUENCE_NUMBER";
+      const pos = after ? Number(call.body.StartingSequenceNumber) - 4960 + 1 : 0;
+      return { status: 200, body: { ShardIterator: `${call.body.ShardId}|${pos}` } };
     }
     const [id, pos] = call.body.ShardIterator.split("|");
+    if (id === "shardId-000000000002" && Number(pos) === 2 && !expired) {
+      expired = true;  // the caught-up child's iterator "expires" once
+      return { status: 400, body: { __type: "ExpiredIteratorException", message: "Iterator expired." } };
+    }
     if (id === "shardId-000000000001" && !throttled) {
       throttled = true;
       return { status: 400, body: { __type: "ProvisionedThroughputExceededException", message: "Rate exceeded for shard" } };
@@ -270,11 +277,12 @@ test("tail drains merged parents before their child, retrying a throttled GetRec
     assert.deepEqual(records.map((rec) => rec.data), ["a0", "a1", "b0", "c0", "c1"]);
     assert.equal(records[0].arrival, "2026-12-01T10:00:00.250Z");
     const iterators = fake.calls.filter((c) => c.target.endsWith("GetShardIterator")).map((c) => c.body);
-    assert.deepEqual(iterators.map((b) => `${b.ShardId} ${b.ShardIteratorType}`), [
-      "shardId-000000000000 TRIM_HORIZON", "shardId-000000000001 TRIM_HORIZON", "shardId-000000000002 TRIM_HORIZON"]);
+    assert.deepEqual(iterators.map((b) => `${b.ShardId} ${b.ShardIteratorType} ${b.StartingSequenceNumber ?? ""}`), [
+      "shardId-000000000000 TRIM_HORIZON ", "shardId-000000000001 TRIM_HORIZON ", "shardId-000000000002 TRIM_HORIZON ",
+      "shardId-000000000002 AFTER_SEQUENCE_NUMBER 4961"]);
     const list = fake.calls.find((c) => c.target.endsWith("ListShards")).body;
     assert.deepEqual(list, { StreamName: "merged", ShardFilter: { Type: "AT_TRIM_HORIZON" } });
-    assert.ok(throttled);
+    assert.ok(throttled && expired);
   } finally {
     await fake.close();
   }
