@@ -1,5 +1,7 @@
 #include "cli/cmd_put.h"
 
+#include <simdjson.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -9,18 +11,21 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 
 #include "cli/send_flags.h"
 #include "common/status.h"
 
 namespace sluice::cli {
 
+using client::AwsApi;
 using client::ExtraProblem;
 using client::Grouped;
-using client::kMaxRecordBytes;
+using client::kKinesisMaxPartitionKeyChars;
 using client::kSendExitOk;
 using client::kSendExitUndelivered;
 using client::kSendExitUsage;
+using client::MaxRecordBytes;
 using client::OutgoingRecord;
 using client::PrintSendSummary;
 using client::RecordSource;
@@ -35,8 +40,15 @@ struct Record {
 // Yields the records of the inputs in order. Thread safety: none.
 class RecordReader {
  public:
-  RecordReader(std::vector<std::string> names, std::istream* stdin_stream, bool strip_newline)
-      : names_(std::move(names)), stdin_(stdin_stream), strip_newline_(strip_newline) {
+  RecordReader(std::vector<std::string> names, std::istream* stdin_stream, bool strip_newline,
+               AwsApi api)
+      : names_(std::move(names)),
+        stdin_(stdin_stream),
+        strip_newline_(strip_newline),
+        max_bytes_(MaxRecordBytes(api)),
+        limit_text_(api == AwsApi::kKinesis
+                        ? "over the 1 MiB (1,048,576 byte) Kinesis limit with its partition key"
+                        : "over the 1,000 KiB (1,024,000 byte) Firehose limit") {
     if (names_.empty()) names_.push_back("-");
   }
 
@@ -80,9 +92,8 @@ class RecordReader {
       }
       if (line.empty() || line == "\n" || line == "\r\n") continue;
       std::string origin = DisplayName() + ":" + std::to_string(line_number_);
-      if (line.size() > kMaxRecordBytes) {
-        report(origin + ": record is " + Grouped(line.size()) +
-               " bytes, over the 1,000 KiB (1,024,000 byte) Firehose limit; not sent");
+      if (line.size() > max_bytes_) {
+        ReportOversized(report, origin, line.size());
         ++*oversized;
         continue;
       }
@@ -90,6 +101,12 @@ class RecordReader {
     }
     return std::nullopt;
   }
+
+  void ReportOversized(const std::function<void(const std::string&)>& report,
+                       const std::string& origin, size_t bytes) const {
+    report(origin + ": record is " + Grouped(bytes) + " bytes, " + limit_text_ + "; not sent");
+  }
+  size_t max_bytes() const { return max_bytes_; }
 
   // True when every input is a regular file, so CountRecords can pre-scan them.
   bool AllFiles() const {
@@ -129,51 +146,176 @@ class RecordReader {
   std::vector<std::string> names_;
   std::istream* stdin_;
   bool strip_newline_;
+  size_t max_bytes_;
+  std::string limit_text_;
   std::vector<std::unique_ptr<std::ifstream>> streams_;  // nullptr entries read stdin_
   size_t current_ = 0;
   uint64_t line_number_ = 0;
 };
 
+size_t Utf8Chars(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+bool UsablePartitionKey(std::string_view key) {
+  return !key.empty() && Utf8Chars(key) <= kKinesisMaxPartitionKeyChars;
+}
+
+// "customer.id" -> "/customer/id" (RFC 6901 escapes for '~' and '/').
+std::string JsonPointer(std::string_view dotted) {
+  std::string pointer = "/";
+  for (char c : dotted) {
+    if (c == '.') {
+      pointer += '/';
+    } else if (c == '~') {
+      pointer += "~0";
+    } else if (c == '/') {
+      pointer += "~1";
+    } else {
+      pointer += c;
+    }
+  }
+  return pointer;
+}
+
+// How each record gets its Kinesis partition key (see cmd_put.h).
+class PartitionKeys {
+ public:
+  PartitionKeys(std::string fixed, const std::string& field)
+      : fixed_(std::move(fixed)),
+        field_(field),
+        pointer_(field.empty() ? "" : JsonPointer(field)),
+        random_(std::random_device{}()) {}
+
+  // The key of `data`; sets *fallback when --partition-key-field found no usable value.
+  std::string KeyOf(const std::string& data, bool* fallback) {
+    if (!fixed_.empty()) return fixed_;
+    if (!pointer_.empty()) {
+      if (auto key = FromField(data)) return *key;
+      *fallback = true;
+    }
+    return RandomKey();
+  }
+
+ private:
+  std::optional<std::string> FromField(const std::string& data) {
+    simdjson::dom::element doc;
+    if (parser_.parse(data).get(doc)) return std::nullopt;
+    simdjson::dom::element value;
+    if (doc.at_pointer(pointer_).get(value)) return std::nullopt;
+    std::string key;
+    std::string_view text;
+    if (!value.get(text)) {
+      key = std::string(text);
+    } else if (value.is_number() || value.is_bool()) {
+      key = simdjson::minify(value);
+    } else {
+      return std::nullopt;
+    }
+    if (!UsablePartitionKey(key)) return std::nullopt;
+    return key;
+  }
+
+  std::string RandomKey() {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string key(32, '0');
+    uint64_t bits = 0;
+    for (size_t i = 0; i < key.size(); ++i) {
+      if (i % 16 == 0) bits = random_();
+      key[i] = kHex[bits & 0xF];
+      bits >>= 4;
+    }
+    return key;
+  }
+
+  std::string fixed_;
+  std::string field_;
+  std::string pointer_;
+  simdjson::dom::parser parser_;
+  std::mt19937_64 random_;
+};
+
 // RecordReader as the sender's source; counts what the put summary reports beyond sending.
 class LineSource final : public RecordSource {
  public:
-  explicit LineSource(RecordReader& reader) : reader_(reader) {}
+  LineSource(RecordReader& reader, PartitionKeys* keys) : reader_(reader), keys_(keys) {}
   std::optional<OutgoingRecord> Next(
       const std::function<void(const std::string&)>& report) override {
-    std::optional<Record> record = reader_.Next(report, &oversized, &read_errors);
-    if (!record) return std::nullopt;
-    return OutgoingRecord{std::move(record->data), std::move(record->origin)};
+    for (;;) {
+      std::optional<Record> record = reader_.Next(report, &oversized, &read_errors);
+      if (!record) return std::nullopt;
+      OutgoingRecord out{std::move(record->data), std::move(record->origin), ""};
+      if (keys_ == nullptr) return out;
+      bool fallback = false;
+      out.partition_key = keys_->KeyOf(out.data, &fallback);
+      if (out.data.size() + out.partition_key.size() > reader_.max_bytes()) {
+        reader_.ReportOversized(report, out.origin, out.data.size() + out.partition_key.size());
+        ++oversized;
+        continue;
+      }
+      if (fallback && random_key_records++ == 0) first_random_key = out.origin;
+      return out;
+    }
   }
   uint64_t oversized = 0;
   uint64_t read_errors = 0;
+  uint64_t random_key_records = 0;  // --partition-key-field found nothing usable
+  std::string first_random_key;
 
  private:
   RecordReader& reader_;
+  PartitionKeys* keys_;  // null for Firehose
 };
 
 }  // namespace
 
-int RunPut(const PutOptions& options, std::istream* stdin_stream, std::ostream& err) {
-  if (Status s = ValidateSendOptions(options); !s.ok()) {
-    err << "sluice put: " << s.message() << "\n";
+int RunPut(const PutOptions& flags, std::istream* stdin_stream, std::ostream& err) {
+  PutOptions options = flags;
+  const bool kinesis = !options.kinesis.empty();
+  auto usage = [&err](const std::string& message) {
+    err << "sluice put: " << message << "\n";
     return kPutExitUsage;
+  };
+  if (kinesis == !options.stream.empty()) {
+    return usage("give either --stream DELIVERY_STREAM or --kinesis STREAM");
   }
-  RecordReader reader(options.files, stdin_stream, options.strip_newline);
+  if (!kinesis && (!options.partition_key.empty() || !options.partition_key_field.empty())) {
+    return usage("--partition-key and --partition-key-field need --kinesis");
+  }
+  if (!options.partition_key.empty() && !UsablePartitionKey(options.partition_key)) {
+    return usage("--partition-key must have 1 to 256 characters");
+  }
+  if (kinesis) {
+    options.api = AwsApi::kKinesis;
+    options.stream = options.kinesis;
+  }
+  if (Status s = ValidateSendOptions(options); !s.ok()) return usage(s.message());
+  RecordReader reader(options.files, stdin_stream, options.strip_newline, options.api);
   if (Status s = reader.Open(); !s.ok()) {
     err << "sluice put: " << s.message() << "\n";
     return kPutExitUsage;
   }
   const uint64_t total = ShowsProgress(options) && reader.AllFiles() ? reader.CountRecords() : 0;
-  LineSource source(reader);
+  std::optional<PartitionKeys> keys;
+  if (kinesis) keys.emplace(options.partition_key, options.partition_key_field);
+  LineSource source(reader, keys ? &*keys : nullptr);
   auto stats = SendRecords(options, source, total, err);
   if (!stats.ok()) {
     err << "sluice put: " << stats.status().message() << "\n";
     return kPutExitUsage;
   }
+  if (source.random_key_records > 0) {
+    err << "sluice put: " << Grouped(source.random_key_records) << " record(s) had no usable '"
+        << options.partition_key_field << "' (first: " << source.first_random_key
+        << "); sent with random partition keys\n";
+  }
   std::vector<ExtraProblem> extra;
   if (source.oversized > 0) {
-    extra.push_back(
-        {source.oversized, Grouped(source.oversized) + " over the 1,000 KiB record limit"});
+    extra.push_back({source.oversized,
+                     Grouped(source.oversized) + (kinesis ? " over the 1 MiB record limit"
+                                                          : " over the 1,000 KiB record limit")});
   }
   if (source.read_errors > 0) {
     extra.push_back(
@@ -186,9 +328,21 @@ CLI::App* AddPutCommand(CLI::App& app, PutOptions& options) {
   CLI::App* put = app.add_subcommand(
       "put",
       "Send newline-delimited records (one line = one record) from files or stdin to a delivery "
-      "stream with PutRecordBatch, retrying failed records. Exits 1 if any record was not "
-      "delivered.");
-  put->add_option("-s,--stream", options.stream, "Delivery stream name")->required();
+      "stream with PutRecordBatch, or to a Kinesis data stream with PutRecords (--kinesis), "
+      "retrying failed records. Exits 1 if any record was not delivered.");
+  auto* stream = put->add_option("-s,--stream", options.stream, "Delivery stream name");
+  auto* kinesis = put->add_option(
+      "--kinesis", options.kinesis,
+      "Kinesis data stream name (or StreamARN): send with PutRecords (500 records / 5 MiB per "
+      "call), SigV4 service 'kinesis'");
+  stream->excludes(kinesis);
+  auto* field = put->add_option("--partition-key-field", options.partition_key_field,
+                                "--kinesis: partition key from this dotted JSON path of each "
+                                "record (e.g. customer.id); records without it get a random key");
+  auto* key = put->add_option("--partition-key", options.partition_key,
+                              "--kinesis: this partition key for every record (default: a "
+                              "random key per record)");
+  field->excludes(key);
   put->add_flag("--no-newline", options.strip_newline,
                 "Strip the trailing newline from each record (default: keep it, since Firehose "
                 "adds no delimiter between records)");

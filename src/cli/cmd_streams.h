@@ -1,5 +1,7 @@
-// `sluice streams list|describe|create|delete`: the Firehose control plane from the shell, over the
-// same HTTP API the AWS SDKs use.
+// `sluice streams list|describe|create|delete`: the Firehose and Kinesis Data Streams control
+// planes from the shell, over the same HTTP APIs the AWS SDKs use (client/aws_json.h). `list`
+// shows both kinds; describe, create and delete address a delivery stream, or a Kinesis stream
+// with --kinesis.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -19,6 +21,10 @@ struct StreamsOptions {
   int size_mb = 5;           // create: BufferingHints.SizeInMBs
   int interval_s = 300;      // create: BufferingHints.IntervalInSeconds
   std::string compression = "UNCOMPRESSED";
+  bool kinesis = false;      // describe/create/delete: a Kinesis data stream
+  int shards = 0;            // create --kinesis: ShardCount (0: 1, unless --on-demand)
+  bool on_demand = false;    // create --kinesis: StreamMode ON_DEMAND
+  std::string kind = "all";  // list: all | delivery | kinesis
 };
 
 // Adds `streams` with its four subcommands; `options.action` tells which one ran.

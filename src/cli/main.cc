@@ -1,4 +1,4 @@
-// sluice: one binary, subcommands serve, put, streams, transform, replay, check-config
+// sluice: one binary, subcommands serve, put, streams, tail, transform, replay, check-config
 // (design.md §2).
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +14,7 @@
 #include "cli/cmd_put.h"
 #include "cli/cmd_replay.h"
 #include "cli/cmd_streams.h"
+#include "cli/cmd_tail.h"
 #include "cli/cmd_transform.h"
 #include "common/json_writer.h"
 #include "config/config.h"
@@ -201,8 +202,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   ServeFlags serve;
-  auto* serve_cmd =
-      app.add_subcommand("serve", "Run the Firehose-compatible API, the journal and delivery");
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Run the Firehose and Kinesis Data Streams APIs, the journal and delivery");
   serve_cmd->add_option("--config", serve.config_file,
                         "YAML config file (default: embedded defaults)");
   serve_cmd->add_option("--listen", serve.listen,
@@ -229,6 +230,9 @@ int main(int argc, char** argv) {
   StreamsOptions streams;
   auto* streams_cmd = AddStreamsCommand(app, streams);
 
+  TailOptions tail;
+  auto* tail_cmd = AddTailCommand(app, tail);
+
   std::string config_file;
   auto* check_cmd =
       app.add_subcommand("check-config", "Validate a config file and print what it sets up");
@@ -251,6 +255,7 @@ int main(int argc, char** argv) {
   if (put_cmd->parsed()) return RunPut(put, &std::cin, std::cerr);
   if (replay_cmd->parsed()) return RunReplay(replay, std::cerr);
   if (streams_cmd->parsed()) return RunStreams(streams, std::cout, std::cerr);
+  if (tail_cmd->parsed()) return RunTail(tail, std::cout, std::cerr);
   if (check_cmd->parsed()) return RunCheckConfig(config_file);
   return 2;
 }

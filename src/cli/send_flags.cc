@@ -5,7 +5,8 @@
 namespace sluice::cli {
 
 void AddSendFlags(CLI::App* cmd, client::SendOptions& options) {
-  cmd->add_option("--endpoint", options.endpoint, "Firehose API endpoint URL")
+  cmd->add_option("--endpoint", options.endpoint,
+                  "Firehose (or, with --kinesis, Kinesis) API endpoint URL")
       ->capture_default_str();
   cmd->add_option(
       "--region", options.region,

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <utility>
 
-#include "client/http_client.h"
+#include "client/aws_json.h"
 #include "common/base64.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
@@ -21,11 +21,34 @@
 namespace sluice::client {
 namespace {
 
-// Firehose Direct PUT limits (aws-wire-spec.md §1.4).
-constexpr size_t kMaxBatchRecords = 500;            // records per PutRecordBatch
-constexpr size_t kMaxBatchBytes = 4 * 1024 * 1024;  // 4 MiB of record data per PutRecordBatch
-constexpr const char* kTarget = "X-Amz-Target: Firehose_20150804.PutRecordBatch";
-constexpr const char* kContentType = "Content-Type: application/x-amz-json-1.1";
+constexpr size_t kMaxBatchRecords = 500;  // records per PutRecordBatch / PutRecords
+
+// What differs between the two batch calls; everything else (batching, retries, summary) is
+// shared.
+struct BatchFormat {
+  std::string_view operation;    // PutRecordBatch | PutRecords
+  std::string_view stream_key;   // DeliveryStreamName | StreamName
+  std::string_view entries_key;  // RequestResponses | Records
+  std::string_view success_key;  // RecordId | SequenceNumber
+  size_t max_batch_bytes;        // per call: record data (Firehose) or data + keys (Kinesis)
+  bool partition_keys;           // entries carry PartitionKey
+  size_t max_stream_name;        // 64 | 128
+};
+
+// Firehose Direct PUT (aws-wire-spec.md §1.4) and Kinesis PutRecords (§2.3) limits.
+constexpr BatchFormat kFirehoseBatch{"PutRecordBatch",
+                                     "DeliveryStreamName",
+                                     "RequestResponses",
+                                     "RecordId",
+                                     4 * 1024 * 1024,
+                                     false,
+                                     64};
+constexpr BatchFormat kKinesisBatch{"PutRecords",    "StreamName", "Records", "SequenceNumber",
+                                    5 * 1024 * 1024, true,         128};
+
+const BatchFormat& FormatOf(AwsApi api) {
+  return api == AwsApi::kKinesis ? kKinesisBatch : kFirehoseBatch;
+}
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -33,8 +56,12 @@ double SecondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
-bool ValidStreamName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
+bool IsKinesisArn(const std::string& name) {
+  return name.rfind("arn:", 0) == 0;
+}
+
+bool ValidStreamName(const std::string& name, size_t max_size) {
+  if (name.empty() || name.size() > max_size) return false;
   return std::all_of(name.begin(), name.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '_' || c == '.' || c == '-';
   });
@@ -43,6 +70,7 @@ bool ValidStreamName(const std::string& name) {
 struct PendingRecord {
   std::string data;
   std::string origin;
+  std::string partition_key;
   int attempts = 0;
   std::string last_error;  // "ErrorCode: ErrorMessage" of the last failed attempt
 };
@@ -101,64 +129,33 @@ struct CallResult {
   std::vector<std::string> entry_errors;
 };
 
-// Extracts "Type: message" from an AWS JSON error body; falls back to the raw body.
-std::string DescribeErrorBody(long http_status, const std::string& body, std::string* type_out) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  std::string type;
-  std::string message;
-  if (!parser.parse(body).get(doc)) {
-    std::string_view value;
-    if (!doc["__type"].get(value) || !doc["code"].get(value)) type = std::string(value);
-    if (!doc["message"].get(value) || !doc["Message"].get(value)) message = std::string(value);
-  }
-  // Clients strip a namespace before '#' and anything after ':' (aws-wire-spec.md §1.2).
-  if (auto hash = type.find('#'); hash != std::string::npos) type.erase(0, hash + 1);
-  if (auto colon = type.find(':'); colon != std::string::npos) type.erase(colon);
-  if (type_out != nullptr) *type_out = type;
-  std::string text = type.empty() ? "HTTP " + std::to_string(http_status) : type;
-  if (!message.empty()) {
-    text += ": " + message;
-  } else if (type.empty() && !body.empty()) {
-    text += ": " + body.substr(0, 200);
-  }
-  if (!type.empty()) text += " (HTTP " + std::to_string(http_status) + ")";
-  return text;
-}
-
-bool IsThrottle(const std::string& type) {
-  return type == "ServiceUnavailableException" || type == "ThrottlingException" ||
-         type == "Throttling" || type == "ProvisionedThroughputExceededException" ||
-         type == "RequestLimitExceeded" || type == "SlowDown";
-}
-
-CallResult ParseResponse(const Result<HttpResponse>& response, size_t request_entries) {
+CallResult ParseResponse(const BatchFormat& format, const Result<AwsReply>& response,
+                         size_t request_entries) {
   CallResult result;
   if (!response.ok()) {
     result.kind = CallResult::Kind::kRetryable;
     result.error = response.status().message();
     return result;
   }
-  if (response->status != 200) {
-    std::string type;
-    result.error = DescribeErrorBody(response->status, response->body, &type);
-    const bool retryable = response->status >= 500 || response->status == 429 || IsThrottle(type);
-    result.kind = retryable ? CallResult::Kind::kRetryable : CallResult::Kind::kFatal;
+  if (!response->ok()) {
+    result.error = response->Describe();
+    result.kind = response->Retryable() ? CallResult::Kind::kRetryable : CallResult::Kind::kFatal;
     return result;
   }
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::array entries;
-  if (parser.parse(response->body).get(doc) || doc["RequestResponses"].get(entries) ||
+  if (parser.parse(response->body).get(doc) || doc[format.entries_key].get(entries) ||
       entries.size() != request_entries) {
     // The records may or may not be durable; sending them again is at-least-once.
     result.kind = CallResult::Kind::kRetryable;
-    result.error = "malformed PutRecordBatch response: " + response->body.substr(0, 200);
+    result.error = "malformed " + std::string(format.operation) +
+                   " response: " + response->body.substr(0, 200);
     return result;
   }
   for (simdjson::dom::element entry : entries) {
     std::string_view value;
-    if (!entry["RecordId"].get(value) && !value.empty()) {
+    if (!entry[format.success_key].get(value) && !value.empty()) {
       result.entry_errors.emplace_back();
       continue;
     }
@@ -170,20 +167,31 @@ CallResult ParseResponse(const Result<HttpResponse>& response, size_t request_en
   return result;
 }
 
-std::string BuildBody(const std::string& stream, const std::vector<PendingRecord>& batch,
-                      const std::vector<size_t>& pending) {
+std::string BuildBody(const BatchFormat& format, const std::string& stream,
+                      const std::vector<PendingRecord>& batch, const std::vector<size_t>& pending) {
   std::string body;
   size_t encoded = 64 + stream.size();
-  for (size_t i : pending) encoded += 14 + (batch[i].data.size() + 2) / 3 * 4;
+  for (size_t i : pending) {
+    encoded += 32 + (batch[i].data.size() + 2) / 3 * 4 + batch[i].partition_key.size();
+  }
   body.reserve(encoded);
-  body += "{\"DeliveryStreamName\":";
+  body += '{';
+  json::AppendString(
+      body, format.partition_keys && IsKinesisArn(stream) ? "StreamARN" : format.stream_key);
+  body += ':';
   json::AppendString(body, stream);
   body += ",\"Records\":[";
   for (size_t k = 0; k < pending.size(); ++k) {
+    const PendingRecord& record = batch[pending[k]];
     if (k > 0) body += ',';
     body += "{\"Data\":\"";
-    base64::EncodeTo(batch[pending[k]].data, body);
-    body += "\"}";
+    base64::EncodeTo(record.data, body);
+    body += '"';
+    if (format.partition_keys) {
+      body += ",\"PartitionKey\":";
+      json::AppendString(body, record.partition_key);
+    }
+    body += '}';
   }
   body += "]}";
   return body;
@@ -204,8 +212,10 @@ RetryPolicy SendRetryPolicy(const SendOptions& options) {
 // Sends records in batches and keeps the counts for the summary. Thread safety: none.
 class Putter {
  public:
-  Putter(const SendOptions& options, HttpClient& client, ProgressBar& progress, std::ostream& err)
+  Putter(const SendOptions& options, AwsJsonClient& client, ProgressBar& progress,
+         std::ostream& err)
       : options_(options),
+        format_(FormatOf(options.api)),
         client_(client),
         progress_(progress),
         err_(err),
@@ -224,11 +234,11 @@ class Putter {
     // One attempt sends what is still pending; it fails while anything is.
     auto send = [&]() -> Status {
       ++attempt;
-      const std::string body = BuildBody(options_.stream, batch, pending);
+      const std::string body = BuildBody(format_, options_.stream, batch, pending);
       ++requests_;
       if (attempt > 1) retried_records_ += pending.size();
-      CallResult call = ParseResponse(
-          client_.Post(options_.endpoint, {kContentType, kTarget}, body), pending.size());
+      CallResult call =
+          ParseResponse(format_, client_.Call(format_.operation, body), pending.size());
       for (size_t i : pending) ++batch[i].attempts;
       if (call.kind == CallResult::Kind::kFatal) {
         fatal = true;
@@ -300,7 +310,8 @@ class Putter {
   }
 
   const SendOptions& options_;
-  HttpClient& client_;
+  const BatchFormat& format_;
+  AwsJsonClient& client_;
   ProgressBar& progress_;
   std::ostream& err_;
   Retrier retrier_;
@@ -325,10 +336,19 @@ std::string Grouped(uint64_t n) {
   return out;
 }
 
+size_t MaxRecordBytes(AwsApi api) {
+  return api == AwsApi::kKinesis ? kKinesisMaxRecordBytes : kMaxRecordBytes;
+}
+
 Status ValidateSendOptions(const SendOptions& options) {
-  if (!ValidStreamName(options.stream)) {
-    return Status::InvalidArgument("invalid --stream '" + options.stream +
-                                   "': need 1 to 64 characters from [a-zA-Z0-9_.-]");
+  const BatchFormat& format = FormatOf(options.api);
+  const bool kinesis = options.api == AwsApi::kKinesis;
+  if (!(kinesis && IsKinesisArn(options.stream)) &&
+      !ValidStreamName(options.stream, format.max_stream_name)) {
+    return Status::InvalidArgument(
+        "invalid " + std::string(kinesis ? "--kinesis" : "--stream") + " '" + options.stream +
+        "': need 1 to " + std::to_string(format.max_stream_name) +
+        " characters from [a-zA-Z0-9_.-]" + (kinesis ? " (or a StreamARN)" : ""));
   }
   if (options.max_retries < 0 || options.retry_timeout_s < 0 || options.request_timeout_s <= 0) {
     return Status::InvalidArgument(
@@ -345,10 +365,10 @@ bool ShowsProgress(const SendOptions& options) {
 Result<SendStats> SendRecords(const SendOptions& options, RecordSource& source, uint64_t total,
                               std::ostream& err) {
   SLUICE_RETURN_IF_ERROR(ValidateSendOptions(options));
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create());
-  client->SetSigV4(RegionFromFlagOrEnvironment(options.region), "firehose",
-                   CredentialsFromEnvironment());
-  client->SetTimeouts(10'000, static_cast<long>(options.request_timeout_s * 1000.0));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<AwsJsonClient> client,
+                          AwsJsonClient::Create(options.api, options.endpoint, options.region,
+                                                options.request_timeout_s));
+  const BatchFormat& format = FormatOf(options.api);
 
   ProgressBar progress(ShowsProgress(options), err);
   progress.SetTotal(total);
@@ -370,13 +390,16 @@ Result<SendStats> SendRecords(const SendOptions& options, RecordSource& source, 
       std::optional<OutgoingRecord> record =
           lookahead ? std::exchange(lookahead, std::nullopt) : source.Next(report);
       if (!record) break;
-      if (!batch.empty() && batch_bytes + record->data.size() > kMaxBatchBytes) {
+      const size_t size =
+          record->data.size() + (format.partition_keys ? record->partition_key.size() : 0);
+      if (!batch.empty() && batch_bytes + size > format.max_batch_bytes) {
         lookahead = std::move(record);
         break;
       }
       ++read;
-      batch_bytes += record->data.size();
-      batch.push_back(PendingRecord{std::move(record->data), std::move(record->origin)});
+      batch_bytes += size;
+      batch.push_back(PendingRecord{std::move(record->data), std::move(record->origin),
+                                    std::move(record->partition_key)});
     }
     if (batch.empty()) break;
     stopped = !putter.SendBatch(batch);

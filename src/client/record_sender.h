@@ -1,14 +1,16 @@
 // The producer side shared by `sluice put` and `sluice replay`: sends records to a
-// Firehose-compatible endpoint with PutRecordBatch, retrying what failed, with a progress bar on
-// a terminal and one summary format.
+// Firehose-compatible endpoint with PutRecordBatch, or to a Kinesis Data Streams endpoint with
+// PutRecords, retrying what failed, with a progress bar on a terminal and one summary format.
 //
 // Contract of SendRecords: records are sent in the order the source yields them, in calls of at
-// most 500 records and 4 MiB of record data. Failed records (FailedPutCount > 0 entries) and
+// most 500 records and 4 MiB of record data (Firehose), or 500 records and 5 MiB of data and
+// partition keys (Kinesis). Failed records (FailedPutCount / FailedRecordCount > 0 entries) and
 // whole calls that failed with 5xx, 429, a throttling error or a transport error are retried with
 // exponential backoff (delay uniform in [d/2, d], d doubling from backoff_base_ms up to
 // backoff_max_ms), at most max_retries times per record and for at most retry_timeout_s per
 // batch; other 4xx errors stop the run. A record counts as delivered only when it got a RecordId
-// (the server made it durable). Delivery is at least once: a retried call may duplicate records.
+// (Firehose) or a SequenceNumber (Kinesis): the server made it durable. Delivery is at least once:
+// a retried call may duplicate records.
 #pragma once
 
 #include <cstdint>
@@ -19,16 +21,25 @@
 #include <string>
 #include <vector>
 
+#include "client/aws_json.h"
 #include "common/status.h"
 
 namespace sluice::client {
 
 // Firehose Direct PUT record limit (aws-wire-spec.md §1.4): 1,000 KiB before base64.
 inline constexpr size_t kMaxRecordBytes = 1'024'000;
+// Kinesis Data Streams record limit (aws-wire-spec.md §2.3): 1 MiB of data and partition key.
+inline constexpr size_t kKinesisMaxRecordBytes = 1024 * 1024;
+// A Kinesis partition key: 1 to 256 characters.
+inline constexpr size_t kKinesisMaxPartitionKeyChars = 256;
+
+// The record limit of `api`: kMaxRecordBytes, or kKinesisMaxRecordBytes (data + partition key).
+size_t MaxRecordBytes(AwsApi api);
 
 struct SendOptions {
-  std::string command = "put";                     // messages start "sluice <command>: "
-  std::string stream;                              // --stream (required)
+  std::string command = "put";     // messages start "sluice <command>: "
+  AwsApi api = AwsApi::kFirehose;  // PutRecordBatch, or PutRecords (--kinesis)
+  std::string stream;              // --stream (or --kinesis): a name; for Kinesis also a StreamARN
   std::string endpoint = "http://127.0.0.1:4573";  // --endpoint
   std::string region;             // --region; empty: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1
   int max_retries = 8;            // --max-retries: extra attempts per record
@@ -43,6 +54,7 @@ struct SendOptions {
 struct OutgoingRecord {
   std::string data;
   std::string origin;  // where it came from, for messages: "file:line", "partition 0 offset 7"
+  std::string partition_key;  // Kinesis only: 1 to 256 characters
 };
 
 // Yields the records to send, in order. `report` prints a problem on its own line (above the
@@ -57,7 +69,7 @@ class RecordSource {
 
 struct SendStats {
   uint64_t read = 0;       // records taken from the source
-  uint64_t delivered = 0;  // records that got a RecordId
+  uint64_t delivered = 0;  // records that got a RecordId (Kinesis: a SequenceNumber)
   uint64_t failed = 0;     // records given up on after retries
   uint64_t not_sent = 0;   // records not acknowledged when the run stopped early
   uint64_t requests = 0;

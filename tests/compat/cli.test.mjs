@@ -59,7 +59,7 @@ test("transform runs the orders example's processors and reports each failure", 
 });
 
 test("every command has --help", () => {
-  for (const cmd of [[], ["serve"], ["put"], ["streams"], ["streams", "create"], ["transform"], ["replay"], ["check-config"]]) {
+  for (const cmd of [[], ["serve"], ["put"], ["streams"], ["streams", "create"], ["streams", "list"], ["streams", "describe"], ["streams", "delete"], ["tail"], ["transform"], ["replay"], ["check-config"]]) {
     const r = run([...cmd, "--help"]);
     assert.equal(r.status, 0, `${cmd.join(" ")} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage|Options/i);

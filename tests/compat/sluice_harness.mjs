@@ -205,20 +205,21 @@ export function prng(seed) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// One Firehose JSON 1.1 call with raw fetch (bounded by a 15 s timeout); resolves {status, json}.
-export async function firehoseCall(endpoint, op, body) {
+// One AWS JSON 1.1 call (`X-Amz-Target: <prefix>.<op>`) with raw fetch (bounded by a 15 s
+// timeout); resolves {status, json}.
+async function awsJsonCall(endpoint, target, body) {
   const res = await fetch(endpoint, {
     method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": `Firehose_20150804.${op}`,
-    },
+    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(15000),
   });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : {} };
 }
+
+// One Firehose call; resolves {status, json}.
+export const firehoseCall = (endpoint, op, body) => awsJsonCall(endpoint, `Firehose_20150804.${op}`, body);
 
 export function newPutStats() {
   return { calls: 0, ok: 0, failedEntries: 0, errors: 0, lastError: "", protocol: [] };
@@ -263,4 +264,21 @@ export async function crashPutClient(id, { state, stream, batch, makeRecord, ack
     }
     while (!state.stop && state.generation === generation) await sleep(10);
   }
+}
+
+// --- Kinesis Data Streams ----------------------------------------------------------------------
+
+// One Kinesis call; resolves {status, json}.
+export const kinesisCall = (endpoint, op, body) => awsJsonCall(endpoint, `Kinesis_20131202.${op}`, body);
+
+// A PutRecords answer for a call of the fake endpoint (startFakeFirehose serves any JSON 1.1
+// target): the indices in `failed` (a Map index -> ErrorCode) fail, the others get a sequence
+// number.
+export function putRecordsAnswer(call, failed = new Map()) {
+  const Records = call.records.map((_, i) => failed.has(i)
+    ? { ErrorCode: failed.get(i), ErrorMessage: failed.get(i) === "InternalFailure" ? "Internal service failure."
+      : "Rate exceeded for shard shardId-000000000000 in stream s under account 111111111111." }
+    : { SequenceNumber: `${49600000000000000000000000000000000000000000000000000000n + BigInt(call.index * 1000 + i)}`,
+      ShardId: "shardId-000000000000" });
+  return { status: 200, body: { FailedRecordCount: failed.size, Records } };
 }

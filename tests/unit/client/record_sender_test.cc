@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <sstream>
@@ -178,6 +179,104 @@ TEST_F(RecordSenderTest, AnEndpointThatKeepsFailingStopsTheRunAfterItsRetries) {
   EXPECT_EQ(stats->failed, 500u);
   EXPECT_EQ(stats->not_sent, 100u);
   EXPECT_EQ(stats->stop_reason, "the endpoint kept failing; the rest of the input was not sent");
+}
+
+// The PartitionKey of each record of a PutRecords request body.
+std::vector<std::string> PartitionKeysOf(const FakeHttpRequest& request) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(request.body);
+  std::vector<std::string> out;
+  for (simdjson::dom::element r : doc["Records"].get_array()) {
+    out.emplace_back(std::string_view(r["PartitionKey"].get_string()));
+  }
+  return out;
+}
+
+// A PutRecords answer for `n` records where the entries in `failed` failed with `error`.
+FakeHttpReply KinesisAnswer(size_t n, const std::set<size_t>& failed = {},
+                            const std::string& error = "ProvisionedThroughputExceededException") {
+  std::string body = "{\"FailedRecordCount\":" + std::to_string(failed.size()) + ",\"Records\":[";
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) body += ',';
+    body += failed.count(i) ? "{\"ErrorCode\":\"" + error + "\",\"ErrorMessage\":\"Rate exceeded\"}"
+                            : "{\"SequenceNumber\":\"4960" + std::to_string(i) +
+                                  "\",\"ShardId\":\"shardId-000000000000\"}";
+  }
+  return {200, body + "]}"};
+}
+
+// Yields "r<i>" with partition key "k<i>".
+class KeyedSource : public RecordSource {
+ public:
+  KeyedSource(size_t n, size_t data_bytes, size_t key_chars)
+      : n_(n), data_bytes_(data_bytes), key_chars_(key_chars) {}
+  std::optional<OutgoingRecord> Next(const std::function<void(const std::string&)>&) override {
+    if (next_ >= n_) return std::nullopt;
+    std::string key = "k" + std::to_string(next_);
+    key.resize(std::max(key.size(), key_chars_), 'k');
+    std::string data = "r" + std::to_string(next_);
+    data.resize(std::max(data.size(), data_bytes_), 'x');
+    ++next_;
+    return OutgoingRecord{std::move(data), "line " + std::to_string(next_), std::move(key)};
+  }
+
+ private:
+  size_t n_, data_bytes_, key_chars_;
+  size_t next_ = 0;
+};
+
+TEST_F(RecordSenderTest, KinesisCallsArePutRecordsWithKeysAndRetryOnlyTheFailedSubset) {
+  std::atomic<int> calls{0};
+  FakeHttpServer server([&](const FakeHttpRequest& r) {
+    const size_t n = RecordsOf(r).size();
+    if (++calls == 1) return KinesisAnswer(n, {1, 3});
+    if (calls == 2) return KinesisAnswer(n, {0}, "InternalFailure");
+    return KinesisAnswer(n);
+  });
+  SendOptions options = Options(server);
+  options.api = AwsApi::kKinesis;
+  KeyedSource source(5, 0, 0);
+  auto stats = SendRecords(options, source, 5, err_);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->delivered, 5u);
+  EXPECT_EQ(stats->retried_records, 3u);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].headers.at("x-amz-target"), "Kinesis_20131202.PutRecords");
+  EXPECT_NE(requests[0].body.find("\"StreamName\":\"orders\""), std::string::npos);
+  EXPECT_EQ(PartitionKeysOf(requests[0]), (std::vector<std::string>{"k0", "k1", "k2", "k3", "k4"}));
+  EXPECT_EQ(PartitionKeysOf(requests[1]), (std::vector<std::string>{"k1", "k3"}));
+  EXPECT_EQ(PartitionKeysOf(requests[2]), (std::vector<std::string>{"k1"}));
+}
+
+TEST_F(RecordSenderTest, KinesisCallsCarryAtMostFiveMebibytesOfDataAndKeys) {
+  FakeHttpServer server(
+      [](const FakeHttpRequest& r) { return KinesisAnswer(RecordsOf(r).size()); });
+  SendOptions options = Options(server);
+  options.api = AwsApi::kKinesis;
+  // 1,048,320 data bytes + 256 key bytes = 1 MiB per record: five fill 5 MiB exactly.
+  KeyedSource source(11, 1024 * 1024 - 256, 256);
+  auto stats = SendRecords(options, source, 0, err_);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->delivered, 11u);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(RecordsOf(requests[0]).size(), 5u);
+  EXPECT_EQ(RecordsOf(requests[1]).size(), 5u);
+  EXPECT_EQ(RecordsOf(requests[2]).size(), 1u);
+}
+
+TEST(SendOptionsTest, KinesisStreamsAcceptLongerNamesAndArns) {
+  SendOptions o;
+  o.api = AwsApi::kKinesis;
+  o.stream = std::string(128, 'k');
+  EXPECT_TRUE(ValidateSendOptions(o).ok());
+  o.stream = std::string(129, 'k');
+  EXPECT_EQ(ValidateSendOptions(o).code(), StatusCode::kInvalidArgument);
+  o.stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders";
+  EXPECT_TRUE(ValidateSendOptions(o).ok());
+  o.api = AwsApi::kFirehose;
+  EXPECT_EQ(ValidateSendOptions(o).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(SendOptionsTest, InvalidStreamNamesAndNegativeRetriesAreRefused) {
