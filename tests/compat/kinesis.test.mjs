@@ -19,7 +19,8 @@ import {
   GetShardIteratorCommand, IncreaseStreamRetentionPeriodCommand, KinesisClient, ListShardsCommand,
   ListStreamConsumersCommand, ListStreamsCommand, ListTagsForStreamCommand, PutRecordCommand,
   PutRecordsCommand, RegisterStreamConsumerCommand, RemoveTagsFromStreamCommand,
-  SplitShardCommand, SubscribeToShardCommand, UpdateShardCountCommand,
+  SplitShardCommand, SubscribeToShardCommand, UpdateShardCountCommand, waitUntilStreamExists,
+  waitUntilStreamNotExists,
 } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
@@ -190,8 +191,13 @@ for (const transport of kTransports) {
       await expectError(send(new PutRecordCommand({
         StreamName: "del-plain", PartitionKey: "k", Data: Buffer.from("x"),
       })), "ResourceNotFoundException", notFound("del-plain"));
+      await expectError(send(new GetShardIteratorCommand({
+        StreamName: "del-plain", ShardId: "shardId-000000000000", ShardIteratorType: "LATEST",
+      })), "ResourceNotFoundException", notFound("del-plain"));
 
       await createStream("del-consumers", 1);
+      await send(new PutRecordCommand({ StreamName: "del-consumers", PartitionKey: "k", Data: Buffer.from("old") }));
+      const oldIterator = await iterator("del-consumers", "shardId-000000000000", "TRIM_HORIZON");
       const arn = `${kArnPrefix}del-consumers`;
       await send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "c1" }));
       await expectError(send(new DeleteStreamCommand({ StreamName: "del-consumers" })),
@@ -205,6 +211,39 @@ for (const transport of kTransports) {
         .StreamDescriptionSummary;
       assert.equal(summary.ConsumerCount, 0);
       assert.deepEqual(await readShard("del-consumers", "shardId-000000000000"), []);
+      await expectError(send(new GetRecordsCommand({ ShardIterator: oldIterator })), "ResourceNotFoundException",
+        `Shard shardId-000000000000 in stream del-consumers under account ${kAccount} does not exist`);
+    });
+
+    test("CREATING and DELETING last kinesis_*_stream_ms; the SDK's waiters wait for them", async () => {
+      const dir = makeTempDir("kinesis-status");
+      const config = path.join(dir, "sluice.yaml");
+      fs.writeFileSync(config, "server:\n  kinesis_create_stream_ms: 3000\n  kinesis_delete_stream_ms: 3000\n");
+      const slow = new SluiceServer(path.join(dir, "data"), ["--config", config]);
+      const client = newClient(await slow.start(), transport);
+      try {
+        const status = async () => (await client.send(new DescribeStreamSummaryCommand({ StreamName: "slow" })))
+          .StreamDescriptionSummary.StreamStatus;
+        await client.send(new CreateStreamCommand({ StreamName: "slow", ShardCount: 1 }));
+        assert.equal(await status(), "CREATING");
+        await expectError(client.send(new PutRecordCommand({ StreamName: "slow", PartitionKey: "k", Data: Buffer.from("x") })),
+          "ResourceNotFoundException", notFound("slow"));
+        const exists = await waitUntilStreamExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { StreamName: "slow" });
+        assert.equal(exists.state, "SUCCESS");
+        assert.equal(await status(), "ACTIVE");
+        await client.send(new PutRecordCommand({ StreamName: "slow", PartitionKey: "k", Data: Buffer.from("x") }));
+        await client.send(new DeleteStreamCommand({ StreamName: "slow" }));
+        assert.equal(await status(), "DELETING");
+        await expectError(client.send(new PutRecordCommand({ StreamName: "slow", PartitionKey: "k", Data: Buffer.from("x") })),
+          "ResourceNotFoundException", notFound("slow"));
+        const gone = await waitUntilStreamNotExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { StreamName: "slow" });
+        assert.equal(gone.state, "SUCCESS");
+        await expectError(status(), "ResourceNotFoundException", notFound("slow"));
+      } finally {
+        client.destroy();
+        assert.equal((await slow.stop()).code, 0, slow.stderr);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test("DescribeStream pages shards with Limit and ExclusiveStartShardId", async () => {
@@ -294,6 +333,11 @@ for (const transport of kTransports) {
       assert.equal(whole.NextToken, undefined);
       assert.deepEqual(whole.Shards.map((s) => s.HashKeyRange), evenSplit(5));
       assert.deepEqual((await list({ StreamARN: `${kArnPrefix}lsh` })).Shards, whole.Shards);
+      const created = (await send(new DescribeStreamSummaryCommand({ StreamName: "lsh" })))
+        .StreamDescriptionSummary.StreamCreationTimestamp;
+      assert.equal((await list({ StreamName: "lsh", StreamCreationTimestamp: created })).Shards.length, 5);
+      await expectError(list({ StreamName: "lsh", StreamCreationTimestamp: new Date(created.getTime() - 1000) }),
+        "ResourceNotFoundException", notFound("lsh"));
 
       const first = await list({ StreamName: "lsh", MaxResults: 2 });
       assert.deepEqual(first.Shards.map((s) => s.ShardId), ids.slice(0, 2));
@@ -386,6 +430,10 @@ for (const transport of kTransports) {
       await send(new RemoveTagsFromStreamCommand({ StreamARN: `${kArnPrefix}tags`, TagKeys: ["a", "env", "absent"] }));
       assert.deepEqual((await send(new ListTagsForStreamCommand({ StreamARN: `${kArnPrefix}tags` }))).Tags,
         [{ Key: "b", Value: "2" }, { Key: "team", Value: "infra" }]);
+      await send(new AddTagsToStreamCommand({ StreamName: "tags", Tags: { ["ü".repeat(128)]: "ä".repeat(256) } }));
+      await send(new RemoveTagsFromStreamCommand({ StreamName: "tags", TagKeys: ["ü".repeat(128)] }));
+      await expectError(send(new AddTagsToStreamCommand({ StreamName: "tags", Tags: { ["ü".repeat(129)]: "v" } })),
+        "ValidationException", validation("ü".repeat(129), "tags.key", "Member must have length less than or equal to 128"));
       const many = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, "v"]));
       await expectError(send(new AddTagsToStreamCommand({ StreamName: "tags", Tags: many })),
         "InvalidArgumentException",
@@ -464,7 +512,7 @@ for (const transport of kTransports) {
       const shards = await listShards("route");
       assert.deepEqual(shards.map((s) => s.HashKeyRange), evenSplit(4));
       const keys = [...Array.from({ length: 200 }, (_, i) => `key-${i}`), "ключ-🔑", "é", " ",
-        "x".repeat(256)];
+        "x".repeat(256), "é".repeat(256), "鍵".repeat(256)];
       const perShard = new Map();
       for (const PartitionKey of keys) {
         const out = await send(new PutRecordCommand({ StreamName: "route", PartitionKey, Data: Buffer.from(PartitionKey) }));
@@ -553,12 +601,22 @@ for (const transport of kTransports) {
       }
       assert.equal(sent.find((r) => r.data.length === 0 && r.key === "batch-7") !== undefined, true);
 
+      // SequenceNumberForOrdering: accepted, and the number returned is greater.
+      const ordered = await send(new PutRecordCommand({
+        StreamName: "data", PartitionKey: "pk-0", Data: Buffer.from("ordered"), SequenceNumberForOrdering: sent[0].seq,
+      }));
+      assert.equal(ordered.ShardId, sent[0].shard);
+      assert.ok(BigInt(ordered.SequenceNumber) > BigInt(sent.filter((r) => r.shard === sent[0].shard).at(-1).seq));
       await expectError(send(new PutRecordsCommand({ StreamName: "data", Records: [] })),
         "ValidationException", validation("[]", "records", "Member must have length greater than or equal to 1"));
       await expectError(send(new PutRecordCommand({ StreamName: "data", PartitionKey: "", Data: Buffer.from("x") })),
         "ValidationException", validation("", "partitionKey", "Member must have length greater than or equal to 1"));
       await expectError(send(new PutRecordCommand({ StreamName: "data", PartitionKey: "k".repeat(257), Data: Buffer.from("x") })),
         "ValidationException", validation("k".repeat(257), "partitionKey", "Member must have length less than or equal to 256"));
+      // Lengths are characters, not UTF-8 bytes: 256 two-byte characters are a valid key.
+      await send(new PutRecordCommand({ StreamName: "data", PartitionKey: "é".repeat(256), Data: Buffer.from("x") }));
+      await expectError(send(new PutRecordCommand({ StreamName: "data", PartitionKey: "é".repeat(257), Data: Buffer.from("x") })),
+        "ValidationException", validation("é".repeat(257), "partitionKey", "Member must have length less than or equal to 256"));
       await expectError(send(new PutRecordsCommand({ StreamName: "data", Records: [
         { PartitionKey: "ok", Data: Buffer.from("x") }, { PartitionKey: "", Data: Buffer.from("x") },
       ] })), "ValidationException",
@@ -927,6 +985,19 @@ for (const transport of kTransports) {
         assert.equal(typeof r.ApproximateArrivalTimestamp, "number");
       });
 
+      // A subscription lasts 5 minutes: with the server's clock moved 301 s ahead it ends.
+      let ended;
+      try {
+        ended = await subscribeRaw(ctx.endpoint, body({ Type: "LATEST" }), (m) => {
+          if (m.headers[":event-type"] === "initial-response") setClockOffset(301000);
+          return false;
+        });
+      } finally {
+        setClockOffset(0);
+      }
+      assert.equal(ended.status, 200, ended.error);
+      assert.equal(ended.events[0].headers[":event-type"], "initial-response");
+
       const notFoundSub = await subscribeRaw(ctx.endpoint, { ...body({ Type: "LATEST" }), ConsumerARN: `${StreamARN}/consumer/nobody:1` }, () => true);
       assert.equal(notFoundSub.status, 400);
       assert.equal(JSON.parse(notFoundSub.error).__type, "ResourceNotFoundException");
@@ -1047,6 +1118,7 @@ for (const transport of kTransports) {
       });
       const writers = Array.from({ length: 8 }, (_, w) => writer(w));
       const reader = consumer();
+      let failure;
       try {
         await waitFor(() => [...acked.values()].reduce((n, l) => n + l.length, 0) > 500, 20000, "500 acknowledged records");
         await reshard(new SplitShardCommand({ StreamName: stream, ShardToSplit: "shardId-000000000000",
@@ -1058,13 +1130,17 @@ for (const transport of kTransports) {
         await waitFor(async () => (await send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary.StreamStatus === "ACTIVE", 20000, "ACTIVE after UpdateShardCount");
         const mark2 = [...acked.values()].reduce((n, l) => n + l.length, 0);
         await waitFor(() => [...acked.values()].reduce((n, l) => n + l.length, 0) > mark2 + 500, 20000, "500 more records after scaling");
+      } catch (err) {
+        failure = err;
       } finally {
         state.stop = true;
         await Promise.allSettled(writers);
         state.writersDone = true;
       }
+      const readerError = await reader.then(() => null, (err) => err);  // it ends after the writers
+      if (failure) throw failure;
       await Promise.all(writers);
-      await reader;
+      if (readerError) throw readerError;
       const summary = (await send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary;
       assert.equal(summary.OpenShardCount, 6);
       const shards = (await send(new ListShardsCommand({ StreamName: stream }))).Shards;
