@@ -186,6 +186,7 @@ Status ValidateShards(const StreamSpec& spec) {
 // The outcome of record `i` of one journal append to `shard`.
 AppendOutcome OutcomeOf(const Result<journal::AppendResult>& r, uint32_t shard, size_t i) {
   AppendOutcome o;
+  o.position.shard = shard;
   if (!r.ok()) {
     o.status = Status::Unavailable(r.status().message());
   } else if (i < r->accepted) {
