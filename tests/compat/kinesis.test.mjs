@@ -659,6 +659,54 @@ for (const transport of kTransports) {
       for (let i = 0; i < 5; ++i) assert.ok(Buffer.from(got[1 + i].Data).equals(Buffer.alloc(kMiB - 1, i)));
     });
 
+    test("the disk quota refuses records with ProvisionedThroughputExceededException, per record and naming their shard", async () => {
+      const dir = makeTempDir("kinesis-quota");
+      const config = path.join(dir, "sluice.yaml");
+      fs.writeFileSync(config, "server:\n  quota_mb: 1\n  segment_mb: 1\n");
+      const full = new SluiceServer(path.join(dir, "data"), ["--config", config]);
+      const client = newClient(await full.start(), transport);
+      try {
+        await client.send(new CreateStreamCommand({ StreamName: "quota", ShardCount: 2 }));
+        const shards = (await client.send(new ListShardsCommand({ StreamName: "quota" }))).Shards;
+        const keys = ["k0", "k1", "k2", "k3", "k4"];
+        assert.equal(new Set(keys.map((k) => shardForHashKey(shards, hashKeyOf(k)))).size, 2, "keys of both shards");
+        const stored = [];
+        let refused;
+        for (let i = 0; i < 40 && !refused; ++i) {
+          const out = await client.send(new PutRecordsCommand({ StreamName: "quota",
+            Records: keys.map((PartitionKey) => ({ PartitionKey, Data: Buffer.alloc(100000, i) })) }));
+          assert.equal(out.FailedRecordCount, out.Records.filter((r) => r.ErrorCode).length);
+          out.Records.forEach((r, j) => {
+            if (!r.ErrorCode) stored.push({ shard: r.ShardId, seq: r.SequenceNumber });
+          });
+          if (out.FailedRecordCount > 0) refused = out;
+        }
+        assert.ok(refused, "1 MB of quota is reached by 4 MB of records");
+        refused.Records.forEach((r, j) => {
+          if (!r.ErrorCode) return;
+          assert.equal(r.ErrorCode, "ProvisionedThroughputExceededException");
+          assert.equal(r.ErrorMessage, `Rate exceeded for shard ${shardForHashKey(shards, hashKeyOf(keys[j]))} in stream quota under account ${kAccount}.`);
+          assert.equal(r.SequenceNumber, undefined);
+        });
+        await expectError(client.send(new PutRecordCommand({ StreamName: "quota", PartitionKey: "k1", Data: Buffer.alloc(100000) })),
+          "ProvisionedThroughputExceededException",
+          `Rate exceeded for shard ${shardForHashKey(shards, hashKeyOf("k1"))} in stream quota under account ${kAccount}.`);
+        // What was acknowledged is there; nothing refused is.
+        let count = 0;
+        for (const s of shards) {
+          const it = (await client.send(new GetShardIteratorCommand({ StreamName: "quota", ShardId: s.ShardId, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+          const got = (await client.send(new GetRecordsCommand({ ShardIterator: it }))).Records.map((r) => r.SequenceNumber);
+          assert.deepEqual(got, stored.filter((r) => r.shard === s.ShardId).map((r) => r.seq));
+          count += got.length;
+        }
+        assert.equal(count, stored.length);
+      } finally {
+        client.destroy();
+        assert.equal((await full.stop()).code, 0, full.stderr);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     test("GetShardIterator: TRIM_HORIZON, LATEST, AT/AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP", async () => {
       await createStream("iters", 1);
       const shard = "shardId-000000000000";
