@@ -1087,6 +1087,59 @@ for (const transport of kTransports) {
       });
     });
 
+    test("SubscribeToShard through the SDK follows a split: ChildShards at the parent's end, then the children", async () => {
+      await createStream("sub-split", 1);
+      const StreamARN = `${kArnPrefix}sub-split`;
+      const { ConsumerARN } = (await send(new RegisterStreamConsumerCommand({ StreamARN, ConsumerName: "split" }))).Consumer;
+      const put = async (from, n) => (await send(new PutRecordsCommand({ StreamName: "sub-split",
+        Records: Array.from({ length: n }, (_, i) => ({ PartitionKey: `p${from + i}`, Data: Buffer.from(`rec-${from + i}`) })) }))).Records;
+      const before = await put(0, 10);
+      // Reads one subscription until `done(records, event)` or the server ends it.
+      const subscribe = async (ShardId, StartingPosition, done) => {
+        const abort = new AbortController();
+        const res = await send(new SubscribeToShardCommand({ ConsumerARN, ShardId, StartingPosition }), { abortSignal: abort.signal });
+        const records = [];
+        let last;
+        try {
+          for await (const event of res.EventStream) {
+            if (!event.SubscribeToShardEvent) continue;
+            last = event.SubscribeToShardEvent;
+            records.push(...last.Records);
+            if (await done(records, last)) break;
+          }
+        } finally {
+          abort.abort();
+        }
+        return { records, last };
+      };
+      let split = false;
+      const parent = await subscribe("shardId-000000000000", { Type: "TRIM_HORIZON" }, async (records, event) => {
+        if (records.length >= 10 && !split) {
+          split = true;
+          await send(new SplitShardCommand({ StreamName: "sub-split", ShardToSplit: "shardId-000000000000",
+            NewStartingHashKey: (1n << 127n).toString() })).catch((err) => {
+            throw new Error(`SplitShardCommand: ${err.name}: ${err.message}`);
+          });
+        }
+        return event.ChildShards?.length > 0;
+      });
+      assert.deepEqual(parent.records.map((r) => r.SequenceNumber), before.map((r) => r.SequenceNumber));
+      const children = parent.last.ChildShards;
+      assert.equal(children.length, 2);
+      for (const c of children) assert.deepEqual(c.ParentShards, ["shardId-000000000000"]);
+      const after = await put(10, 20);
+      const shards = await listShards("sub-split");
+      const got = [];
+      for (const c of children) {
+        const mine = after.filter((r) => r.ShardId === c.ShardId);
+        const { records } = await subscribe(c.ShardId, { Type: "TRIM_HORIZON" }, (rs) => rs.length >= mine.length);
+        assert.deepEqual(records.map((r) => r.SequenceNumber), mine.map((r) => r.SequenceNumber));
+        for (const r of records) assert.equal(shardForHashKey(shards, hashKeyOf(r.PartitionKey)), c.ShardId);
+        got.push(...records);
+      }
+      assert.equal(got.length, 20);
+    });
+
     // ---- resharding under load ---------------------------------------------------------------
 
     test("resharding while 8 writers write and consumers read: every acknowledged record exactly once, per-key order", async () => {
