@@ -69,13 +69,26 @@ void CheckRange(ValidationErrors& errors, std::optional<int64_t> v, std::string_
   }
 }
 
+// The length AWS's (Java) validation gives a string: UTF-16 code units, not UTF-8 bytes, so that
+// a 256-character partition key of non-ASCII characters is accepted. `utf8` is valid UTF-8 (the
+// JSON parser checked it): one unit per lead byte, two for a four-byte sequence.
+size_t StringLength(std::string_view utf8) {
+  size_t n = 0;
+  for (char c : utf8) {
+    const auto b = static_cast<unsigned char>(c);
+    if ((b & 0xC0) != 0x80) n += b >= 0xF0 ? 2 : 1;
+  }
+  return n;
+}
+
 void CheckLength(ValidationErrors& errors, std::optional<std::string_view> v, std::string_view path,
                  size_t min, size_t max) {
   if (!v) return;
-  if (v->size() < min) {
+  const size_t length = StringLength(*v);
+  if (length < min) {
     errors.Add(*v, path, "Member must have length greater than or equal to " + std::to_string(min));
   }
-  if (v->size() > max) {
+  if (length > max) {
     errors.Add(*v, path, "Member must have length less than or equal to " + std::to_string(max));
   }
 }

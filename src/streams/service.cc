@@ -153,6 +153,7 @@ Result<StreamSpec> DecodeSpec(const std::string& text) {
 // The outcome of record `i` of one journal append to `shard`.
 AppendOutcome OutcomeOf(const Result<journal::AppendResult>& r, uint32_t shard, size_t i) {
   AppendOutcome o;
+  o.position.shard = shard;
   if (!r.ok()) {
     o.status = Status::Unavailable(r.status().message());
   } else if (i < r->accepted) {
@@ -625,6 +626,7 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
         const size_t i = g.members[j];
         if (refused[j]) {
           pending->result.records[i].status = Status::ResourceExhausted(kRateExceeded);
+          pending->result.records[i].position.shard = g.shard->id;
           continue;
         }
         kept.push_back(i);

@@ -100,7 +100,8 @@ struct Position {
 
 // The outcome of one record: ok with its position, or why it was not stored —
 // ResourceExhausted (the journal's quota of undelivered bytes is reached; retry later) or
-// Unavailable (the disk failed; retry).
+// Unavailable (the disk failed; retry). position.shard is the shard the record was routed to in
+// every case (Kinesis names it in per-record errors); position.offset is set only when ok.
 struct AppendOutcome {
   Status status;
   Position position;

@@ -56,10 +56,12 @@ export async function waitExit(child, timeoutMs, what) {
 // A running `sluice serve` on a free port with its own data dir.
 export class SluiceServer {
   // `cwd`: the server's working directory (relative file:// URLs in a config resolve against it).
-  constructor(dataDir, extraArgs = [], { cwd } = {}) {
+  // `env`: variables added to the server's environment (e.g. SLUICE_TEST_CLOCK_OFFSET_FILE).
+  constructor(dataDir, extraArgs = [], { cwd, env } = {}) {
     this.dataDir = dataDir;
     this.extraArgs = extraArgs;
     this.cwd = cwd;
+    this.env = env;
     this.stderr = "";
     this.child = null;
     this.endpoint = null;
@@ -72,7 +74,10 @@ export class SluiceServer {
     const args = ["serve", "--listen", "127.0.0.1:0", "--data-dir", this.dataDir,
       "--ready-file", readyFile, ...this.extraArgs];
     this.stderr = "";
-    this.child = spawn(sluiceBin(), args, { stdio: ["ignore", "ignore", "pipe"], cwd: this.cwd });
+    this.child = spawn(sluiceBin(), args, {
+      stdio: ["ignore", "ignore", "pipe"], cwd: this.cwd,
+      env: this.env ? { ...process.env, ...this.env } : process.env,
+    });
     this.child.stderr.on("data", (d) => {
       this.stderr = (this.stderr + d.toString()).slice(-20000);
     });
