@@ -82,7 +82,7 @@ if [[ "$(ok_2xx "$out")" != 1 ]]; then
 fi
 
 echo "h2load_bench: $op against $url; $n requests per row, $c connections, -m $m, $threads h2load thread(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %12s %10s %10s %10s %8s\n' protocol requests/s succeeded "mean ms" "-m" load1
+printf '%-8s %12s %14s %10s %10s %8s\n' protocol requests/s succeeded "mean ms" "-m" load1
 status=0
 row() {
   local name="$1"; shift
@@ -91,7 +91,7 @@ row() {
   local out
   out="$(h2load "$@" -n "$n" -c "$c" -m "$depth" -t "$threads" -d "$work/body.json" "${target_header[@]}" "$url" 2>&1)" || true
   local ok; ok="$(succeeded "$out")"
-  printf '%-8s %12s %10s %10s %10s %8s\n' "$name" "$(req_s "$out")" "${ok:-0}/$n" "$(mean_ms "$out")" "$depth" "$load1"
+  printf '%-8s %12s %14s %10s %10s %8s\n' "$name" "$(req_s "$out")" "${ok:-0}/$n" "$(mean_ms "$out")" "$depth" "$load1"
   if [[ "${ok:-0}" != "$n" || "$(ok_2xx "$out")" != "$n" ]]; then
     echo "  not every request succeeded with 2xx: $(grep -E '^(requests|status codes):' <<<"$out" | tr '\n' ' ')"
     status=1

@@ -189,6 +189,18 @@ function sluiceConfig(dir) {
   return file;
 }
 
+// Runs `setUp`; if it throws, closes the client and stops the server before rethrowing (an open
+// HTTP/2 session or a running server would keep this process alive).
+async function orStop(setUp, client, stop) {
+  try {
+    await setUp();
+  } catch (e) {
+    client.destroy();
+    await stop().catch(() => {});
+    throw e;
+  }
+}
+
 // Starts `target`; returns {pid, send(writerIndex) -> accepted count, stop()}.
 async function startTarget(target, dir) {
   const records = Array.from({ length: kBatch }, (_, i) => makeRecord(i, kRecord));
@@ -223,7 +235,7 @@ async function startTarget(target, dir) {
       return { pid, send, stop, close: () => client.destroy() };
     }
     const client = kinesisClient(endpoint, target === "sluice-kinesis-h2");
-    await createKinesisStream(client);
+    await orStop(() => createKinesisStream(client), client, stop);
     return { pid, send: kinesisSend(client), stop, close: () => client.destroy() };
   }
   const port = await freePort();
@@ -241,9 +253,11 @@ async function startTarget(target, dir) {
       SHARD_LIMIT: "1000",
     }, dir);
   }
-  await emulator.waitListening(port, 60000);
   const client = kinesisClient(`http://127.0.0.1:${port}`, false);
-  await createKinesisStream(client);
+  await orStop(async () => {
+    await emulator.waitListening(port, 60000);
+    await createKinesisStream(client);
+  }, client, () => emulator.stop());
   return { pid: emulator.pid, send: kinesisSend(client), stop: () => emulator.stop(),
     close: () => client.destroy() };
 }
