@@ -145,7 +145,14 @@ class PgLoader : public Loader {
     }
     if (!f.sqlstate.empty()) text += " [SQLSTATE " + f.sqlstate + "]";
     f.message = redactor_->Redact(text);
-    if (PQstatus(conn) != CONNECTION_OK || IsRetryableSqlState(f.sqlstate)) {
+    // Two loaders creating one table at once (CREATE TABLE IF NOT EXISTS from two shards' first
+    // batches) collide in PostgreSQL's catalog: a unique violation on a system index (pg_type,
+    // pg_class) or duplicate_table. The other creator won; trying again finds the table.
+    const char* constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : nullptr;
+    const bool catalog_race = f.sqlstate == "42P07" || f.sqlstate == "42710" ||
+                              (f.sqlstate == "23505" && constraint != nullptr &&
+                               std::string_view(constraint).rfind("pg_", 0) == 0);
+    if (PQstatus(conn) != CONNECTION_OK || IsRetryableSqlState(f.sqlstate) || catalog_race) {
       f.kind = FailureKind::kRetryable;
     } else if (IsDataSqlState(f.sqlstate)) {
       f.kind = FailureKind::kData;

@@ -211,6 +211,42 @@ TEST_F(PgLoaderTest, LockTimeoutIsRetryable) {
   EXPECT_TRUE((*loader)->Load(Batch("l/0/0-0", "1,a\n")).ok());
 }
 
+// Loaders of several shards create one table at their first batch, at once: PostgreSQL's
+// catalog makes all but one CREATE TABLE IF NOT EXISTS fail (a unique violation on pg_type).
+// That must be retryable, never a data error that sends the batch to error output.
+TEST_F(PgLoaderTest, ConcurrentFirstLoadsCreatingOneTableAreRetryableAndAllLoad) {
+  for (int round = 0; round < 5; ++round) {
+    WarehouseConfig config = backend_.Config("raced_" + std::to_string(round));
+    config.create_table = true;  // columns come from the first batch
+    std::vector<std::unique_ptr<Loader>> loaders;
+    for (int i = 0; i < 6; ++i) {
+      auto loader = OpenLoader(config);
+      ASSERT_TRUE(loader.ok()) << loader.status().ToString();
+      loaders.push_back(std::move(loader).value());
+    }
+    std::vector<Status> first(loaders.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < loaders.size(); ++i) {
+      threads.emplace_back([&, i] {
+        auto r =
+            loaders[i]->Load(Batch("r" + std::to_string(round) + "/" + std::to_string(i) + "/0-0",
+                                   std::to_string(i) + ",x\n"));
+        first[i] = r.status();
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < loaders.size(); ++i) {
+      if (first[i].ok()) continue;
+      EXPECT_TRUE(IsRetryable(first[i])) << first[i].ToString();
+      auto again =
+          loaders[i]->Load(Batch("r" + std::to_string(round) + "/" + std::to_string(i) + "/0-0",
+                                 std::to_string(i) + ",x\n"));
+      EXPECT_TRUE(again.ok()) << again.status().ToString();
+    }
+    EXPECT_EQ(backend_.Query("SELECT count(*) FROM raced_" + std::to_string(round)), "6");
+  }
+}
+
 TEST_F(PgLoaderTest, MissingTableIsNotRetryable) {
   WarehouseConfig config = backend_.Config("absent");
   auto loader = OpenLoader(config);
