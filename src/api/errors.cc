@@ -88,4 +88,22 @@ HttpResponse ErrorResponse(const ApiError& error, const std::string& request_id)
   return JsonResponse(error.http_status, w.Take(), request_id);
 }
 
+void CheckRange(ValidationErrors& errors, std::optional<int64_t> v, std::string_view path,
+                int64_t min, int64_t max) {
+  if (!v) return;
+  if (*v < min) {
+    errors.Add(std::to_string(*v), path,
+               "Member must have value greater than or equal to " + std::to_string(min));
+  }
+  if (*v > max) {
+    errors.Add(std::to_string(*v), path,
+               "Member must have value less than or equal to " + std::to_string(max));
+  }
+}
+
+std::string BlobRepr(size_t length) {
+  std::string n = std::to_string(length);
+  return "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
+}
+
 }  // namespace sluice::api

@@ -73,6 +73,12 @@ class ValidationErrors {
   std::vector<std::string> items_;
 };
 
+// Adds AWS's range violations of an integer member (absent: nothing to check).
+void CheckRange(ValidationErrors& errors, std::optional<int64_t> value, std::string_view path,
+                int64_t min, int64_t max);
+// How AWS (Java) renders a blob value in a validation message.
+std::string BlobRepr(size_t length);
+
 // A random (version 4) UUID, for x-amzn-RequestId.
 std::string NewRequestId();
 

@@ -21,25 +21,6 @@ namespace {
 constexpr std::array<std::string_view, 4> kStreamTypes = {"DirectPut", "KinesisStreamAsSource",
                                                           "MSKAsSource", "DatabaseAsSource"};
 
-// How AWS (Java) renders a blob value in a validation message.
-std::string BlobRepr(size_t length) {
-  std::string n = std::to_string(length);
-  return "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
-}
-
-void CheckRange(ValidationErrors& errors, std::optional<int64_t> v, std::string_view path,
-                int64_t min, int64_t max) {
-  if (!v) return;
-  if (*v < min) {
-    errors.Add(std::to_string(*v), path,
-               "Member must have value greater than or equal to " + std::to_string(min));
-  }
-  if (*v > max) {
-    errors.Add(std::to_string(*v), path,
-               "Member must have value less than or equal to " + std::to_string(max));
-  }
-}
-
 // A parsed and validated Put: the stream name and the decoded records.
 struct PutInput {
   std::string stream;

@@ -56,19 +56,6 @@ void CheckName(ValidationErrors& errors, std::optional<std::string_view> v, std:
   }
 }
 
-void CheckRange(ValidationErrors& errors, std::optional<int64_t> v, std::string_view path,
-                int64_t min, int64_t max) {
-  if (!v) return;
-  if (*v < min) {
-    errors.Add(std::to_string(*v), path,
-               "Member must have value greater than or equal to " + std::to_string(min));
-  }
-  if (*v > max) {
-    errors.Add(std::to_string(*v), path,
-               "Member must have value less than or equal to " + std::to_string(max));
-  }
-}
-
 // The length AWS's (Java) validation gives a string: UTF-16 code units, not UTF-8 bytes, so that
 // a 256-character partition key of non-ASCII characters is accepted. `utf8` is valid UTF-8 (the
 // JSON parser checked it): one unit per lead byte, two for a four-byte sequence.
@@ -105,12 +92,6 @@ std::optional<int64_t> TimestampMs(JsonReader& reader, simdjson::dom::object obj
     return std::nullopt;
   }
   return static_cast<int64_t>(std::llround(secs * 1000.0));
-}
-
-// How AWS (Java) renders a blob value in a validation message.
-std::string BlobRepr(size_t length) {
-  std::string n = std::to_string(length);
-  return "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
 }
 
 void CheckHashKey(ValidationErrors& errors, std::optional<std::string_view> v,
@@ -820,18 +801,8 @@ HttpResponse KinesisHandler::CreateStream(Call& call) {
   const uint32_t shards =
       on_demand ? options_.on_demand_shards : static_cast<uint32_t>(*shard_count);
   MutexLock admin(admin_mu_);
-  if (OpenShardsAcrossStreams() + shards > options_.shard_limit) {
-    return ErrorResponse(
-        {"LimitExceededException",
-         "This request would exceed the shard limit for the account " + options_.account_id +
-             " in " + options_.region +
-             ". Current shard count for the account: " + std::to_string(OpenShardsAcrossStreams()) +
-             ". Limit: " + std::to_string(options_.shard_limit) +
-             ". Number of additional shards that would " +
-             "have resulted from this request: " + std::to_string(shards) + ". Refer to the " +
-             "AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/" +
-             "aws_service_limits.html) for current limits and how to request higher limits."},
-        call.request_id);
+  if (const uint32_t open = OpenShardsAcrossStreams(); open + shards > options_.shard_limit) {
+    return ErrorResponse(ShardLimitError(open, shards), call.request_id);
   }
   auto spec = streams::StreamSpec::WithEvenShards(std::string(*name),
                                                   streams::StreamKind::kStandalone, shards);
@@ -1693,6 +1664,29 @@ ApiResult<std::string> KinesisHandler::ReshardTarget(Call& /*call*/, JsonReader&
   return *ref.name;
 }
 
+std::optional<ApiError> KinesisHandler::RefuseWhileUpdating(const std::string& stream) {
+  if (StatusOf(stream) != streams::StreamStatus::kUpdating) return std::nullopt;
+  return ApiError::InUse("Stream " + stream + " under account " + options_.account_id +
+                         " not ACTIVE, instead in state UPDATING");
+}
+
+void KinesisHandler::ReshardDone(const std::string& stream) {
+  if (options_.update_stream_ms > 0) {
+    BeginTransition(stream, streams::StreamStatus::kUpdating, options_.update_stream_ms);
+  }
+}
+
+ApiError KinesisHandler::ShardLimitError(uint32_t current, uint32_t added) const {
+  return {"LimitExceededException",
+          "This request would exceed the shard limit for the account " + options_.account_id +
+              " in " + options_.region + ". Current shard count for the account: " +
+              std::to_string(current) + ". Limit: " + std::to_string(options_.shard_limit) +
+              ". Number of additional shards that would have resulted from this request: " +
+              std::to_string(added) + ". Refer to the AWS Service Limits page " +
+              "(https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for "
+              "current limits and how to request higher limits."};
+}
+
 ApiError KinesisHandler::ReshardError(const Status& st, const std::string& stream,
                                       const std::string& request_id) const {
   switch (st.code()) {
@@ -1712,9 +1706,7 @@ ApiError KinesisHandler::ReshardError(const Status& st, const std::string& strea
 }
 
 HttpResponse KinesisHandler::SplitShard(Call& call) {
-  auto parsed = ParseBody(call.body);
-  if (!parsed.ok()) return ErrorResponse(parsed.error(), call.request_id);
-  simdjson::dom::object root = parsed.value();
+  SLUICE_KINESIS_PARSE(call, root);
   JsonReader reader;
   ValidationErrors errors;
   auto target = ReshardTarget(call, reader, errors, root);
@@ -1747,32 +1739,19 @@ HttpResponse KinesisHandler::SplitShard(Call& call) {
         call.request_id);
   }
   MutexLock admin(admin_mu_);
-  if (StatusOf(stream) == streams::StreamStatus::kUpdating) {
-    return ErrorResponse(
-        ApiError::InUse("Stream " + stream + " under account " + options_.account_id +
-                        " not ACTIVE, instead in state UPDATING"),
-        call.request_id);
-  }
-  if (OpenShardsAcrossStreams() + 1 > options_.shard_limit) {
-    return ErrorResponse(
-        {"LimitExceededException", "This request would exceed the shard limit for the account " +
-                                       options_.account_id + " in " + options_.region +
-                                       ". Limit: " + std::to_string(options_.shard_limit) + "."},
-        call.request_id);
+  if (auto busy = RefuseWhileUpdating(stream)) return ErrorResponse(*busy, call.request_id);
+  if (const uint32_t open = OpenShardsAcrossStreams(); open + 1 > options_.shard_limit) {
+    return ErrorResponse(ShardLimitError(open, 1), call.request_id);
   }
   Status st = service_.SplitShard(stream, *shard, *hash);
   if (!st.ok()) return ErrorResponse(ReshardError(st, stream, call.request_id), call.request_id);
   spdlog::info("kinesis: stream {}: split {} at {}", stream, ShardIdString(*shard), *key);
-  if (options_.update_stream_ms > 0) {
-    BeginTransition(stream, streams::StreamStatus::kUpdating, options_.update_stream_ms);
-  }
+  ReshardDone(stream);
   return JsonResponse(200, "", call.request_id);
 }
 
 HttpResponse KinesisHandler::MergeShards(Call& call) {
-  auto parsed = ParseBody(call.body);
-  if (!parsed.ok()) return ErrorResponse(parsed.error(), call.request_id);
-  simdjson::dom::object root = parsed.value();
+  SLUICE_KINESIS_PARSE(call, root);
   JsonReader reader;
   ValidationErrors errors;
   auto target = ReshardTarget(call, reader, errors, root);
@@ -1793,26 +1772,17 @@ HttpResponse KinesisHandler::MergeShards(Call& call) {
         call.request_id);
   }
   MutexLock admin(admin_mu_);
-  if (StatusOf(stream) == streams::StreamStatus::kUpdating) {
-    return ErrorResponse(
-        ApiError::InUse("Stream " + stream + " under account " + options_.account_id +
-                        " not ACTIVE, instead in state UPDATING"),
-        call.request_id);
-  }
+  if (auto busy = RefuseWhileUpdating(stream)) return ErrorResponse(*busy, call.request_id);
   Status st = service_.MergeShards(stream, *a, *b);
   if (!st.ok()) return ErrorResponse(ReshardError(st, stream, call.request_id), call.request_id);
   spdlog::info("kinesis: stream {}: merged {} and {}", stream, ShardIdString(*a),
                ShardIdString(*b));
-  if (options_.update_stream_ms > 0) {
-    BeginTransition(stream, streams::StreamStatus::kUpdating, options_.update_stream_ms);
-  }
+  ReshardDone(stream);
   return JsonResponse(200, "", call.request_id);
 }
 
 HttpResponse KinesisHandler::UpdateShardCount(Call& call) {
-  auto parsed = ParseBody(call.body);
-  if (!parsed.ok()) return ErrorResponse(parsed.error(), call.request_id);
-  simdjson::dom::object root = parsed.value();
+  SLUICE_KINESIS_PARSE(call, root);
   JsonReader reader;
   ValidationErrors errors;
   auto target = ReshardTarget(call, reader, errors, root);
@@ -1840,27 +1810,19 @@ HttpResponse KinesisHandler::UpdateShardCount(Call& call) {
                           "provisioned capacity mode."},
                          call.request_id);
   }
-  if (StatusOf(stream) == streams::StreamStatus::kUpdating) {
-    return ErrorResponse(
-        ApiError::InUse("Stream " + stream + " under account " + options_.account_id +
-                        " not ACTIVE, instead in state UPDATING"),
-        call.request_id);
-  }
+  if (auto busy = RefuseWhileUpdating(stream)) return ErrorResponse(*busy, call.request_id);
   const size_t current = OpenShards(info->spec);
   const auto wanted = static_cast<uint32_t>(std::min<int64_t>(*count, UINT32_MAX));
-  if (OpenShardsAcrossStreams() - current + wanted > options_.shard_limit) {
+  if (const uint32_t open = OpenShardsAcrossStreams();
+      open - current + wanted > options_.shard_limit) {
     return ErrorResponse(
-        {"LimitExceededException", "This request would exceed the shard limit for the account " +
-                                       options_.account_id + " in " + options_.region +
-                                       ". Limit: " + std::to_string(options_.shard_limit) + "."},
+        ShardLimitError(open, static_cast<uint32_t>(wanted > current ? wanted - current : 0)),
         call.request_id);
   }
   Status st = service_.UpdateShardCount(stream, wanted);
   if (!st.ok()) return ErrorResponse(ReshardError(st, stream, call.request_id), call.request_id);
   spdlog::info("kinesis: stream {}: shard count {} -> {}", stream, current, wanted);
-  if (options_.update_stream_ms > 0) {
-    BeginTransition(stream, streams::StreamStatus::kUpdating, options_.update_stream_ms);
-  }
+  ReshardDone(stream);
   json::Writer w;
   w.BeginObject();
   w.Key("StreamName");

@@ -99,6 +99,12 @@ class KinesisHandler : public HttpHandler {
   // The stream a resharding call names, or its error.
   ApiResult<std::string> ReshardTarget(Call& call, JsonReader& reader, ValidationErrors& errors,
                                        simdjson::dom::object root);
+  // ResourceInUseException while the stream is UPDATING (a reshard's transition), else nullopt.
+  std::optional<ApiError> RefuseWhileUpdating(const std::string& stream);
+  // Starts the UPDATING transition a reshard shows (KinesisOptions::update_stream_ms).
+  void ReshardDone(const std::string& stream);
+  // LimitExceededException for `added` shards more than the `current` open ones.
+  ApiError ShardLimitError(uint32_t current, uint32_t added) const;
   // A reshard's service error as AWS words it.
   ApiError ReshardError(const Status& status, const std::string& stream,
                         const std::string& request_id) const;
