@@ -807,6 +807,7 @@ HttpResponse KinesisHandler::CreateStream(Call& call) {
   auto spec = streams::StreamSpec::WithEvenShards(std::string(*name),
                                                   streams::StreamKind::kStandalone, shards);
   spec.on_demand = on_demand;
+  spec.enforce_shard_limits = options_.enforce_shard_limits;
   spec.tags = std::move(tag_map);
   Status st = service_.Create(std::move(spec));
   if (!st.ok()) return ErrorResponse(ServiceError(st, *name, call.request_id), call.request_id);
@@ -1599,13 +1600,13 @@ void KinesisHandler::SubscribeToShard(Call& call) {
   auto ref = ReadConsumerRef(reader, none, root, true);
   if (!ref.ok()) return call.respond(ErrorResponse(ref.error(), call.request_id));
   std::optional<ApiError> error;
-  if (!FindConsumer(ref.value(), error)) {
-    return call.respond(ErrorResponse(*error, call.request_id));
-  }
+  auto consumer = FindConsumer(ref.value(), error);
+  if (!consumer) return call.respond(ErrorResponse(*error, call.request_id));
   auto opened =
       OpenShardAt({ref.value().stream, *shard_id, *type, sequence, timestamp, "SubscribeToShard"},
                   call.request_id);
   if (!opened.ok()) return call.respond(ErrorResponse(opened.error(), call.request_id));
+  const std::string arn = ConsumerArn(StreamArn(ref.value().stream), *consumer);
   if (!call.respond.can_stream()) {
     return call.respond(
         ErrorResponse(ApiError::InvalidArgument("SubscribeToShard needs a streaming transport."),
@@ -1615,6 +1616,7 @@ void KinesisHandler::SubscribeToShard(Call& call) {
                                        {"x-amzn-RequestId", call.request_id}});
   out->Write(EncodeEvent("initial-response", "{}"));
   Subscription sub;
+  sub.consumer_arn = arn;
   sub.stream = ref.value().stream;
   sub.stream_created_ms = opened.value().spec.created_ms;
   sub.shard = opened.value().shard;

@@ -46,11 +46,12 @@ struct KinesisOptions {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   Clock* clock = &Clock::System();
-  int64_t create_stream_ms = 0;   // how long a new stream stays CREATING
-  int64_t delete_stream_ms = 0;   // ... a deleted one DELETING
-  int64_t update_stream_ms = 0;   // ... a resharded one UPDATING
-  uint32_t shard_limit = 500;     // open shards across all streams (LimitExceededException)
-  uint32_t on_demand_shards = 4;  // the shards an ON_DEMAND stream starts with
+  int64_t create_stream_ms = 0;       // how long a new stream stays CREATING
+  int64_t delete_stream_ms = 0;       // ... a deleted one DELETING
+  int64_t update_stream_ms = 0;       // ... a resharded one UPDATING
+  uint32_t shard_limit = 500;         // open shards across all streams (LimitExceededException)
+  uint32_t on_demand_shards = 4;      // the shards an ON_DEMAND stream starts with
+  bool enforce_shard_limits = false;  // new streams enforce AWS's per-shard write limits
   // The delivery streams reading a stream (DeleteStream refuses while there are any).
   std::function<std::vector<std::string>(const std::string& stream)> readers;
 };

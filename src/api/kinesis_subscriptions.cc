@@ -37,6 +37,12 @@ void KinesisSubscriptions::Add(Subscription sub) {
     a->sub.out->End();
     return;
   }
+  for (auto& old : active_) {
+    if (old->sub.consumer_arn == a->sub.consumer_arn && old->sub.shard == a->sub.shard &&
+        !old->gone.exchange(true)) {
+      old->sub.out->End();  // the pump drops it at its next pass
+    }
+  }
   active_.push_back(std::move(a));
   if (!pumping_) {
     if (pump_.joinable()) pump_.join();  // the previous pump has returned

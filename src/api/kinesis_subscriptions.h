@@ -27,6 +27,7 @@
 namespace sluice::api {
 
 struct Subscription {
+  std::string consumer_arn;  // one active subscription per (consumer, shard)
   std::string stream;
   int64_t stream_created_ms = 0;
   uint32_t shard = 0;
@@ -45,7 +46,11 @@ class KinesisSubscriptions {
   KinesisSubscriptions(streams::Service& service, Clock& clock);
   ~KinesisSubscriptions();  // Stop()
 
-  // Starts pushing; `sub.out` has sent its initial-response event.
+  // Starts pushing; `sub.out` has sent its initial-response event. A consumer has at most one
+  // subscription per shard, as on AWS: an earlier one of the same consumer and shard is ended
+  // (AWS refuses the new one with ResourceInUseException while the old is active; a client that
+  // drops a subscription and resubscribes at once would be refused until the server notices the
+  // drop, so Sluice lets the newest win instead).
   void Add(Subscription sub) SLUICE_EXCLUDES(mu_);
   // Ends every subscription and joins the pump. Idempotent.
   void Stop() SLUICE_EXCLUDES(mu_);

@@ -564,12 +564,12 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s,
 }
 
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
-  SLUICE_RETURN_IF_ERROR(
-      w.CheckKeys(n, "server",
-                  {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region",
-                   "account_id", "log_level", "log_format", "max_delivery_streams",
-                   "disk_reserve_mb", "kinesis_create_stream_ms", "kinesis_delete_stream_ms",
-                   "kinesis_update_stream_ms", "kinesis_shard_limit"}));
+  SLUICE_RETURN_IF_ERROR(w.CheckKeys(
+      n, "server",
+      {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region", "account_id",
+       "log_level", "log_format", "max_delivery_streams", "disk_reserve_mb",
+       "kinesis_create_stream_ms", "kinesis_delete_stream_ms", "kinesis_update_stream_ms",
+       "kinesis_shard_limit", "kinesis_enforce_shard_limits"}));
   SLUICE_RETURN_IF_ERROR(w.String(n, "listen", s.listen));
   SLUICE_RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
   SLUICE_RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
@@ -584,6 +584,7 @@ Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   SLUICE_RETURN_IF_ERROR(
       w.Uint(n, "kinesis_update_stream_ms", s.kinesis_update_stream_ms, 0, 600'000));
   SLUICE_RETURN_IF_ERROR(w.Uint(n, "kinesis_shard_limit", s.kinesis_shard_limit, 1, 100'000));
+  SLUICE_RETURN_IF_ERROR(w.Bool(n, "kinesis_enforce_shard_limits", s.kinesis_enforce_shard_limits));
   SLUICE_RETURN_IF_ERROR(w.Bool(n, "sync", s.sync));
   SLUICE_RETURN_IF_ERROR(w.String(n, "region", s.region));
   SLUICE_RETURN_IF_ERROR(w.String(n, "account_id", s.account_id));

@@ -30,6 +30,9 @@ struct ServerConfig {
   uint64_t kinesis_delete_stream_ms = 0;
   uint64_t kinesis_update_stream_ms = 0;
   uint32_t kinesis_shard_limit = 500;
+  // New Kinesis streams enforce AWS's per-shard write limits (1 MiB/s, 1,000 records/s; records
+  // past them get ProvisionedThroughputExceededException), for testing clients' retry logic.
+  bool kinesis_enforce_shard_limits = false;
   bool sync = true;                  // fdatasync before acknowledging (never off in production)
   std::string region = "us-east-1";  // for ARNs
   std::string account_id = "000000000000";

@@ -102,6 +102,7 @@ class ServerImpl : public Server {
     ko.delete_stream_ms = static_cast<int64_t>(sc.kinesis_delete_stream_ms);
     ko.update_stream_ms = static_cast<int64_t>(sc.kinesis_update_stream_ms);
     ko.shard_limit = sc.kinesis_shard_limit;
+    ko.enforce_shard_limits = sc.kinesis_enforce_shard_limits;
     ko.readers = [this](const std::string& stream) { return registry_->ReadersOf(stream); };
     kinesis_ = std::make_unique<api::KinesisHandler>(*kinesis_streams_, std::move(iterators), ko);
 
