@@ -159,7 +159,11 @@ TEST_F(StreamRegistryTest, UpdateDestinationMovesDeliveryWithoutLosingRecords) {
   registry_->StopAll();
   auto before = Delivered("orders-bucket");
   auto after = Delivered("second");
-  EXPECT_EQ(before.size() + after.size(), 2u);
+  // One object per batch: "1" before the update and "2" after, or both in one batch of the new
+  // generation when the old one handed over before it cut a batch (a loaded machine). Nothing is
+  // lost or doubled either way.
+  EXPECT_GE(before.size() + after.size(), 1u);
+  EXPECT_LE(before.size() + after.size(), 2u);
   std::string all;
   for (const auto& d : before) all += d;
   for (const auto& d : after) all += d;
