@@ -25,6 +25,10 @@
 namespace sluice::warehouse {
 namespace {
 
+// The advisory lock every Sluice loader holds while it creates tables and views (any constant;
+// this one spells "sluiceDD").
+constexpr int64_t kDdlLockKey = 0x736c756963654444;
+
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
@@ -271,18 +275,39 @@ class PgLoader : public Loader {
     cv_.NotifyOne();
   }
 
-  // Creates the target from `columns` when configured, then the views, once per loader.
+  // Creates the target from `columns` when configured, then the views, once per loader: at
+  // Init in a transaction of its own, or at the first load inside the load's transaction.
+  // Loaders of several shards start at once and each creates the same table and views; on
+  // PostgreSQL they hold one transaction-scoped advisory lock so that the DDL runs one loader at
+  // a time (two sessions creating one relation collide in the catalog: a unique violation on
+  // pg_type, or "tuple concurrently updated"). Redshift has no advisory locks; there a collision
+  // is a retryable catalog race (Classify).
   Status EnsureTable(PGconn* conn, const std::vector<Column>& columns) {
     MutexLock lock(table_mu_);
     if (table_ready_) return Status::Ok();
-    if (config_.create_table) {
-      SLUICE_RETURN_IF_ERROR(ExecStatus(conn, CreateTableSql(config_, table_, columns)));
+    const bool serialize = config_.engine == Engine::kPostgres;
+    const bool own_transaction = serialize && PQtransactionStatus(conn) == PQTRANS_IDLE;
+    if (own_transaction) SLUICE_RETURN_IF_ERROR(ExecStatus(conn, "BEGIN"));
+    Status status = Status::Ok();
+    if (serialize) {
+      status =
+          ExecStatus(conn, "SELECT pg_advisory_xact_lock(" + std::to_string(kDdlLockKey) + ")");
     }
-    for (const auto& [name, select] : config_.views) {
-      SLUICE_ASSIGN_OR_RETURN(TableName view, ParseTableName(name));
-      SLUICE_RETURN_IF_ERROR(
-          ExecStatus(conn, "CREATE OR REPLACE VIEW " + view.Quoted() + " AS " + select));
+    if (status.ok() && config_.create_table) {
+      status = ExecStatus(conn, CreateTableSql(config_, table_, columns));
     }
+    for (auto it = config_.views.begin(); status.ok() && it != config_.views.end(); ++it) {
+      Result<TableName> view = ParseTableName(it->first);
+      status =
+          view.ok()
+              ? ExecStatus(conn, "CREATE OR REPLACE VIEW " + view->Quoted() + " AS " + it->second)
+              : view.status();
+    }
+    if (own_transaction) {
+      if (status.ok()) status = ExecStatus(conn, "COMMIT");
+      if (!status.ok()) PQclear(PQexec(conn, "ROLLBACK"));
+    }
+    SLUICE_RETURN_IF_ERROR(status);
     table_ready_ = true;
     return Status::Ok();
   }

@@ -219,8 +219,23 @@ class SqliteLoader : public Loader {
     return stmt;
   }
 
+  // Creates the target and (re)creates the views in one write transaction: loaders of several
+  // shards open the same database at once, and DROP VIEW + CREATE VIEW from two connections
+  // would otherwise interleave ("view ... already exists").
   Status EnsureTable(const std::vector<Column>& columns) SLUICE_REQUIRES(mu_) {
     if (table_ready_) return Status::Ok();
+    SLUICE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status status = CreateTableAndViews(columns);
+    if (status.ok()) status = Exec("COMMIT");
+    if (!status.ok()) {
+      (void)Exec("ROLLBACK");
+      return status;
+    }
+    table_ready_ = true;
+    return Status::Ok();
+  }
+
+  Status CreateTableAndViews(const std::vector<Column>& columns) SLUICE_REQUIRES(mu_) {
     if (config_.create_table)
       SLUICE_RETURN_IF_ERROR(Exec(CreateTableSql(config_, table_, columns)));
     for (const auto& [name, select] : config_.views) {
@@ -228,7 +243,6 @@ class SqliteLoader : public Loader {
       SLUICE_RETURN_IF_ERROR(Exec("DROP VIEW IF EXISTS " + view.Quoted()));
       SLUICE_RETURN_IF_ERROR(Exec("CREATE VIEW " + view.Quoted() + " AS " + select));
     }
-    table_ready_ = true;
     return Status::Ok();
   }
 

@@ -247,6 +247,37 @@ TEST_F(PgLoaderTest, ConcurrentFirstLoadsCreatingOneTableAreRetryableAndAllLoad)
   }
 }
 
+// Each shard's loader creates the table and its views on its first batch; the first loads of
+// several shards at once all succeed (the DDL is serialized, not raced).
+TEST_F(PgLoaderTest, ConcurrentFirstLoadsCreatingATableAndViewsAllSucceed) {
+  for (int round = 0; round < 5; ++round) {
+    const std::string table = "viewed_" + std::to_string(round);
+    WarehouseConfig config = backend_.Config(table);
+    config.create_table = true;
+    config.views["by_v_" + std::to_string(round)] =
+        "SELECT v, count(*) AS n FROM " + table + " GROUP BY v";
+    std::vector<std::unique_ptr<Loader>> loaders;
+    for (int i = 0; i < 6; ++i) {
+      auto loader = OpenLoader(config);
+      ASSERT_TRUE(loader.ok()) << loader.status().ToString();
+      loaders.push_back(std::move(loader).value());
+    }
+    std::vector<Status> first(loaders.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < loaders.size(); ++i) {
+      threads.emplace_back([&, i] {
+        first[i] = loaders[i]
+                       ->Load(Batch("v" + std::to_string(round) + "/" + std::to_string(i) + "/0-0",
+                                    std::to_string(i) + ",x\n"))
+                       .status();
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const Status& s : first) EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(backend_.Query("SELECT n FROM by_v_" + std::to_string(round)), "6");
+  }
+}
+
 TEST_F(PgLoaderTest, MissingTableIsNotRetryable) {
   WarehouseConfig config = backend_.Config("absent");
   auto loader = OpenLoader(config);
