@@ -1026,17 +1026,24 @@ HttpResponse KinesisHandler::ListStreams(Call& call) {
 
 namespace {
 
-// ShardFilter (ListShards). Shards carry no creation time of their own: the stream's first shards
-// (no parent) are the ones of its trim horizon and of any time up to its creation; a time after
-// it selects the shards open now. Sluice keeps closed shards listed until their stream goes.
+// ShardFilter (ListShards). AT_TIMESTAMP lists the shards open at the time, FROM_TIMESTAMP those
+// open at or after it; a time before the stream's creation counts as its creation. A stream's
+// first shards (no parent) opened with it; a reshard records when it opened and closed shards.
+// A closed shard of a catalog older than those times has none: it counts as closed now. Sluice
+// keeps closed shards listed until their stream goes.
 bool ShardMatchesFilter(std::string_view type, const streams::Shard& s, std::optional<int64_t> time,
-                        const streams::StreamSpec& spec) {
+                        const streams::StreamSpec& spec, int64_t now_ms) {
   const bool root = !s.parent && !s.adjacent_parent;
   if (type == "AT_LATEST") return s.open;
   if (type == "AT_TRIM_HORIZON") return root;
-  if (type == "AT_TIMESTAMP") return time && *time <= spec.created_ms ? root : s.open;
-  if (type == "FROM_TIMESTAMP") return time && *time <= spec.created_ms ? true : s.open;
-  return true;  // FROM_TRIM_HORIZON, AFTER_SHARD_ID (handled by the caller)
+  if (type != "AT_TIMESTAMP" && type != "FROM_TIMESTAMP") {
+    return true;  // FROM_TRIM_HORIZON, AFTER_SHARD_ID (handled by the caller)
+  }
+  const int64_t at = std::max(time.value_or(now_ms), spec.created_ms);
+  const int64_t opened = s.opened_ms != 0 ? s.opened_ms : root ? spec.created_ms : now_ms;
+  const bool closed_by = !s.open && (s.closed_ms != 0 ? s.closed_ms : now_ms) <= at;
+  if (closed_by) return false;
+  return type == "FROM_TIMESTAMP" || opened <= at;
 }
 
 }  // namespace
@@ -1128,6 +1135,7 @@ HttpResponse KinesisHandler::ListShards(Call& call) {
                          call.request_id);
   }
   const size_t max = limit ? static_cast<size_t>(std::min<int64_t>(*limit, 1000)) : 1000;
+  const int64_t now_ms = options_.clock->NowMs();
   json::Writer w;
   w.BeginObject();
   w.Key("Shards");
@@ -1138,7 +1146,9 @@ HttpResponse KinesisHandler::ListShards(Call& call) {
   for (const auto& s : shards) {
     if (after && s.id <= *after) continue;
     if (filter_after && s.id <= *filter_after) continue;
-    if (filter_type && !ShardMatchesFilter(*filter_type, s, filter_time, info->spec)) continue;
+    if (filter_type && !ShardMatchesFilter(*filter_type, s, filter_time, info->spec, now_ms)) {
+      continue;
+    }
     if (n == max) {
       more = true;
       break;

@@ -233,12 +233,19 @@ Status Service::ApplyReshard(Entry& e, StreamSpec spec, const Reshard& reshard) 
   }
   // 2. The new shape is persisted before any record goes to a new shard: a crash from here on
   // restarts with the parents closed (Open sets their end from their logs).
+  const int64_t now = options_.clock->NowMs();
   for (uint32_t id : reshard.close) {
     for (auto& s : spec.shards) {
-      if (s.id == id) s.open = false;
+      if (s.id != id) continue;
+      s.open = false;
+      s.closed_ms = now;
     }
   }
-  spec.shards.insert(spec.shards.end(), reshard.add.begin(), reshard.add.end());
+  for (Shard s : reshard.add) {
+    s.opened_ms = now;
+    if (!s.open) s.closed_ms = now;  // an intermediate shard of UpdateShardCount
+    spec.shards.push_back(s);
+  }
   if (Status st = ValidateShards(spec); !st.ok()) {
     return Status::Internal("a reshard of stream " + e.name +
                             " planned a bad shape: " + st.message());

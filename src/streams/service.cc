@@ -57,6 +57,14 @@ std::string EncodeSpec(const StreamSpec& spec) {
       w.Key("end_offset");
       w.Uint(s.end_offset->value);
     }
+    if (s.opened_ms != 0) {
+      w.Key("opened_ms");
+      w.Int(s.opened_ms);
+    }
+    if (s.closed_ms != 0) {
+      w.Key("closed_ms");
+      w.Int(s.closed_ms);
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -125,6 +133,9 @@ Result<StreamSpec> DecodeSpec(const std::string& text) {
     if (!s["adjacent_parent"].get(parent)) shard.adjacent_parent = static_cast<uint32_t>(parent);
     uint64_t end_offset = 0;
     if (!s["end_offset"].get(end_offset)) shard.end_offset = journal::Offset{end_offset};
+    int64_t at = 0;
+    if (!s["opened_ms"].get(at)) shard.opened_ms = at;
+    if (!s["closed_ms"].get(at)) shard.closed_ms = at;
     spec.shards.push_back(shard);
   }
   for (auto [k, v] : tags) {

@@ -37,6 +37,11 @@ struct Shard {
   // A closed shard's end: the offset after its last record (EndingSequenceNumber). 0 for an
   // intermediate shard of UpdateShardCount, closed as soon as it was made.
   std::optional<journal::Offset> end_offset;
+  // When a reshard opened and closed the shard (epoch ms; 0: not known). A stream's first shards
+  // open with the stream (StreamSpec::created_ms) and carry 0; catalogs written before these times
+  // were kept carry 0 for every shard. ListShards' AT_TIMESTAMP / FROM_TIMESTAMP filters use them.
+  int64_t opened_ms = 0;
+  int64_t closed_ms = 0;
   bool operator==(const Shard&) const = default;
 };
 

@@ -380,6 +380,24 @@ for (const transport of kTransports) {
       await expectError(list({ StreamName: "lsh", ShardFilter: { Type: "SIDEWAYS" } }),
         "ValidationException", validation("SIDEWAYS", "shardFilter.type",
           "Member must satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]"));
+
+      // After a split, the time filters tell the shards open before it from those open after.
+      const beforeSplit = new Date();
+      while (Date.now() <= beforeSplit.getTime() + 1) { /* the split's time is later than beforeSplit */ }
+      await send(new SplitShardCommand({ StreamName: "lsh", ShardToSplit: ids[0],
+        NewStartingHashKey: (BigInt(evenSplit(5)[0].EndingHashKey) / 2n).toString() }));
+      await waitFor(async () => (await send(new DescribeStreamSummaryCommand({ StreamName: "lsh" })))
+        .StreamDescriptionSummary.StreamStatus === "ACTIVE", 20000, "ACTIVE after SplitShard");
+      const children = ["shardId-000000000005", "shardId-000000000006"];
+      assert.deepEqual(await filtered({ Type: "AT_TIMESTAMP", Timestamp: beforeSplit }), ids);
+      assert.deepEqual(await filtered({ Type: "AT_TIMESTAMP", Timestamp: new Date(0) }), ids);
+      assert.deepEqual(await filtered({ Type: "AT_TIMESTAMP", Timestamp: new Date() }),
+        [...ids.slice(1), ...children]);
+      assert.deepEqual(await filtered({ Type: "FROM_TIMESTAMP", Timestamp: beforeSplit }), [...ids, ...children]);
+      assert.deepEqual(await filtered({ Type: "FROM_TIMESTAMP", Timestamp: new Date() }),
+        [...ids.slice(1), ...children]);
+      assert.deepEqual(await filtered({ Type: "AT_LATEST" }), [...ids.slice(1), ...children]);
+      assert.deepEqual(await filtered({ Type: "AT_TRIM_HORIZON" }), ids);
     });
 
     test("retention: Increase/Decrease within [24, 8760] hours, only in their direction", async () => {

@@ -51,9 +51,17 @@ TEST_F(ReshardTest, SplitClosesTheParentAtItsEndAndRoutesToTheChildren) {
     const Shard* parent = ShardOf(spec, 0);
     EXPECT_FALSE(parent->open);
     EXPECT_EQ(parent->end_offset, journal::Offset{2});
-    EXPECT_EQ(*ShardOf(spec, 2),
-              (Shard{2, {range0.start, middle.Prev()}, 0, std::nullopt, true, std::nullopt}));
-    EXPECT_EQ(*ShardOf(spec, 3), (Shard{3, {middle, range0.end}, 0, std::nullopt, true, {}}));
+    EXPECT_EQ(*ShardOf(spec, 2), (Shard{2,
+                                        {range0.start, middle.Prev()},
+                                        0,
+                                        std::nullopt,
+                                        true,
+                                        std::nullopt,
+                                        clock_.NowMs()}));
+    EXPECT_EQ(*ShardOf(spec, 3),
+              (Shard{3, {middle, range0.end}, 0, std::nullopt, true, {}, clock_.NowMs()}));
+    EXPECT_EQ(parent->closed_ms, clock_.NowMs());  // kept in the catalog across the reopen
+    EXPECT_EQ(parent->opened_ms, 0);               // a first shard opens with its stream
     EXPECT_TRUE(ShardOf(spec, 1)->open);
     EXPECT_EQ(Children(spec, 0), (std::vector<uint32_t>{2, 3}));
     EXPECT_TRUE(Children(spec, 1).empty());
@@ -123,7 +131,8 @@ TEST_F(ReshardTest, MergeJoinsAdjacentOpenShardsUnderTheLowerOne) {
   ASSERT_TRUE(service_->MergeShards("s", 2, 1).ok());  // either order
   OpenAll();
   StreamSpec spec = service_->Describe("s")->spec;
-  EXPECT_EQ(*ShardOf(spec, 3), (Shard{3, {ranges[1].start, ranges[2].end}, 1, 2, true, {}}));
+  EXPECT_EQ(*ShardOf(spec, 3),
+            (Shard{3, {ranges[1].start, ranges[2].end}, 1, 2, true, {}, clock_.NowMs()}));
   EXPECT_EQ(ShardOf(spec, 1)->end_offset, journal::Offset{1});
   EXPECT_EQ(ShardOf(spec, 2)->end_offset, journal::Offset{1});
   EXPECT_EQ(Children(spec, 1), (std::vector<uint32_t>{3}));
@@ -137,16 +146,20 @@ TEST_F(ReshardTest, MergeJoinsAdjacentOpenShardsUnderTheLowerOne) {
             (Position{3, journal::Offset{0}}));
   ASSERT_TRUE(service_->MergeShards("s", 3, 0).ok());
   spec = service_->Describe("s")->spec;
-  EXPECT_EQ(*ShardOf(spec, 4), (Shard{4, {HashKey{}, HashKey::Max()}, 0, 3, true, {}}));
+  EXPECT_EQ(*ShardOf(spec, 4),
+            (Shard{4, {HashKey{}, HashKey::Max()}, 0, 3, true, {}, clock_.NowMs()}));
 }
 
 // Checks the shape UpdateShardCount leaves: the even ranges open, every shard's links to shards
 // that exist and were closed, a split child inside its parent, a merge child the union of two
-// adjacent parents, and every closed shard with its end.
-void ExpectUniformShape(const StreamSpec& spec, uint32_t target) {
+// adjacent parents, and every closed shard with its end and the time it closed (`at`, as every
+// shard a reshard made records when it opened).
+void ExpectUniformShape(const StreamSpec& spec, uint32_t target, int64_t at) {
   EXPECT_EQ(OpenRanges(spec), EvenRanges(target));
   for (const Shard& s : spec.shards) {
     EXPECT_EQ(s.open, !s.end_offset.has_value()) << s.id;
+    EXPECT_EQ(s.closed_ms, s.open ? 0 : at) << s.id;
+    EXPECT_EQ(s.opened_ms, s.parent ? at : 0) << s.id;
     if (!s.parent) {
       EXPECT_FALSE(s.adjacent_parent) << s.id;
       continue;
@@ -184,7 +197,7 @@ TEST_F(ReshardTest, UpdateShardCountReachesEvenRangesThroughLinkedSplitsAndMerge
     ASSERT_TRUE(service_->UpdateShardCount(name, to).ok()) << from << " -> " << to;
     const StreamSpec spec = service_->Describe(name)->spec;
     SCOPED_TRACE(std::to_string(from) + " -> " + std::to_string(to));
-    ExpectUniformShape(spec, to);
+    ExpectUniformShape(spec, to, clock_.NowMs());
     for (const Shard& s : spec.shards) {
       if (s.id < from) {
         EXPECT_EQ(s.end_offset.value_or(journal::Offset{1}), journal::Offset{1}) << s.id;
@@ -204,7 +217,7 @@ TEST_F(ReshardTest, UpdateShardCountReachesEvenRangesThroughLinkedSplitsAndMerge
     }
   }
   OpenAll();
-  ExpectUniformShape(service_->Describe("s9")->spec, 7);
+  ExpectUniformShape(service_->Describe("s9")->spec, 7, clock_.NowMs());
 }
 
 TEST_F(ReshardTest, UpdateShardCountKeepsAWSLimits) {
