@@ -135,10 +135,8 @@ size_t DeliveryStream::FollowShards() {
     for (const auto& p : info->spec.shards) {
       if (p.id != parent) continue;
       if (p.open || !p.end_offset) return false;
-      auto c = source->OpenConsumer(config_.source_stream, parent, consumer);
-      if (!c.ok()) return false;
-      journal::ConsumerState state = (*c)->Committed();
-      return !state.intent && state.next >= *p.end_offset;
+      auto state = source->Committed(config_.source_stream, parent, consumer);
+      return state.ok() && !state->intent && state->next >= *p.end_offset;
     }
     return true;  // a parent gone with retention was read to its end long ago
   };

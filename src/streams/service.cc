@@ -762,6 +762,12 @@ Result<std::unique_ptr<Consumer>> Service::OpenConsumer(const std::string& name,
   return std::make_unique<Consumer>(name, shard, consumer, log, e->kind == StreamKind::kStandalone);
 }
 
+Result<journal::ConsumerState> Service::Committed(const std::string& name, uint32_t shard,
+                                                  const std::string& consumer) const {
+  SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log, LogOf(name, shard));
+  return log->Committed(consumer);
+}
+
 Result<journal::Offset> Service::ShardEnd(const std::string& name, uint32_t shard) const {
   SLUICE_ASSIGN_OR_RETURN(journal::PartitionLog * log, LogOf(name, shard));
   return log->End();

@@ -194,6 +194,10 @@ class Service {
   // that ApplyRetention keeps every record it has not committed past from then on.
   Result<std::unique_ptr<Consumer>> OpenConsumer(const std::string& name, uint32_t shard,
                                                  const std::string& consumer);
+  // What the named consumer `consumer` of a shard has committed, without opening or registering
+  // it (a consumer that never committed has committed nothing). NotFound (stream or shard).
+  Result<journal::ConsumerState> Committed(const std::string& name, uint32_t shard,
+                                           const std::string& consumer) const;
   // The durable end of a shard's log: one past its last durable record (for a closed shard, its
   // end_offset once the reshard returned). NotFound (stream or shard).
   Result<journal::Offset> ShardEnd(const std::string& name, uint32_t shard) const;

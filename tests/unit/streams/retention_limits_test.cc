@@ -42,6 +42,17 @@ TEST_F(RetentionTest, ANamedConsumerKeepsWhatItHasNotCommittedPast) {
   EXPECT_EQ(ReadKeyed("s", 0), (std::vector<std::string>{"c"}));
 }
 
+TEST_F(RetentionTest, AskingWhatAConsumerCommittedDoesNotRegisterIt) {
+  EXPECT_EQ(service_->Committed("s", 0, "watcher").value().next, journal::Offset{0});
+  clock_.AdvanceMs(25 * kHourMs);
+  EXPECT_EQ(service_->ApplyRetention().value(), 2u);  // nothing holds the old segments
+  auto delivery = std::move(service_->OpenConsumer("s", 0, "delivery").value());
+  ASSERT_TRUE(delivery->Commit({journal::Offset{3}, std::nullopt}).ok());
+  EXPECT_EQ(service_->Committed("s", 0, "delivery").value().next, journal::Offset{3});
+  EXPECT_EQ(service_->Committed("s", 9, "delivery").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Committed("nope", 0, "delivery").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(RetentionTest, RetentionFollowsTheStreamsSettingAndSkipsOwnedStreams) {
   ASSERT_TRUE(service_
                   ->Update("s",
