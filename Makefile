@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 SLUICE := $(BUILD_DIR)/src/cli/sluice
 
-.PHONY: all deps build binary run test unit bench format clang tidy module-graph clean
+.PHONY: all deps build binary run test unit bench format clang tidy fuzz module-graph clean
 
 all: build
 
@@ -47,6 +47,14 @@ LAUNCHER := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE) -DCMAKE_C_COM
 clang: deps
 	cmake --preset clang $(LAUNCHER)
 	cmake --build --preset clang -j $(JOBS)
+
+# libFuzzer targets of tests/fuzz (docs/fuzzing.md), built with clang, coverage and ASan+UBSan in
+# build-fuzz/, each run for FUZZ_SECONDS from its committed seed corpus; a crash fails.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake --preset fuzz $(LAUNCHER)
+	cmake --build --preset fuzz -j $(JOBS)
+	bash scripts/run-fuzz $(FUZZ_SECONDS)
 
 # The whole tree with clang-tidy (.clang-tidy) on every source; a finding fails the build (build-tidy/).
 tidy: deps

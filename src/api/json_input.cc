@@ -67,8 +67,13 @@ bool DecodeBlob(std::string_view text, std::string& out, std::string& error) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (!IsBase64Char(c) || (c == '=' && i + 1 < text.size() && text[i + 1] != '=')) {
+      // The whole character: `text` is UTF-8 (a JSON string) and every byte before this one was
+      // ASCII, so this is the first byte of a 1-4 byte sequence. (One byte of it alone would
+      // make the error body invalid UTF-8; the fuzzer found that.)
+      const auto lead = static_cast<unsigned char>(c);
+      const size_t n = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
       error += "Invalid Base64 character: '";
-      error += c;
+      error += text.substr(i, n);
       error += '\'';
       return false;
     }

@@ -48,7 +48,7 @@ const ParamValue* ParamValue::Find(std::string_view key) const {
 }
 
 void ParamValue::Add(std::string key, ParamValue value) {
-  fields.emplace_back(std::move(key), std::move(value));
+  fields.push_back(ParamField{std::move(key), std::move(value)});
 }
 
 namespace {
@@ -71,9 +71,9 @@ void WriteJson(const ParamValue& v, std::string& out) {
       out += '{';
       for (size_t i = 0; i < v.fields.size(); ++i) {
         if (i > 0) out += ',';
-        json::AppendString(out, v.fields[i].first);
+        json::AppendString(out, v.fields[i].key);
         out += ':';
-        WriteJson(v.fields[i].second, out);
+        WriteJson(v.fields[i].value, out);
       }
       out += '}';
       break;

@@ -13,17 +13,20 @@
 
 namespace sluice::transform {
 
+struct ParamField;
+
 struct ParamValue {
   enum class Kind : uint8_t { kNull, kBool, kNumber, kString, kList, kMap };
   Kind kind = Kind::kNull;
   // Scalars: the value's text ("true", "12.5", the unescaped string).
   std::string text;
   std::vector<ParamValue> items;                           // kList
-  std::vector<std::pair<std::string, ParamValue>> fields;  // kMap, in the order given
+  // kMap, in the order given. (Not std::pair: a pair cannot hold the incomplete ParamValue.)
+  std::vector<ParamField> fields;
   // 1-based line in the source document (YAML); 0 when unknown (the Firehose API, JSON text).
   int line = 0;
 
-  static ParamValue Null() { return {}; }
+  static ParamValue Null();
   static ParamValue String(std::string s);
   static ParamValue Number(std::string text);
   static ParamValue Bool(bool b);
@@ -47,5 +50,15 @@ struct ParamValue {
   // Structural equality (lines are ignored).
   bool operator==(const ParamValue& other) const;
 };
+
+struct ParamField {
+  std::string key;
+  ParamValue value;
+  bool operator==(const ParamField&) const = default;
+};
+
+inline ParamValue ParamValue::Null() {
+  return {};
+}
 
 }  // namespace sluice::transform

@@ -54,32 +54,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 #ifdef SLUICE_FUZZ_REPLAY_MAIN
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <vector>
-
-// Replays every regular file under the given directories (or files) once.
-int main(int argc, char** argv) {
-  size_t runs = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::filesystem::path arg(argv[i]);
-    std::vector<std::filesystem::path> files;
-    if (std::filesystem::is_directory(arg)) {
-      for (const auto& e : std::filesystem::recursive_directory_iterator(arg)) {
-        if (e.is_regular_file()) files.push_back(e.path());
-      }
-    } else {
-      files.push_back(arg);
-    }
-    for (const auto& f : files) {
-      std::ifstream in(f, std::ios::binary);
-      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-      ++runs;
-    }
-  }
-  std::printf("cbor_fuzz_replay: %zu inputs, no failure\n", runs);
-  return runs > 0 ? 0 : 1;
-}
+#include "fuzz_main.h"
 #endif

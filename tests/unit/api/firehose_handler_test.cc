@@ -203,6 +203,16 @@ TEST_F(FirehoseHandlerTest, InvalidBase64IsSerializationExceptionWithAwsText) {
   ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[{"Data":"ab!d"}]})"),
               400, "SerializationException",
               "'ab!d' can not be converted to a Blob: Invalid Base64 character: '!'");
+  // A non-ASCII character is quoted whole (the body stays UTF-8).
+  ExpectError(
+      Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[{"Data":"YWJj\u00fa=="}]})"),
+      400, "SerializationException",
+      "'YWJj\xc3\xba==' can not be converted to a Blob: Invalid Base64 character: '\xc3\xba'");
+  ExpectError(
+      Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[{"Data":"\ud83d\ude00"}]})"),
+      400, "SerializationException",
+      "'\xf0\x9f\x98\x80' can not be converted to a Blob: Invalid Base64 character: "
+      "'\xf0\x9f\x98\x80'");
   ExpectError(Call("PutRecordBatch", R"({"DeliveryStreamName":"e","Records":[{"Data":"YR=="}]})"),
               400, "SerializationException",
               "'YR==' can not be converted to a Blob: Invalid last non-pad Base64 character "
