@@ -25,10 +25,12 @@ binary: deps $(BUILD_DIR)/CMakeCache.txt
 run: binary
 	bash scripts/run-example
 
-# Installs what the tests need, builds, runs every test. Tests start (and stop) the services they
-# use themselves: PostgreSQL, the S3 server, the SMTP sink, `sluice serve`.
+# Installs what the tests need, builds, runs every test, then each fuzz target for 5 seconds (see
+# fuzz). Tests start (and stop) the services they use themselves: PostgreSQL, the S3 server, the
+# SMTP sink, `sluice serve`.
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j 2 --timeout 900
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j 2 -L unit
