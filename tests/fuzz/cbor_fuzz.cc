@@ -18,14 +18,12 @@
 #include <string_view>
 
 #include "api/cbor_json.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 
 void Check(bool ok, const char* what, std::string_view detail) {
-  if (ok) return;
-  std::fprintf(stderr, "cbor_fuzz: %s: %.*s\n", what, static_cast<int>(detail.size()),
-               detail.data());
-  std::abort();
+  sluice::fuzz::Check(ok, "cbor_fuzz", what, detail);
 }
 
 }  // namespace

@@ -13,14 +13,12 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 
 void Check(bool ok, const char* what, std::string_view detail) {
-  if (ok) return;
-  std::fprintf(stderr, "config_fuzz: %s: %.*s\n", what, static_cast<int>(detail.size()),
-               detail.data());
-  std::abort();
+  sluice::fuzz::Check(ok, "config_fuzz", what, detail);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "api/firehose_handler.h"
+#include "fuzz/fuzz_check.h"
 #include "testutil/api_fake_backend.h"
 
 namespace {
@@ -36,10 +37,7 @@ constexpr std::array<std::string_view, 11> kOperations = {"PutRecord",
                                                           "StartDeliveryStreamEncryption"};
 
 void Check(bool ok, const char* what, std::string_view detail) {
-  if (ok) return;
-  std::fprintf(stderr, "firehose_fuzz: %s: %.*s\n", what, static_cast<int>(detail.size()),
-               detail.data());
-  std::abort();
+  sluice::fuzz::Check(ok, "firehose_fuzz", what, detail);
 }
 
 }  // namespace

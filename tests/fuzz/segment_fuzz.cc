@@ -18,15 +18,13 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz/fuzz_check.h"
 #include "journal/segment_scan.h"
 
 namespace {
 
 void Check(bool ok, const char* what, std::string_view detail) {
-  if (ok) return;
-  std::fprintf(stderr, "segment_fuzz: %s: %.*s\n", what, static_cast<int>(detail.size()),
-               detail.data());
-  std::abort();
+  sluice::fuzz::Check(ok, "segment_fuzz", what, detail);
 }
 
 // A file of this process for the segment under test.

@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "warehouse/config.h"
 #include "warehouse/csv.h"
@@ -27,6 +30,27 @@ class Backend {
 };
 
 using BackendFactory = std::unique_ptr<Backend> (*)();
+
+// Opens `loaders->size()` loaders of `config` into `loaders` and runs each one's first Load at
+// once, each on its own thread, with `batch(i)` (as the shards of a stream start together);
+// returns each Load's status.
+inline std::vector<Status> FirstLoadsAtOnce(const WarehouseConfig& config,
+                                            std::vector<std::unique_ptr<Loader>>& loaders,
+                                            const std::function<LoadBatch(size_t)>& batch) {
+  for (auto& loader : loaders) {
+    auto opened = OpenLoader(config);
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (!opened.ok()) return {opened.status()};
+    loader = std::move(opened).value();
+  }
+  std::vector<Status> first(loaders.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < loaders.size(); ++i) {
+    threads.emplace_back([&, i] { first[i] = loaders[i]->Load(batch(i)).status(); });
+  }
+  for (auto& t : threads) t.join();
+  return first;
+}
 
 class LoaderSemanticsTest : public ::testing::TestWithParam<BackendFactory> {
  protected:

@@ -218,29 +218,17 @@ TEST_F(PgLoaderTest, ConcurrentFirstLoadsCreatingOneTableAreRetryableAndAllLoad)
   for (int round = 0; round < 5; ++round) {
     WarehouseConfig config = backend_.Config("raced_" + std::to_string(round));
     config.create_table = true;  // columns come from the first batch
-    std::vector<std::unique_ptr<Loader>> loaders;
-    for (int i = 0; i < 6; ++i) {
-      auto loader = OpenLoader(config);
-      ASSERT_TRUE(loader.ok()) << loader.status().ToString();
-      loaders.push_back(std::move(loader).value());
-    }
-    std::vector<Status> first(loaders.size());
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < loaders.size(); ++i) {
-      threads.emplace_back([&, i] {
-        auto r =
-            loaders[i]->Load(Batch("r" + std::to_string(round) + "/" + std::to_string(i) + "/0-0",
-                                   std::to_string(i) + ",x\n"));
-        first[i] = r.status();
-      });
-    }
-    for (auto& t : threads) t.join();
+    auto batch = [&](size_t i) {
+      return Batch("r" + std::to_string(round) + "/" + std::to_string(i) + "/0-0",
+                   std::to_string(i) + ",x\n");
+    };
+    std::vector<std::unique_ptr<Loader>> loaders(6);
+    std::vector<Status> first = FirstLoadsAtOnce(config, loaders, batch);
+    ASSERT_EQ(first.size(), loaders.size());
     for (size_t i = 0; i < loaders.size(); ++i) {
       if (first[i].ok()) continue;
       EXPECT_TRUE(IsRetryable(first[i])) << first[i].ToString();
-      auto again =
-          loaders[i]->Load(Batch("r" + std::to_string(round) + "/" + std::to_string(i) + "/0-0",
-                                 std::to_string(i) + ",x\n"));
+      auto again = loaders[i]->Load(batch(i));
       EXPECT_TRUE(again.ok()) << again.status().ToString();
     }
     EXPECT_EQ(backend_.Query("SELECT count(*) FROM raced_" + std::to_string(round)), "6");
@@ -256,24 +244,13 @@ TEST_F(PgLoaderTest, ConcurrentFirstLoadsCreatingATableAndViewsAllSucceed) {
     config.create_table = true;
     config.views["by_v_" + std::to_string(round)] =
         "SELECT v, count(*) AS n FROM " + table + " GROUP BY v";
-    std::vector<std::unique_ptr<Loader>> loaders;
-    for (int i = 0; i < 6; ++i) {
-      auto loader = OpenLoader(config);
-      ASSERT_TRUE(loader.ok()) << loader.status().ToString();
-      loaders.push_back(std::move(loader).value());
+    std::vector<std::unique_ptr<Loader>> loaders(6);
+    for (const Status& s : FirstLoadsAtOnce(config, loaders, [&](size_t i) {
+           return Batch("v" + std::to_string(round) + "/" + std::to_string(i) + "/0-0",
+                        std::to_string(i) + ",x\n");
+         })) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
     }
-    std::vector<Status> first(loaders.size());
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < loaders.size(); ++i) {
-      threads.emplace_back([&, i] {
-        first[i] = loaders[i]
-                       ->Load(Batch("v" + std::to_string(round) + "/" + std::to_string(i) + "/0-0",
-                                    std::to_string(i) + ",x\n"))
-                       .status();
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (const Status& s : first) EXPECT_TRUE(s.ok()) << s.ToString();
     EXPECT_EQ(backend_.Query("SELECT n FROM by_v_" + std::to_string(round)), "6");
   }
 }

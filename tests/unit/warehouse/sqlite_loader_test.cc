@@ -4,7 +4,6 @@
 #include <atomic>
 #include <filesystem>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "unit/warehouse/loader_semantics.h"
@@ -125,29 +124,19 @@ TEST(SqliteLoaderTest, TypeErrorsAreRejectedPerRow) {
 // Each shard's loader opens the same database and creates the table and its views on its
 // first batch; the first loads of several shards at once all succeed.
 TEST(SqliteLoaderTest, ConcurrentFirstLoadsCreatingATableAndViewsAllSucceed) {
+  const std::vector<Column> columns = {*MakeColumn("id", "bigint"), *MakeColumn("v", "text")};
   for (int round = 0; round < 10; ++round) {
     SqliteBackend backend;
     WarehouseConfig config = backend.Config("t");
     config.create_table = true;
     config.views["by_v"] = "SELECT v, count(*) AS n FROM t GROUP BY v";
-    const std::vector<Column> columns = {*MakeColumn("id", "bigint"), *MakeColumn("v", "text")};
-    std::vector<std::unique_ptr<Loader>> loaders;
-    for (int i = 0; i < 4; ++i) {
-      auto loader = OpenLoader(config);
-      ASSERT_TRUE(loader.ok()) << loader.status().ToString();
-      loaders.push_back(std::move(loader).value());
+    std::vector<std::unique_ptr<Loader>> loaders(4);
+    for (const Status& s : FirstLoadsAtOnce(config, loaders, [&](size_t i) {
+           return LoadBatch{"s/" + std::to_string(i) + "/0-0",
+                            *RowSetFromCsv(columns, std::to_string(i) + ",x\n"), ""};
+         })) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
     }
-    std::vector<Status> first(loaders.size());
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < loaders.size(); ++i) {
-      threads.emplace_back([&, i] {
-        LoadBatch batch{"s/" + std::to_string(i) + "/0-0",
-                        *RowSetFromCsv(columns, std::to_string(i) + ",x\n"), ""};
-        first[i] = loaders[i]->Load(batch).status();
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (const Status& s : first) EXPECT_TRUE(s.ok()) << s.ToString();
     EXPECT_EQ(backend.Query("SELECT n FROM by_v"), "4");
   }
 }
