@@ -84,6 +84,14 @@ struct Record {
 inline constexpr size_t kKeyedHeaderBytes = 2;
 inline constexpr size_t kMaxPartitionKeyBytes = 256;
 std::string EncodeKeyed(std::string_view partition_key, std::string_view data);
+// The bytes of a keyed payload before its data.
+inline size_t KeyedHeaderSize(std::string_view partition_key) {
+  return kKeyedHeaderBytes + partition_key.size();
+}
+// Writes the header and key of a keyed payload at `out` (KeyedHeaderSize(partition_key) bytes)
+// and returns where its data goes: a front end decodes the data straight after it.
+// REQUIRES: partition_key.size() <= kMaxPartitionKeyBytes.
+char* WriteKeyedHeader(std::string_view partition_key, char* out);
 struct KeyedView {
   std::string_view partition_key;
   std::string_view data;
