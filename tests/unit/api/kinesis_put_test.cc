@@ -122,9 +122,13 @@ TEST_F(KinesisPutTest, PutRecordsKeepsEveryRecordsBoundariesAcrossMixedShards) {
   CreateStream(4);
   std::vector<Rec> records;
   for (int i = 0; i < 40; ++i) {
-    // Sizes 1..3 exercise every base64 padding; some large, one of a key of 256 bytes.
+    // Sizes 1..3 exercise every base64 padding; some large; keys of 256 bytes and 256 characters.
     std::string data(static_cast<size_t>(i % 3 + 1 + (i % 7 == 0 ? 5000 : 0)), 'a' + i % 26);
     std::string key = i == 5 ? std::string(256, 'K') : "key-" + std::to_string(i);
+    if (i == 6) {  // 256 characters (UTF-16 units, as AWS counts), 768 bytes of UTF-8
+      key.clear();
+      for (int c = 0; c < 256; ++c) key += "\xE2\x82\xAC";  // U+20AC, 3 bytes
+    }
     records.push_back({key, data, ""});
   }
   auto r = Call("PutRecords", PutRecordsBody(records));
