@@ -49,6 +49,7 @@ class CountingFileSystem final : public journal::FileSystem {
       ++owner_->syncs;
       return f_->Sync();
     }
+    void DropCache(uint64_t size) override { f_->DropCache(size); }
     Status Truncate(uint64_t size) override { return f_->Truncate(size); }
     const std::string& path() const override { return f_->path(); }
 

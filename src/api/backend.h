@@ -23,6 +23,7 @@
 
 #include "common/status.h"
 #include "config/stream_config.h"
+#include "journal/record_batch.h"
 
 namespace sluice::api {
 
@@ -63,11 +64,11 @@ class Backend {
   virtual Result<StreamInfo> DescribeStream(const std::string& name) = 0;
   // All stream names, sorted.
   virtual std::vector<std::string> ListStreams() = 0;
-  // Appends `records` (already base64-decoded and validated) to the stream. `done` runs exactly
-  // once, possibly on another thread, with one entry per record in request order, and only after
-  // every ok entry is durable. A whole-call error (unknown stream) comes as a Status.
-  virtual void Put(const std::string& stream, std::vector<std::string> records,
-                   PutCallback done) = 0;
+  // Appends `records` (decoded from base64 straight into the batch while parsing, and validated)
+  // to the stream; the batch moves on to the journal without a copy per record. `done` runs
+  // exactly once, possibly on another thread, with one entry per record in request order, and
+  // only after every ok entry is durable. A whole-call error (unknown stream) comes as a Status.
+  virtual void Put(const std::string& stream, journal::RecordBatch records, PutCallback done) = 0;
   // Replaces a stream's configuration with `updated` (its destination merged by the caller) if
   // the stream's version is still `expected_version`; the version then increments, and the
   // change takes effect at the next batch without losing a record. Aborted when the version has

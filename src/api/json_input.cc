@@ -51,18 +51,14 @@ ApiResult<simdjson::dom::object> ParseBody(std::string_view body) {
   return root.get_object().value_unsafe();
 }
 
-bool DecodeBlob(std::string_view text, std::string& out, std::string& error) {
-  if (auto decoded = base64::Decode(text)) {
-    out = std::move(*decoded);
-    return true;
-  }
-  error = "'";
+std::string BlobError(std::string_view text) {
+  std::string error = "'";
   error += text;
   error += "' can not be converted to a Blob: ";
   if (text.size() % 4 != 0) {
     error += "Base64 encoded length is expected a multiple of 4 bytes but found: " +
              std::to_string(text.size());
-    return false;
+    return error;
   }
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -75,12 +71,12 @@ bool DecodeBlob(std::string_view text, std::string& out, std::string& error) {
       error += "Invalid Base64 character: '";
       error += text.substr(i, n);
       error += '\'';
-      return false;
+      return error;
     }
   }
   // AWS's own spelling.
   error += "Invalid last non-pad Base64 character dectected";
-  return false;
+  return error;
 }
 
 void JsonReader::Fail(std::string message) {
@@ -190,9 +186,10 @@ std::optional<simdjson::dom::object> JsonReader::Struct(simdjson::dom::object ob
   return StructValue(*value);
 }
 
-bool JsonReader::Blob(simdjson::dom::object obj, std::string_view key, std::string& out) {
+std::optional<std::string_view> JsonReader::BlobText(simdjson::dom::object obj,
+                                                     std::string_view key) {
   auto value = Member(obj, key);
-  if (!value) return false;
+  if (!value) return std::nullopt;
   element_type t = value->type();
   if (t != element_type::STRING) {
     if (t == element_type::BOOL) {
@@ -202,14 +199,16 @@ bool JsonReader::Blob(simdjson::dom::object obj, std::string_view key, std::stri
     } else {
       Fail(ContainerMessage(t));
     }
-    return false;
+    return std::nullopt;
   }
-  std::string message;
-  if (!DecodeBlob(value->get_string().value_unsafe(), out, message)) {
-    Fail(std::move(message));
-    return false;
-  }
-  return true;
+  return value->get_string().value_unsafe();
+}
+
+std::optional<size_t> JsonReader::DecodeBlobTo(std::string_view text, char* out) {
+  if (error_) return std::nullopt;
+  auto n = base64::DecodeTo(text, out);
+  if (!n) Fail(BlobError(text));
+  return n;
 }
 
 }  // namespace sluice::api

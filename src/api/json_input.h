@@ -23,9 +23,8 @@ namespace sluice::api {
 // a non-object top level -> SerializationException with the type message.
 ApiResult<simdjson::dom::object> ParseBody(std::string_view body);
 
-// Decodes strict base64 into `out` (replacing its contents). On failure returns false and sets
-// `error` to AWS's Blob message ("'<v>' can not be converted to a Blob: ...").
-bool DecodeBlob(std::string_view text, std::string& out, std::string& error);
+// AWS's message for `text` that is not strict base64 ("'<v>' can not be converted to a Blob: ...").
+std::string BlobError(std::string_view text);
 
 // Reads typed members; the first type error is kept and later calls return nullopt.
 class JsonReader {
@@ -38,8 +37,13 @@ class JsonReader {
   // A list element that must be a structure.
   std::optional<simdjson::dom::object> StructValue(simdjson::dom::element value);
   std::optional<std::string_view> StringValue(simdjson::dom::element value);
-  // Reads a base64 blob member and decodes it into `out`. Returns false when absent or on error.
-  bool Blob(simdjson::dom::object obj, std::string_view key, std::string& out);
+  // A base64 blob member's text, not yet decoded; nullopt when absent or not a string (the
+  // latter records the type error).
+  std::optional<std::string_view> BlobText(simdjson::dom::object obj, std::string_view key);
+  // Decodes blob text straight into `out`, which has room for base64::MaxDecodedSize(
+  // text.size()) bytes (a front end points it into its request's RecordBatch); returns the bytes
+  // written, or nullopt after recording AWS's Blob error.
+  std::optional<size_t> DecodeBlobTo(std::string_view text, char* out);
 
   bool failed() const { return error_.has_value(); }
   const ApiError& error() const { return *error_; }

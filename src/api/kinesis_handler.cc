@@ -322,44 +322,71 @@ void KinesisHandler::Handle(HttpRequest request, Responder respond) {
 
 namespace {
 
+// A parsed Put: the records decoded straight into one RecordBatch in the keyed layout (the
+// partition key's header written in place before each record's data), with their explicit hash
+// keys (none set: empty).
 struct PutInput {
-  std::string stream;
-  std::vector<streams::Record> records;
+  journal::RecordBatch records;
+  std::vector<std::optional<streams::HashKey>> explicit_hash_keys;
+  size_t count = 0;           // records read (with or without errors)
+  size_t bytes = 0;           // data + partition key, all records
+  size_t largest_record = 0;  // data + partition key of the largest record
 };
 
 // Reads one record's members ("record" paths are 1-based "records.<i>.member.<x>", or top-level
-// for PutRecord).
+// for PutRecord, index 0) and decodes its data into the next record of `in`.
 void ReadRecord(JsonReader& reader, ValidationErrors& errors, simdjson::dom::object obj,
-                const std::string& path, streams::Record& out, size_t& bytes,
-                std::optional<ApiError>& hash_error) {
+                size_t index, PutInput& in, std::optional<ApiError>& hash_error) {
+  ++in.count;
   auto key = reader.String(obj, "PartitionKey");
   auto explicit_key = reader.String(obj, "ExplicitHashKey");
-  bool has_data = reader.Blob(obj, "Data", out.data);
+  auto text = reader.BlobText(obj, "Data");
   if (reader.failed()) return;
-  const std::string prefix = path.empty() ? "" : path + ".";
-  if (!has_data) errors.Add(std::nullopt, prefix + "data", "Member must not be null");
-  if (!key) {
-    errors.Add(std::nullopt, prefix + "partitionKey", "Member must not be null");
-  } else {
-    CheckLength(errors, key, prefix + "partitionKey", 1, 256);
-    out.partition_key = std::string(*key);
+  const auto prefix = [index] {
+    return index == 0 ? std::string() : "records." + std::to_string(index) + ".member.";
+  };
+  // The header holds a valid key; an invalid one fails the request below, so its bytes are moot.
+  const std::string_view header_key =
+      key && !key->empty() && key->size() <= streams::kMaxPartitionKeyBytes ? *key : "";
+  const size_t header = streams::KeyedHeaderSize(header_key);
+  char* room = in.records.Room(header + (text ? base64::MaxDecodedSize(text->size()) : size_t{0}));
+  char* data = streams::WriteKeyedHeader(header_key, room);
+  size_t data_size = 0;
+  if (text) {
+    auto n = reader.DecodeBlobTo(*text, data);
+    if (!n) return;
+    data_size = *n;
   }
-  if (out.data.size() > kKinesisMaxRecordBytes) {
+  in.records.Add(header + data_size);
+  if (!text) errors.Add(std::nullopt, prefix() + "data", "Member must not be null");
+  size_t key_size = 0;
+  if (!key) {
+    errors.Add(std::nullopt, prefix() + "partitionKey", "Member must not be null");
+  } else {
+    CheckLength(errors, key, prefix() + "partitionKey", 1, 256);
+    key_size = key->size();
+  }
+  if (data_size > kKinesisMaxRecordBytes) {
     errors.Add(
-        BlobRepr(out.data.size()), prefix + "data",
+        BlobRepr(data_size), prefix() + "data",
         "Member must have length less than or equal to " + std::to_string(kKinesisMaxRecordBytes));
   }
-  CheckHashKey(errors, explicit_key, prefix + "explicitHashKey");
+  CheckHashKey(errors, explicit_key, prefix() + "explicitHashKey");
   if (explicit_key && errors.empty()) {
-    out.explicit_hash_key = streams::HashKey::Parse(*explicit_key);
-    if (!out.explicit_hash_key && !hash_error) {
+    auto parsed = streams::HashKey::Parse(*explicit_key);
+    if (!parsed && !hash_error) {
       hash_error = ApiError::InvalidArgument(
           "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
           "Specified value was " +
           std::string(*explicit_key));
     }
+    if (parsed) {
+      in.explicit_hash_keys.resize(in.records.size());
+      in.explicit_hash_keys.back() = parsed;
+    }
   }
-  bytes += out.data.size() + out.partition_key.size();
+  in.bytes += data_size + key_size;
+  in.largest_record = std::max(in.largest_record, data_size + key_size);
 }
 
 }  // namespace
@@ -372,15 +399,13 @@ void KinesisHandler::PutRecord(Call& call) {
   StreamRef ref =
       ReadStreamRef(reader, errors, parsed.value(), options_.region, options_.account_id);
   PutInput in;
-  size_t bytes = 0;
   std::optional<ApiError> hash_error;
-  auto& record = in.records.emplace_back();
-  if (!reader.failed()) ReadRecord(reader, errors, parsed.value(), "", record, bytes, hash_error);
+  if (!reader.failed()) ReadRecord(reader, errors, parsed.value(), 0, in, hash_error);
   if (reader.failed()) return call.respond(ErrorResponse(reader.error(), call.request_id));
   if (!errors.empty()) return call.respond(ErrorResponse(errors.ToError(), call.request_id));
   if (ref.error) return call.respond(ErrorResponse(*ref.error, call.request_id));
   if (hash_error) return call.respond(ErrorResponse(*hash_error, call.request_id));
-  if (record.data.size() + record.partition_key.size() > kKinesisMaxRecordBytes) {
+  if (in.largest_record > kKinesisMaxRecordBytes) {
     return call.respond(ErrorResponse(
         ApiError::InvalidArgument("Record size including the partition key exceeds 1 MiB."),
         call.request_id));
@@ -390,7 +415,7 @@ void KinesisHandler::PutRecord(Call& call) {
     return call.respond(ErrorResponse(StreamNotFound(name), call.request_id));
   }
   service_.Append(
-      name, std::move(in.records),
+      name, std::move(in.records), std::move(in.explicit_hash_keys),
       [this, name, request_id = call.request_id,
        respond = std::move(call.respond)](Result<streams::AppendResult> r) {
         if (!r.ok())
@@ -428,26 +453,26 @@ void KinesisHandler::PutRecords(Call& call) {
       ReadStreamRef(reader, errors, parsed.value(), options_.region, options_.account_id);
   auto list = reader.List(parsed.value(), "Records");
   PutInput in;
-  size_t bytes = 0;
   std::optional<ApiError> hash_error;
   if (list && !reader.failed()) {
     size_t i = 0;
-    in.records.reserve(list->size());
+    // Keys and decoded data take less room than the body that carries them in base64.
+    in.records.Reserve(list->size(), base64::MaxDecodedSize(call.body.size()) +
+                                         list->size() * streams::kKeyedHeaderBytes);
     for (auto element : *list) {
       ++i;
       auto obj = reader.StructValue(element);
       if (!obj) break;
-      ReadRecord(reader, errors, *obj, "records." + std::to_string(i) + ".member",
-                 in.records.emplace_back(), bytes, hash_error);
+      ReadRecord(reader, errors, *obj, i, in, hash_error);
       if (reader.failed()) break;
     }
   }
   if (reader.failed()) return call.respond(ErrorResponse(reader.error(), call.request_id));
   if (!list) {
     errors.Add(std::nullopt, "records", "Member must not be null");
-  } else if (in.records.empty()) {
+  } else if (in.count == 0) {
     errors.Add("[]", "records", "Member must have length greater than or equal to 1");
-  } else if (in.records.size() > kKinesisMaxRecords) {
+  } else if (in.count > kKinesisMaxRecords) {
     errors.Add(
         std::nullopt, "records",
         "Member must have length less than or equal to " + std::to_string(kKinesisMaxRecords));
@@ -455,7 +480,7 @@ void KinesisHandler::PutRecords(Call& call) {
   if (!errors.empty()) return call.respond(ErrorResponse(errors.ToError(), call.request_id));
   if (ref.error) return call.respond(ErrorResponse(*ref.error, call.request_id));
   if (hash_error) return call.respond(ErrorResponse(*hash_error, call.request_id));
-  if (bytes > kKinesisMaxRequestBytes) {
+  if (in.bytes > kKinesisMaxRequestBytes) {
     return call.respond(ErrorResponse(ApiError::InvalidArgument("Records size exceeds 5 MB limit"),
                                       call.request_id));
   }
@@ -463,8 +488,11 @@ void KinesisHandler::PutRecords(Call& call) {
   if (StatusOf(name) == StreamStatus::kCreating || StatusOf(name) == StreamStatus::kDeleting) {
     return call.respond(ErrorResponse(StreamNotFound(name), call.request_id));
   }
+  if (in.explicit_hash_keys.size() < in.records.size() && !in.explicit_hash_keys.empty()) {
+    in.explicit_hash_keys.resize(in.records.size());
+  }
   service_.Append(
-      name, std::move(in.records),
+      name, std::move(in.records), std::move(in.explicit_hash_keys),
       [this, name, request_id = call.request_id,
        respond = std::move(call.respond)](Result<streams::AppendResult> r) {
         if (!r.ok())
@@ -684,19 +712,35 @@ HttpResponse KinesisHandler::GetRecords(Call& call) {
   }
   std::vector<journal::StoredRecord> records;
   const size_t max = limit ? static_cast<size_t>(*limit) : kKinesisMaxGetRecords;
-  // Reads up to the limits; a record is never split, so a response may pass 10 MiB by one record
-  // (at most 1 MiB).
-  size_t bytes = 0;
-  while (records.size() < max && bytes < kKinesisMaxGetBytes) {
-    size_t before = records.size();
-    auto n = (*shard_reader)->Next(max - records.size(), kKinesisMaxGetBytes - bytes, records);
+  // Reads up to the limits. The 10 MiB counts the records' data alone, as AWS does, while the
+  // reader counts whole payloads (key header, key, data): it is asked for the data left plus
+  // room for every record's key, and records past the cap are dropped again (the next iterator
+  // starts at the first of them). The first record is always returned (it is at most 1 MiB).
+  size_t data_bytes = 0;
+  bool full = false;
+  while (!full && records.size() < max && data_bytes < kKinesisMaxGetBytes) {
+    const size_t before = records.size();
+    const size_t want = max - records.size();
+    const size_t room = kKinesisMaxGetBytes - data_bytes +
+                        want * (streams::kKeyedHeaderBytes + streams::kMaxPartitionKeyBytes);
+    auto n = (*shard_reader)->Next(want, room, records);
     if (!n.ok()) {
       return ErrorResponse(ServiceError(n.status(), name, call.request_id), call.request_id);
     }
     if (*n == 0) break;
-    for (size_t i = before; i < records.size(); ++i) bytes += records[i].data.size();
+    for (size_t i = before; i < records.size(); ++i) {
+      auto keyed = streams::SplitKeyed(records[i].data);
+      const size_t size = keyed ? keyed->data.size() : records[i].data.size();
+      if (i > 0 && data_bytes + size > kKinesisMaxGetBytes) {
+        records.resize(i);
+        full = true;
+        break;
+      }
+      data_bytes += size;
+    }
   }
-  const journal::Offset next = (*shard_reader)->position();
+  const journal::Offset next =
+      records.empty() ? (*shard_reader)->position() : records.back().offset.Next();
   auto end = service_.Read(name, shard->id, {streams::StartingPosition::Type::kLatest, {}, 0});
   const uint64_t end_offset = end.ok() ? (*end)->position().value : next.value;
   json::Writer w;

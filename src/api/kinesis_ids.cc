@@ -37,7 +37,9 @@ Big FromHex(std::string_view hex) {
 }
 
 std::string ToDecimal(Big b) {
-  std::string digits;
+  // 192 bits have at most 58 decimal digits; written from the end, nine per division.
+  char buf[72];
+  size_t pos = sizeof buf;
   auto zero = [&] {
     for (uint32_t l : b) {
       if (l != 0) return false;
@@ -51,12 +53,11 @@ std::string ToDecimal(Big b) {
       b[i] = static_cast<uint32_t>(cur / 1'000'000'000);
       rem = cur % 1'000'000'000;
     }
-    char chunk[16];
-    std::snprintf(chunk, sizeof chunk, "%09u", static_cast<unsigned>(rem));
-    digits.insert(0, chunk);
+    for (int d = 0; d < 9; ++d, rem /= 10) buf[--pos] = static_cast<char>('0' + rem % 10);
   }
-  size_t first = digits.find_first_not_of('0');
-  return first == std::string::npos ? "0" : digits.substr(first);
+  while (pos < sizeof buf && buf[pos] == '0') ++pos;
+  if (pos == sizeof buf) return "0";
+  return std::string(buf + pos, sizeof buf - pos);
 }
 
 // nullopt when the value does not fit 192 bits.

@@ -62,11 +62,17 @@ size_t DecodedSize(std::string_view text) {
 }
 
 std::optional<std::string> Decode(std::string_view text) {
+  std::string out(MaxDecodedSize(text.size()), '\0');
+  auto n = DecodeTo(text, out.data());
+  if (!n) return std::nullopt;
+  out.resize(*n);
+  return out;
+}
+
+std::optional<size_t> DecodeTo(std::string_view text, char* out) {
   if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  if (text.empty()) return out;
-  out.resize(DecodedSize(text));
-  auto* o = reinterpret_cast<uint8_t*>(out.data());
+  if (text.empty()) return size_t{0};
+  auto* o = reinterpret_cast<uint8_t*>(out);
   const auto* in = reinterpret_cast<const uint8_t*>(text.data());
   const size_t quads = text.size() / 4;
   // Every quad but the last has no padding: decode them with one validity check per quad
@@ -82,13 +88,14 @@ std::optional<std::string> Decode(std::string_view text) {
     o[2] = static_cast<uint8_t>(v);
     o += 3;
   }
+  const size_t full = (quads - 1) * 3;
   // The last quad may end with "=" or "==".
   const int32_t a = kReverse[in[0]], b = kReverse[in[1]];
   if ((a | b) < 0) return std::nullopt;
   if (in[2] == '=') {
     if (in[3] != '=' || (b & 15) != 0) return std::nullopt;
     o[0] = static_cast<uint8_t>((a << 2) | (b >> 4));
-    return out;
+    return full + 1;
   }
   const int32_t c = kReverse[in[2]];
   if (c < 0) return std::nullopt;
@@ -96,14 +103,14 @@ std::optional<std::string> Decode(std::string_view text) {
     if ((c & 3) != 0) return std::nullopt;
     o[0] = static_cast<uint8_t>((a << 2) | (b >> 4));
     o[1] = static_cast<uint8_t>(((b & 15) << 4) | (c >> 2));
-    return out;
+    return full + 2;
   }
   const int32_t d = kReverse[in[3]];
   if (d < 0) return std::nullopt;
   o[0] = static_cast<uint8_t>((a << 2) | (b >> 4));
   o[1] = static_cast<uint8_t>(((b & 15) << 4) | (c >> 2));
   o[2] = static_cast<uint8_t>(((c & 3) << 6) | d);
-  return out;
+  return full + 3;
 }
 
 }  // namespace sluice::base64

@@ -40,6 +40,10 @@ class PosixWritableFile final : public WritableFile {
     return Status::Ok();
   }
 
+  void DropCache(uint64_t size) override {
+    (void)::posix_fadvise(fd_, 0, static_cast<off_t>(size), POSIX_FADV_DONTNEED);
+  }
+
   Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       return Status::IoError("ftruncate failed: " + ErrnoText(errno));

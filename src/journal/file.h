@@ -23,6 +23,9 @@ class WritableFile {
   virtual Result<size_t> Write(const char* data, size_t n) = 0;
   // fdatasync: every byte written so far is durable once this returns OK.
   [[nodiscard]] virtual Status Sync() = 0;
+  // Advises that bytes [0, size) (written and synced) will not be read again soon, so that the
+  // page cache may drop them; the data stays on disk. A hint: it cannot fail. Default: nothing.
+  virtual void DropCache(uint64_t /*size*/) {}
   // Cuts the file to `size` bytes; later writes continue at `size`.
   [[nodiscard]] virtual Status Truncate(uint64_t size) = 0;
   // The path, for error messages.

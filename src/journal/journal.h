@@ -9,9 +9,12 @@
 // after the accepted records are written AND fdatasync'ed (durable), or after the write failed.
 // Concurrent Append calls on one partition share one write+fdatasync (group commit). Records are
 // accepted in order; when the journal-wide quota of undelivered bytes is reached, the tail of a
-// batch is refused (accepted < records.size()) and nothing accepted is ever dropped. Exceptions:
-// when the journal is closed, or a record exceeds the frame limit (format::kMaxPayload), the
-// callback runs with an error on the calling thread before Append returns.
+// batch is refused (accepted < the records appended) and nothing accepted is ever dropped.
+// Exceptions: when the journal is closed, or a record exceeds the frame limit
+// (format::kMaxPayload), the callback runs with an error on the calling thread before Append
+// returns. The records come in a RecordBatch (journal/record_batch.h): the commit thread frames
+// them from the batch's buffer into its group write, so the caller's decoded bytes are copied
+// once and no record is a std::string of its own.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "journal/record_batch.h"
 
 namespace sluice::journal {
 
@@ -83,6 +87,12 @@ struct Options {
   // Recovery: treat damage in the last segment that is followed by valid frames as a torn tail
   // (truncate there) instead of failing Open. For after a power loss; off by default.
   bool repair_tail = false;
+  // Once written and fdatasync'ed, the bytes of the active segment more than this far behind its
+  // end are dropped from the page cache (posix_fadvise DONTNEED; they stay on disk). Readers near
+  // the tail still read from memory, and the writer's next pages are recycled ones instead of
+  // fresh ones, which on a VM costs less than half the CPU per byte written (docs/performance.md).
+  // 0 = leave the page cache alone.
+  uint64_t page_cache_window_bytes = 64ull << 20;
 };
 
 // How long and how much delivered data a partition keeps (PartitionLog::ApplyRetention).
@@ -107,9 +117,18 @@ class Reader {
 class PartitionLog {
  public:
   virtual ~PartitionLog() = default;
-  // See the file comment. `arrival_ms` is stamped by the caller (one time for one request).
-  virtual void Append(std::vector<std::string> records, int64_t arrival_ms,
+  // See the file comment. Appends, in batch order, the records of `batch` tagged `shard` (the
+  // others belong to other partitions' appends of the same request, which share the batch:
+  // hence shared ownership, released once every one of them has written it). `arrival_ms` is
+  // stamped by the caller (one time for one request). AppendResult::accepted counts the records
+  // tagged `shard`.
+  virtual void Append(std::shared_ptr<const RecordBatch> batch, uint32_t shard, int64_t arrival_ms,
                       AppendCallback done) = 0;
+  // The same for copies of `records` (tests and tools; the API front ends build a RecordBatch).
+  void Append(const std::vector<std::string>& records, int64_t arrival_ms, AppendCallback done) {
+    Append(std::make_shared<const RecordBatch>(RecordBatch::Of(records)), 0, arrival_ms,
+           std::move(done));
+  }
   // One past the last durable record.
   virtual Offset End() const = 0;
   // The first retained record (records before it were deleted by retention).

@@ -12,14 +12,14 @@
 
 namespace sluice::journal {
 
-size_t UndeliveredBytes::ReservePrefix(const std::vector<std::string>& records,
-                                       uint64_t* reserved) {
+size_t UndeliveredBytes::ReservePrefix(const RecordBatch& batch,
+                                       const std::vector<uint32_t>& members, uint64_t* reserved) {
   uint64_t current = bytes_.load();
   for (;;) {
     uint64_t sum = 0;
     size_t n = 0;
-    for (; n < records.size(); ++n) {
-      uint64_t cost = FrameBytes(records[n]);
+    for (; n < members.size(); ++n) {
+      uint64_t cost = FrameBytes(batch[members[n]]);
       if (current + sum + cost > quota_) break;
       sum += cost;
     }
@@ -404,19 +404,23 @@ Result<PartitionLogImpl::ReadTarget> PartitionLogImpl::LocateLocked(uint64_t off
   return target;
 }
 
-void PartitionLogImpl::Append(std::vector<std::string> records, int64_t arrival_ms,
-                              AppendCallback done) {
-  for (const auto& r : records) {
-    if (r.size() > format::kMaxPayload) {
-      done(Status::InvalidArgument("record of " + std::to_string(r.size()) +
+void PartitionLogImpl::Append(std::shared_ptr<const RecordBatch> batch, uint32_t shard,
+                              int64_t arrival_ms, AppendCallback done) {
+  AppendRequest req;
+  req.members.reserve(batch->size());
+  for (size_t i = 0; i < batch->size(); ++i) {
+    if (batch->shard(i) != shard) continue;
+    const size_t size = (*batch)[i].size();
+    if (size > format::kMaxPayload) {
+      done(Status::InvalidArgument("record of " + std::to_string(size) +
                                    " bytes exceeds the journal limit of " +
                                    std::to_string(format::kMaxPayload)));
       return;
     }
+    req.members.push_back(static_cast<uint32_t>(i));
   }
-  AppendRequest req;
-  req.accepted = undelivered_->ReservePrefix(records, &req.reserved_bytes);
-  req.records = std::move(records);
+  req.accepted = undelivered_->ReservePrefix(*batch, req.members, &req.reserved_bytes);
+  req.batch = std::move(batch);
   req.arrival_ms = arrival_ms;
   req.done = std::move(done);
   MutexLock lock(queue_mu_);
@@ -670,12 +674,24 @@ Status PartitionLogImpl::Roll() {
   SLUICE_ASSIGN_OR_RETURN(auto file, CreateSegmentFile(base));
   active_file_ = std::move(file);
   last_indexed_pos_ = 0;
+  cache_dropped_to_ = 0;
   MutexLock lock(mu_);
   const Segment& prev = segments_.back();
   uint64_t logical = prev.logical_start + prev.bytes - format::kSegmentHeaderSize;
   segments_.push_back(Segment{
       base, fs::Join(dir_, SegmentFileName(base)), format::kSegmentHeaderSize, logical, 0, {}});
   return Status::Ok();
+}
+
+void PartitionLogImpl::TrimPageCache(uint64_t durable_bytes) {
+  // Dropping in steps of at least this much keeps it to one call per few groups.
+  constexpr uint64_t kStep = 4u << 20;
+  const uint64_t window = options_.page_cache_window_bytes;
+  if (window == 0 || durable_bytes < window + kStep) return;
+  const uint64_t to = durable_bytes - window;
+  if (to < cache_dropped_to_ + kStep) return;
+  active_file_->DropCache(to);
+  cache_dropped_to_ = to;
 }
 
 Status PartitionLogImpl::WriteBuffer() {
@@ -729,7 +745,7 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
         new_index.push_back({offset, pos});
         last_indexed_pos_ = pos;
       }
-      AppendFrame(buf_, offset, req.arrival_ms, req.records[i]);
+      AppendFrame(buf_, offset, req.arrival_ms, (*req.batch)[req.members[i]]);
       ++offset;
     }
   }
@@ -763,7 +779,11 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
     end_ = offset;
   }
   data_cv_.NotifyAll();
-  for (auto& req : group) req.done(AppendResult{Offset{req.first}, req.accepted});
+  for (auto& req : group) {
+    req.done(AppendResult{Offset{req.first}, req.accepted});
+    req.batch.reset();  // the request's buffer goes now, not when the group is cleared
+  }
+  if (!buf_.empty() && options_.sync) TrimPageCache(start_bytes + buf_.size());
   {
     MutexLock lock(listener_mu_);
     for (const auto& [key, listener] : listeners_) listener();

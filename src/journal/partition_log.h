@@ -26,9 +26,10 @@ namespace sluice::journal {
 class UndeliveredBytes {
  public:
   explicit UndeliveredBytes(uint64_t quota) : quota_(quota) {}
-  // Counts the longest prefix of `records` whose frames fit under the quota; returns its length
-  // and sets `reserved` to the bytes counted.
-  size_t ReservePrefix(const std::vector<std::string>& records, uint64_t* reserved);
+  // Counts the longest prefix of `members` (indexes into `batch`) whose frames fit under the
+  // quota; returns its length and sets `reserved` to the bytes counted.
+  size_t ReservePrefix(const RecordBatch& batch, const std::vector<uint32_t>& members,
+                       uint64_t* reserved);
   void Add(uint64_t n) { bytes_.fetch_add(n); }
   void Sub(uint64_t n) { bytes_.fetch_sub(n); }
   uint64_t Get() const { return bytes_.load(); }
@@ -40,7 +41,7 @@ class UndeliveredBytes {
 };
 
 // The bytes a record occupies on disk, which is what the quota counts.
-inline uint64_t FrameBytes(const std::string& record) {
+inline uint64_t FrameBytes(std::string_view record) {
   return format::kFrameHeaderSize + record.size();
 }
 
@@ -67,7 +68,9 @@ class PartitionLogImpl final : public PartitionLog {
                                                         DiskReserve* reserve);
   ~PartitionLogImpl() override;
 
-  void Append(std::vector<std::string> records, int64_t arrival_ms, AppendCallback done) override;
+  using PartitionLog::Append;
+  void Append(std::shared_ptr<const RecordBatch> batch, uint32_t shard, int64_t arrival_ms,
+              AppendCallback done) override;
   Offset End() const override;
   Offset Begin() const override;
   bool WaitForData(Offset after, int64_t timeout_ms) override;
@@ -120,7 +123,8 @@ class PartitionLogImpl final : public PartitionLog {
     std::vector<IndexEntry> index;
   };
   struct AppendRequest {
-    std::vector<std::string> records;
+    std::shared_ptr<const RecordBatch> batch;
+    std::vector<uint32_t> members;  // the batch's records tagged this partition, in order
     size_t accepted = 0;
     uint64_t reserved_bytes = 0;
     int64_t arrival_ms = 0;
@@ -160,6 +164,9 @@ class PartitionLogImpl final : public PartitionLog {
   void CommitGroup(std::vector<AppendRequest>& group);
   void FailGroup(std::vector<AppendRequest>& group, const Status& status);
   Status WriteBuffer();
+  // Drops the durable bytes more than options_.page_cache_window_bytes behind `durable_bytes` of
+  // the active segment from the page cache (Options::page_cache_window_bytes).
+  void TrimPageCache(uint64_t durable_bytes);
   Status Roll();
 
   const std::string stream_;
@@ -191,6 +198,7 @@ class PartitionLogImpl final : public PartitionLog {
   std::unique_ptr<WritableFile> active_file_;
   std::string buf_;
   uint64_t last_indexed_pos_ = 0;
+  uint64_t cache_dropped_to_ = 0;  // active segment bytes before this were dropped from the cache
   Status failed_;
   RecoveryStats recovery_stats_;  // written by Recover only
 

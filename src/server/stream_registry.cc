@@ -431,7 +431,7 @@ std::vector<std::string> StreamRegistry::ListStreams() {
   return names;
 }
 
-void StreamRegistry::Put(const std::string& stream, std::vector<std::string> records,
+void StreamRegistry::Put(const std::string& stream, journal::RecordBatch records,
                          api::PutCallback done) {
   {
     MutexLock lock(mu_);

@@ -64,8 +64,7 @@ class StreamRegistry : public api::Backend {
   Status UpdateDestination(const config::StreamConfig& updated, uint64_t expected_version) override;
   Status UpdateTags(const std::string& name, const std::map<std::string, std::string>& add,
                     const std::vector<std::string>& remove) override;
-  void Put(const std::string& stream, std::vector<std::string> records,
-           api::PutCallback done) override;
+  void Put(const std::string& stream, journal::RecordBatch records, api::PutCallback done) override;
   std::string Region() const override { return server_.region; }
   std::string AccountId() const override { return server_.account_id; }
 

@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <unordered_map>
+#include <cstring>
 
 #include "common/file_util.h"
 #include "common/json_writer.h"
@@ -225,14 +225,18 @@ Result<std::unique_ptr<journal::Reader>> Consumer::NewReader() {
   return std::unique_ptr<journal::Reader>(new DataOnlyReader(std::move(reader)));
 }
 
-std::string EncodeKeyed(std::string_view partition_key, std::string_view data) {
-  std::string out;
-  out.reserve(kKeyedHeaderBytes + partition_key.size() + data.size());
+char* WriteKeyedHeader(std::string_view partition_key, char* out) {
   const size_t n = partition_key.size();
-  out.push_back(static_cast<char>(n & 0xff));
-  out.push_back(static_cast<char>((n >> 8) & 0xff));
-  out.append(partition_key);
-  out.append(data);
+  out[0] = static_cast<char>(n & 0xff);
+  out[1] = static_cast<char>((n >> 8) & 0xff);
+  if (n > 0) std::memcpy(out + kKeyedHeaderBytes, partition_key.data(), n);
+  return out + kKeyedHeaderBytes + n;
+}
+
+std::string EncodeKeyed(std::string_view partition_key, std::string_view data) {
+  std::string out(KeyedHeaderSize(partition_key) + data.size(), '\0');
+  char* p = WriteKeyedHeader(partition_key, out.data());
+  if (!data.empty()) std::memcpy(p, data.data(), data.size());
   return out;
 }
 
@@ -554,7 +558,7 @@ void Service::TakeWriteTokens(ShardState& shard, const std::vector<size_t>& size
   }
 }
 
-void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> records,
+void Service::AppendUnkeyed(const std::string& name, journal::RecordBatch batch,
                             AppendCallback done) {
   std::shared_ptr<Entry> e = FindForAppend(name, done);
   if (!e) return;
@@ -564,14 +568,14 @@ void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> re
   if (!Writable(*e, done)) return;
   ShardState* state = e->open[e->next_shard.fetch_add(1) % e->open.size()];
   const uint32_t shard = state->id;
-  const size_t n = records.size();
-  uint64_t bytes = 0;
-  for (const auto& r : records) bytes += r.size();
-  state->written_bytes += bytes;
+  const size_t n = batch.size();
+  for (size_t i = 0; i < n; ++i) batch.set_shard(i, shard);
+  state->written_bytes += batch.bytes();
   state->written_records += n;
   HandedOver(*state);
   state->log->Append(
-      std::move(records), options_.clock->NowMs(),
+      std::make_shared<const journal::RecordBatch>(std::move(batch)), shard,
+      options_.clock->NowMs(),
       [e, state, shard, n, done = std::move(done)](const Result<journal::AppendResult>& r) {
         Answered(*state);
         LogAppendFailure(*e, shard, r);
@@ -583,7 +587,24 @@ void Service::AppendUnkeyed(const std::string& name, std::vector<std::string> re
       });
 }
 
-void Service::Append(const std::string& name, std::vector<Record> records, AppendCallback done) {
+void Service::Append(const std::string& name, const std::vector<Record>& records,
+                     AppendCallback done) {
+  journal::RecordBatch batch;
+  std::vector<std::optional<HashKey>> explicit_keys;
+  for (const auto& r : records) {
+    batch.Append(EncodeKeyed(r.partition_key, r.data));
+    explicit_keys.push_back(r.explicit_hash_key);
+  }
+  Append(name, std::move(batch), std::move(explicit_keys), std::move(done));
+}
+
+void Service::Append(const std::string& name, journal::RecordBatch batch,
+                     std::vector<std::optional<HashKey>> explicit_hash_keys, AppendCallback done) {
+  const size_t n = batch.size();
+  if (!explicit_hash_keys.empty() && explicit_hash_keys.size() != n) {
+    done(Status::InvalidArgument("explicit hash keys do not match the records"));
+    return;
+  }
   std::shared_ptr<Entry> e = FindForAppend(name, done);
   if (!e) return;
   // Held while the records are routed and go to the journal: Delete waits for it before dropping
@@ -597,21 +618,28 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
     std::vector<size_t> sizes;    // data + partition key bytes
   };
   std::vector<Group> groups;
-  std::unordered_map<ShardState*, size_t> group_of;
-  const size_t n = records.size();
   for (size_t i = 0; i < n; ++i) {
-    HashKey key = records[i].explicit_hash_key
-                      ? *records[i].explicit_hash_key
-                      : HashKey::FromPartitionKey(records[i].partition_key);
+    const std::string_view payload = batch[i];
+    auto keyed = SplitKeyed(payload);
+    if (!keyed) {
+      done(Status::InvalidArgument("record " + std::to_string(i) + " is not a keyed payload"));
+      return;
+    }
+    HashKey key = !explicit_hash_keys.empty() && explicit_hash_keys[i]
+                      ? *explicit_hash_keys[i]
+                      : HashKey::FromPartitionKey(keyed->partition_key);
     // The last open shard starting at or below the key owns it (they cover the key space).
     auto it = std::upper_bound(
         e->open.begin(), e->open.end(), key,
         [](const HashKey& k, const ShardState* s) { return k < s->hash_keys.start; });
     ShardState* shard = it == e->open.begin() ? e->open.front() : *std::prev(it);
-    auto [g, inserted] = group_of.emplace(shard, groups.size());
-    if (inserted) groups.push_back(Group{shard, {}, {}});
-    groups[g->second].members.push_back(i);
-    groups[g->second].sizes.push_back(records[i].data.size() + records[i].partition_key.size());
+    // Few shards per request: a linear search beats a map.
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [shard](const Group& x) { return x.shard == shard; });
+    if (g == groups.end()) g = groups.insert(groups.end(), Group{shard, {}, {}});
+    g->members.push_back(i);
+    g->sizes.push_back(payload.size() - kKeyedHeaderBytes);
+    batch.set_shard(i, shard->id);
   }
   struct Pending {
     Mutex mu;
@@ -621,28 +649,27 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
   };
   auto pending = std::make_shared<Pending>();
   const bool enforce = e->enforce_limits.load();
-  std::vector<std::vector<std::string>> data(groups.size());
   size_t to_journal = 0;
   {
     MutexLock lock(pending->mu);
     pending->result.stream_created_ms = e->created_ms;
     pending->result.records.resize(n);
-    for (size_t gi = 0; gi < groups.size(); ++gi) {
-      Group& g = groups[gi];
+    for (Group& g : groups) {
       std::vector<bool> refused(g.members.size(), false);
       if (enforce) TakeWriteTokens(*g.shard, g.sizes, refused);
       std::vector<size_t> kept;
+      kept.reserve(g.members.size());
       uint64_t bytes = 0;
       for (size_t j = 0; j < g.members.size(); ++j) {
         const size_t i = g.members[j];
         if (refused[j]) {
           pending->result.records[i].status = Status::ResourceExhausted(kRateExceeded);
           pending->result.records[i].position.shard = g.shard->id;
+          batch.set_shard(i, journal::RecordBatch::kNoShard);  // never reaches the journal
           continue;
         }
         kept.push_back(i);
         bytes += g.sizes[j];
-        data[gi].push_back(EncodeKeyed(records[i].partition_key, records[i].data));
       }
       g.members = std::move(kept);
       g.shard->written_bytes += bytes;
@@ -660,13 +687,14 @@ void Service::Append(const std::string& name, std::vector<Record> records, Appen
   }
   pending->done = std::move(done);
   const int64_t now = options_.clock->NowMs();
-  for (size_t gi = 0; gi < groups.size(); ++gi) {
-    Group& g = groups[gi];
+  // Shared by the shards' appends, each of which may finish on its own commit thread.
+  auto shared = std::make_shared<const journal::RecordBatch>(std::move(batch));
+  for (Group& g : groups) {
     if (g.members.empty()) continue;
     ShardState* state = g.shard;
     const uint32_t shard = state->id;
     HandedOver(*state);
-    state->log->Append(std::move(data[gi]), now,
+    state->log->Append(shared, shard, now,
                        [e, state, shard, pending,
                         members = std::move(g.members)](const Result<journal::AppendResult>& r) {
                          Answered(*state);

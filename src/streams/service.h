@@ -29,6 +29,7 @@
 #include "common/mutex.h"
 #include "common/status.h"
 #include "journal/journal.h"
+#include "journal/record_batch.h"
 #include "streams/stream.h"
 
 namespace sluice::streams {
@@ -174,13 +175,25 @@ class Service {
   // kind, shards or creation time (InvalidArgument): resharding has its own calls.
   Status Update(const std::string& name, const std::function<Status(StreamSpec&)>& change);
 
-  // Appends `records`; `done` runs exactly once, with one outcome per record in order, after
-  // every ok record is durable. A whole-call error (unknown stream) comes as a Status.
-  void Append(const std::string& name, std::vector<Record> records, AppendCallback done);
-  // The same for records without partition keys (the Firehose path, without copies): the call's
-  // records go to one open shard, the next one for the next call.
-  void AppendUnkeyed(const std::string& name, std::vector<std::string> records,
-                     AppendCallback done);
+  // Appends the records of `batch`, whose payloads are keyed (WriteKeyedHeader's layout: the
+  // front end wrote them so while decoding), each to the open shard owning MD5 of its partition
+  // key, or `explicit_hash_keys[i]` when that is set (the vector is empty or has one slot per
+  // record). The service tags each record with its shard and hands the batch to the shards'
+  // journal appends, one per shard, without copying it. `done` runs exactly once, with one
+  // outcome per record in order, after every ok record is durable. A whole-call error (unknown
+  // stream; InvalidArgument for a payload that is not keyed) comes as a Status.
+  void Append(const std::string& name, journal::RecordBatch batch,
+              std::vector<std::optional<HashKey>> explicit_hash_keys, AppendCallback done);
+  // The same for copies of `records` (tests and tools).
+  void Append(const std::string& name, const std::vector<Record>& records, AppendCallback done);
+  // The same for records without partition keys (the Firehose path): the batch's records, the
+  // data alone, go to one open shard, the next one for the next call.
+  void AppendUnkeyed(const std::string& name, journal::RecordBatch batch, AppendCallback done);
+  // The same for copies of `records` (tests and tools).
+  void AppendUnkeyed(const std::string& name, const std::vector<std::string>& records,
+                     AppendCallback done) {
+    AppendUnkeyed(name, journal::RecordBatch::Of(records), std::move(done));
+  }
 
   // A reader of one shard from `from`. NotFound (stream or shard); InvalidArgument for an offset
   // past the end.

@@ -84,11 +84,20 @@ struct Record {
 };
 
 // The journal payload of a record appended with a partition key (Service::Append): the key's
-// length as 2 bytes little-endian, the key (1-256 bytes), then the data. docs/journal_format.md
-// ("Payloads of keyed streams") documents it; readers of keyed streams split it back.
+// length as 2 bytes little-endian, the key (1-1,024 bytes: Kinesis allows 256 characters, counted
+// as UTF-16 units, so up to 768 bytes of UTF-8), then the data. docs/journal_format.md ("Payloads
+// of keyed streams") documents it; readers of keyed streams split it back.
 inline constexpr size_t kKeyedHeaderBytes = 2;
-inline constexpr size_t kMaxPartitionKeyBytes = 256;
+inline constexpr size_t kMaxPartitionKeyBytes = 1024;
 std::string EncodeKeyed(std::string_view partition_key, std::string_view data);
+// The bytes of a keyed payload before its data.
+inline size_t KeyedHeaderSize(std::string_view partition_key) {
+  return kKeyedHeaderBytes + partition_key.size();
+}
+// Writes the header and key of a keyed payload at `out` (KeyedHeaderSize(partition_key) bytes)
+// and returns where its data goes: a front end decodes the data straight after it.
+// REQUIRES: partition_key.size() <= kMaxPartitionKeyBytes.
+char* WriteKeyedHeader(std::string_view partition_key, char* out);
 struct KeyedView {
   std::string_view partition_key;
   std::string_view data;

@@ -64,8 +64,9 @@ class ApiFakeBackend : public api::Backend {
     it->second.config.tags = std::move(tags);
     return Status::Ok();
   }
-  void Put(const std::string& stream, std::vector<std::string> records,
-           api::PutCallback done) override {
+  void Put(const std::string& stream, journal::RecordBatch batch, api::PutCallback done) override {
+    std::vector<std::string> records;
+    for (size_t i = 0; i < batch.size(); ++i) records.emplace_back(batch[i]);
     std::unique_lock<std::mutex> lock(mu_);
     if (!streams_.count(stream)) {
       lock.unlock();

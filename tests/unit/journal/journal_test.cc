@@ -558,6 +558,43 @@ TEST_F(JournalTest, QuotaAcceptsThePrefixThatFitsAndRefusesTheRest) {
   EXPECT_EQ(journal_->UndeliveredBytes(), 0u);
 }
 
+// A request's RecordBatch is shared by the appends of its shards: each partition takes only the
+// records tagged with it, in batch order, with every record's bytes and boundaries intact.
+TEST_F(JournalTest, SharedBatchAppendsEachPartitionItsOwnRecords) {
+  auto other = journal_->Partition("orders", 1);
+  ASSERT_TRUE(other.ok());
+  RecordBatch batch;
+  const std::vector<std::string> data = {"a", "", "bb", Record(5000, 'c'), "ddd", "e"};
+  for (size_t i = 0; i < data.size(); ++i) {
+    char* room = batch.Room(data[i].size() + 8);  // more room than used
+    std::memcpy(room, data[i].data(), data[i].size());
+    batch.Add(data[i].size(), i % 2 == 0 ? 0 : 1);
+  }
+  batch.set_shard(4, RecordBatch::kNoShard);  // refused before the journal
+  auto shared = std::make_shared<const RecordBatch>(std::move(batch));
+  std::promise<Result<AppendResult>> p0, p1;
+  log_->Append(shared, 0, clock_.NowMs(), [&](Result<AppendResult> r) { p0.set_value(r); });
+  (*other)->Append(shared, 1, clock_.NowMs(), [&](Result<AppendResult> r) { p1.set_value(r); });
+  auto r0 = p0.get_future().get();
+  auto r1 = p1.get_future().get();
+  ASSERT_TRUE(r0.ok() && r1.ok());
+  EXPECT_EQ(r0->accepted, 2u);  // records 0 and 2 (4 was refused)
+  EXPECT_EQ(r1->accepted, 3u);  // records 1, 3 and 5
+  auto records = ReadAll();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].data, "a");
+  EXPECT_EQ(records[1].data, "bb");
+  auto reader = (*other)->NewReader();
+  ASSERT_TRUE(reader.ok());
+  std::vector<StoredRecord> rest;
+  ASSERT_EQ((*reader)->Next(10, 1 << 20, rest).value(), 3u);
+  EXPECT_EQ(rest[0].data, "");
+  EXPECT_EQ(rest[1].data, Record(5000, 'c'));
+  EXPECT_EQ(rest[2].data, "e");
+  Reopen();  // and they survive recovery
+  EXPECT_EQ(ReadAll().size(), 2u);
+}
+
 TEST_F(JournalTest, QuotaCountsEveryPartition) {
   constexpr uint64_t kFrame = format::kFrameHeaderSize + 100;
   options_.quota_bytes = 3 * kFrame;

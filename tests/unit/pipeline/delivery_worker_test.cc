@@ -50,9 +50,10 @@ class FlakyStore : public objectstore::ObjectStore {
 class FailingCommitLog : public journal::PartitionLog {
  public:
   explicit FailingCommitLog(journal::PartitionLog* inner) : inner_(inner) {}
-  void Append(std::vector<std::string> records, int64_t arrival_ms,
+  using journal::PartitionLog::Append;
+  void Append(std::shared_ptr<const journal::RecordBatch> batch, uint32_t shard, int64_t arrival_ms,
               journal::AppendCallback done) override {
-    inner_->Append(std::move(records), arrival_ms, std::move(done));
+    inner_->Append(std::move(batch), shard, arrival_ms, std::move(done));
   }
   journal::Offset End() const override { return inner_->End(); }
   journal::Offset Begin() const override { return inner_->Begin(); }

@@ -50,7 +50,8 @@ class StreamRegistryTest : public ::testing::Test {
   }
   Result<api::PutResult> Put(const std::string& name, std::vector<std::string> records) {
     std::promise<Result<api::PutResult>> p;
-    registry_->Put(name, std::move(records), [&p](Result<api::PutResult> r) { p.set_value(r); });
+    registry_->Put(name, journal::RecordBatch::Of(records),
+                   [&p](Result<api::PutResult> r) { p.set_value(r); });
     return p.get_future().get();
   }
   std::vector<std::string> Delivered(const std::string& bucket) {
