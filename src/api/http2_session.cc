@@ -453,13 +453,12 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
   }
 
   // When a request still arriving is cut off: its headers within header_timeout, its body at
-  // body_min_bytes_per_s on average after that grace (a stream window's worth ahead).
+  // body_min_bytes_per_s on average after that grace (64 KiB ahead, as HTTP/1.1).
   Clock::time_point Deadline(const StreamState& s) const {
     auto deadline = s.created + options_.header_timeout;
     if (!s.headers_done || options_.body_min_bytes_per_s == 0) return deadline;
-    const uint64_t allowed_ms =
-        (static_cast<uint64_t>(s.received) + options_.http2_stream_window_bytes) * 1000 /
-        options_.body_min_bytes_per_s;
+    const uint64_t allowed_ms = (static_cast<uint64_t>(s.received) + kReadBufferBytes) * 1000 /
+                                options_.body_min_bytes_per_s;
     return deadline + std::chrono::milliseconds(allowed_ms);
   }
 
