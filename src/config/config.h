@@ -64,9 +64,6 @@ struct ServerConfig {
   std::string log_format = "text";  // text | json (one JSON object per line)
   TlsConfig tls;                    // unset cert_file: plain HTTP
   LimitsConfig limits;
-  // CA bundle (PEM) for outgoing TLS (S3 endpoints, Lambda endpoints) when a destination sets none;
-  // empty: the system's trust store.
-  std::string ca_bundle;
 };
 
 struct Config {
