@@ -6,6 +6,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -17,6 +18,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -722,6 +725,11 @@ Result<std::shared_ptr<net::ssl::context>> HttpServer::Impl::MakeTlsContext() co
       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
   if (SSL_CTX_set_cipher_list(native, kCiphers) != 1) {
     return Status::Internal("tls: cipher list refused by OpenSSL");
+  }
+  for (const std::string* file : {&t.cert_file, &t.key_file, &t.client_ca_file}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+      return Status::InvalidArgument("tls: cannot read " + *file + ": " + std::strerror(errno));
+    }
   }
   error_code ec;
   ctx->use_certificate_chain_file(t.cert_file, ec);
