@@ -38,6 +38,15 @@ struct ApiError {
     return {"ServiceUnavailableException", std::move(m), 503};
   }
   static ApiError InternalFailure(std::string m) { return {"InternalFailure", std::move(m), 500}; }
+  // The transports' answer to a request body over its limit (413), sent before the body is read.
+  static ApiError BodyTooLarge(size_t limit) {
+    return {"RequestEntityTooLargeException",
+            "Request body exceeds the limit of " + std::to_string(limit) + " bytes", 413};
+  }
+  // Headers over their size or count limit (431).
+  static ApiError HeadersTooLarge(std::string m) {
+    return {"RequestHeaderFieldsTooLargeException", std::move(m), 431};
+  }
 };
 
 // A value or an ApiError.

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,7 +35,7 @@ constexpr size_t kReadBufferBytes = 64 * 1024;
 // One socket write gathers frames up to this size.
 constexpr size_t kMaxWriteBytes = 256 * 1024;
 // The connection-level receive window (the stream-level one is an option).
-constexpr int32_t kConnectionWindowBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxWindowBytes = (1u << 31) - 1;  // RFC 9113 §6.9.1
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -69,6 +70,13 @@ struct Part {
 // The state of one HTTP/2 stream (request and response) on the connection's strand.
 struct StreamState {
   HttpRequest request;
+  Clock::time_point created{};  // HEADERS began: the header and body deadlines count from here
+  size_t body_limit = 0;        // this request's limit (per API), set once the headers are in
+  size_t header_bytes = 0;      // as counted for SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2)
+  size_t header_count = 0;
+  size_t received = 0;  // body bytes received (kept or discarded)
+  bool headers_done = false;
+  bool timed_out = false;   // reset for a stalled request (slowloris)
   bool head = false;        // the request is a HEAD
   bool too_large = false;   // the body passed body_limit: answered 413, the rest is discarded
   bool dispatched = false;  // handed to the handler
@@ -101,8 +109,8 @@ class Http2ResponseStream : public ResponseStream {
 
 class Http2Session : public Connection, public std::enable_shared_from_this<Http2Session> {
  public:
-  Http2Session(tcp::socket socket, std::string_view received, ConnectionContext context)
-      : socket_(std::move(socket)),
+  Http2Session(AnyStream stream, std::string_view received, ConnectionContext context)
+      : socket_(std::move(stream)),
         context_(std::move(context)),
         options_(*context_.options),
         received_(received),
@@ -187,7 +195,7 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
   void DoStart() {
     // Small frames (WINDOW_UPDATE, SETTINGS ACK, short DATA) must not wait for Nagle.
     error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.tcp().socket().set_option(tcp::no_delay(true), ec);
     if (!Init()) return Finish();
     if (context_.stopping()) BeginShutdown();
     last_activity_ = Clock::now();
@@ -206,18 +214,42 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
     nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &OnFrameSend);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
-    const int rv = nghttp2_session_server_new(&session_, callbacks, this);
+    nghttp2_option* option = nullptr;
+    if (nghttp2_option_new(&option) != 0) {
+      nghttp2_session_callbacks_del(callbacks);
+      return false;
+    }
+    // Manual connection-level flow control: bytes of bodies not yet handed to the handler stay
+    // unacknowledged, so a connection never buffers more than its window (see Consume).
+    nghttp2_option_set_no_auto_window_update(option, 1);
+    // nghttp2 enforces the concurrent-stream limit we announce (RST_STREAM REFUSED_STREAM past it).
+    const int rv = nghttp2_session_server_new2(&session_, callbacks, this, option);
+    nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) return false;
     const nghttp2_settings_entry settings[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options_.http2_max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, options_.http2_stream_window_bytes},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(options_.header_limit_bytes)},
     };
     if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings)) != 0) {
       return false;
     }
     return nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                                 kConnectionWindowBytes) == 0;
+                                                 ConnectionWindow()) == 0;
+  }
+
+  // The connection-level window: the bound on buffered request bodies, and at least one body.
+  int32_t ConnectionWindow() const {
+    const size_t w = std::max(options_.http2_max_buffered_bytes, options_.body_limit);
+    return static_cast<int32_t>(std::min<size_t>(w, kMaxWindowBytes));
+  }
+
+  // Body bytes leave the connection's buffer (handed to the handler or discarded): the client may
+  // send that many more.
+  void Consume(size_t n) {
+    if (n == 0 || session_ == nullptr) return;
+    nghttp2_session_consume_connection(session_, n);
   }
 
   void DoRead() {
@@ -251,11 +283,9 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     std::vector<int32_t> too_large = std::move(too_large_);
     too_large_.clear();
     for (int32_t id : too_large) {
-      ApiError e{
-          "RequestEntityTooLargeException",
-          "Request body exceeds the limit of " + std::to_string(options_.body_limit) + " bytes",
-          413};
-      Respond(id, ErrorResponse(e, NewRequestId()));
+      const StreamState* s = Find(id);
+      const size_t limit = s != nullptr ? s->body_limit : options_.body_limit;
+      Respond(id, ErrorResponse(ApiError::BodyTooLarge(limit), NewRequestId()));
     }
     std::vector<int32_t> ready = std::move(ready_);
     ready_.clear();
@@ -264,6 +294,7 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
       if (s == nullptr || s->too_large || s->dispatched) continue;
       s->dispatched = true;
       HttpRequest request = std::move(s->request);
+      Consume(request.body.size());
       context_.handler->Handle(std::move(request), MakeResponder(id));
     }
   }
@@ -379,6 +410,9 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     auto next = Clock::now() + idle;
     if (!Answering()) next = std::min(next, last_activity_ + idle);
     if (write_in_flight_) next = std::min(next, write_started_ + idle);
+    for (const auto& [id, s] : streams_) {
+      if (Receiving(*s)) next = std::min(next, Deadline(*s));
+    }
     timer_.expires_at(next);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (ec || self->closed_) return;
@@ -390,6 +424,19 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     const auto now = Clock::now();
     const auto idle = options_.idle_timeout;
     if (write_in_flight_ && now - write_started_ >= idle) return Finish();
+    bool reset = false;
+    for (auto& [id, s] : streams_) {
+      if (!Receiving(*s) || now < Deadline(*s)) continue;
+      // Slowloris: the headers or the body arrive too slowly. The stream goes; the connection
+      // and its other streams stay.
+      s->timed_out = true;
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      reset = true;
+    }
+    if (reset) {
+      SendPending();
+      if (closed_) return;
+    }
     if (!idle_closing_ && !Answering() && now - last_activity_ >= idle) {
       idle_closing_ = true;
       // GOAWAY, then close once it is written (nghttp2 stops wanting to read or write).
@@ -398,6 +445,21 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
       if (closed_) return;
     }
     ArmTimer();
+  }
+
+  // A request still arriving (neither handed to the handler nor answered 413 nor reset).
+  static bool Receiving(const StreamState& s) {
+    return !s.dispatched && !s.too_large && !s.timed_out;
+  }
+
+  // When a request still arriving is cut off: its headers within header_timeout, its body at
+  // body_min_bytes_per_s on average after that grace (64 KiB ahead, as HTTP/1.1).
+  Clock::time_point Deadline(const StreamState& s) const {
+    auto deadline = s.created + options_.header_timeout;
+    if (!s.headers_done || options_.body_min_bytes_per_s == 0) return deadline;
+    const uint64_t allowed_ms = (static_cast<uint64_t>(s.received) + kReadBufferBytes) * 1000 /
+                                options_.body_min_bytes_per_s;
+    return deadline + std::chrono::milliseconds(allowed_ms);
   }
 
   // True while a request is with the handler or its response is being sent: however long that
@@ -412,8 +474,8 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     if (closed_) return;
     closed_ = true;
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    socket_.tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket_.tcp().socket().close(ec);
     timer_.cancel();
     std::vector<std::function<void(bool)>> failed = std::move(copied_callbacks_);
     copied_callbacks_.clear();
@@ -438,7 +500,11 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
 
   static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    Self(user_data).streams_.emplace(frame->hd.stream_id, std::make_unique<StreamState>());
+    auto state = std::make_unique<StreamState>();
+    state->created = Clock::now();
+    Http2Session& self = Self(user_data);
+    state->body_limit = self.options_.body_limit;
+    self.streams_.emplace(frame->hd.stream_id, std::move(state));
     return 0;
   }
 
@@ -449,6 +515,12 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     StreamState* s = self.Find(frame->hd.stream_id);
     if (s == nullptr || s->too_large) return 0;
+    s->header_bytes += namelen + valuelen + 32;
+    if (++s->header_count > self.options_.max_header_count ||
+        s->header_bytes > self.options_.header_limit_bytes) {
+      // Too many or too large headers: nghttp2 resets the stream (RST_STREAM).
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
     std::string_view n(reinterpret_cast<const char*>(name), namelen);
     std::string_view v(reinterpret_cast<const char*>(value), valuelen);
     if (n == ":method") {
@@ -468,15 +540,6 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
             std::remove_if(h.begin(), h.end(), [](const auto& kv) { return kv.first == "host"; }),
             h.end());
       }
-      if (n == "content-length") {
-        // nghttp2 checked it is a number that matches the DATA received.
-        uint64_t length = 0;
-        for (char c : v) length = length * 10 + static_cast<uint64_t>(c - '0');
-        if (length > self.options_.body_limit) {
-          s->too_large = true;
-          self.too_large_.push_back(frame->hd.stream_id);
-        }
-      }
       s->request.headers.emplace_back(std::string(n), std::string(v));
     }
     return 0;
@@ -485,10 +548,18 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
   static int OnDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
                          size_t len, void* user_data) {
     Http2Session& self = Self(user_data);
+    // The stream's own window is acknowledged at once; the connection's only once the bytes leave
+    // the buffer (Consume), which bounds what all streams of a connection hold together.
+    nghttp2_session_consume_stream(self.session_, stream_id, len);
     StreamState* s = self.Find(stream_id);
-    if (s == nullptr || s->too_large || s->dispatched) return 0;
-    if (s->request.body.size() + len > self.options_.body_limit) {
+    if (s == nullptr || s->too_large || s->dispatched || s->timed_out) {
+      self.Consume(len);  // discarded
+      return 0;
+    }
+    s->received += len;
+    if (s->request.body.size() + len > s->body_limit) {
       s->too_large = true;
+      self.Consume(s->request.body.size() + len);
       std::string().swap(s->request.body);
       self.too_large_.push_back(stream_id);
       return 0;
@@ -499,6 +570,10 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
 
   static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     Http2Session& self = Self(user_data);
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      if (StreamState* s = self.Find(frame->hd.stream_id))
+        self.OnRequestHeaders(frame->hd.stream_id, *s);
+    }
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 &&
         self.Find(frame->hd.stream_id) != nullptr) {
@@ -527,6 +602,7 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     Http2Session& self = Self(user_data);
     auto it = self.streams_.find(stream_id);
     if (it == self.streams_.end()) return 0;
+    if (!it->second->dispatched) self.Consume(it->second->request.body.size());  // never handled
     for (auto& p : it->second->parts) {
       if (p.written) self.closed_callbacks_.push_back(std::move(p.written));
     }
@@ -541,6 +617,28 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
       });
     }
     return 0;
+  }
+
+  // The request's headers are in: its per-API body limit, and a declared Content-Length over it
+  // is answered 413 before any DATA is read.
+  void OnRequestHeaders(int32_t id, StreamState& s) {
+    s.headers_done = true;
+    if (options_.body_limit_for) {
+      s.body_limit =
+          std::min(options_.body_limit, options_.body_limit_for(s.request.Header("x-amz-target")));
+    }
+    const std::string_view length_text = s.request.Header("content-length");
+    if (length_text.empty() || s.too_large) return;
+    // nghttp2 checked it is a number (and will check that it matches the DATA received).
+    uint64_t length = 0;
+    for (char c : length_text) {
+      if (length > (std::numeric_limits<uint64_t>::max() - 9) / 10) break;
+      length = length * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (length > s.body_limit) {
+      s.too_large = true;
+      too_large_.push_back(id);
+    }
   }
 
   // The data provider of every response body: copies queued parts into DATA frames; without
@@ -572,7 +670,7 @@ class Http2Session : public Connection, public std::enable_shared_from_this<Http
     return static_cast<ssize_t>(copied);
   }
 
-  tcp::socket socket_;
+  AnyStream socket_;
   ConnectionContext context_;
   const HttpServerOptions& options_;
   std::string received_;  // the bytes read before the hand-over (the preface and maybe more)
@@ -620,9 +718,9 @@ void Http2ResponseStream::End() {
 
 }  // namespace
 
-std::shared_ptr<Connection> MakeHttp2Session(tcp::socket socket, std::string_view received,
+std::shared_ptr<Connection> MakeHttp2Session(AnyStream stream, std::string_view received,
                                              ConnectionContext context) {
-  return std::make_shared<Http2Session>(std::move(socket), received, std::move(context));
+  return std::make_shared<Http2Session>(std::move(stream), received, std::move(context));
 }
 
 }  // namespace sluice::api::internal

@@ -1,4 +1,5 @@
-// Internal to HttpServer (http_server.cc): one HTTP/2 connection (h2c with prior knowledge) served
+// Internal to HttpServer (http_server.cc): one HTTP/2 connection (h2c with prior knowledge, or h2
+// over TLS after ALPN) served
 // by an nghttp2 server session on the connection's Asio strand. All nghttp2 code is in
 // http2_session.cc; the public contract is in http_server.h and README.md.
 //
@@ -16,9 +17,13 @@
 // clang-format on
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <variant>
 
 #include "api/http.h"
 #include "api/http_server.h"
@@ -28,6 +33,43 @@ namespace sluice::api::internal {
 
 // The client connection preface (RFC 9113 §3.4) that selects HTTP/2 on a new connection.
 inline constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// A connection's byte stream: plain TCP or TLS over TCP. Satisfies Beast's AsyncReadStream and
+// AsyncWriteStream, so the HTTP/1.1 code (Beast) and the HTTP/2 code (nghttp2) serve both. Keeps
+// the TLS context the connection was accepted with alive (a reload swaps in a new context for new
+// connections only).
+class AnyStream {
+ public:
+  using Tls = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  using executor_type = boost::beast::tcp_stream::executor_type;
+
+  explicit AnyStream(boost::asio::ip::tcp::socket socket)
+      : v_(std::in_place_index<0>, std::move(socket)) {}
+  AnyStream(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls)
+      : v_(std::in_place_index<1>, std::move(socket), *tls), tls_context_(std::move(tls)) {}
+  AnyStream(AnyStream&&) = default;
+  AnyStream& operator=(AnyStream&&) = default;
+
+  bool is_tls() const { return v_.index() == 1; }
+  Tls& tls() { return std::get<1>(v_); }
+  boost::beast::tcp_stream& tcp() {
+    return v_.index() == 0 ? std::get<0>(v_) : boost::beast::get_lowest_layer(std::get<1>(v_));
+  }
+  executor_type get_executor() { return tcp().get_executor(); }
+
+  template <typename Buffers, typename Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    std::visit([&](auto& s) { s.async_read_some(buffers, std::forward<Handler>(handler)); }, v_);
+  }
+  template <typename Buffers, typename Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    std::visit([&](auto& s) { s.async_write_some(buffers, std::forward<Handler>(handler)); }, v_);
+  }
+
+ private:
+  std::variant<boost::beast::tcp_stream, Tls> v_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+};
 
 // Responders check the gate before posting to a connection: once Stop() closes it (before the
 // io_context goes away), late responses are dropped instead of touching a dead io_context.
@@ -57,9 +99,9 @@ struct ConnectionContext {
   std::function<void(Connection*)> closed;  // the connection is done; drops it from the registry
 };
 
-// An HTTP/2 connection on `socket` (whose executor is the connection's strand). `received`: the
-// bytes already read from the socket, starting with the client preface.
-std::shared_ptr<Connection> MakeHttp2Session(boost::asio::ip::tcp::socket socket,
-                                             std::string_view received, ConnectionContext context);
+// An HTTP/2 connection on `stream` (whose executor is the connection's strand). `received`: the
+// bytes already read from the stream, starting with the client preface (empty after ALPN h2).
+std::shared_ptr<Connection> MakeHttp2Session(AnyStream stream, std::string_view received,
+                                             ConnectionContext context);
 
 }  // namespace sluice::api::internal

@@ -4,15 +4,22 @@
 
 #include "api/http_server.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -36,7 +43,9 @@ using error_code = boost::system::error_code;
 namespace {
 
 using Gate = internal::ResponderGate;
+using internal::AnyStream;
 using internal::Connection;
+using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxDrainBytes = 64 * 1024 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -55,6 +64,16 @@ class HttpServer::Impl {
   Status Start();
   void Stop();
   uint16_t port() const { return port_; }
+  Status ReloadTls();
+  size_t connections() {
+    MutexLock lock(mu_);
+    return sessions_.size();
+  }
+  // The TLS context new connections get; null without TLS.
+  std::shared_ptr<net::ssl::context> tls_context() {
+    MutexLock lock(tls_mu_);
+    return tls_context_;
+  }
 
   const HttpServerOptions& options() const { return options_; }
   HttpHandler& handler() { return handler_; }
@@ -72,6 +91,7 @@ class HttpServer::Impl {
  private:
   void DoAccept();
   void OnAccept(error_code ec, tcp::socket socket);
+  Result<std::shared_ptr<net::ssl::context>> MakeTlsContext() const;
 
   HttpServerOptions options_;
   HttpHandler& handler_;
@@ -91,6 +111,11 @@ class HttpServer::Impl {
   // Live connections. shared_ptr: a session is co-owned by this registry (while it waits for its
   // handler) and by its pending Asio operations.
   std::unordered_map<Connection*, std::shared_ptr<Connection>> sessions_ SLUICE_GUARDED_BY(mu_);
+  // At max_connections: OnAccept did not accept again; Remove resumes.
+  bool accept_paused_ SLUICE_GUARDED_BY(mu_) = false;
+
+  Mutex tls_mu_;
+  std::shared_ptr<net::ssl::context> tls_context_ SLUICE_GUARDED_BY(tls_mu_);
 };
 
 namespace {
@@ -100,46 +125,92 @@ namespace {
 // connection's strand.
 class Session : public Connection, public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server), sniffing_(server.options().http2) {}
+  Session(AnyStream stream, HttpServer::Impl& server)
+      : stream_(std::move(stream)),
+        exec_(stream_.get_executor()),
+        server_(server),
+        sniffing_(server.options().http2 && !stream_.is_tls()) {}
 
   void Start() override {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    net::dispatch(exec_, [self = shared_from_this()] {
+      if (self->stream_.is_tls()) return self->Handshake();
+      self->DoRead();
+    });
   }
 
   // Stop(): close now if idle, else after the in-flight response.
   void Shutdown() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(exec_, [self = shared_from_this()] {
+      if (self->handed_over_) return;
       self->closing_ = true;
-      if (!self->busy_) self->stream_.cancel();
+      if (!self->busy_) self->stream_.tcp().cancel();
     });
   }
 
   void ForceClose() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(exec_, [self = shared_from_this()] {
+      if (self->handed_over_) return;
       error_code ec;
-      self->stream_.socket().close(ec);
+      self->stream_.tcp().socket().close(ec);
     });
   }
 
  private:
+  // TLS: the handshake (within header_timeout), then ALPN picks HTTP/2 or HTTP/1.1.
+  void Handshake() {
+    stream_.tcp().expires_after(server_.options().header_timeout);
+    stream_.tls().async_handshake(
+        net::ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+          if (ec) return self->Finish();  // not TLS, a refused client certificate, a timeout...
+          const unsigned char* proto = nullptr;
+          unsigned int length = 0;
+          SSL_get0_alpn_selected(self->stream_.tls().native_handle(), &proto, &length);
+          if (self->server_.options().http2 &&
+              std::string_view(reinterpret_cast<const char*>(proto), length) == "h2") {
+            return self->HandOverToHttp2({});
+          }
+          self->DoRead();
+        });
+  }
+
   void DoRead() {
     if (closing_ || server_.stopping()) return Close();
     if (sniffing_) return Sniff();
+    if (buffer_.size() == 0 && requests_ > 0) return AwaitRequest();
+    // The request's first bytes are in: all of its headers within header_timeout.
     parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options().header_limit_bytes));
     parser_->body_limit(server_.options().body_limit);
     // Beast reads at most the buffer's free capacity (>= 512 bytes) per call; without room a
     // 700 KB PutRecordBatch body takes ~1,400 reads. 64 KiB is Beast's largest single read.
     if (buffer_.capacity() < kReadBufferBytes) buffer_.reserve(kReadBufferBytes);
-    stream_.expires_after(server_.options().idle_timeout);
+    if (requests_ == 0 && !request_clock_started_) {
+      // A new connection: the wait for its first request counts as header time.
+      request_clock_started_ = true;
+      stream_.tcp().expires_at(accepted_ + server_.options().header_timeout);
+    } else {
+      stream_.tcp().expires_after(server_.options().header_timeout);
+    }
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // Keep-alive: waits up to idle_timeout for the next request's first bytes.
+  void AwaitRequest() {
+    stream_.tcp().expires_after(server_.options().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kReadBufferBytes),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->Close();
+                              self->DoRead();
+                            });
   }
 
   // The first bytes of a connection: the HTTP/2 client preface hands the connection over to an
   // HTTP/2 session; anything else is read as HTTP/1.1 (the bytes stay in buffer_ for Beast).
   void Sniff() {
-    stream_.expires_after(server_.options().idle_timeout);
+    request_clock_started_ = true;
+    stream_.tcp().expires_at(accepted_ + server_.options().header_timeout);
     stream_.async_read_some(
         buffer_.prepare(kReadBufferBytes), [self = shared_from_this()](error_code ec, size_t n) {
           self->buffer_.commit(n);
@@ -158,9 +229,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   }
 
   void HandOverToHttp2(std::string_view received) {
-    stream_.expires_never();
-    auto h2 =
-        internal::MakeHttp2Session(stream_.release_socket(), received, server_.ConnectionContext());
+    stream_.tcp().expires_never();
+    handed_over_ = true;
+    auto h2 = internal::MakeHttp2Session(std::move(stream_), received, server_.ConnectionContext());
     buffer_.consume(buffer_.size());
     closed_ = true;
     server_.Adopt(h2);
@@ -170,7 +241,29 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
 
   void OnHeader(error_code ec, size_t) {
     if (ec) return OnReadError(ec);
+    ++requests_;
     auto& req = parser_->get();
+    const auto& options = server_.options();
+    size_t fields = 0;
+    for (auto it = req.begin(); it != req.end(); ++it) ++fields;
+    if (fields > options.max_header_count) {
+      return Refuse(ApiError::HeadersTooLarge("Request has " + std::to_string(fields) +
+                                              " header fields; the limit is " +
+                                              std::to_string(options.max_header_count)));
+    }
+    // The body limit of this API, answered before the body is read.
+    body_limit_ = options.body_limit;
+    if (options.body_limit_for) {
+      const auto target = req["X-Amz-Target"];
+      body_limit_ = std::min(
+          body_limit_, options.body_limit_for(std::string_view(target.data(), target.size())));
+    }
+    if (const auto length = parser_->content_length(); length && *length > body_limit_) {
+      return Refuse(ApiError::BodyTooLarge(body_limit_));
+    }
+    parser_->body_limit(body_limit_);
+    body_started_ = Clock::now();
+    body_received_ = 0;
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       busy_ = true;
       continue_.version(11);
@@ -185,32 +278,49 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     ReadBody();
   }
 
+  // Reads the body in parts: on average at least body_min_bytes_per_s after a grace of
+  // header_timeout (a slow sender is cut off, a fast one never waits for a timer).
   void ReadBody() {
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    if (parser_->is_done()) return OnRead({}, 0);
+    const auto& options = server_.options();
+    auto deadline = body_started_ + options.header_timeout;
+    if (options.body_min_bytes_per_s > 0) {
+      deadline += std::chrono::milliseconds((body_received_ + kReadBufferBytes) * 1000 /
+                                            options.body_min_bytes_per_s);
+    } else {
+      deadline = Clock::now() + options.idle_timeout;
+    }
+    stream_.tcp().expires_at(deadline);
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](error_code ec, size_t n) {
+                            if (ec) return self->OnReadError(ec);
+                            self->body_received_ += n;
+                            self->ReadBody();
+                          });
+  }
+
+  // Answers an error the request brought on itself and closes the connection afterwards
+  // (draining, bounded, what the client still sends).
+  void Refuse(const ApiError& e) {
+    busy_ = true;
+    keep_alive_ = false;
+    linger_ = true;
+    Write(++seq_, ErrorResponse(e, NewRequestId()));
   }
 
   void OnReadError(error_code ec) {
-    if (ec == http::error::body_limit) {
-      busy_ = true;
-      keep_alive_ = false;
-      linger_ = true;
-      ApiError e{"RequestEntityTooLargeException",
-                 "Request body exceeds the limit of " +
-                     std::to_string(server_.options().body_limit) + " bytes",
-                 413};
-      return Write(++seq_, ErrorResponse(e, NewRequestId()));
+    if (ec == http::error::body_limit) return Refuse(ApiError::BodyTooLarge(body_limit_));
+    if (ec == http::error::header_limit) {
+      return Refuse(ApiError::HeadersTooLarge("Request headers exceed the limit of " +
+                                              std::to_string(server_.options().header_limit_bytes) +
+                                              " bytes"));
     }
     if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
         ec != http::error::end_of_stream && ec != http::error::partial_message) {
       // Malformed HTTP.
-      busy_ = true;
-      keep_alive_ = false;
-      linger_ = true;
-      ApiError e = ApiError::Serialization("Malformed HTTP request: " + ec.message());
-      return Write(++seq_, ErrorResponse(e, NewRequestId()));
+      return Refuse(ApiError::Serialization("Malformed HTTP request: " + ec.message()));
     }
-    Close();
+    Close();  // the client went away, or was too slow (beast::error::timeout)
   }
 
   void OnRead(error_code ec, size_t) {
@@ -226,10 +336,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     r.body = std::move(req.body());
-    stream_.expires_never();  // the handler may wait for a durable commit
+    stream_.tcp().expires_never();  // the handler may wait for a durable commit
     const uint64_t seq = ++seq_;
-    Responder::OneShot one_shot = [weak = weak_from_this(), gate = server_.gate(),
-                                   exec = stream_.get_executor(), seq](HttpResponse response) {
+    Responder::OneShot one_shot = [weak = weak_from_this(), gate = server_.gate(), exec = exec_,
+                                   seq](HttpResponse response) {
       MutexLock lock(gate->mu);
       if (!gate->open) return;
       auto self = weak.lock();
@@ -238,8 +348,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
         self->Write(seq, std::move(response));
       });
     };
-    Responder::Streamer streamer = [weak = weak_from_this(), gate = server_.gate(),
-                                    exec = stream_.get_executor(),
+    Responder::Streamer streamer = [weak = weak_from_this(), gate = server_.gate(), exec = exec_,
                                     seq](int status, HttpHeaders headers) {
       auto stream = std::make_shared<Stream>(weak, gate, exec, seq);
       MutexLock lock(gate->mu);
@@ -258,7 +367,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   class Stream : public ResponseStream {
    public:
     Stream(std::weak_ptr<Session> session, std::shared_ptr<Gate> gate,
-           beast::tcp_stream::executor_type exec, uint64_t seq)
+           AnyStream::executor_type exec, uint64_t seq)
         : session_(std::move(session)), gate_(std::move(gate)), exec_(std::move(exec)), seq_(seq) {}
     ~Stream() override { End(); }
     void Write(std::string part, std::function<void(bool)> written) override {
@@ -286,7 +395,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
    private:
     std::weak_ptr<Session> session_;
     std::shared_ptr<Gate> gate_;
-    beast::tcp_stream::executor_type exec_;
+    AnyStream::executor_type exec_;
     uint64_t seq_;
     std::atomic<bool> ended_{false};
   };
@@ -305,7 +414,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     stream_head_.keep_alive(stream_keep_);
     stream_head_.chunked(true);
     stream_serializer_.emplace(stream_head_);
-    stream_.expires_after(server_.options().idle_timeout);
+    stream_.tcp().expires_after(server_.options().idle_timeout);
     http::async_write_header(stream_, *stream_serializer_,
                              [self = shared_from_this()](error_code ec, size_t) {
                                if (ec) return self->FailStream();
@@ -335,21 +444,21 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       stream_in_flight_ = true;
       stream_current_ = std::move(stream_queue_.front());
       stream_queue_.pop_front();
-      stream_.expires_after(server_.options().idle_timeout);
+      stream_.tcp().expires_after(server_.options().idle_timeout);
       net::async_write(stream_, http::make_chunk(net::buffer(stream_current_.first)),
                        [self = shared_from_this()](error_code ec, size_t) {
                          self->stream_in_flight_ = false;
                          auto written = std::move(self->stream_current_.second);
                          if (written) written(!ec);
                          if (ec) return self->FailStream();
-                         self->stream_.expires_never();
+                         self->stream_.tcp().expires_never();
                          self->PumpStream();
                        });
       return;
     }
     if (!stream_ended_) return;
     stream_in_flight_ = true;
-    stream_.expires_after(server_.options().idle_timeout);
+    stream_.tcp().expires_after(server_.options().idle_timeout);
     net::async_write(stream_, http::make_chunk_last(),
                      [self = shared_from_this()](error_code ec, size_t) {
                        self->ResetStream();
@@ -396,7 +505,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       res_.body().clear();
       res_.content_length(length);
     }
-    stream_.expires_after(server_.options().idle_timeout);
+    stream_.tcp().expires_after(server_.options().idle_timeout);
     http::async_write(stream_, res_, [self = shared_from_this(), keep](error_code ec, size_t) {
       self->busy_ = false;
       self->writing_ = false;
@@ -413,9 +522,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     closed_ = true;
     if (!linger_) return Finish();
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Finish();
-    stream_.expires_after(kLingerTime);
+    stream_.tcp().expires_after(kLingerTime);
     Drain();
   }
 
@@ -431,12 +540,20 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
 
   void Finish() {
     error_code ec;
-    stream_.socket().close(ec);
+    stream_.tcp().socket().close(ec);
     server_.Remove(this);
   }
 
-  beast::tcp_stream stream_;
+  AnyStream stream_;
+  AnyStream::executor_type exec_;  // stream_'s, kept: stream_ is moved out on a hand-over
   HttpServer::Impl& server_;
+  Clock::time_point accepted_ = Clock::now();
+  bool request_clock_started_ = false;
+  uint64_t requests_ = 0;  // requests whose headers were read
+  size_t body_limit_ = 0;  // the current request's
+  Clock::time_point body_started_{};
+  uint64_t body_received_ = 0;
+  bool handed_over_ = false;  // the stream went to an HTTP/2 session
   static constexpr size_t kReadBufferBytes = 64 * 1024;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -486,6 +603,11 @@ Status HttpServer::Impl::Start() {
     return Status::IoError("listen " + where + ": listen: " + ec.message());
   }
   port_ = acceptor_.local_endpoint(ec).port();
+  if (options_.tls) {
+    SLUICE_ASSIGN_OR_RETURN(auto context, MakeTlsContext());
+    MutexLock lock(tls_mu_);
+    tls_context_ = std::move(context);
+  }
   started_ = true;
   work_.emplace(ioc_.get_executor());
   DoAccept();
@@ -501,12 +623,21 @@ void HttpServer::Impl::DoAccept() {
 void HttpServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (!ec && !stopping_) {
-    auto session = std::make_shared<Session>(std::move(socket), *this);
+    std::shared_ptr<net::ssl::context> tls = tls_context();
+    auto session = std::make_shared<Session>(
+        tls ? AnyStream(std::move(socket), std::move(tls)) : AnyStream(std::move(socket)), *this);
+    bool at_limit = false;
     {
       MutexLock lock(mu_);
       sessions_.emplace(session.get(), session);
+      if (options_.max_connections > 0 && sessions_.size() >= options_.max_connections) {
+        // Stop accepting (new clients wait in the listen backlog) until a connection closes.
+        accept_paused_ = true;
+        at_limit = true;
+      }
     }
     session->Start();
+    if (at_limit) return;
   }
   if (ec && !stopping_) {
     // EMFILE/ENFILE and friends: accepting again at once would spin. Back off briefly; the
@@ -529,6 +660,108 @@ void HttpServer::Impl::Remove(Connection* c) {
   MutexLock lock(mu_);
   sessions_.erase(c);
   cv_.NotifyAll();
+  if (accept_paused_ && sessions_.size() < options_.max_connections && !stopping_) {
+    accept_paused_ = false;
+    net::post(acceptor_.get_executor(), [this] {
+      if (acceptor_.is_open()) DoAccept();
+    });
+  }
+}
+
+namespace {
+
+// ALPN (RFC 7301): h2 when the client offers it and HTTP/2 is on, else http/1.1.
+int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void* arg) {
+  const bool http2 = *static_cast<const bool*>(arg);
+  static constexpr unsigned char kH2[] = {2, 'h', '2'};
+  static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* selected = nullptr;
+  if (http2 && SSL_select_next_proto(&selected, outlen, kH2, sizeof kH2, in, inlen) ==
+                   OPENSSL_NPN_NEGOTIATED) {
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  if (SSL_select_next_proto(&selected, outlen, kHttp11, sizeof kHttp11, in, inlen) ==
+      OPENSSL_NPN_NEGOTIATED) {
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;  // no common protocol: carry on without ALPN (HTTP/1.1)
+}
+
+// The last OpenSSL error as text (OpenSSL's own text names the reason, e.g. "no start line").
+std::string OpenSslError(const error_code& ec) {
+  std::string text = ec.message();
+  if (const unsigned long e = ERR_get_error(); e != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    text = buf;
+  }
+  ERR_clear_error();
+  return text;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<net::ssl::context>> HttpServer::Impl::MakeTlsContext() const {
+  const TlsOptions& t = *options_.tls;
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                   net::ssl::context::no_tlsv1_1 | net::ssl::context::no_compression |
+                   net::ssl::context::single_dh_use);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  const int min_version = t.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+  if (SSL_CTX_set_min_proto_version(native, min_version) != 1) {
+    return Status::InvalidArgument("tls: min_version " + t.min_version + " not supported");
+  }
+  // TLS 1.2: forward-secret AEAD suites only (Mozilla's "intermediate" list without DHE). TLS 1.3
+  // suites are all AEAD; OpenSSL's defaults stand.
+  static constexpr const char* kCiphers =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  if (SSL_CTX_set_cipher_list(native, kCiphers) != 1) {
+    return Status::Internal("tls: cipher list refused by OpenSSL");
+  }
+  for (const std::string* file : {&t.cert_file, &t.key_file, &t.client_ca_file}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+      return Status::InvalidArgument("tls: cannot read " + *file + ": " + std::strerror(errno));
+    }
+  }
+  error_code ec;
+  ctx->use_certificate_chain_file(t.cert_file, ec);
+  if (ec) return Status::InvalidArgument("tls: cert_file " + t.cert_file + ": " + OpenSslError(ec));
+  ctx->use_private_key_file(t.key_file, net::ssl::context::pem, ec);
+  if (ec) return Status::InvalidArgument("tls: key_file " + t.key_file + ": " + OpenSslError(ec));
+  if (SSL_CTX_check_private_key(native) != 1) {
+    ERR_clear_error();
+    return Status::InvalidArgument("tls: key_file " + t.key_file +
+                                   " does not match the certificate in " + t.cert_file);
+  }
+  if (!t.client_ca_file.empty()) {
+    ctx->load_verify_file(t.client_ca_file, ec);
+    if (ec) {
+      return Status::InvalidArgument("tls: client_ca_file " + t.client_ca_file + ": " +
+                                     OpenSslError(ec));
+    }
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(t.client_ca_file.c_str())) {
+      SSL_CTX_set_client_CA_list(native, names);
+    }
+    ctx->set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
+  }
+  SSL_CTX_set_alpn_select_cb(native, &SelectAlpn, const_cast<bool*>(&options_.http2));
+  return ctx;
+}
+
+Status HttpServer::Impl::ReloadTls() {
+  if (!options_.tls) return Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(auto context, MakeTlsContext());
+  MutexLock lock(tls_mu_);
+  tls_context_ = std::move(context);
+  return Status::Ok();
 }
 
 void HttpServer::Impl::Stop() {
@@ -592,6 +825,14 @@ uint16_t HttpServer::port() const {
 
 void HttpServer::Stop() {
   impl_->Stop();
+}
+
+Status HttpServer::ReloadTls() {
+  return impl_->ReloadTls();
+}
+
+size_t HttpServer::connections() const {
+  return impl_->connections();
 }
 
 }  // namespace sluice::api

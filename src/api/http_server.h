@@ -5,7 +5,8 @@
 // Contract:
 //   - A connection whose first bytes are the HTTP/2 client preface ("PRI * HTTP/2.0...", h2c with
 //     prior knowledge, as the AWS SDK for JavaScript v3 sends it) is served as HTTP/2; any other
-//     as HTTP/1.1. No TLS (so no ALPN) and no `Upgrade: h2c`; no server push.
+//     as HTTP/1.1. With `tls`, ALPN picks the protocol instead (h2 or http/1.1). No `Upgrade: h2c`;
+//     no server push.
 //   - HTTP/1.1: requests on one connection are answered in order; pipelined requests wait in the
 //     read buffer until the previous response is written. `Expect: 100-continue` is honoured.
 //   - HTTP/2: each stream is one request (:method → method, :path → target, :authority → a `host`
@@ -35,19 +36,47 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/http.h"
 #include "common/status.h"
 
 namespace sluice::api {
 
+// TLS on the listener (OpenSSL). TLS 1.2+ only, ECDHE + AEAD cipher suites, ALPN h2 and
+// http/1.1: a connection that negotiates h2 is served as HTTP/2, any other as HTTP/1.1 (h2c prior
+// knowledge is for plain listeners only).
+struct TlsOptions {
+  std::string cert_file;  // PEM: the certificate chain, leaf first
+  std::string key_file;   // PEM: its private key
+  std::string
+      client_ca_file;  // PEM CA bundle: when set, clients must present a certificate it signs
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port; see HttpServer::port()
   int io_threads = 2;
+  // The largest request body; a Content-Length above it is answered 413 before any body byte is
+  // read (a chunked body is cut off once it passes the limit).
   size_t body_limit = 8 * 1024 * 1024;
+  // Per-API body limits: called with the request's X-Amz-Target once the headers are in, returns
+  // the limit for that request (at most body_limit). Unset: body_limit for all.
+  std::function<size_t(std::string_view amz_target)> body_limit_for;
+  size_t header_limit_bytes = 16 * 1024;  // request line + headers (HTTP/2: the header list)
+  size_t max_header_count = 100;          // header fields per request; more → 431
+  // Slowloris: a request's headers must arrive within header_timeout of its first byte, and its
+  // body at no less than body_min_bytes_per_s on average (after a grace of header_timeout).
+  std::chrono::milliseconds header_timeout{10'000};
+  size_t body_min_bytes_per_s = 16 * 1024;
+  // Open connections at most; at the limit accepting pauses (new clients wait in the listen
+  // backlog) and resumes as connections close. 0: no limit.
+  size_t max_connections = 10'000;
   std::chrono::milliseconds idle_timeout{60'000};  // a keep-alive connection with no request
   std::chrono::milliseconds drain_timeout{5'000};  // Stop(): wait for in-flight requests
   bool http2 = true;  // serve connections that open with the HTTP/2 preface as HTTP/2
@@ -55,6 +84,10 @@ struct HttpServerOptions {
   // SETTINGS_INITIAL_WINDOW_SIZE we announce: request body bytes a client may send on one stream
   // before we acknowledge them (the connection window is 16 MiB).
   uint32_t http2_stream_window_bytes = 1024 * 1024;
+  // Request body bytes one HTTP/2 connection buffers for requests not yet handed to the handler
+  // (the connection-level flow-control window; at least the largest body limit).
+  size_t http2_max_buffered_bytes = 16 * 1024 * 1024;
+  std::optional<TlsOptions> tls;  // unset: plain TCP
 };
 
 class HttpServer {
@@ -69,6 +102,11 @@ class HttpServer {
   // The bound port (after Start()).
   uint16_t port() const;
   void Stop();
+  // Reloads the TLS certificate, key and client CA from their files: new connections use them,
+  // open ones keep theirs. On failure the current ones stay. Any thread.
+  Status ReloadTls();
+  // Open connections now (for tests and logs).
+  size_t connections() const;
 
   class Impl;
 

@@ -563,13 +563,53 @@ Status ParseStream(const Walker& w, const YAML::Node& n, StreamConfig& s,
   return Status::Ok();
 }
 
+Status ParseTls(const Walker& w, const YAML::Node& n, TlsConfig& t) {
+  SLUICE_RETURN_IF_ERROR(
+      w.CheckKeys(n, "server.tls", {"cert_file", "key_file", "client_ca_file", "min_version"}));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "cert_file", t.cert_file));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "key_file", t.key_file));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "client_ca_file", t.client_ca_file));
+  SLUICE_RETURN_IF_ERROR(w.OneOf(n, "min_version", t.min_version, {"1.2", "1.3"}));
+  if (t.cert_file.empty() || t.key_file.empty()) {
+    return w.Error(n, "server.tls needs both 'cert_file' and 'key_file' (PEM files)");
+  }
+  return Status::Ok();
+}
+
+Status ParseLimits(const Walker& w, const YAML::Node& n, LimitsConfig& l) {
+  SLUICE_RETURN_IF_ERROR(w.CheckKeys(
+      n, "server.limits",
+      {"max_body_bytes", "firehose_max_body_bytes", "kinesis_max_body_bytes", "max_header_bytes",
+       "max_header_count", "header_timeout_ms", "body_min_bytes_per_s", "idle_timeout_ms",
+       "max_connections", "http2_max_concurrent_streams", "http2_max_buffered_bytes"}));
+  constexpr uint64_t kGiB = 1ull << 30;
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "max_body_bytes", l.max_body_bytes, 1024, kGiB));
+  // The per-API limits default to max_body_bytes when only that is set.
+  l.firehose_max_body_bytes = l.kinesis_max_body_bytes = l.max_body_bytes;
+  SLUICE_RETURN_IF_ERROR(
+      w.Uint(n, "firehose_max_body_bytes", l.firehose_max_body_bytes, 1024, l.max_body_bytes));
+  SLUICE_RETURN_IF_ERROR(
+      w.Uint(n, "kinesis_max_body_bytes", l.kinesis_max_body_bytes, 1024, l.max_body_bytes));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "max_header_bytes", l.max_header_bytes, 1024, 1u << 20));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "max_header_count", l.max_header_count, 8, 10'000));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "header_timeout_ms", l.header_timeout_ms, 100, 600'000));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "body_min_bytes_per_s", l.body_min_bytes_per_s, 0, 1ull << 30));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "idle_timeout_ms", l.idle_timeout_ms, 100, 3'600'000));
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "max_connections", l.max_connections, 1, 1'000'000));
+  SLUICE_RETURN_IF_ERROR(
+      w.Uint(n, "http2_max_concurrent_streams", l.http2_max_concurrent_streams, 1, 10'000));
+  SLUICE_RETURN_IF_ERROR(
+      w.Uint(n, "http2_max_buffered_bytes", l.http2_max_buffered_bytes, 65'535, kGiB));
+  return Status::Ok();
+}
+
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   SLUICE_RETURN_IF_ERROR(w.CheckKeys(
       n, "server",
       {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region", "account_id",
        "log_level", "log_format", "max_delivery_streams", "disk_reserve_mb",
        "kinesis_create_stream_ms", "kinesis_delete_stream_ms", "kinesis_update_stream_ms",
-       "kinesis_shard_limit", "kinesis_enforce_shard_limits"}));
+       "kinesis_shard_limit", "kinesis_enforce_shard_limits", "tls", "limits"}));
   SLUICE_RETURN_IF_ERROR(w.String(n, "listen", s.listen));
   SLUICE_RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
   SLUICE_RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
@@ -594,6 +634,8 @@ Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   if (s.listen.find(':') == std::string::npos) {
     return w.Error(n["listen"], "'listen' must be HOST:PORT, got '" + s.listen + "'");
   }
+  if (YAML::Node t = n["tls"]) SLUICE_RETURN_IF_ERROR(ParseTls(w, t, s.tls));
+  if (YAML::Node l = n["limits"]) SLUICE_RETURN_IF_ERROR(ParseLimits(w, l, s.limits));
   return Status::Ok();
 }
 

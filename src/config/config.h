@@ -13,6 +13,30 @@
 
 namespace sluice::config {
 
+// `server.tls:` TLS on the data listener (docs/security.md).
+struct TlsConfig {
+  std::string cert_file;            // PEM certificate chain, leaf first (required)
+  std::string key_file;             // PEM private key (required)
+  std::string client_ca_file;       // set: clients must present a certificate signed by this CA
+  std::string min_version = "1.2";  // "1.2" | "1.3"
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// `server.limits:` what one client may hold or send (docs/security.md, "Limits").
+struct LimitsConfig {
+  uint64_t max_body_bytes = 8ull << 20;           // any request body
+  uint64_t firehose_max_body_bytes = 8ull << 20;  // Firehose_20150804.* requests
+  uint64_t kinesis_max_body_bytes = 8ull << 20;   // Kinesis_20131202.* requests
+  uint64_t max_header_bytes = 16 * 1024;          // request line + headers
+  uint32_t max_header_count = 100;
+  uint64_t header_timeout_ms = 10'000;        // a request's headers must arrive within this
+  uint64_t body_min_bytes_per_s = 16 * 1024;  // average body rate after header_timeout's grace
+  uint64_t idle_timeout_ms = 60'000;          // keep-alive connection with no request
+  uint32_t max_connections = 10'000;          // further also bounded by RLIMIT_NOFILE
+  uint32_t http2_max_concurrent_streams = 128;
+  uint64_t http2_max_buffered_bytes = 16ull << 20;  // request bodies one HTTP/2 connection holds
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:4573";  // HOST:PORT; port 0 picks a free port
   std::string data_dir = "./var";         // journal, delivery state, default buckets
@@ -38,6 +62,8 @@ struct ServerConfig {
   std::string account_id = "000000000000";
   std::string log_level = "info";   // trace|debug|info|warn|error
   std::string log_format = "text";  // text | json (one JSON object per line)
+  TlsConfig tls;                    // unset cert_file: plain HTTP
+  LimitsConfig limits;
 };
 
 struct Config {

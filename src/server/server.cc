@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -42,6 +43,44 @@ Status SplitHostPort(const std::string& listen, std::string& host, uint16_t& por
   }
   port = static_cast<uint16_t>(std::stoul(p));
   return Status::Ok();
+}
+
+// The data listener's options from `server:` (tls, limits, io_threads).
+api::HttpServerOptions ListenerOptions(const config::ServerConfig& sc) {
+  api::HttpServerOptions ho;
+  ho.io_threads = static_cast<int>(sc.io_threads);
+  const config::LimitsConfig& l = sc.limits;
+  ho.body_limit = l.max_body_bytes;
+  ho.body_limit_for = [firehose = l.firehose_max_body_bytes, kinesis = l.kinesis_max_body_bytes,
+                       any = l.max_body_bytes](std::string_view target) -> size_t {
+    if (target.starts_with(api::kFirehoseTargetPrefix)) return firehose;
+    if (target.starts_with(api::kKinesisTargetPrefix)) return kinesis;
+    return any;
+  };
+  ho.header_limit_bytes = l.max_header_bytes;
+  ho.max_header_count = l.max_header_count;
+  ho.header_timeout = std::chrono::milliseconds(l.header_timeout_ms);
+  ho.body_min_bytes_per_s = l.body_min_bytes_per_s;
+  ho.idle_timeout = std::chrono::milliseconds(l.idle_timeout_ms);
+  ho.http2_max_concurrent_streams = l.http2_max_concurrent_streams;
+  ho.http2_max_buffered_bytes = l.http2_max_buffered_bytes;
+  // Connections get at most half of the open-file limit: the journal's segments, delivery and
+  // outgoing connections need the rest.
+  ho.max_connections = l.max_connections;
+  struct rlimit lim;
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+      lim.rlim_cur / 2 < ho.max_connections) {
+    ho.max_connections = std::max<size_t>(1, lim.rlim_cur / 2);
+    spdlog::warn(
+        "server.limits.max_connections {} lowered to {}: half of the open-file limit {} "
+        "(raise it with ulimit -n)",
+        l.max_connections, ho.max_connections, lim.rlim_cur);
+  }
+  if (sc.tls.enabled()) {
+    ho.tls = api::TlsOptions{sc.tls.cert_file, sc.tls.key_file, sc.tls.client_ca_file,
+                             sc.tls.min_version};
+  }
+  return ho;
 }
 
 class ServerImpl : public Server {
@@ -111,17 +150,17 @@ class ServerImpl : public Server {
     // Kinesis: CBOR clients (Java SDKs, KCL) reach the JSON handler through the CBOR adapter.
     kinesis_cbor_ = std::make_unique<api::CborAdapter>(kinesis_.get());
     router_.Add(std::string(api::kKinesisTargetPrefix), kinesis_cbor_.get());
-    api::HttpServerOptions ho;
+    api::HttpServerOptions ho = ListenerOptions(sc);
     SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
-    ho.io_threads = static_cast<int>(sc.io_threads);
     http_ = std::make_unique<api::HttpServer>(ho, router_);
     SLUICE_RETURN_IF_ERROR(http_->Start());
     housekeeping_ = std::thread([this] { Housekeeping(); });
     address_ = (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
                std::to_string(http_->port());
-    spdlog::info("sluice listening on {} (data in {}, {} delivery stream(s), {} Kinesis stream(s))",
-                 address_, sc.data_dir, registry_->ListStreams().size(),
-                 kinesis_streams_->List().size());
+    spdlog::info(
+        "sluice listening on {}{} (data in {}, {} delivery stream(s), {} Kinesis stream(s))",
+        address_, sc.tls.enabled() ? " (TLS)" : "", sc.data_dir, registry_->ListStreams().size(),
+        kinesis_streams_->List().size());
     if (!options_.ready_file.empty()) {
       SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(options_.ready_file, address_ + "\n"));
     }
@@ -135,12 +174,31 @@ class ServerImpl : public Server {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     int sig = 0;
-    sigwait(&set, &sig);
+    for (;;) {
+      sigwait(&set, &sig);
+      if (sig != SIGHUP) break;
+      Reload();
+    }
     spdlog::info("received {}, stopping: finishing requests, flushing buffers", strsignal(sig));
     Shutdown();
     spdlog::info("stopped");
     return 0;
+  }
+
+  // SIGHUP: the TLS certificate and key are read again; new connections get them, open ones
+  // keep theirs. A bad file keeps the current ones and says why.
+  void Reload() {
+    if (!options_.config.server.tls.enabled()) {
+      spdlog::info("received SIGHUP: nothing to reload (no server.tls)");
+      return;
+    }
+    if (Status st = http_->ReloadTls(); !st.ok()) {
+      spdlog::error("SIGHUP: TLS reload failed, keeping the current certificate: {}", st.message());
+      return;
+    }
+    spdlog::info("SIGHUP: TLS certificate reloaded from {}", options_.config.server.tls.cert_file);
   }
 
   void Shutdown() override {
@@ -228,6 +286,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto server = std::make_unique<ServerImpl>(std::move(options));
   SLUICE_RETURN_IF_ERROR(server->Init());
