@@ -16,6 +16,8 @@
 #include "api/kinesis_handler.h"
 #include "api/kinesis_ids.h"
 #include "api/router.h"
+#include "auth/key_store.h"
+#include "auth/sigv4.h"
 #include "common/file_util.h"
 #include "common/mutex.h"
 #include "journal/journal.h"
@@ -44,6 +46,16 @@ Status SplitHostPort(const std::string& listen, std::string& host, uint16_t& por
   return Status::Ok();
 }
 
+}  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  if (host.rfind("127.", 0) != 0) return false;
+  return host.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+namespace {
+
 class ServerImpl : public Server {
  public:
   explicit ServerImpl(ServeOptions options) : options_(std::move(options)) {}
@@ -51,6 +63,18 @@ class ServerImpl : public Server {
 
   Status Init() {
     const config::ServerConfig& sc = options_.config.server;
+    {
+      std::string host;
+      uint16_t port = 0;
+      SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, host, port));
+      if (!options_.config.auth.enabled && !auth::KeyStore(sc.data_dir).Exists() &&
+          !options_.allow_anonymous && !IsLoopbackHost(host)) {
+        return Status::FailedPrecondition(
+            "refusing to listen on " + sc.listen +
+            " without authentication: anyone who can reach it could read and write every "
+            "stream; add an `auth:` block (docs/security.md) or pass --allow-anonymous");
+      }
+    }
     SLUICE_RETURN_IF_ERROR(fs::CreateDirs(sc.data_dir));
     journal::Options jo;
     jo.dir = fs::Join(sc.data_dir, "journal");
@@ -111,6 +135,15 @@ class ServerImpl : public Server {
     // Kinesis: CBOR clients (Java SDKs, KCL) reach the JSON handler through the CBOR adapter.
     kinesis_cbor_ = std::make_unique<api::CborAdapter>(kinesis_.get());
     router_.Add(std::string(api::kKinesisTargetPrefix), kinesis_cbor_.get());
+    auth_enabled_ = options_.config.auth.enabled || auth::KeyStore(sc.data_dir).Exists();
+    if (auth_enabled_) {
+      SLUICE_ASSIGN_OR_RETURN(auto verifier, BuildVerifier(options_.config));
+      spdlog::info("auth: SigV4 required on every request ({} access key(s))",
+                   verifier->key_count());
+      router_.SetVerifier(std::move(verifier));
+    } else if (options_.allow_anonymous) {
+      spdlog::warn("auth: none (--allow-anonymous): unsigned requests are accepted from anyone");
+    }
     api::HttpServerOptions ho;
     SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
     ho.io_threads = static_cast<int>(sc.io_threads);
@@ -135,12 +168,42 @@ class ServerImpl : public Server {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     int sig = 0;
-    sigwait(&set, &sig);
+    while (true) {
+      sigwait(&set, &sig);
+      if (sig != SIGHUP) break;
+      spdlog::info("received SIGHUP: reloading access keys and policies");
+      if (Status st = ReloadAuth(); !st.ok()) {
+        spdlog::error("reload failed, keeping the previous keys and policies: {}", st.ToString());
+      }
+    }
     spdlog::info("received {}, stopping: finishing requests, flushing buffers", strsignal(sig));
     Shutdown();
     spdlog::info("stopped");
     return 0;
+  }
+
+  Status ReloadAuth() override {
+    if (!auth_enabled_) {
+      return Status::FailedPrecondition(
+          "the server started without authentication (no `auth:` block, no keys in the data "
+          "dir); turning it on needs a restart");
+    }
+    config::Config cfg = options_.config;
+    if (!options_.config_file.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(cfg, config::LoadConfigFile(options_.config_file));
+      if (options_.config.auth.enabled && !cfg.auth.enabled) {
+        return Status::FailedPrecondition(options_.config_file +
+                                          " has no `auth:` block any more; removing it needs a "
+                                          "restart (refusing to turn authentication off)");
+      }
+      cfg.server = options_.config.server;
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto verifier, BuildVerifier(cfg));
+    spdlog::info("auth: reloaded {} access key(s)", verifier->key_count());
+    router_.SetVerifier(std::move(verifier));
+    return Status::Ok();
   }
 
   void Shutdown() override {
@@ -182,7 +245,52 @@ class ServerImpl : public Server {
     }
   }
 
+  // The verifier of `cfg`'s `auth:` block, its secrets resolved (and so redacted from logs).
+  Result<std::shared_ptr<const auth::Verifier>> BuildVerifier(const config::Config& cfg) {
+    std::vector<auth::AccessKey> keys;
+    for (const auto& k : cfg.auth.keys) {
+      auth::AccessKey key;
+      key.id = k.id;
+      key.user = k.user;
+      for (const auto& [ref, out] :
+           {std::pair{&k.secret, &key.secret}, std::pair{&k.session_token, &key.session_token}}) {
+        if (ref->empty()) continue;
+        auto value = resolver_->Resolve(*ref);
+        if (!value.ok()) return value.status().WithContext("auth key " + k.id);
+        *out = std::move(*value);
+      }
+      key.policy = std::make_shared<const auth::Policy>(k.policy);
+      keys.push_back(std::move(key));
+    }
+    // Keys made by `sluice keys create`, kept (encrypted) in the data dir.
+    auth::KeyStore store(cfg.server.data_dir);
+    SLUICE_ASSIGN_OR_RETURN(std::vector<auth::StoredKey> stored, store.Load(true));
+    for (auto& k : stored) {
+      auth::AccessKey key;
+      key.id = k.id;
+      key.user = k.user;
+      key.secret = std::move(k.secret);
+      options_.redactor->Add(key.secret);
+      auth::Policy policy;
+      if (!k.policy_json.empty()) {
+        SLUICE_RETURN_IF_ERROR(
+            config::ParsePolicy(k.policy_json, "the policy of stored key " + k.id, policy));
+      }
+      key.policy = std::make_shared<const auth::Policy>(std::move(policy));
+      keys.push_back(std::move(key));
+    }
+    auth::VerifierOptions vo;
+    vo.regions = cfg.auth.regions;
+    if (vo.regions.empty()) vo.regions = {cfg.server.region};
+    vo.account_id = cfg.server.account_id;
+    vo.max_skew_ms = static_cast<int64_t>(cfg.auth.max_clock_skew_s) * 1000;
+    if (test_clock_) vo.clock = test_clock_.get();
+    return std::shared_ptr<const auth::Verifier>(
+        std::make_shared<auth::Verifier>(std::move(vo), std::move(keys)));
+  }
+
   ServeOptions options_;
+  bool auth_enabled_ = false;  // an `auth:` block or a key file in the data dir
   std::unique_ptr<secrets::Redactor> own_redactor_;
   std::unique_ptr<secrets::Resolver> resolver_;
   // Destroyed bottom-up: the listener, the handlers, the delivery streams, the ingest streams, the
@@ -228,6 +336,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto server = std::make_unique<ServerImpl>(std::move(options));
   SLUICE_RETURN_IF_ERROR(server->Init());
