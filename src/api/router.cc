@@ -32,6 +32,12 @@ HttpResponse AnswerError(const HttpRequest& request, const ApiError& error) {
 
 }  // namespace
 
+Router::Router(Router&& other) noexcept
+    : routes_(std::move(other.routes_)), unknown_(other.unknown_) {
+  MutexLock lock(other.mu_);
+  verifier_ = std::move(other.verifier_);
+}
+
 void Router::Add(std::string target_prefix, HttpHandler* handler) {
   routes_.emplace_back(std::move(target_prefix), handler);
 }

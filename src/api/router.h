@@ -35,6 +35,9 @@ class UnknownOperationHandler : public HttpHandler {
 
 class Router : public HttpHandler {
  public:
+  Router() = default;
+  // Movable for composition before serving (never while Handle may run).
+  Router(Router&& other) noexcept;
   // Requests whose X-Amz-Target starts with `target_prefix` go to `handler` (not owned; it must
   // outlive the router).
   void Add(std::string target_prefix, HttpHandler* handler);
