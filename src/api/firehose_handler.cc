@@ -13,6 +13,8 @@
 #include "api/errors.h"
 #include "api/firehose_config.h"
 #include "api/json_input.h"
+#include "api/router.h"
+#include "auth/authorize.h"
 #include "common/base64.h"
 #include "common/json_writer.h"
 
@@ -257,6 +259,13 @@ void FirehoseHandler::Handle(HttpRequest request, Responder respond) {
   }
   std::string_view op = target.substr(kFirehoseTargetPrefix.size());
   std::string_view body = request.body;
+  // Authorization: the IAM action and the delivery stream the call names.
+  std::string resource = "*";
+  if (request.identity || auth::IsControlPlane(op)) {
+    auto named = NamedResource(body, {"DeliveryStreamName"});
+    if (!named.second.empty()) resource = DeliveryStreamArn(backend_, named.second);
+  }
+  if (!AuthorizeCall(request, "firehose", op, resource, request_id, respond)) return;
   if (op == "PutRecordBatch") return PutRecordBatch(body, request_id, std::move(respond));
   if (op == "PutRecord") return PutRecord(body, request_id, std::move(respond));
   if (op == "CreateDeliveryStream") return respond(CreateDeliveryStream(body, request_id));

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "auth/sigv4.h"
+
 namespace sluice::api {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
@@ -20,6 +22,9 @@ struct HttpRequest {
   std::string target;  // "/"
   HttpHeaders headers;
   std::string body;
+  // Who signed the request, set by the Router once the signature checked out; null when the
+  // server runs without an `auth:` block (anonymous, loopback only).
+  std::shared_ptr<const auth::Identity> identity;
   // The first header named `name` (ASCII case-insensitive), or "" when absent.
   std::string_view Header(std::string_view name) const;
 };

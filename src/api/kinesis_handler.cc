@@ -12,6 +12,8 @@
 
 #include "api/event_stream.h"
 #include "api/json_input.h"
+#include "api/router.h"
+#include "auth/authorize.h"
 #include "common/base64.h"
 #include "common/json_writer.h"
 
@@ -284,6 +286,13 @@ void KinesisHandler::Handle(HttpRequest request, Responder respond) {
   if (target.substr(0, kKinesisTargetPrefix.size()) != kKinesisTargetPrefix) {
     return call.respond(ErrorResponse(ApiError::UnknownOperation(""), call.request_id));
   }
+  // Authorization: the IAM action and the stream (or consumer) the call names.
+  std::string resource = "*";
+  if (request.identity || auth::IsControlPlane(op)) {
+    auto [field, value] = NamedResource(call.body, {"StreamARN", "StreamName", "ConsumerARN"});
+    if (!value.empty()) resource = field == "StreamName" ? StreamArn(value) : value;
+  }
+  if (!AuthorizeCall(request, "kinesis", op, resource, call.request_id, call.respond)) return;
   Settle();
   if (op == "PutRecords") return PutRecords(call);
   if (op == "PutRecord") return PutRecord(call);

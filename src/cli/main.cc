@@ -11,6 +11,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "cli/cmd_keys.h"
 #include "cli/cmd_put.h"
 #include "cli/cmd_replay.h"
 #include "cli/cmd_streams.h"
@@ -88,6 +89,7 @@ struct ServeFlags {
   std::string log_level;
   std::string log_format;
   bool repair_journal = false;
+  bool allow_anonymous = false;
 };
 
 int RunServe(const ServeFlags& f) {
@@ -110,6 +112,8 @@ int RunServe(const ServeFlags& f) {
   opts.ready_file = f.ready_file;
   opts.redactor = &LogRedactor();
   opts.repair_journal = f.repair_journal;
+  opts.allow_anonymous = f.allow_anonymous;
+  opts.config_file = f.config_file;
   auto srv = server::Server::Start(std::move(opts));
   if (!srv.ok()) {
     spdlog::error("cannot start: {}", srv.status().ToString());
@@ -214,6 +218,15 @@ int main(int argc, char** argv) {
   serve_cmd->add_flag("--repair-journal", serve.repair_journal,
                       "After a power loss: truncate a partition at damage in its last segment even "
                       "when valid frames follow (those frames are discarded)");
+  serve_cmd->add_flag(
+      "--allow-anonymous", serve.allow_anonymous,
+      "Without an auth: block, accept unsigned requests on a non-loopback address too (by default "
+      "serve refuses to listen there: anyone reaching the port could read and write every stream)");
+  serve_cmd->footer(
+      "Authentication (docs/security.md): with an auth: block in the config every request must "
+      "be SigV4-signed by one of its access keys and is allowed only what the key's policy "
+      "allows; without one, unsigned requests are accepted on loopback addresses only. SIGHUP "
+      "reloads the keys and policies without dropping connections.");
   serve_cmd
       ->add_option("--log-format", serve.log_format,
                    "text (default) or json: one JSON object per line")
@@ -232,6 +245,9 @@ int main(int argc, char** argv) {
 
   TailOptions tail;
   auto* tail_cmd = AddTailCommand(app, tail);
+
+  KeysOptions keys;
+  auto* keys_cmd = AddKeysCommand(app, keys);
 
   std::string config_file;
   auto* check_cmd =
@@ -256,6 +272,7 @@ int main(int argc, char** argv) {
   if (replay_cmd->parsed()) return RunReplay(replay, std::cerr);
   if (streams_cmd->parsed()) return RunStreams(streams, std::cout, std::cerr);
   if (tail_cmd->parsed()) return RunTail(tail, std::cout, std::cerr);
+  if (keys_cmd->parsed()) return RunKeys(keys, std::cout, std::cerr);
   if (check_cmd->parsed()) return RunCheckConfig(config_file);
   return 2;
 }

@@ -639,6 +639,117 @@ Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   return Status::Ok();
 }
 
+// A string or a list of strings (IAM's Action and Resource).
+Status StringOrList(const Walker& w, const YAML::Node& n, const char* key,
+                    std::vector<std::string>& out) {
+  YAML::Node v = n[key];
+  if (!v) return w.Error(n, std::string("a policy statement needs '") + key + "'");
+  if (v.IsScalar()) {
+    out.push_back(v.Scalar());
+  } else if (v.IsSequence() && v.size() > 0) {
+    for (const auto& item : v) {
+      if (!item.IsScalar())
+        return w.Error(item, std::string("'") + key + "' items must be strings");
+      out.push_back(item.Scalar());
+    }
+  } else {
+    return w.Error(v, std::string("'") + key + "' must be a string or a non-empty list of strings");
+  }
+  return Status::Ok();
+}
+
+Status ParsePolicyNode(const Walker& w, const YAML::Node& n, auth::Policy& out) {
+  if (n.IsScalar()) {
+    // A JSON document as a string: JSON is YAML, so it parses the same way.
+    YAML::Node doc = YAML::Load(n.Scalar());
+    if (!doc.IsMap()) return w.Error(n, "'policy' must be an IAM policy document (a JSON object)");
+    Status st = ParsePolicyNode(w, doc, out);
+    if (!st.ok()) return w.Error(n, "in the policy document: " + st.message());
+    return st;
+  }
+  SLUICE_RETURN_IF_ERROR(w.CheckKeys(n, "a policy", {"Version", "Statement", "Id"}));
+  YAML::Node statements = n["Statement"];
+  if (!statements) return w.Error(n, "a policy needs 'Statement'");
+  std::vector<YAML::Node> list;
+  if (statements.IsMap()) {
+    list.push_back(statements);
+  } else if (statements.IsSequence()) {
+    for (const auto& s : statements) list.push_back(s);
+  } else {
+    return w.Error(statements, "'Statement' must be an object or a list of objects");
+  }
+  for (const auto& s : list) {
+    SLUICE_RETURN_IF_ERROR(
+        w.CheckKeys(s, "a policy statement", {"Sid", "Effect", "Action", "Resource"}));
+    auth::Statement st;
+    std::string effect;
+    SLUICE_RETURN_IF_ERROR(w.OneOf(s, "Effect", effect, {"Allow", "Deny"}));
+    if (effect.empty()) return w.Error(s, "a policy statement needs 'Effect' (Allow or Deny)");
+    st.allow = effect == "Allow";
+    SLUICE_RETURN_IF_ERROR(StringOrList(w, s, "Action", st.actions));
+    SLUICE_RETURN_IF_ERROR(StringOrList(w, s, "Resource", st.resources));
+    out.statements.push_back(std::move(st));
+  }
+  return Status::Ok();
+}
+
+bool IsSecretReference(const std::string& s) {
+  return s.rfind("${secret:", 0) == 0 && s.back() == '}' && s.find('}') == s.size() - 1;
+}
+
+Status ParseAuth(const Walker& w, const YAML::Node& n, AuthConfig& a, const ServerConfig& server) {
+  a.enabled = true;
+  if (n.IsNull()) return w.Error(n, "'auth' needs 'keys' (a list of access keys)");
+  SLUICE_RETURN_IF_ERROR(w.CheckKeys(n, "auth", {"regions", "max_clock_skew_s", "keys"}));
+  if (YAML::Node r = n["regions"]) {
+    if (!r.IsSequence() || r.size() == 0) {
+      return w.Error(r, "'regions' must be a non-empty list of region names");
+    }
+    for (const auto& item : r) {
+      if (!item.IsScalar() || item.Scalar().empty())
+        return w.Error(item, "a region must be a name");
+      a.regions.push_back(item.Scalar());
+    }
+  } else {
+    a.regions.push_back(server.region);
+  }
+  SLUICE_RETURN_IF_ERROR(w.Uint(n, "max_clock_skew_s", a.max_clock_skew_s, 1, 900));
+  YAML::Node keys = n["keys"];
+  if (keys && !keys.IsSequence()) return w.Error(keys, "'keys' must be a list");
+  std::set<std::string> ids;
+  for (const auto& k : keys) {
+    SLUICE_RETURN_IF_ERROR(
+        w.CheckKeys(k, "an auth key", {"id", "secret", "session_token", "user", "policy"}));
+    AuthKeyConfig key;
+    SLUICE_RETURN_IF_ERROR(w.String(k, "id", key.id));
+    SLUICE_RETURN_IF_ERROR(w.String(k, "secret", key.secret));
+    SLUICE_RETURN_IF_ERROR(w.String(k, "session_token", key.session_token));
+    SLUICE_RETURN_IF_ERROR(w.String(k, "user", key.user));
+    if (key.id.empty() || key.id.size() > 128 ||
+        key.id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos) {
+      return w.Error(k, "an auth key needs 'id': 1-128 upper-case letters and digits");
+    }
+    if (!ids.insert(key.id).second) return w.Error(k, "key '" + key.id + "' is declared twice");
+    if (key.secret.empty()) return w.Error(k, "key '" + key.id + "' needs 'secret'");
+    if (!IsSecretReference(key.secret)) {
+      return w.Error(k["secret"], "key '" + key.id +
+                                      "': 'secret' must be a ${secret:...} reference (env:, "
+                                      "file: or exec:), never the secret itself in the file");
+    }
+    if (!key.session_token.empty() && !IsSecretReference(key.session_token)) {
+      return w.Error(k["session_token"],
+                     "key '" + key.id + "': 'session_token' must be a ${secret:...} reference");
+    }
+    if (key.user.empty()) key.user = key.id;
+    if (key.user.find_first_of(" /:\t") != std::string::npos) {
+      return w.Error(k["user"], "'user' must not contain spaces, '/' or ':'");
+    }
+    if (YAML::Node p = k["policy"]) SLUICE_RETURN_IF_ERROR(ParsePolicyNode(w, p, key.policy));
+    a.keys.push_back(std::move(key));
+  }
+  return Status::Ok();
+}
+
 template <typename F>
 Status Guard(const std::string& source, F f) {
   try {
@@ -882,8 +993,10 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   Status st = Guard(source_name, [&]() -> Status {
     YAML::Node root = YAML::Load(yaml_text);
     if (!root || root.IsNull()) return Status::Ok();  // an empty file means defaults
-    SLUICE_RETURN_IF_ERROR(w.CheckKeys(root, "the top level", {"server", "delivery_streams"}));
+    SLUICE_RETURN_IF_ERROR(
+        w.CheckKeys(root, "the top level", {"server", "auth", "delivery_streams"}));
     if (YAML::Node s = root["server"]) SLUICE_RETURN_IF_ERROR(ParseServer(w, s, cfg.server));
+    if (YAML::Node a = root["auth"]) SLUICE_RETURN_IF_ERROR(ParseAuth(w, a, cfg.auth, cfg.server));
     if (YAML::Node ds = root["delivery_streams"]) {
       if (!ds.IsSequence()) return w.Error(ds, "'delivery_streams' must be a list");
       std::set<std::string> names;
@@ -899,6 +1012,15 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   });
   if (!st.ok()) return st;
   return cfg;
+}
+
+Status ParsePolicy(const std::string& text, const std::string& source_name, auth::Policy& out) {
+  Walker w(source_name);
+  return Guard(source_name, [&]() -> Status {
+    YAML::Node doc = YAML::Load(text);
+    if (!doc.IsMap()) return w.Error(doc, "a policy must be an IAM policy document (an object)");
+    return ParsePolicyNode(w, doc, out);
+  });
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {

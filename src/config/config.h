@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/policy.h"
 #include "common/status.h"
 #include "config/stream_config.h"
 
@@ -66,8 +67,27 @@ struct ServerConfig {
   LimitsConfig limits;
 };
 
+// One access key of the `auth:` block. `secret` and `session_token` are ${secret:...} references
+// (a literal secret in the file is refused), resolved when the server starts or reloads.
+struct AuthKeyConfig {
+  std::string id;             // the access key id (AKIA..., ASIA... for temporary credentials)
+  std::string secret;         // ${secret:...} reference to the secret access key
+  std::string session_token;  // temporary credentials: ${secret:...} reference (optional)
+  std::string user;           // principal name: arn:aws:iam::<account_id>:user/<user>
+  auth::Policy policy;        // IAM policy subset; no statement = nothing allowed
+};
+
+// The `auth:` block (docs/security.md). Present = every request must be SigV4-signed.
+struct AuthConfig {
+  bool enabled = false;              // true when the file has an `auth:` block
+  std::vector<std::string> regions;  // credential-scope regions accepted (default: server.region)
+  uint32_t max_clock_skew_s = 300;   // 1..900; AWS's JSON services allow 300
+  std::vector<AuthKeyConfig> keys;
+};
+
 struct Config {
   ServerConfig server;
+  AuthConfig auth;
   std::vector<StreamConfig> streams;
   std::string source_name;  // the file it came from, for messages ("<defaults>" when none)
 };
@@ -86,6 +106,11 @@ struct ConfigKey {
 };
 // The `warehouse:` block's keys, in the order docs/config.md lists them (a test checks the docs).
 std::vector<ConfigKey> WarehouseConfigKeys();
+
+// Parses an IAM policy document (JSON text, or the same as YAML) into `out`: Version (optional),
+// Statement (one object or a list) with Effect Allow|Deny, Action and Resource (string or list).
+// `source_name` prefixes errors ("sluice.yaml:12: ..."; line 0 for plain text).
+Status ParsePolicy(const std::string& text, const std::string& source_name, auth::Policy& out);
 
 // Validates a stream (name pattern, buffering bounds, prefixes, URLs). Used for config-file streams
 // and API-created ones alike.

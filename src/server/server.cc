@@ -17,6 +17,8 @@
 #include "api/kinesis_handler.h"
 #include "api/kinesis_ids.h"
 #include "api/router.h"
+#include "auth/key_store.h"
+#include "auth/sigv4.h"
 #include "common/file_util.h"
 #include "common/mutex.h"
 #include "journal/journal.h"
@@ -83,6 +85,16 @@ api::HttpServerOptions ListenerOptions(const config::ServerConfig& sc) {
   return ho;
 }
 
+}  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  if (host.rfind("127.", 0) != 0) return false;
+  return host.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+namespace {
+
 class ServerImpl : public Server {
  public:
   explicit ServerImpl(ServeOptions options) : options_(std::move(options)) {}
@@ -90,6 +102,18 @@ class ServerImpl : public Server {
 
   Status Init() {
     const config::ServerConfig& sc = options_.config.server;
+    {
+      std::string host;
+      uint16_t port = 0;
+      SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, host, port));
+      if (!options_.config.auth.enabled && !auth::KeyStore(sc.data_dir).Exists() &&
+          !options_.allow_anonymous && !IsLoopbackHost(host)) {
+        return Status::FailedPrecondition(
+            "refusing to listen on " + sc.listen +
+            " without authentication: anyone who can reach it could read and write every "
+            "stream; add an `auth:` block (docs/security.md) or pass --allow-anonymous");
+      }
+    }
     SLUICE_RETURN_IF_ERROR(fs::CreateDirs(sc.data_dir));
     journal::Options jo;
     jo.dir = fs::Join(sc.data_dir, "journal");
@@ -150,6 +174,15 @@ class ServerImpl : public Server {
     // Kinesis: CBOR clients (Java SDKs, KCL) reach the JSON handler through the CBOR adapter.
     kinesis_cbor_ = std::make_unique<api::CborAdapter>(kinesis_.get());
     router_.Add(std::string(api::kKinesisTargetPrefix), kinesis_cbor_.get());
+    auth_enabled_ = options_.config.auth.enabled || auth::KeyStore(sc.data_dir).Exists();
+    if (auth_enabled_) {
+      SLUICE_ASSIGN_OR_RETURN(auto verifier, BuildVerifier(options_.config));
+      spdlog::info("auth: SigV4 required on every request ({} access key(s))",
+                   verifier->key_count());
+      router_.SetVerifier(std::move(verifier));
+    } else if (options_.allow_anonymous) {
+      spdlog::warn("auth: none (--allow-anonymous): unsigned requests are accepted from anyone");
+    }
     api::HttpServerOptions ho = ListenerOptions(sc);
     SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
     http_ = std::make_unique<api::HttpServer>(ho, router_);
@@ -187,18 +220,52 @@ class ServerImpl : public Server {
     return 0;
   }
 
-  // SIGHUP: the TLS certificate and key are read again; new connections get them, open ones
-  // keep theirs. A bad file keeps the current ones and says why.
+  // SIGHUP: the TLS certificate and key are read again (new connections get them, open ones
+  // keep theirs), and so are the access keys and policies (every request from then on). A bad
+  // file keeps what is in use and says why.
   void Reload() {
-    if (!options_.config.server.tls.enabled()) {
-      spdlog::info("received SIGHUP: nothing to reload (no server.tls)");
+    const bool tls = options_.config.server.tls.enabled();
+    if (!tls && !auth_enabled_) {
+      spdlog::info("received SIGHUP: nothing to reload (no server.tls, no authentication)");
       return;
     }
-    if (Status st = http_->ReloadTls(); !st.ok()) {
-      spdlog::error("SIGHUP: TLS reload failed, keeping the current certificate: {}", st.message());
-      return;
+    if (tls) {
+      if (Status st = http_->ReloadTls(); !st.ok()) {
+        spdlog::error("SIGHUP: TLS reload failed, keeping the current certificate: {}",
+                      st.message());
+      } else {
+        spdlog::info("SIGHUP: TLS certificate reloaded from {}",
+                     options_.config.server.tls.cert_file);
+      }
     }
-    spdlog::info("SIGHUP: TLS certificate reloaded from {}", options_.config.server.tls.cert_file);
+    if (auth_enabled_) {
+      spdlog::info("received SIGHUP: reloading access keys and policies");
+      if (Status st = ReloadAuth(); !st.ok()) {
+        spdlog::error("reload failed, keeping the previous keys and policies: {}", st.ToString());
+      }
+    }
+  }
+
+  Status ReloadAuth() override {
+    if (!auth_enabled_) {
+      return Status::FailedPrecondition(
+          "the server started without authentication (no `auth:` block, no keys in the data "
+          "dir); turning it on needs a restart");
+    }
+    config::Config cfg = options_.config;
+    if (!options_.config_file.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(cfg, config::LoadConfigFile(options_.config_file));
+      if (options_.config.auth.enabled && !cfg.auth.enabled) {
+        return Status::FailedPrecondition(options_.config_file +
+                                          " has no `auth:` block any more; removing it needs a "
+                                          "restart (refusing to turn authentication off)");
+      }
+      cfg.server = options_.config.server;
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto verifier, BuildVerifier(cfg));
+    spdlog::info("auth: reloaded {} access key(s)", verifier->key_count());
+    router_.SetVerifier(std::move(verifier));
+    return Status::Ok();
   }
 
   void Shutdown() override {
@@ -240,7 +307,52 @@ class ServerImpl : public Server {
     }
   }
 
+  // The verifier of `cfg`'s `auth:` block, its secrets resolved (and so redacted from logs).
+  Result<std::shared_ptr<const auth::Verifier>> BuildVerifier(const config::Config& cfg) {
+    std::vector<auth::AccessKey> keys;
+    for (const auto& k : cfg.auth.keys) {
+      auth::AccessKey key;
+      key.id = k.id;
+      key.user = k.user;
+      for (const auto& [ref, out] :
+           {std::pair{&k.secret, &key.secret}, std::pair{&k.session_token, &key.session_token}}) {
+        if (ref->empty()) continue;
+        auto value = resolver_->Resolve(*ref);
+        if (!value.ok()) return value.status().WithContext("auth key " + k.id);
+        *out = std::move(*value);
+      }
+      key.policy = std::make_shared<const auth::Policy>(k.policy);
+      keys.push_back(std::move(key));
+    }
+    // Keys made by `sluice keys create`, kept (encrypted) in the data dir.
+    auth::KeyStore store(cfg.server.data_dir);
+    SLUICE_ASSIGN_OR_RETURN(std::vector<auth::StoredKey> stored, store.Load(true));
+    for (auto& k : stored) {
+      auth::AccessKey key;
+      key.id = k.id;
+      key.user = k.user;
+      key.secret = std::move(k.secret);
+      options_.redactor->Add(key.secret);
+      auth::Policy policy;
+      if (!k.policy_json.empty()) {
+        SLUICE_RETURN_IF_ERROR(
+            config::ParsePolicy(k.policy_json, "the policy of stored key " + k.id, policy));
+      }
+      key.policy = std::make_shared<const auth::Policy>(std::move(policy));
+      keys.push_back(std::move(key));
+    }
+    auth::VerifierOptions vo;
+    vo.regions = cfg.auth.regions;
+    if (vo.regions.empty()) vo.regions = {cfg.server.region};
+    vo.account_id = cfg.server.account_id;
+    vo.max_skew_ms = static_cast<int64_t>(cfg.auth.max_clock_skew_s) * 1000;
+    if (test_clock_) vo.clock = test_clock_.get();
+    return std::shared_ptr<const auth::Verifier>(
+        std::make_shared<auth::Verifier>(std::move(vo), std::move(keys)));
+  }
+
   ServeOptions options_;
+  bool auth_enabled_ = false;  // an `auth:` block or a key file in the data dir
   std::unique_ptr<secrets::Redactor> own_redactor_;
   std::unique_ptr<secrets::Resolver> resolver_;
   // Destroyed bottom-up: the listener, the handlers, the delivery streams, the ingest streams, the

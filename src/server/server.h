@@ -21,7 +21,16 @@ struct ServeOptions {
   // Journal recovery truncates damage in a partition's last segment even when valid frames follow
   // (after a power loss); see journal::Options::repair_tail.
   bool repair_journal = false;
+  // Without an `auth:` block the listener must be a loopback address unless this is set
+  // (`sluice serve --allow-anonymous`): unsigned requests from the network are then accepted.
+  bool allow_anonymous = false;
+  // The config file the options came from: SIGHUP re-reads its `auth:` block (keys and policies)
+  // and swaps it in without dropping connections. Empty: SIGHUP reloads the data dir's keys only.
+  std::string config_file;
 };
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(const std::string& host);
 
 class Server {
  public:
@@ -29,10 +38,14 @@ class Server {
   virtual ~Server() = default;
   // "127.0.0.1:4573", with the real port when 0 was asked for.
   virtual std::string Address() const = 0;
-  // Blocks until SIGTERM/SIGINT (or Shutdown) then stops everything. Returns the exit status.
+  // Blocks until SIGTERM/SIGINT (or Shutdown) then stops everything; SIGHUP meanwhile reloads
+  // the access keys and policies (ServeOptions::config_file). Returns the exit status.
   virtual int WaitForSignalAndStop() = 0;
   // Stops everything now (idempotent).
   virtual void Shutdown() = 0;
+  // Re-reads the access keys and policies and swaps them in; requests in flight finish with the
+  // old ones. On error the old ones stay.
+  virtual Status ReloadAuth() = 0;
 };
 
 }  // namespace sluice::server
