@@ -1,12 +1,18 @@
-// transform_bench: flatten+schema+CSV throughput on generated nested order JSON lines, against
-// Miller (mlr --ijsonl --ocsv flatten), jq (an equivalent @csv program) and simdjson parse-only
-// speed as the ceiling; plus records/s through a rules step and a lua step.
-//   transform_bench [--mb N] [--no-peers] [--only csv|rules|lua] [--dump FILE] [--repeat N]
-//                   [--format FORMAT_JSON]
-//   (CI smoke test: --mb 1 --no-peers; --only csv runs just flatten+schema+CSV, for perf record;
-//   --repeat N reports the fastest of N flatten+schema+CSV runs; --dump writes the
-//   flatten+schema+CSV output to FILE, to diff it across builds)
+// transform_bench: flatten -> CSV throughput (alone, with schema, explode, rules, lua) on two
+// generated corpora (narrow orders; wide webhook documents, bench/wide_corpus.h) and any --input
+// JSON-lines file, against simdjson parse-only as the ceiling and peers in the same run: Miller,
+// jq, a Python json+flatten+csv.DictWriter script and pandas.json_normalize (bench/flatten_csv.py).
+//   transform_bench [--mb N] [--corpus narrow,wide|none] [--input FILE.jsonl]... [--seed S]
+//                   [--write FILE] [--no-peers] [--only flatten|csv|rules|lua] [--dump FILE]
+//                   [--repeat N] [--format FORMAT_JSON]
+//   --mb N: size of each generated corpus (default 100); --write FILE writes the generated
+//   corpora there and exits (inputs for `sluice transform`); --only runs one chain, for perf
+//   record (csv = the schema chain); --repeat N reports the fastest of N runs of flatten->csv and
+//   of the schema chain; --dump writes the narrow schema chain's output (or, without narrow, the
+//   flatten->csv output) to FILE, to diff it across builds. A peer that is not installed is
+//   reported as such, not as a failure.
 #include <simdjson.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +26,7 @@
 
 #include "transform/flatten.h"
 #include "transform/pipeline.h"
+#include "wide_corpus.h"
 
 namespace {
 
@@ -138,36 +145,57 @@ std::unique_ptr<Chain> Build(const std::vector<JsonSpec>& json_specs) {
   return std::move(chain).value();
 }
 
+}  // namespace
+
+namespace {
+
+// Seconds the shell command took, or -1 when it failed (a missing peer: see PeerAvailable).
 double TimeCommand(const std::string& cmd) {
   auto start = std::chrono::steady_clock::now();
   int rc = std::system(cmd.c_str());
   double s = Seconds(start);
-  if (rc != 0) std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
+  if (rc != 0) {
+    std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
+    return -1;
+  }
   return s;
 }
 
-}  // namespace
+bool PeerAvailable(const std::string& check) {
+  return std::system((check + " >/dev/null 2>&1").c_str()) == 0;
+}
 
-int main(int argc, char** argv) {
-  size_t mb = 100;
+struct Corpus {
+  std::string name;         // "narrow", "wide" or the --input path
+  std::string description;  // for the report
+  std::string data;
+  bool narrow = false;  // the orders corpus: its own schema/explode/rules/lua chains
+  bool wide = false;
+};
+
+void ReportPeer(const char* label, double seconds, double total_mb, double ours_s) {
+  if (seconds < 0) {
+    std::printf("  %-34s failed (see stderr)\n", label);
+    return;
+  }
+  std::printf("  %-34s %8.1f MB/s (%.2f s); sluice flatten->csv = %.1fx\n", label,
+              total_mb / seconds, seconds, seconds / ours_s);
+}
+
+struct Options {
   bool peers = true;
   std::string only;  // empty = everything
   std::string dump_path;
-  int repeat = 1;  // flatten+schema+CSV runs; the fastest is reported
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--mb" && i + 1 < argc) mb = std::strtoull(argv[++i], nullptr, 10);
-    if (a == "--no-peers") peers = false;
-    if (a == "--only" && i + 1 < argc) only = argv[++i];
-    if (a == "--dump" && i + 1 < argc) dump_path = argv[++i];
-    if (a == "--format" && i + 1 < argc) g_format = argv[++i];
-    if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
-  }
-  const std::string data = Generate(mb * 1024 * 1024);
+  int repeat = 1;
+};
+
+// One corpus: parse-only, the chains, then the peers on the same bytes.
+void RunCorpus(const Corpus& corpus, const Options& opt) {
+  const std::string& data = corpus.data;
   const double total_mb = static_cast<double>(data.size()) / (1024 * 1024);
   auto lines = Lines(data);
-  std::printf("input: %.1f MB, %zu records (orders with customer object and 1-4 items)\n", total_mb,
-              lines.size());
+  std::printf("== corpus %s: %.1f MB, %zu records (%s)\n", corpus.name.c_str(), total_mb,
+              lines.size(), corpus.description.c_str());
 
   // Ceiling: simdjson parse-only (DOM, runtime-dispatched kernel) over the same lines.
   simdjson::padded_string padded(data);
@@ -175,24 +203,44 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   size_t docs = 0;
   simdjson::dom::document_stream stream;
-  if (dom.parse_many(padded).get(stream)) return 1;
-  for (auto doc : stream) docs += doc.error() ? 0 : 1;
-  double parse_s = Seconds(start);
-  std::printf("simdjson parse-only (parse_many, %s): %.0f MB/s (%zu docs)\n",
-              simdjson::get_active_implementation()->name().c_str(), total_mb / parse_s, docs);
-  // Asked from flatten.cc's own translation unit (compiled with -march=native), not this one.
-  std::printf("simdjson On-Demand kernel compiled into flatten: %s\n",
-              sluice::transform::FlattenKernelName());
-
-  const bool all = only.empty();
-  if (!all && only != "csv" && only != "rules" && only != "lua") {
-    std::fprintf(stderr, "--only must be csv, rules or lua\n");
-    return 2;
+  if (dom.parse_many(padded, 16u << 20).get(stream)) std::exit(1);
+  simdjson::error_code first_error = simdjson::SUCCESS;
+  for (auto doc : stream) {
+    docs += doc.error() ? 0 : 1;
+    if (doc.error() && first_error == simdjson::SUCCESS) first_error = doc.error();
   }
+  if (first_error != simdjson::SUCCESS) {
+    std::printf("  simdjson parse-only: %zu documents did not parse: %s\n", lines.size() - docs,
+                simdjson::error_message(first_error));
+  }
+  const double parse_s = Seconds(start);
+  const double parse_mbs = total_mb / parse_s;
+  std::printf("  %-34s %8.0f MB/s (%s, %zu docs)\n", "simdjson parse-only (parse_many)", parse_mbs,
+              simdjson::get_active_implementation()->name().c_str(), docs);
+
+  auto report = [&](const char* label, double seconds, size_t ok, size_t out_bytes) {
+    const double mbs = total_mb / seconds;
+    std::printf(
+        "  %-34s %8.0f MB/s (%.2f s, %zu Ok, %.1f MB out, %.0f records/s) = %.2fx parse-only\n",
+        label, mbs, seconds, ok, static_cast<double>(out_bytes) / (1024 * 1024),
+        static_cast<double>(lines.size()) / seconds, mbs / parse_mbs);
+  };
+  const bool all = opt.only.empty();
   size_t out_bytes = 0, ok = 0;
-  double ours_s = 0;
-  if (all || only == "csv") {
-    auto chain = Build({{"flatten", R"({"explode":"items"})"}, {"schema", R"J({"columns":[
+  double flat_s = 0;
+  if (all || opt.only == "flatten") {
+    auto chain = Build({{"flatten", "{}"}});
+    std::FILE* dump =
+        opt.dump_path.empty() || corpus.narrow ? nullptr : std::fopen(opt.dump_path.c_str(), "wb");
+    flat_s = RunChain(*chain, lines, out_bytes, ok, dump);
+    if (dump != nullptr) std::fclose(dump);
+    for (int r = 1; r < opt.repeat; ++r)
+      flat_s = std::min(flat_s, RunChain(*chain, lines, out_bytes, ok));
+    report("sluice flatten->csv", flat_s, ok, out_bytes);
+  }
+  std::vector<JsonSpec> schema_chain, explode_chain, rules_chain, lua_chain;
+  if (corpus.narrow) {
+    schema_chain = {{"flatten", R"({"explode":"items"})"}, {"schema", R"J({"columns":[
         {"name":"order_id","type":"bigint","required":true},
         {"name":"status","type":"text"},
         {"name":"created","type":"timestamp"},
@@ -203,54 +251,203 @@ int main(int argc, char** argv) {
         {"name":"sku","source":"items.sku","type":"text"},
         {"name":"qty","source":"items.qty","type":"integer"},
         {"name":"price","source":"items.price","type":"numeric(10,2)"},
-        {"name":"tags","source":"items.tags","type":"json"}]})J"}});
-    std::FILE* dump = dump_path.empty() ? nullptr : std::fopen(dump_path.c_str(), "wb");
-    ours_s = RunChain(*chain, lines, out_bytes, ok, dump);
+        {"name":"tags","source":"items.tags","type":"json"}]})J"}};
+    explode_chain = {{"flatten", R"({"explode":"items"})"}};
+    rules_chain = {{"flatten", R"({"explode":"items"})"},
+                   {"rules", R"([{"drop_if":"status == 'test'"},
+                                {"fail_if":"items_qty < 0","message":"negative qty"},
+                                {"set":"line_total","expr":"items_qty * items_price"}])"}};
+    lua_chain = {
+        {"flatten", R"({"explode":"items"})"},
+        {"lua",
+         R"({"script":"function process(r, meta)\n if r.status == 'test' then return 'Dropped' end\n r.line_total = r.items_qty * r.items_price\n meta.partitionKeys.status = r.status\n return 'Ok', r\nend"})"}};
+  } else if (corpus.wide) {
+    schema_chain = {{"flatten", "{}"}, {"schema", R"J({"columns":[
+        {"name":"id","type":"text","required":true},
+        {"name":"type","type":"text"},
+        {"name":"created","type":"bigint"},
+        {"name":"livemode","type":"boolean"},
+        {"name":"api_version","type":"text"},
+        {"name":"billing_status","source":"data.object.billing.status","type":"text"},
+        {"name":"billing_description","source":"data.object.billing.description","type":"text"},
+        {"name":"device_region","source":"data.object.device.region","type":"text"},
+        {"name":"line_items","type":"json"},
+        {"name":"message","type":"text"}]})J"}};
+    explode_chain = {{"flatten", R"({"explode":"line_items"})"}};
+    rules_chain = {{"flatten", "{}"}, {"rules", R"([{"drop_if":"type == 'review.posted'"},
+                                {"set":"created_ms","expr":"created * 1000"}])"}};
+    lua_chain = {
+        {"flatten", "{}"},
+        {"lua",
+         R"({"script":"function process(r, meta)\n if r.type == 'review.posted' then return 'Dropped' end\n r.created_ms = r.created * 1000\n return 'Ok', r\nend"})"}};
+  }
+  if (!schema_chain.empty() && (all || opt.only == "csv")) {
+    auto chain = Build(schema_chain);
+    std::FILE* dump =
+        opt.dump_path.empty() || !corpus.narrow ? nullptr : std::fopen(opt.dump_path.c_str(), "wb");
+    double s = RunChain(*chain, lines, out_bytes, ok, dump);
     if (dump != nullptr) std::fclose(dump);
     // On a shared machine the best of several runs is the least disturbed one.
-    for (int r = 1; r < repeat; ++r)
-      ours_s = std::min(ours_s, RunChain(*chain, lines, out_bytes, ok));
-    double ours = total_mb / ours_s;
-    std::printf(
-        "sluice flatten+schema+csv: %.0f MB/s (%.2f s, %zu Ok, %.1f MB CSV) = %.2fx parse-only\n",
-        ours, ours_s, ok, static_cast<double>(out_bytes) / (1024 * 1024),
-        ours / (total_mb / parse_s));
+    for (int r = 1; r < opt.repeat; ++r) s = std::min(s, RunChain(*chain, lines, out_bytes, ok));
+    report(corpus.narrow ? "sluice flatten(explode)+schema+csv" : "sluice flatten+schema+csv", s,
+           ok, out_bytes);
+  }
+  if (!explode_chain.empty() && all) {
+    auto chain = Build(explode_chain);
+    report("sluice flatten(explode)->csv", RunChain(*chain, lines, out_bytes, ok), ok, out_bytes);
+  }
+  if (!rules_chain.empty() && (all || opt.only == "rules")) {
+    auto chain = Build(rules_chain);
+    report("sluice flatten+rules->csv", RunChain(*chain, lines, out_bytes, ok), ok, out_bytes);
+  }
+  if (!lua_chain.empty() && (all || opt.only == "lua")) {
+    auto chain = Build(lua_chain);
+    report("sluice flatten+lua->csv", RunChain(*chain, lines, out_bytes, ok), ok, out_bytes);
   }
 
-  if (all || only == "rules") {
-    auto rules =
-        Build({{"flatten", R"({"explode":"items"})"}, {"rules", R"([{"drop_if":"status == 'test'"},
-                                    {"fail_if":"items_qty < 0","message":"negative qty"},
-                                    {"set":"line_total","expr":"items_qty * items_price"}])"}});
-    double rules_s = RunChain(*rules, lines, out_bytes, ok);
-    std::printf("flatten+rules+csv: %.0f records/s (%.0f MB/s)\n",
-                static_cast<double>(lines.size()) / rules_s, total_mb / rules_s);
-  }
-  if (all || only == "lua") {
-    auto lua = Build(
-        {{"flatten", R"({"explode":"items"})"},
-         {"lua",
-          R"({"script":"function process(r, meta)\n if r.status == 'test' then return 'Dropped' end\n r.line_total = r.items_qty * r.items_price\n meta.partitionKeys.status = r.status\n return 'Ok', r\nend"})"}});
-    double lua_s = RunChain(*lua, lines, out_bytes, ok);
-    std::printf("flatten+lua+csv: %.0f records/s (%.0f MB/s)\n",
-                static_cast<double>(lines.size()) / lua_s, total_mb / lua_s);
-  }
-
-  if (!peers || !all) return 0;
-  std::string path = "/tmp/sluice_transform_bench.jsonl";
+  if (!opt.peers || !all) return;
+  const std::string path = "/tmp/sluice_transform_bench." + std::to_string(getpid()) + ".jsonl";
   {
     std::ofstream f(path, std::ios::binary);
     f << data;
   }
-  double mlr_s = TimeCommand("mlr --ijsonl --ocsv flatten " + path + " > /dev/null");
-  std::printf("miller flatten: %.1f MB/s; sluice = %.1fx miller\n", total_mb / mlr_s,
-              mlr_s / ours_s);
-  double jq_s = TimeCommand(
-      "jq -r '. as $o | .items[] | [$o.order_id, $o.status, $o.created, $o.customer.id, "
-      "$o.customer.name, $o.customer.address.city, $o.total, .sku, .qty, .price, "
-      "(.tags|tojson)] | @csv' " +
-      path + " > /dev/null");
-  std::printf("jq @csv: %.1f MB/s; sluice = %.1fx jq\n", total_mb / jq_s, jq_s / ours_s);
+  if (PeerAvailable("command -v mlr")) {
+    ReportPeer(
+        "miller (flatten then unsparsify)",
+        TimeCommand("mlr --ijsonl --ocsv flatten -s _ then unsparsify " + path + " > /dev/null"),
+        total_mb, flat_s);
+  } else {
+    std::printf("  %-34s not installed (Debian package miller)\n", "miller");
+  }
+  if (PeerAvailable("command -v jq")) {
+    if (corpus.narrow) {
+      ReportPeer(
+          "jq @csv (fixed columns, explode)",
+          TimeCommand("jq -r '. as $o | .items[] | [$o.order_id, $o.status, $o.created, "
+                      "$o.customer.id, $o.customer.name, $o.customer.address.city, $o.total, "
+                      ".sku, .qty, .price, (.tags|tojson)] | @csv' " +
+                      path + " > /dev/null"),
+          total_mb, flat_s);
+    }
+    ReportPeer("jq flatten (objects, no csv)",
+               TimeCommand("jq -c '[paths(scalars) as $p | {key: ($p|map(tostring)|join(\"_\")), "
+                           "value: getpath($p)}] | from_entries' " +
+                           path + " > /dev/null"),
+               total_mb, flat_s);
+  } else {
+    std::printf("  %-34s not installed (Debian package jq)\n", "jq");
+  }
+  const std::string script = std::string(SLUICE_SOURCE_DIR) + "/bench/flatten_csv.py";
+  if (PeerAvailable("test -x /usr/bin/python3")) {
+    ReportPeer("python json+flatten+DictWriter",
+               TimeCommand("/usr/bin/python3 " + script + " " + path + " /dev/null"), total_mb,
+               flat_s);
+  } else {
+    std::printf("  %-34s not installed (/usr/bin/python3)\n", "python");
+  }
+  if (PeerAvailable("/usr/bin/python3 -c 'import pandas'")) {
+    ReportPeer("pandas json_normalize+to_csv",
+               TimeCommand("/usr/bin/python3 " + script + " --pandas " + path + " /dev/null"),
+               total_mb, flat_s);
+  } else {
+    std::printf("  %-34s not installed (Debian package python3-pandas)\n", "pandas");
+  }
   std::remove(path.c_str());
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    std::fprintf(stderr, "cannot read %s\n", path.c_str());
+    std::exit(2);
+  }
+  std::ostringstream s;
+  s << f.rdbuf();
+  std::string data = s.str();
+  if (!data.empty() && data.back() != '\n') data += '\n';
+  return data;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t mb = 100;
+  std::string corpora = "narrow,wide";
+  std::vector<std::string> inputs;
+  std::string write_path;
+  uint64_t seed = 15;
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--mb") {
+      mb = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--corpus") {
+      corpora = next();
+    } else if (a == "--input") {
+      inputs.push_back(next());
+    } else if (a == "--seed") {
+      seed = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--write") {
+      write_path = next();
+    } else if (a == "--no-peers") {
+      opt.peers = false;
+    } else if (a == "--only") {
+      opt.only = next();
+    } else if (a == "--dump") {
+      opt.dump_path = next();
+    } else if (a == "--format") {
+      g_format = next();
+    } else if (a == "--repeat") {
+      opt.repeat = std::max(1, std::atoi(next().c_str()));
+    } else if (a == "--seconds") {
+      next();  // bench/run-all convention; this benchmark sizes its work with --mb
+    } else {
+      std::fprintf(
+          stderr,
+          "usage: transform_bench [--mb N] [--corpus narrow,wide|none] [--input F.jsonl]... "
+          "[--seed S] [--write FILE] [--no-peers] [--only flatten|csv|rules|lua] "
+          "[--dump FILE] [--repeat N] [--format JSON]\n");
+      return 2;
+    }
+  }
+  if (!opt.only.empty() && opt.only != "flatten" && opt.only != "csv" && opt.only != "rules" &&
+      opt.only != "lua") {
+    std::fprintf(stderr, "--only must be flatten, csv, rules or lua\n");
+    return 2;
+  }
+  std::vector<Corpus> list;
+  for (const std::string& name : {std::string("narrow"), std::string("wide")}) {
+    if (corpora.find(name) == std::string::npos) continue;
+    Corpus c;
+    c.name = name;
+    if (name == "narrow") {
+      c.narrow = true;
+      c.description = "orders with customer object and 1-4 items";
+      c.data = Generate(mb * 1024 * 1024);
+    } else {
+      c.wide = true;
+      c.description =
+          "webhook documents, hundreds of key paths, 6 levels, seed " + std::to_string(seed);
+      c.data = sluice::bench::GenerateWideCorpus(mb * 1024 * 1024, seed);
+    }
+    list.push_back(std::move(c));
+  }
+  if (!write_path.empty()) {
+    // Writes the generated corpora (one after the other) instead of benchmarking.
+    std::ofstream f(write_path, std::ios::binary);
+    for (const Corpus& c : list) f << c.data;
+    return f ? 0 : 1;
+  }
+  for (const std::string& path : inputs) list.push_back(Corpus{path, "--input", ReadFile(path)});
+  std::printf("simdjson On-Demand kernel compiled into flatten: %s\n",
+              sluice::transform::FlattenKernelName());
+  for (const Corpus& c : list) RunCorpus(c, opt);
   return 0;
 }

@@ -4,12 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <thread>
 
 #include "cli/cmd_keys.h"
 #include "cli/cmd_put.h"
@@ -123,7 +125,7 @@ int RunServe(const ServeFlags& f) {
 }
 
 int RunTransform(const std::string& config_file, const std::string& stream,
-                 const std::string& input) {
+                 const std::string& input, const TransformCommandOptions& options) {
   auto cfg = config::LoadConfigFile(config_file);
   if (!cfg.ok()) {
     std::cerr << "sluice transform: " << cfg.status().message() << "\n";
@@ -143,14 +145,15 @@ int RunTransform(const std::string& config_file, const std::string& stream,
   const transform::FormatSpec& format = found->format;
   if (input.empty() || input == "-") {
     return RunTransformCommand(found->processors, format, found->name, std::cin, std::cout,
-                               std::cerr);
+                               std::cerr, options);
   }
   std::ifstream in(input, std::ios::binary);
   if (!in) {
     std::cerr << "sluice transform: cannot read " << input << ": " << std::strerror(errno) << "\n";
     return 2;
   }
-  return RunTransformCommand(found->processors, format, found->name, in, std::cout, std::cerr);
+  return RunTransformCommand(found->processors, format, found->name, in, std::cout, std::cerr,
+                             options);
 }
 
 int RunCheckConfig(const std::string& file) {
@@ -263,10 +266,24 @@ int main(int argc, char** argv) {
   transform_cmd->add_option("--stream", transform_stream, "Stream whose processors to run")
       ->required();
   transform_cmd->add_option("file", transform_input, "Newline-delimited records (default: stdin)");
+  TransformCommandOptions transform_options;
+  transform_options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  transform_cmd
+      ->add_option("--threads", transform_options.threads,
+                   "Batches processed in parallel (default: the number of cores); output stays "
+                   "in input order")
+      ->check(CLI::Range(1, 256));
+  size_t transform_batch_mb = 4;
+  transform_cmd
+      ->add_option("--batch-mb", transform_batch_mb,
+                   "Input MiB per batch (default 4); memory is about 2 x threads batches")
+      ->check(CLI::Range(1, 1024));
 
   CLI11_PARSE(app, argc, argv);
-  if (transform_cmd->parsed())
-    return RunTransform(transform_config, transform_stream, transform_input);
+  if (transform_cmd->parsed()) {
+    transform_options.batch_bytes = transform_batch_mb << 20;
+    return RunTransform(transform_config, transform_stream, transform_input, transform_options);
+  }
   if (serve_cmd->parsed()) return RunServe(serve);
   if (put_cmd->parsed()) return RunPut(put, &std::cin, std::cerr);
   if (replay_cmd->parsed()) return RunReplay(replay, std::cerr);

@@ -1,6 +1,8 @@
 #include "transform/flatten.h"
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -73,6 +75,82 @@ bool HasBackslash(std::string_view token) {
 #endif
 }
 
+// Appends `s` as a JSON string: the same bytes as json::AppendString (\" \\ \n \r \t \b \f,
+// \u00xx for other control bytes), with the runs that need no escaping found 16 bytes at a time.
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  size_t run = 0;  // start of the current run of bytes that need no escaping
+  size_t i = 0;
+  const size_t n = s.size();
+  while (true) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control_max = _mm_set1_epi8(0x1f);
+    while (i + 16 <= n) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+      __m128i special = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+          _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max));  // v <= 0x1f unsigned
+      auto bits = static_cast<unsigned>(_mm_movemask_epi8(special));
+      if (bits != 0) {
+        i += static_cast<size_t>(__builtin_ctz(bits));
+        break;
+      }
+      i += 16;
+    }
+#endif
+    while (i < n) {
+      auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == '"' || c == '\\') break;
+      ++i;
+    }
+    if (i >= n) break;
+    const auto c = static_cast<unsigned char>(s[i]);
+    out.append(s.data() + run, i - run);
+    run = ++i;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+  }
+  out.append(s.data() + run, n - run);
+  out += '"';
+}
+
+// True when `s` has no byte AppendJsonString would escape (a raw key or string token between
+// its quotes can then be copied as it is).
+bool NeedsNoEscape(std::string_view s) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1f);
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    __m128i special =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                     _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max));
+    if (_mm_movemask_epi8(special) != 0) return false;
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Flattener::Flattener(FlattenOptions options, ColumnRegistry* columns)
@@ -104,10 +182,22 @@ uint32_t Flattener::Child(uint32_t node, std::string_view key) {
       parent.hint = h + 1;
       return ch[h];
     }
-    for (uint32_t i = 0; i < ch.size(); ++i) {
-      if (nodes_[ch[i]].key == key) {
-        parent.hint = i + 1;
-        return ch[i];
+    if (!parent.index.empty()) {
+      const size_t mask = parent.index.size() - 1;
+      for (size_t slot = std::hash<std::string_view>{}(key)&mask;; slot = (slot + 1) & mask) {
+        const uint32_t i = parent.index[slot];
+        if (i == kNoColumn) break;
+        if (nodes_[ch[i]].key == key) {
+          parent.hint = i + 1;
+          return ch[i];
+        }
+      }
+    } else {
+      for (uint32_t i = 0; i < ch.size(); ++i) {
+        if (nodes_[ch[i]].key == key) {
+          parent.hint = i + 1;
+          return ch[i];
+        }
       }
     }
   }
@@ -128,9 +218,26 @@ uint32_t Flattener::Child(uint32_t node, std::string_view key) {
   child.path = node == 0 ? child.key : nodes_[node].path + options_.separator + child.key;
   auto id = static_cast<uint32_t>(nodes_.size());
   nodes_.push_back(std::move(child));
-  nodes_[node].children.push_back(id);
-  nodes_[node].hint = static_cast<uint32_t>(nodes_[node].children.size());
+  Node& parent = nodes_[node];
+  parent.children.push_back(id);
+  parent.hint = static_cast<uint32_t>(parent.children.size());
+  if (parent.children.size() > kIndexFrom) {
+    if (parent.children.size() * 2 > parent.index.size()) {
+      // (Re)build at twice the load: every child again.
+      parent.index.assign(std::max<size_t>(32, parent.index.size() * 4), kNoColumn);
+      for (uint32_t i = 0; i < parent.children.size(); ++i) IndexChild(parent, i);
+    } else {
+      IndexChild(parent, static_cast<uint32_t>(parent.children.size() - 1));
+    }
+  }
   return id;
+}
+
+void Flattener::IndexChild(Node& parent, uint32_t position) {
+  const size_t mask = parent.index.size() - 1;
+  size_t slot = std::hash<std::string_view>{}(nodes_[parent.children[position]].key) & mask;
+  while (parent.index[slot] != kNoColumn) slot = (slot + 1) & mask;
+  parent.index[slot] = position;
 }
 
 void Flattener::KeepOnlyColumns(const std::vector<uint32_t>& columns) {
@@ -201,8 +308,16 @@ error_code Flattener::WalkObject(od::object obj, uint32_t node, std::vector<Cell
       }
     }
     if (child == kNoColumn) {
+      // A key without a backslash is its raw bytes up to the closing quote: no unescape copy.
+      const char* raw = field.key().raw();
+      const char* quote =
+          static_cast<const char*>(std::memchr(raw, '"', static_cast<size_t>(doc_end_ - raw)));
       std::string_view key;
-      SIMDJSON_TRY(field.unescaped_key().get(key));
+      if (quote != nullptr && std::memchr(raw, '\\', static_cast<size_t>(quote - raw)) == nullptr) {
+        key = std::string_view(raw, static_cast<size_t>(quote - raw));
+      } else {
+        SIMDJSON_TRY(field.unescaped_key().get(key));
+      }
       child = Child(node, key);
     }
     SIMDJSON_TRY(WalkValue(field.value(), child, out, in_element));
@@ -338,11 +453,22 @@ error_code Flattener::Serialize(od::value& value, std::string& out) {
       for (auto field_result : obj) {
         od::field field;
         SIMDJSON_TRY(std::move(field_result).get(field));
-        std::string_view key;
-        SIMDJSON_TRY(field.unescaped_key().get(key));
         if (!first) out += ',';
         first = false;
-        json::AppendString(out, key);
+        // A raw key that needs no escaping is what AppendString of its unescaped form gives.
+        const char* raw = field.key().raw();
+        const char* end =
+            static_cast<const char*>(std::memchr(raw, '"', static_cast<size_t>(doc_end_ - raw)));
+        std::string_view raw_key(raw, end == nullptr ? 0 : static_cast<size_t>(end - raw));
+        if (end != nullptr && NeedsNoEscape(raw_key)) {
+          out += '"';
+          out += raw_key;
+          out += '"';
+        } else {
+          std::string_view key;
+          SIMDJSON_TRY(field.unescaped_key().get(key));
+          AppendJsonString(out, key);
+        }
         out += ':';
         SIMDJSON_TRY(Serialize(field.value(), out));
       }
@@ -367,20 +493,14 @@ error_code Flattener::Serialize(od::value& value, std::string& out) {
     case od::json_type::string: {
       // A string with no backslash and no control byte re-serializes to its raw token.
       std::string_view token = TrimRight(value.raw_json_token());
-      if (token.size() >= 2 && token.back() == '"') {
-        bool plain = true;
-        for (size_t k = 1; plain && k + 1 < token.size(); ++k) {
-          auto c = static_cast<unsigned char>(token[k]);
-          plain = c >= 0x20 && c != '\\';
-        }
-        if (plain) {
-          out += token;
-          return simdjson::SUCCESS;
-        }
+      if (token.size() >= 2 && token.back() == '"' &&
+          NeedsNoEscape(token.substr(1, token.size() - 2))) {
+        out += token;
+        return simdjson::SUCCESS;
       }
       std::string_view s;
       SIMDJSON_TRY(value.get_string().get(s));
-      json::AppendString(out, s);
+      AppendJsonString(out, s);
       return simdjson::SUCCESS;
     }
     case od::json_type::number: {
@@ -516,6 +636,7 @@ bool Flattener::FlattenRecord(uint32_t source, std::string_view json, Arena& are
   // simdjson reads past the end is dropped again after the walk.
   const size_t doc_offset = arena.AddPadded(json, simdjson::SIMDJSON_PADDING);
   doc_ = arena.Data() + doc_offset;
+  doc_end_ = doc_ + json.size();
   const bool ok = Walk(json, failure);
   if (!ok) {
     arena.Truncate(doc_offset);

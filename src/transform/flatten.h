@@ -66,7 +66,13 @@ class Flattener {
     uint64_t raw_word = 0;
     uint64_t raw_mask = 0;
     std::vector<uint32_t> children;
+    // Nodes with many children (wide documents, keys in varying order): an open-addressing hash
+    // table of child indexes into `children` (kNoColumn = empty), so a missed hint costs one
+    // probe instead of a scan of every child's key.
+    std::vector<uint32_t> index;
   };
+  static constexpr size_t kIndexFrom = 8;  // children before a node gets `index`
+  void IndexChild(Node& parent, uint32_t position);
 
   void ResetTrie();
   uint32_t Child(uint32_t node, std::string_view key);
@@ -95,7 +101,8 @@ class Flattener {
   simdjson::ondemand::parser parser_;
   simdjson::ondemand::document document_;
   const char* doc_ = nullptr;  // the current record's text, inside the arena (padded)
-  std::vector<Node> nodes_;    // [0] is the root
+  const char* doc_end_ = nullptr;
+  std::vector<Node> nodes_;  // [0] is the root
   bool too_many_columns_ = false;
   bool keep_only_ = false;
   std::vector<uint8_t> keep_;  // column id -> 1 when emitted (with keep_only_)

@@ -209,7 +209,7 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
       }
     }
     last_group = result.groups.size();
-    result.groups.push_back(OutputGroup{keys, {}, 0, 0});
+    result.groups.push_back(OutputGroup{keys, {}, 0, 0, {}});
     return result.groups.back();
   };
 
@@ -264,6 +264,14 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
         }
       }
     }
+    if (options.order_columns) {
+      std::vector<std::string> names;
+      names.reserve(columns.size());
+      for (uint32_t id : columns) names.push_back(impl.columns.Name(id));
+      options.order_columns(names);
+      columns.clear();
+      for (const std::string& name : names) columns.push_back(impl.columns.Intern(name));
+    }
     // Padding after the last value lets the CSV writer scan fields 16 bytes at a time.
     static constexpr char kPadding[16] = {};
     ctx.arena.Add(std::string_view(kPadding, sizeof kPadding));
@@ -282,9 +290,10 @@ BatchResult Chain::Process(const std::vector<SourceRecord>& batch, const Process
           g.data.reserve(text_bytes + text_bytes / 8 + ok_rows * (2 * columns.size() + 2) +
                          64 * columns.size());
         }
-        formatter.AppendHeader(g.data);
+        if (options.header) formatter.AppendHeader(g.data);
       }
       formatter.AppendRow(table, row, ctx.arena, g.data);
+      if (options.row_ends) g.row_ends.push_back(static_cast<uint32_t>(g.data.size()));
       ++g.rows;
       if (last_record_of_group[gi] != static_cast<int32_t>(row.record)) {
         last_record_of_group[gi] = static_cast<int32_t>(row.record);

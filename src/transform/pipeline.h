@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,6 +71,8 @@ struct OutputGroup {
   std::string data;
   uint32_t records = 0;
   uint32_t rows = 0;
+  // With ProcessOptions::row_ends (csv and jsonl): the end offset in `data` of each row.
+  std::vector<uint32_t> row_ends;
 };
 
 struct BatchResult {
@@ -96,6 +99,17 @@ struct ChainOptions {
 
 struct ProcessOptions {
   bool collect_rows = false;
+  // csv with header: true: each group's data starts with the header line. false leaves it out
+  // (a caller that writes one header for several batches).
+  bool header = true;
+  // Fill OutputGroup::row_ends.
+  bool row_ends = false;
+  // Row formats only: called once per batch, after the row stages and before formatting, with
+  // the batch's output column names (the schema's, then the others in first-seen order). It may
+  // reorder and extend the list; the rows are then formatted with exactly the returned columns
+  // (a listed column no row has is null; an unlisted one is left out). It may block: used to keep
+  // one column order across batches processed in parallel (`sluice transform --threads`).
+  std::function<void(std::vector<std::string>& columns)> order_columns;
 };
 
 class Stage;

@@ -161,5 +161,27 @@ TEST(ChainTest, RowReuseNeverCrossesOutputGroups) {
   EXPECT_EQ(result.groups[1].data, "same,b,3\n");
 }
 
+TEST(ChainTest, OrderColumnsSetsTheOutputColumnsAndHeaderAndRowEndsAreOptional) {
+  auto chain = BuildOrDie({{"flatten", "{}"}}, R"({"csv":{"header":true}})");
+  testing::Batch batch({R"({"b":1,"a":"x,y"})", R"({"a":"z"})"});
+  std::vector<std::string> seen;
+  ProcessOptions options;
+  options.header = false;
+  options.row_ends = true;
+  options.order_columns = [&](std::vector<std::string>& names) {
+    seen = names;
+    names = {"c", "a", "b"};  // a column no row has, and another order
+  };
+  auto result = chain->Process(batch.records, options);
+  EXPECT_EQ(seen, (std::vector<std::string>{"b", "a"}));
+  ASSERT_EQ(result.groups.size(), 1u);
+  EXPECT_EQ(result.groups[0].data, ",\"x,y\",1\n,z,\n");
+  EXPECT_EQ(result.groups[0].row_ends, (std::vector<uint32_t>{9, 13}));
+  // Without the options: the batch's own columns and the header, as always.
+  auto plain = chain->Process(batch.records);
+  EXPECT_EQ(plain.groups[0].data, "b,a\n1,\"x,y\"\n,z\n");
+  EXPECT_TRUE(plain.groups[0].row_ends.empty());
+}
+
 }  // namespace
 }  // namespace sluice::transform

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include "common/json_writer.h"
 #include "unit/transform/test_util.h"
 
 namespace sluice::transform {
@@ -164,6 +167,60 @@ TEST(FlattenTest, ColumnOrderIsStableAcrossBatches) {
   EXPECT_EQ(Staged(second), "a,b\n3,4\n");
   auto again = RunBatch(*chain, Batch({R"({"b":1,"a":2})"}));
   EXPECT_EQ(Staged(again), Staged(first));
+}
+
+TEST(FlattenTest, ManyKeysInVaryingOrderKeepFirstSeenColumnOrder) {
+  // Past 8 children a trie node looks keys up by hash: the order and values must be exactly those
+  // of the linear scan, whatever order later records bring the keys in, escaped keys included.
+  std::vector<std::string> records;
+  std::string expect_header, first_row;
+  std::string rec = "{";
+  for (int i = 0; i < 40; ++i) {
+    rec +=
+        std::string(i ? "," : "") + "\"key_number_" + std::to_string(i) + "\":" + std::to_string(i);
+    expect_header += std::string(i ? "," : "") + "key_number_" + std::to_string(i);
+    first_row += std::string(i ? "," : "") + std::to_string(i);
+  }
+  rec += R"(,"esc\"aped":"e","caf\u00e9":"c"})";
+  records.push_back(rec);
+  expect_header += ",\"esc\"\"aped\",café";
+  first_row += ",e,c";
+  std::string reversed = R"({"caf\u00e9":"C","esc\"aped":"E")";
+  for (int i = 39; i >= 0; i -= 2)
+    reversed += ",\"key_number_" + std::to_string(i) + "\":" + std::to_string(100 + i);
+  reversed += ",\"new_key\":1}";
+  records.push_back(reversed);
+  std::string second;
+  for (int i = 0; i < 40; ++i) second += (i % 2 == 1 ? std::to_string(100 + i) : "") + ",";
+  second += "E,C,1";
+  const std::string csv = FlattenCsv(records);
+  EXPECT_EQ(csv, expect_header + ",new_key\n" + first_row + ",\n" + second + "\n");
+}
+
+TEST(FlattenTest, ArraysKeepTheirJsonTextExactlyForLongAndEscapedStrings) {
+  // Strings and keys inside a kept-as-JSON array are re-serialized: every escape AppendString
+  // writes, long runs (the 16-byte scan) and raw UTF-8 or \u escapes must come out the same.
+  std::string value;
+  for (int i = 0; i < 64; ++i) value += "ab\xc3\xa9" + std::string(1, static_cast<char>(i % 32));
+  value += "\"\\/ end";
+  std::string escaped;  // the value as JSON input: control bytes as \u00xx
+  for (unsigned char c : value) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04X", c);
+    escaped +=
+        c < 0x20 || c == '"' || c == '\\' ? std::string(buf) : std::string(1, static_cast<char>(c));
+  }
+  std::string expect_json = "[{";
+  json::AppendString(expect_json, "k\n" + std::string(40, 'k'));
+  expect_json += ":";
+  json::AppendString(expect_json, value);
+  expect_json += ",\"plain\":\"" + std::string(50, 'p') + "\"}]";
+  const std::string record = R"({"a":[{"k\u000a)" + std::string(40, 'k') + R"(":")" + escaped +
+                             R"(","plain":")" + std::string(50, 'p') + R"("}]})";
+  auto chain = BuildOrDie({Flatten()}, "jsonl");
+  auto result = RunBatch(*chain, Batch({record}));
+  ASSERT_EQ(result.records[0].outcome, Outcome::kOk) << result.records[0].error_message;
+  EXPECT_EQ(Staged(result), "{\"a\":" + expect_json + "}\n");
 }
 
 TEST(FlattenTest, ValidatesNumberSyntax) {

@@ -34,6 +34,23 @@ TEST(FormatTest, CsvQuotesOnlyWhenNeededAndDoublesInnerQuotes) {
   EXPECT_EQ(Field("\\N", ',', "\\N"), "\"\\N\"");  // a string equal to the null text is quoted
 }
 
+TEST(FormatTest, LongStringsWithQuotesNewlinesAndUnicodeAreQuotedExactly) {
+  // Longer than the 16-byte SIMD scan: specials in every position of a chunk, multi-byte UTF-8.
+  std::string text;
+  for (int i = 0; i < 200; ++i)
+    text += i % 7 == 0 ? "\"" : i % 11 == 0 ? "\n" : i % 13 == 0 ? "," : "ü🚀x";
+  std::string json_text;
+  for (char c : text) json_text += c == '"' ? "\\\"" : c == '\n' ? "\\n" : std::string(1, c);
+  std::string expect = "\"";
+  for (char c : text) expect += c == '"' ? std::string("\"\"") : std::string(1, c);
+  expect += "\"";
+  auto chain = BuildOrDie({{"flatten", "{}"}}, "csv");
+  auto result = RunBatch(
+      *chain, Batch({"{\"a\":\"" + json_text + "\",\"b\":\"" + std::string(300, 'p') + "\"}"}));
+  EXPECT_EQ(Staged(result), expect + "," + std::string(300, 'p') + "\n");
+  EXPECT_EQ(Field(text), expect);
+}
+
 TEST(FormatTest, ParsesFormatSpecsAndRejectsBadOptions) {
   auto f = FormatSpec::Parse(
       R"({"csv":{"header":true,"delimiter":"|","null":"\\N","line_ending":"\r\n"}})");
