@@ -86,6 +86,7 @@ void SetUpLogging(const std::string& level, const std::string& format) {
 struct ServeFlags {
   std::string config_file;
   std::string listen;
+  std::optional<std::string> admin_listen;
   std::string data_dir;
   std::string ready_file;
   std::string log_level;
@@ -105,6 +106,7 @@ int RunServe(const ServeFlags& f) {
     cfg = std::move(loaded).value();
   }
   if (!f.listen.empty()) cfg.server.listen = f.listen;
+  if (f.admin_listen) cfg.server.admin_listen = *f.admin_listen;
   if (!f.data_dir.empty()) cfg.server.data_dir = f.data_dir;
   if (!f.log_level.empty()) cfg.server.log_level = f.log_level;
   if (!f.log_format.empty()) cfg.server.log_format = f.log_format;
@@ -215,6 +217,9 @@ int main(int argc, char** argv) {
                         "YAML config file (default: embedded defaults)");
   serve_cmd->add_option("--listen", serve.listen,
                         "HOST:PORT to listen on (default 127.0.0.1:4573; port 0 = any)");
+  serve_cmd->add_option("--admin-listen", serve.admin_listen,
+                        "HOST:PORT of the admin listener (GET /metrics, /healthz, /readyz; "
+                        "default 127.0.0.1:4574; port 0 = any; \"\" or off = none)");
   serve_cmd->add_option("--data-dir", serve.data_dir,
                         "Directory for the journal and default buckets (default ./var)");
   serve_cmd->add_option("--ready-file", serve.ready_file, "Write HOST:PORT here once listening");

@@ -606,11 +606,12 @@ Status ParseLimits(const Walker& w, const YAML::Node& n, LimitsConfig& l) {
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   SLUICE_RETURN_IF_ERROR(w.CheckKeys(
       n, "server",
-      {"listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync", "region", "account_id",
-       "log_level", "log_format", "max_delivery_streams", "disk_reserve_mb",
+      {"listen", "admin_listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync",
+       "region", "account_id", "log_level", "log_format", "max_delivery_streams", "disk_reserve_mb",
        "kinesis_create_stream_ms", "kinesis_delete_stream_ms", "kinesis_update_stream_ms",
        "kinesis_shard_limit", "kinesis_enforce_shard_limits", "tls", "limits"}));
   SLUICE_RETURN_IF_ERROR(w.String(n, "listen", s.listen));
+  SLUICE_RETURN_IF_ERROR(w.String(n, "admin_listen", s.admin_listen));
   SLUICE_RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));
   SLUICE_RETURN_IF_ERROR(w.Uint(n, "quota_mb", s.quota_mb, 1, 1ull << 30));
   SLUICE_RETURN_IF_ERROR(w.Uint(n, "segment_mb", s.segment_mb, 1, 4096));
@@ -633,6 +634,11 @@ Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
   SLUICE_RETURN_IF_ERROR(w.OneOf(n, "log_format", s.log_format, {"text", "json"}));
   if (s.listen.find(':') == std::string::npos) {
     return w.Error(n["listen"], "'listen' must be HOST:PORT, got '" + s.listen + "'");
+  }
+  if (!s.admin_listen.empty() && s.admin_listen != "off" &&
+      s.admin_listen.find(':') == std::string::npos) {
+    return w.Error(n["admin_listen"],
+                   "'admin_listen' must be HOST:PORT, \"\" or off, got '" + s.admin_listen + "'");
   }
   if (YAML::Node t = n["tls"]) SLUICE_RETURN_IF_ERROR(ParseTls(w, t, s.tls));
   if (YAML::Node l = n["limits"]) SLUICE_RETURN_IF_ERROR(ParseLimits(w, l, s.limits));

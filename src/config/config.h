@@ -40,11 +40,14 @@ struct LimitsConfig {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:4573";  // HOST:PORT; port 0 picks a free port
-  std::string data_dir = "./var";         // journal, delivery state, default buckets
-  uint64_t quota_mb = 10240;              // disk quota for undelivered data (all streams)
-  uint64_t segment_mb = 64;               // journal segment size
-  uint64_t disk_reserve_mb = 1024;        // free disk kept by deleting delivered segments (0 = off)
-  uint32_t io_threads = 2;                // HTTP worker threads
+  // The admin listener (GET /metrics, /healthz, /readyz), separate from the data port:
+  // HOST:PORT (port 0 picks a free port), or "" / "off" to disable it.
+  std::string admin_listen = "127.0.0.1:4574";
+  std::string data_dir = "./var";   // journal, delivery state, default buckets
+  uint64_t quota_mb = 10240;        // disk quota for undelivered data (all streams)
+  uint64_t segment_mb = 64;         // journal segment size
+  uint64_t disk_reserve_mb = 1024;  // free disk kept by deleting delivered segments (0 = off)
+  uint32_t io_threads = 2;          // HTTP worker threads
   // Delivery streams in all (config file and API); CreateDeliveryStream past it answers
   // LimitExceededException. Partitions per stream are bounded by StreamConfig (1..64).
   uint32_t max_delivery_streams = 100;

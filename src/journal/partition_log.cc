@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "common/file_util.h"
+#include "journal/metrics.h"
 
 namespace sluice::journal {
 
@@ -609,6 +610,7 @@ Result<size_t> PartitionLogImpl::RemoveFront(size_t n) {
     MutexLock lock(mu_);
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));
   }
+  Metrics().segments_deleted.Inc(removed);
   if (removed > 0) SLUICE_RETURN_IF_ERROR(fs::FsyncDir(dir_));
   SLUICE_RETURN_IF_ERROR(status);
   return removed;
@@ -734,6 +736,7 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
     MutexLock lock(mu_);
     offset = end_;
   }
+  const uint64_t end_before = offset;
   int64_t max_arrival = 0;
   std::vector<IndexEntry> new_index;
   for (auto& req : group) {
@@ -753,8 +756,11 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
     Status st = WriteBuffer();
     bool sync_failed = false;
     if (st.ok() && options_.sync) {
+      const auto sync_started = std::chrono::steady_clock::now();
       st = active_file_->Sync();
       sync_failed = !st.ok();
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sync_started;
+      Metrics().fdatasync_seconds.Observe(took.count());
     }
     if (!st.ok()) {
       st = st.WithContext(SegmentContext(base));
@@ -779,6 +785,12 @@ void PartitionLogImpl::CommitGroup(std::vector<AppendRequest>& group) {
     end_ = offset;
   }
   data_cv_.NotifyAll();
+  if (!buf_.empty()) {
+    Metrics().appended_records.Inc(offset - end_before);
+    Metrics().appended_bytes.Inc(buf_.size());
+    Metrics().group_records.Observe(static_cast<double>(offset - end_before));
+  }
+  if (rolled) Metrics().segments_created.Inc();
   for (auto& req : group) {
     req.done(AppendResult{Offset{req.first}, req.accepted});
     req.batch.reset();  // the request's buffer goes now, not when the group is cleared

@@ -8,6 +8,7 @@
 
 #include "common/crc32c.h"
 #include "common/file_util.h"
+#include "pipeline/metrics.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -41,10 +42,37 @@ DeliveryWorker::DeliveryWorker(config::StreamConfig stream,
       retrier_(
           RetryPolicy{options_.initial_backoff_ms, options_.max_backoff_ms}, *options_.clock,
           [this] { return aborting_.load() || stopping_.load(); },
-          [this](int64_t ms) { SleepMs(ms); }) {}
+          [this](int64_t ms) { SleepMs(ms); }),
+      metrics_(stream_.name, partition_) {
+  collector_id_ = observe::Registry::Default().AddCollector([this] {
+    const int64_t oldest = oldest_undelivered_ms_.load(std::memory_order_relaxed);
+    metrics_.freshness.Set(
+        oldest == 0
+            ? 0.0
+            : static_cast<double>(std::max<int64_t>(options_.clock->NowMs() - oldest, 0)) / 1000.0);
+  });
+}
+
+DeliveryWorker::MetricHandles::MetricHandles(const std::string& stream, uint32_t partition)
+    : s3_bytes(Metrics().delivery_to_s3_bytes.With({stream, std::to_string(partition)})),
+      s3_records(Metrics().delivery_to_s3_records.With({stream, std::to_string(partition)})),
+      s3_success(Metrics().delivery_to_s3_success.With({stream, std::to_string(partition)})),
+      s3_failures(Metrics().delivery_to_s3_failures.With({stream, std::to_string(partition)})),
+      s3_objects(Metrics().delivery_to_s3_object_count.With({stream, std::to_string(partition)})),
+      backup_bytes(Metrics().backup_to_s3_bytes.With({stream, std::to_string(partition)})),
+      backup_records(Metrics().backup_to_s3_records.With({stream, std::to_string(partition)})),
+      backup_success(Metrics().backup_to_s3_success.With({stream, std::to_string(partition)})),
+      backup_failures(Metrics().backup_to_s3_failures.With({stream, std::to_string(partition)})),
+      retries_s3(Metrics().retries.With({stream, "s3"})),
+      retries_backup(Metrics().retries.With({stream, "backup"})),
+      retries_warehouse(Metrics().retries.With({stream, "warehouse"})),
+      retries_error_output(Metrics().retries.With({stream, "error_output"})),
+      freshness(Metrics().delivery_to_s3_data_freshness.With({stream, std::to_string(partition)})) {
+}
 
 DeliveryWorker::~DeliveryWorker() {
   Abort();
+  observe::Registry::Default().RemoveCollector(collector_id_);
 }
 
 void DeliveryWorker::Start() {
@@ -128,11 +156,14 @@ int64_t StoreRetryBudgetMs(const Status& st, uint32_t retry_duration_s) {
 
 Retrier::Outcome DeliveryWorker::WithRetries(const std::string& what,
                                              const std::function<Status()>& op,
-                                             const RetryBudget& budget) {
+                                             const RetryBudget& budget, observe::Counter* failures,
+                                             observe::Counter* retries) {
   // A stopping worker gives up after one failure (the Retrier is cancelled): the batch stays in
   // the journal and its intent is kept, so the next start redelivers it identically.
   return retrier_.Run(op, budget, [&](const Status& st, uint32_t attempt, int64_t budget_ms) {
     stats_.put_failures++;
+    if (failures != nullptr) failures->Inc();
+    if (retries != nullptr) retries->Inc();
     spdlog::warn("stream {} partition {}: {} failed (attempt {}{}): {}", stream_.name, partition_,
                  what, attempt, budget_ms == 0 ? ", not retryable" : "", st.ToString());
   });
@@ -219,6 +250,9 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
       for (size_t i = before; i < pending_.size(); ++i) pending_bytes_ += pending_[i].data.size();
       next_read_ = pending_.back().offset.Next();
     }
+    if (!pending_.empty() && oldest_undelivered_ms_.load(std::memory_order_relaxed) == 0) {
+      oldest_undelivered_ms_.store(pending_.front().arrival_ms, std::memory_order_relaxed);
+    }
     bool stopping = stopping_.load() || flush_all;
     if (pending_.empty()) {
       if (stopping) return false;
@@ -260,7 +294,31 @@ Result<bool> DeliveryWorker::NextBatch(Batch& batch, bool flush_all) {
   }
 }
 
+void DeliveryWorker::CountPut(const Batch& batch, const OutputObject& out) {
+  switch (out.kind) {
+    case OutputKind::kStaged:
+      metrics_.s3_bytes.Inc(out.data.size());
+      metrics_.s3_success.Inc();
+      metrics_.s3_objects.Inc();
+      break;
+    case OutputKind::kRaw:
+      metrics_.backup_bytes.Inc(out.data.size());
+      metrics_.backup_records.Inc(batch.records.size());
+      metrics_.backup_success.Inc();
+      break;
+    case OutputKind::kErrors:
+      // Error records are JSON lines: one line per failed record.
+      Metrics()
+          .error_output_records
+          .With({stream_.name, std::string(ToString(
+                                   out.error_type.value_or(ErrorOutputType::kProcessingFailed)))})
+          .Inc(static_cast<uint64_t>(std::count(out.data.begin(), out.data.end(), '\n')));
+      break;
+  }
+}
+
 Status DeliveryWorker::DeliverBatch(const Batch& batch) {
+  oldest_undelivered_ms_.store(batch.oldest_ms, std::memory_order_relaxed);
   const RetryBudget stream_budget = FixedBudget(int64_t{stream_.retry_duration_s} * 1000);
   SLUICE_RETURN_IF_ERROR(WithRetries(
                              "recording batch " + batch.id.ToString(),
@@ -276,15 +334,26 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
     return Checkpoint(batch, {});
   }
   BuiltBatch built_batch = std::move(built).value();
+  const uint64_t staged_records = built_batch.staged_records.value_or(batch.records.size());
   const std::vector<OutputObject>& outputs = built_batch.outputs;
   bool diverted = false;
   const auto store_budget = [this](const Status& st) {
     return StoreRetryBudgetMs(st, stream_.retry_duration_s);
   };
   for (const OutputObject& out : outputs) {
+    observe::Counter* failures = nullptr;
+    observe::Counter* retries = &metrics_.retries_error_output;
+    if (out.kind == OutputKind::kStaged) {
+      failures = &metrics_.s3_failures;
+      retries = &metrics_.retries_s3;
+    } else if (out.kind == OutputKind::kRaw) {
+      failures = &metrics_.backup_failures;
+      retries = &metrics_.retries_backup;
+    }
     Retrier::Outcome put = WithRetries(
         "put " + out.store->Describe() + "/" + out.key,
-        [&] { return out.store->Put(out.key, out.data); }, store_budget);
+        [&] { return out.store->Put(out.key, out.data); }, store_budget, failures, retries);
+    if (put.ok()) CountPut(batch, out);
     if (!put.ok()) {
       if (stopping_ || aborting_) return put.status;
       SLUICE_RETURN_IF_ERROR(
@@ -293,12 +362,14 @@ Status DeliveryWorker::DeliverBatch(const Batch& batch) {
       break;
     }
   }
+  if (!diverted) metrics_.s3_records.Inc(staged_records);
   if (sink_ != nullptr && !diverted) {
     Retrier::Outcome load = WithRetries(
         "loading batch " + batch.id.ToString(), [&] { return sink_->Deliver(batch, built_batch); },
         [this](const Status& s) {
           return sink_->IsRetryable(s) ? int64_t{sink_->RetryDurationS()} * 1000 : 0;
-        });
+        },
+        nullptr, &metrics_.retries_warehouse);
     if (!load.ok()) {
       if (stopping_ || aborting_) return load.status;
       SLUICE_RETURN_IF_ERROR(DivertToErrorOutput(batch, ErrorOutputType::kWarehouseFailed,
@@ -335,6 +406,8 @@ Status DeliveryWorker::Checkpoint(const Batch& batch, const std::vector<OutputOb
                    partition_, *deleted);
     }
   }
+  oldest_undelivered_ms_.store(pending_.empty() ? 0 : pending_.front().arrival_ms,
+                               std::memory_order_relaxed);
   stats_.batches_delivered++;
   stats_.records_delivered += batch.records.size();
   stats_.bytes_delivered += batch.bytes;
@@ -362,9 +435,12 @@ Status DeliveryWorker::DivertToErrorOutput(const Batch& batch, ErrorOutputType t
   SLUICE_RETURN_IF_ERROR(WithRetries(
                              "error output " + out.store->Describe() + "/" + out.key,
                              [&] { return out.store->Put(out.key, out.data); },
-                             FixedBudget(kRetryForever))
+                             FixedBudget(kRetryForever), nullptr, &metrics_.retries_error_output)
                              .status);
   stats_.error_output_batches++;
+  Metrics()
+      .error_output_records.With({stream_.name, std::string(ToString(type))})
+      .Inc(batch.records.size());
   return Status::Ok();
 }
 

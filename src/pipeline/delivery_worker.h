@@ -37,6 +37,7 @@
 #include "config/stream_config.h"
 #include "journal/journal.h"
 #include "objectstore/object_store.h"
+#include "observe/metrics.h"
 #include "pipeline/error_output.h"
 #include "pipeline/object_key.h"
 #include "pipeline/output.h"
@@ -60,6 +61,9 @@ struct Batch {
 struct BuiltBatch {
   std::vector<OutputObject> outputs;
   std::optional<transform::RowSet> rows;
+  // Source records the staged objects hold (those the processors returned Ok); unset: every
+  // record of the batch.
+  std::optional<uint64_t> staged_records;
 };
 
 // Turns a batch into its output objects (and rows). MUST be deterministic: the same batch yields
@@ -184,8 +188,12 @@ class DeliveryWorker {
   Status Checkpoint(const Batch& batch, const std::vector<OutputObject>& outputs);
   // Runs `op` through the worker's Retrier: until it succeeds, the worker stops or aborts, or the
   // error's `budget` passes. Counts and logs every failure.
+  // `failures` and `retries` (optional metric series) count each failed attempt.
   Retrier::Outcome WithRetries(const std::string& what, const std::function<Status()>& op,
-                               const RetryBudget& budget);
+                               const RetryBudget& budget, observe::Counter* failures = nullptr,
+                               observe::Counter* retries = nullptr);
+  // Counts a batch's successful object put in the metrics of its kind.
+  void CountPut(const Batch& batch, const OutputObject& out);
   void SleepMs(int64_t ms);
   std::string LegacyIntentPath() const;
   bool LegacyIntentExists() const;
@@ -214,6 +222,20 @@ class DeliveryWorker {
   Mutex mu_;                       // only for cv_: SleepMs waits on it
   CondVar cv_;
   Retrier retrier_;  // cancelled by Stop()/Abort(); sleeps through SleepMs
+
+  // Metric series of this stream partition (pipeline/metrics.h), looked up once.
+  struct MetricHandles {
+    explicit MetricHandles(const std::string& stream, uint32_t partition);
+    observe::Counter &s3_bytes, &s3_records, &s3_success, &s3_failures, &s3_objects;
+    observe::Counter &backup_bytes, &backup_records, &backup_success, &backup_failures;
+    observe::Counter &retries_s3, &retries_backup, &retries_warehouse, &retries_error_output;
+    observe::Gauge& freshness;
+  };
+  MetricHandles metrics_;
+  // Arrival time of the oldest record read but not yet delivered (0: none), for the
+  // DataFreshness gauge, which a registry collector computes at scrape time.
+  std::atomic<int64_t> oldest_undelivered_ms_{0};
+  uint64_t collector_id_ = 0;
 };
 
 // The issue-2 builder: concatenates the records as sent (Firehose adds no delimiter) into one

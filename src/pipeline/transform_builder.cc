@@ -1,5 +1,9 @@
 #include "pipeline/transform_builder.h"
 
+#include <chrono>
+
+#include "pipeline/metrics.h"
+
 namespace sluice::pipeline {
 
 namespace {
@@ -66,8 +70,19 @@ Result<std::unique_ptr<TransformBuilder>> TransformBuilder::Create(
   builder->extractor_ = std::move(extractor);
   builder->max_active_partitions_ = stream.max_active_partitions;
   builder->clock_ = options.clock;
+  builder->metrics_.emplace(stream.name);
   return builder;
 }
+
+TransformBuilder::MetricHandles::MetricHandles(const std::string& stream)
+    : duration(Metrics().execute_processing_duration.With({stream})),
+      success(Metrics().execute_processing_success.With({stream})),
+      ok_records(Metrics().succeed_processing_records.With({stream})),
+      ok_bytes(Metrics().succeed_processing_bytes.With({stream})),
+      failed_records(Metrics().failed_processing_records.With({stream})),
+      dropped_records(Metrics().dropped_processing_records.With({stream})),
+      partitions(Metrics().partition_count.With({stream})),
+      partitions_exceeded(Metrics().partition_count_exceeded.With({stream})) {}
 
 Result<BuiltBatch> TransformBuilder::Build(const Batch& batch) {
   std::vector<std::string> ids;
@@ -103,6 +118,7 @@ Result<BuiltBatch> TransformBuilder::Build(const Batch& batch) {
           ErrorOutputWriter::AppendRecord(
               batch.records[i], {1, "DynamicPartitioning.ActivePartitionExceeded", message, now_ms},
               overflow_errors);
+          if (metrics_) metrics_->partitions_exceeded.Inc();
           continue;
         }
         it = index.emplace(*keys, partitions.size()).first;
@@ -122,17 +138,32 @@ Result<BuiltBatch> TransformBuilder::Build(const Batch& batch) {
   po.collect_rows = collect_rows_;
   // Per partition, its rows (source records numbered within the partition) for the row set.
   std::vector<transform::RowSet> partition_rows;
+  uint64_t staged_records = 0;
   for (size_t p = 0; p < partitions.size(); ++p) {
     std::vector<transform::SourceRecord> sources;
     sources.reserve(partitions[p].members.size());
     for (size_t i : partitions[p].members) {
       sources.push_back({batch.records[i].data, batch.records[i].arrival_ms, ids[i]});
     }
+    const auto started = std::chrono::steady_clock::now();
     transform::BatchResult result = chain_->Process(sources, po);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     if (collect_rows_) partition_rows.push_back(std::move(result.rows));
-    stats_.ok += result.CountOutcome(transform::Outcome::kOk);
-    stats_.dropped += result.CountOutcome(transform::Outcome::kDropped);
-    stats_.failed += result.CountOutcome(transform::Outcome::kProcessingFailed);
+    const size_t ok = result.CountOutcome(transform::Outcome::kOk);
+    const size_t dropped = result.CountOutcome(transform::Outcome::kDropped);
+    const size_t failed = result.CountOutcome(transform::Outcome::kProcessingFailed);
+    stats_.ok += ok;
+    stats_.dropped += dropped;
+    stats_.failed += failed;
+    staged_records += ok;
+    if (metrics_) {
+      metrics_->duration.Observe(took.count());
+      metrics_->success.Inc();
+      metrics_->ok_records.Inc(ok);
+      metrics_->failed_records.Inc(failed);
+      metrics_->dropped_records.Inc(dropped);
+      for (const auto& group : result.groups) metrics_->ok_bytes.Inc(group.data.size());
+    }
     for (size_t g = 0; g < result.groups.size(); ++g) {
       const transform::OutputGroup& group = result.groups[g];
       if (group.data.empty()) continue;
@@ -162,6 +193,8 @@ Result<BuiltBatch> TransformBuilder::Build(const Batch& batch) {
       built.rows = transform::RowSet::Merge(parts, record_maps);
     }
   }
+  built.staged_records = staged_records;
+  if (metrics_ && extractor_) metrics_->partitions.Set(static_cast<double>(partitions.size()));
   if (raw_enabled_) {
     OutputObject raw;
     raw.store = stores_.raw;

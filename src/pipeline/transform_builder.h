@@ -9,9 +9,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "compress/compress.h"
 #include "jq/metadata_extractor.h"
+#include "observe/metrics.h"
 #include "pipeline/delivery_worker.h"
 #include "transform/pipeline.h"
 
@@ -65,6 +67,15 @@ class TransformBuilder : public BatchBuilder {
   size_t max_active_partitions_ = 500;
   const Clock* clock_ = &Clock::System();
   TransformStats stats_;
+  // Metric series of the stream (pipeline/metrics.h), set by Create.
+  struct MetricHandles {
+    explicit MetricHandles(const std::string& stream);
+    observe::Histogram& duration;
+    observe::Counter &success, &ok_records, &ok_bytes, &failed_records, &dropped_records;
+    observe::Gauge& partitions;
+    observe::Counter& partitions_exceeded;
+  };
+  std::optional<MetricHandles> metrics_;
 };
 
 }  // namespace sluice::pipeline

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "pipeline/metrics.h"
+
 namespace sluice::pipeline {
 WarehouseSink::WarehouseSink(const config::StreamConfig& stream, warehouse::WarehouseConfig config,
                              KeyMaker keys, objectstore::ObjectStore* errors,
@@ -23,6 +25,12 @@ bool WarehouseSink::IsRetryable(const Status& status) const {
 
 Status WarehouseSink::Deliver(const Batch& batch, const BuiltBatch& built) {
   Status st = Load(batch, built);
+  if (!st.ok()) {
+    Metrics()
+        .delivery_to_redshift_failures
+        .With({stream_, std::to_string(batch.id.partition), warehouse::EngineName(config_.engine)})
+        .Inc();
+  }
   if (st.ok() || resolver_ == nullptr) return st;
   return Status(st.code(), resolver_->redactor().Redact(st.message()));
 }
@@ -57,6 +65,19 @@ Status WarehouseSink::Load(const Batch& batch, const BuiltBatch& built) {
   lb.rows = built.rows->Project(config_.columns);
   SLUICE_ASSIGN_OR_RETURN(warehouse::LoadResult loaded, loader_->Load(lb));
   rows_loaded_ += loaded.rows_loaded;
+  const std::vector<std::string> labels{stream_, std::to_string(batch.id.partition),
+                                        warehouse::EngineName(config_.engine)};
+  if (loaded.outcome == warehouse::LoadOutcome::kSkipped) {
+    Metrics().warehouse_ledger_skips.With(labels).Inc();
+  } else {
+    Metrics().delivery_to_redshift_success.With(labels).Inc();
+    Metrics().delivery_to_redshift_records.With(labels).Inc(loaded.rows_loaded);
+    uint64_t bytes = 0;
+    for (const auto& o : built.outputs) {
+      if (o.kind == OutputKind::kStaged) bytes += o.data.size();
+    }
+    Metrics().delivery_to_redshift_bytes.With(labels).Inc(bytes);
+  }
   if (loaded.outcome == warehouse::LoadOutcome::kSkipped) {
     spdlog::info("stream {}: batch {} is already in the warehouse ledger; skipped", stream_, id);
     return Status::Ok();

@@ -5,10 +5,12 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/cbor_adapter.h"
@@ -23,6 +25,8 @@
 #include "common/mutex.h"
 #include "journal/journal.h"
 #include "secrets/resolver.h"
+#include "server/admin.h"
+#include "server/metrics.h"
 #include "server/stream_registry.h"
 #include "streams/autoscaler.h"
 #include "streams/service.h"
@@ -185,15 +189,22 @@ class ServerImpl : public Server {
     }
     api::HttpServerOptions ho = ListenerOptions(sc);
     SLUICE_RETURN_IF_ERROR(SplitHostPort(sc.listen, ho.host, ho.port));
-    http_ = std::make_unique<api::HttpServer>(ho, router_);
+    instrumented_ = std::make_unique<InstrumentedHandler>(&router_);
+    http_ = std::make_unique<api::HttpServer>(ho, *instrumented_);
     SLUICE_RETURN_IF_ERROR(http_->Start());
+    api_listening_ = true;
+    CountStreams();
+    metrics_collector_ = observe::Registry::Default().AddCollector([this] { CollectMetrics(); });
+    SLUICE_RETURN_IF_ERROR(StartAdmin(sc));
     housekeeping_ = std::thread([this] { Housekeeping(); });
     address_ = (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
                std::to_string(http_->port());
     spdlog::info(
-        "sluice listening on {}{} (data in {}, {} delivery stream(s), {} Kinesis stream(s))",
-        address_, sc.tls.enabled() ? " (TLS)" : "", sc.data_dir, registry_->ListStreams().size(),
-        kinesis_streams_->List().size());
+        "sluice listening on {}{} (admin {}, data in {}, {} delivery stream(s), {} Kinesis "
+        "stream(s))",
+        address_, sc.tls.enabled() ? " (TLS)" : "",
+        admin_address_.empty() ? std::string("off") : admin_address_, sc.data_dir,
+        registry_->ListStreams().size(), kinesis_streams_->List().size());
     if (!options_.ready_file.empty()) {
       SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(options_.ready_file, address_ + "\n"));
     }
@@ -201,6 +212,7 @@ class ServerImpl : public Server {
   }
 
   std::string Address() const override { return address_; }
+  std::string AdminAddress() const override { return admin_address_; }
 
   int WaitForSignalAndStop() override {
     sigset_t set;
@@ -277,12 +289,69 @@ class ServerImpl : public Server {
     }
     if (housekeeping_.joinable()) housekeeping_.join();
     if (kinesis_) kinesis_->StopSubscriptions();  // event streams would hold the drain
+    api_listening_ = false;
     if (http_) http_->Stop();
+    if (admin_http_) admin_http_->Stop();
+    if (metrics_collector_ != 0) {
+      observe::Registry::Default().RemoveCollector(metrics_collector_);
+      metrics_collector_ = 0;
+    }
     if (registry_) registry_->StopAll();
     if (journal_) journal_->Close();
   }
 
  private:
+  // The admin listener (admin_listen), unless disabled.
+  Status StartAdmin(const config::ServerConfig& sc) {
+    if (sc.admin_listen.empty() || sc.admin_listen == "off") return Status::Ok();
+    api::HttpServerOptions ao;
+    SLUICE_RETURN_IF_ERROR(
+        SplitHostPort(sc.admin_listen, ao.host, ao.port).WithContext("admin_listen"));
+    ao.io_threads = 1;
+    ao.http2 = false;
+    ao.body_limit = 64 * 1024;
+    ao.idle_timeout = std::chrono::milliseconds(30'000);
+    admin_ = std::make_unique<AdminHandler>(&observe::Registry::Default(),
+                                            [this] { return NotReadyReason(); });
+    admin_http_ = std::make_unique<api::HttpServer>(ao, *admin_);
+    SLUICE_RETURN_IF_ERROR(admin_http_->Start().WithContext("admin listener"));
+    admin_address_ = (ao.host.find(':') != std::string::npos ? "[" + ao.host + "]" : ao.host) +
+                     ":" + std::to_string(admin_http_->port());
+    spdlog::info("admin listening on {} (GET /metrics, /healthz, /readyz)", admin_address_);
+    return Status::Ok();
+  }
+
+  // Ready: the journal is open, the API listens, and undelivered data is below 95 % of the disk
+  // quota (past it, puts are about to be refused: a batch is refused once it no longer fits).
+  std::optional<std::string> NotReadyReason() const {
+    if (!journal_) return "journal is not open";
+    if (!api_listening_) return "API listener is not accepting";
+    const uint64_t used = journal_->UndeliveredBytes();
+    const uint64_t quota = journal_->QuotaBytes();
+    if (quota > 0 && used >= quota / 100 * 95) {
+      return "disk quota (nearly) reached: " + std::to_string(used) + " of " +
+             std::to_string(quota) +
+             " bytes undelivered (quota_mb); puts are refused until delivery catches up";
+    }
+    return std::nullopt;
+  }
+
+  // Not in CollectMetrics: a collector must take no lock that a thread removing a collector
+  // (a delivery worker's destructor) may hold.
+  void CountStreams() {
+    Metrics().delivery_streams.With({}).Set(static_cast<double>(registry_->ListStreams().size()));
+  }
+
+  void CollectMetrics() {
+    const ServerMetrics& m = Metrics();
+    const double used = static_cast<double>(journal_->UndeliveredBytes());
+    const double quota = static_cast<double>(journal_->QuotaBytes());
+    m.journal_undelivered_bytes.With({}).Set(used);
+    m.journal_quota_bytes.With({}).Set(quota);
+    m.journal_quota_used_ratio.With({}).Set(quota > 0 ? used / quota : 0);
+    m.ready.With({}).Set(NotReadyReason() ? 0 : 1);
+  }
+
   // Periodic work that belongs to no one stream, once a second: delivery streams reading Kinesis
   // streams follow their shards, ON_DEMAND Kinesis streams scale, and once a minute Kinesis
   // retention runs.
@@ -295,6 +364,7 @@ class ServerImpl : public Server {
       lock.Unlock();
       registry_->FollowShards();
       autoscaler_->Tick();
+      CountStreams();
       const int64_t now = Clock::System().MonotonicMs();
       if (now - last_retention >= 60'000) {
         last_retention = now;
@@ -367,8 +437,14 @@ class ServerImpl : public Server {
   std::unique_ptr<api::KinesisHandler> kinesis_;
   std::unique_ptr<api::CborAdapter> kinesis_cbor_;
   api::Router router_;
+  std::unique_ptr<InstrumentedHandler> instrumented_;
   std::unique_ptr<api::HttpServer> http_;
   std::string address_;
+  std::atomic<bool> api_listening_{false};
+  std::unique_ptr<AdminHandler> admin_;
+  std::unique_ptr<api::HttpServer> admin_http_;
+  std::string admin_address_;
+  uint64_t metrics_collector_ = 0;
   Mutex shutdown_mu_;
   Mutex housekeeping_mu_;
   CondVar housekeeping_cv_;

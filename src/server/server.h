@@ -38,6 +38,8 @@ class Server {
   virtual ~Server() = default;
   // "127.0.0.1:4573", with the real port when 0 was asked for.
   virtual std::string Address() const = 0;
+  // The admin listener's "HOST:PORT" (admin_listen), or "" when it is off.
+  virtual std::string AdminAddress() const = 0;
   // Blocks until SIGTERM/SIGINT (or Shutdown) then stops everything; SIGHUP meanwhile reloads
   // the access keys and policies (ServeOptions::config_file). Returns the exit status.
   virtual int WaitForSignalAndStop() = 0;

@@ -6,6 +6,7 @@
 
 #include "common/file_util.h"
 #include "config/config.h"
+#include "server/metrics.h"
 
 namespace sluice::server {
 
@@ -118,6 +119,7 @@ Status StreamRegistry::StartStream(const config::StreamConfig& cfg,
   }
   auto s = std::make_shared<Stream>();
   s->state = state;
+  AttachMetrics(*s, cfg.name);
   auto delivery = BuildDelivery(cfg, state);
   Status st = delivery.status();
   if (st.ok()) {
@@ -176,6 +178,7 @@ Status StreamRegistry::UpdateDestination(const config::StreamConfig& updated_in,
   // that cannot run leaves the stream as it was.
   auto next = std::make_shared<Stream>();
   next->state = state;
+  AttachMetrics(*next, updated.name);
   SLUICE_ASSIGN_OR_RETURN(next->delivery, BuildDelivery(updated, state));
   next->config = next->delivery->config();
   SLUICE_RETURN_IF_ERROR(
@@ -433,6 +436,12 @@ std::vector<std::string> StreamRegistry::ListStreams() {
 
 void StreamRegistry::Put(const std::string& stream, journal::RecordBatch records,
                          api::PutCallback done) {
+  struct {
+    observe::Counter* incoming_bytes;
+    observe::Counter* incoming_records;
+    observe::Counter* incoming_put_requests;
+    observe::Counter* throttled_records;
+  } counted{};  // the stream's metric series
   {
     MutexLock lock(mu_);
     auto it = streams_.find(stream);
@@ -445,9 +454,19 @@ void StreamRegistry::Put(const std::string& stream, journal::RecordBatch records
           "This operation is not permitted on KinesisStreamAsSource delivery stream type."));
       return;
     }
+    counted.incoming_bytes = it->second->incoming_bytes;
+    counted.incoming_records = it->second->incoming_records;
+    counted.incoming_put_requests = it->second->incoming_put_requests;
+    counted.throttled_records = it->second->throttled_records;
   }
+  std::vector<uint32_t> sizes;
+  sizes.reserve(records.size());
+  for (const auto& r : records) sizes.push_back(static_cast<uint32_t>(r.size()));
+  counted.incoming_put_requests->Inc();
   ingest_->AppendUnkeyed(
-      stream, std::move(records), [done = std::move(done)](Result<streams::AppendResult> r) {
+      stream, std::move(records),
+      [done = std::move(done), sizes = std::move(sizes),
+       m = counted](Result<streams::AppendResult> r) {
         if (!r.ok()) {
           done(r.status());
           return;
@@ -455,12 +474,30 @@ void StreamRegistry::Put(const std::string& stream, journal::RecordBatch records
         api::PutResult out;
         out.incarnation = static_cast<uint64_t>(r->stream_created_ms);
         out.entries.reserve(r->records.size());
-        for (auto& rec : r->records) {
+        uint64_t ok_records = 0, ok_bytes = 0, refused = 0;
+        for (size_t i = 0; i < r->records.size(); ++i) {
+          auto& rec = r->records[i];
+          if (rec.status.ok()) {
+            ++ok_records;
+            ok_bytes += i < sizes.size() ? sizes[i] : 0;
+          } else {
+            ++refused;
+          }
           out.entries.push_back(
               api::PutEntry{std::move(rec.status), rec.position.shard, rec.position.offset.value});
         }
+        m.incoming_records->Inc(ok_records);
+        m.incoming_bytes->Inc(ok_bytes);
+        m.throttled_records->Inc(refused);
         done(std::move(out));
       });
+}
+
+void StreamRegistry::AttachMetrics(Stream& s, const std::string& name) {
+  s.incoming_bytes = &Metrics().incoming_bytes.With({name});
+  s.incoming_records = &Metrics().incoming_records.With({name});
+  s.incoming_put_requests = &Metrics().incoming_put_requests.With({name});
+  s.throttled_records = &Metrics().throttled_records.With({name});
 }
 
 void StreamRegistry::FollowShards() {

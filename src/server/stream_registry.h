@@ -27,6 +27,7 @@
 #include "common/mutex.h"
 #include "config/config.h"
 #include "objectstore/object_store.h"
+#include "observe/metrics.h"
 #include "pipeline/delivery_stream.h"
 #include "secrets/resolver.h"
 #include "streams/service.h"
@@ -74,11 +75,17 @@ class StreamRegistry : public api::Backend {
     config::StreamConfig config;
     config::StreamState state;
     std::unique_ptr<pipeline::DeliveryStream> delivery;
+    // Ingest metric series of the stream (server/metrics.h), looked up when it starts.
+    observe::Counter* incoming_bytes = nullptr;
+    observe::Counter* incoming_records = nullptr;
+    observe::Counter* incoming_put_requests = nullptr;
+    observe::Counter* throttled_records = nullptr;
   };
 
   // Creates the hidden ingest stream, builds the delivery stream, registers and starts it.
   // `fresh`: a new stream, which must not read journal data of an earlier one of the same name.
   Status StartStream(const config::StreamConfig& cfg, const config::StreamState& state, bool fresh);
+  static void AttachMetrics(Stream& s, const std::string& name);
   Result<std::unique_ptr<pipeline::DeliveryStream>> BuildDelivery(const config::StreamConfig& cfg,
                                                                   const config::StreamState& state);
   Result<std::unique_ptr<objectstore::ObjectStore>> OpenStore(

@@ -100,7 +100,7 @@ test("serve refuses a journal damaged before its tail and --repair-journal recov
   const bytes = fs.readFileSync(segment);
   bytes[32 + 28 + 2] ^= 0xff;  // inside the first record's payload: valid frames follow
   fs.writeFileSync(segment, bytes);
-  const refused = spawnSync(sluiceBin(), ["serve", "--listen", "127.0.0.1:0", "--data-dir", data],
+  const refused = spawnSync(sluiceBin(), ["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", data],
     { encoding: "utf8", timeout: 30000 });
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /followed by valid frames.*--repair-journal/);

@@ -203,7 +203,7 @@ test("an internal failure (file descriptors exhausted) answers without the serve
   const dataDir = makeTempDir("hostile-fds");
   const ready = path.join(dataDir, "ready");
   const child = spawn("prlimit", ["--nofile=48:48", sluiceBin(), "serve", "--listen", "127.0.0.1:0",
-    "--data-dir", dataDir, "--ready-file", ready], { stdio: ["ignore", "ignore", "pipe"] });
+    "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir, "--ready-file", ready], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => { stderr += d; });
   try {

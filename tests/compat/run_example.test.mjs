@@ -31,7 +31,7 @@ function runExample(dir) {
   return new Promise((resolve) => {
     const child = spawn("bash", ["scripts/run-example"], {
       cwd: dir,
-      env: { ...process.env, RUN_ONCE: "1", SLUICE: sluice, LISTEN: "127.0.0.1:0" },
+      env: { ...process.env, RUN_ONCE: "1", SLUICE: sluice, LISTEN: "127.0.0.1:0", ADMIN_LISTEN: "127.0.0.1:0" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "", stderr = "";

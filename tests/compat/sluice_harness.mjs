@@ -71,8 +71,10 @@ export class SluiceServer {
     const readyFile = path.join(this.dataDir, `ready-${process.pid}-${Date.now()}.txt`);
     fs.mkdirSync(this.dataDir, { recursive: true });
     fs.rmSync(readyFile, { force: true });
-    const args = ["serve", "--listen", "127.0.0.1:0", "--data-dir", this.dataDir,
-      "--ready-file", readyFile, ...this.extraArgs];
+    // The admin listener on a free port too (tests run in parallel); `this.admin` is its URL.
+    const admin = this.extraArgs.includes("--admin-listen") ? [] : ["--admin-listen", "127.0.0.1:0"];
+    const args = ["serve", "--listen", "127.0.0.1:0", ...admin,
+      "--data-dir", this.dataDir, "--ready-file", readyFile, ...this.extraArgs];
     this.stderr = "";
     this.child = spawn(sluiceBin(), args, {
       stdio: ["ignore", "ignore", "pipe"], cwd: this.cwd,
@@ -92,6 +94,10 @@ export class SluiceServer {
       return text.endsWith("\n") ? text.trim() : null;
     }, timeoutMs, "sluice serve to write its ready file", () => `stderr:\n${this.stderr}`);
     this.endpoint = `http://${addr}`;
+    // The startup log line names the admin address ("admin 127.0.0.1:PORT" or "admin off").
+    const adminAddr = await waitFor(() => /\(admin (\S+?),/.exec(this.stderr)?.[1], timeoutMs,
+      "sluice serve to log its admin address", () => `stderr:\n${this.stderr}`);
+    this.admin = adminAddr === "off" ? null : `http://${adminAddr}`;
     return this.endpoint;
   }
 
