@@ -1,4 +1,4 @@
-// sluice: one binary, subcommands serve, put, streams, tail, transform, replay, check-config
+// sluice: one binary, subcommands serve, put, streams, tail, transform, replay, agent, check-config
 // (design.md §2).
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +11,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "cli/cmd_agent.h"
 #include "cli/cmd_put.h"
 #include "cli/cmd_replay.h"
 #include "cli/cmd_streams.h"
@@ -233,6 +234,9 @@ int main(int argc, char** argv) {
   TailOptions tail;
   auto* tail_cmd = AddTailCommand(app, tail);
 
+  AgentOptions agent;
+  auto* agent_cmd = AddAgentCommand(app, agent);
+
   std::string config_file;
   auto* check_cmd =
       app.add_subcommand("check-config", "Validate a config file and print what it sets up");
@@ -257,5 +261,9 @@ int main(int argc, char** argv) {
   if (streams_cmd->parsed()) return RunStreams(streams, std::cout, std::cerr);
   if (tail_cmd->parsed()) return RunTail(tail, std::cout, std::cerr);
   if (check_cmd->parsed()) return RunCheckConfig(config_file);
+  if (agent_cmd->parsed()) {
+    if (!agent.check_only) SetUpLogging("info", "text");
+    return RunAgent(agent, std::cout, std::cerr);
+  }
   return 2;
 }
