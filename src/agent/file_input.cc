@@ -25,7 +25,6 @@ constexpr uint32_t kFingerprintBytes = 1024;
 constexpr size_t kReadChunk = 1 << 20;
 constexpr size_t kFlushRecords = 500;
 constexpr size_t kFlushBytes = 1 << 20;
-constexpr char kInputConsumer[] = "input";
 constexpr int64_t kCheckpointEveryMs = 1000;
 
 int64_t NowMs() {
@@ -78,11 +77,14 @@ Status FileInput::Recover() {
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     simdjson::dom::array files;
-    if (parser.parse(text).get(doc) || doc["files"].get(files)) {
+    uint64_t spool_next = 0;
+    if (parser.parse(text).get(doc) || doc["files"].get(files) ||
+        doc["spool_next"].get(spool_next)) {
       return Status::Corruption(
           checkpoint_path_ +
           ": not an agent checkpoint (remove it to re-read the files from the start)");
     }
+    spool_next_ = journal::Offset{spool_next};
     for (simdjson::dom::element f : files) {
       uint64_t dev = 0, ino = 0, fp_len = 0, fp_crc = 0, offset = 0;
       if (f["dev"].get(dev) || f["ino"].get(ino) || f["fp_len"].get(fp_len) ||
@@ -95,7 +97,7 @@ Status FileInput::Recover() {
     }
   }
   // Records spooled after the checkpoint was written: their envelopes say how far each file got.
-  const journal::Offset from = std::max(log_->Checkpoint(kInputConsumer), log_->Begin());
+  const journal::Offset from = std::max(spool_next_, log_->Begin());
   const journal::Offset end = log_->End();
   if (from < end) {
     first_run_ = false;
@@ -384,6 +386,9 @@ Status FileInput::SaveCheckpoint() {
   w.BeginObject();
   w.Key("version");
   w.Int(1);
+  // Everything spooled so far is reflected below; recovery replays the spool from here.
+  w.Key("spool_next");
+  w.Uint(log_->End().value);
   w.Key("files");
   w.BeginArray();
   for (const auto& [key, t] : tracked_) {
@@ -404,9 +409,7 @@ Status FileInput::SaveCheckpoint() {
   }
   w.EndArray();
   w.EndObject();
-  const journal::Offset end = log_->End();
   SLUICE_RETURN_IF_ERROR(fs::WriteFileAtomically(checkpoint_path_, w.Take()));
-  SLUICE_RETURN_IF_ERROR(log_->CommitCheckpoint(kInputConsumer, end));
   dirty_ = false;
   last_save_ms_ = NowMs();
   return Status::Ok();
@@ -427,6 +430,9 @@ Status FileInput::Run(const std::atomic<bool>& stop) {
       }
       known_.clear();
       first_scan = false;
+      // Fixes the start positions (start_at: end) even if the agent stops before any record.
+      result = SaveCheckpoint();
+      if (!result.ok()) break;
     }
     // Rotated-away files first: their lines are older than the new file's.
     std::vector<Tracked*> order;

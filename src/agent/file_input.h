@@ -13,9 +13,9 @@
 // open file is read to its end, then closed.
 //
 // Checkpoints: <state-dir>/inputs/<name>.json (written atomically) holds each file's identity
-// and the position past its last spooled record; the spool position it reflects is the
-// consumer "input" of the input's spool partition. Recovery replays the envelopes spooled after
-// that position, so no record is lost or spooled twice by a crash.
+// and the position past its last spooled record, and the spool end it reflects. Recovery replays
+// the envelopes spooled after that position, so no record is lost or spooled twice by a crash
+// (unless retention deleted those delivered segments first: then lines may be spooled again).
 #pragma once
 
 #include <atomic>
@@ -94,6 +94,7 @@ class FileInput {
   journal::PartitionLog* log_;
   std::string checkpoint_path_;
   bool first_run_ = true;
+  journal::Offset spool_next_;  // the spool end when the checkpoint was written
   std::map<uint64_t, Known> known_;
   std::map<uint64_t, std::unique_ptr<Tracked>> tracked_;
   // Fingerprints of files that were truncated, with the position they had (copy_truncate).

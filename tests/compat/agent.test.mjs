@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import net from "node:net";
 import { SluiceServer, makeTempDir, waitFor, waitExit, kinesisCall, firehoseCall, listFiles, sluiceBin, sleep } from "./sluice_harness.mjs";
 
 async function createStream(endpoint, name) {
@@ -254,63 +253,34 @@ outputs:
   }
 });
 
-test("kinesis output against kinesalite (a plain, SigV4-signing Kinesis client)", async () => {
-  const dir = makeTempDir("agent-kl");
-  const port = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-  const kl = spawn(process.execPath, [path.join(import.meta.dirname, "node_modules/kinesalite/cli.js"),
-    "--port", String(port), "--createStreamMs", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  let klOut = "";
-  kl.stdout.on("data", (d) => { klOut += d; });
-  await waitFor(() => klOut.includes("Listening"), 20000, "kinesalite", () => klOut);
-  const endpoint = `http://127.0.0.1:${port}`;
-  const signed = async (op, body) => {
-    const res = await fetch(endpoint, { method: "POST", body: JSON.stringify(body), headers: {
-      "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `Kinesis_20131202.${op}`,
-      Authorization: "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00",
-      "X-Amz-Date": "20260101T000000Z" } });
-    const answer = await res.text();
-    return { status: res.status, json: answer ? JSON.parse(answer) : {} };
-  };
-  assert.equal((await signed("CreateStream", { StreamName: "orders", ShardCount: 1 })).status, 200);
+test("outage: the spool quota pauses the input; everything arrives after the endpoint is back", async () => {
+  const dir = makeTempDir("agent-quota");
+  const server = new SluiceServer(path.join(dir, "server"));
+  const endpoint = await server.start();
+  await createStream(endpoint, "orders");
+  const port = endpoint.split(":").pop();
+  await server.stop();
   const log = path.join(dir, "app.log");
   const lines = [];
-  for (let i = 0; i < 700; i++) lines.push(`{"customer":"c${i % 5}","i":${i}}\n`);
-  fs.writeFileSync(log, lines.join(""));
-  const agent = new Agent(dir, `inputs:
-  - {name: app, type: file, paths: ["${log}"], poll_interval_ms: 20}
-outputs:
-  - {name: kl, type: kinesis, stream: orders, endpoint: "${endpoint}", partition_key_field: customer}
-`);
-  agent.child = null;
-  agent.start = function () {
-    this.child = spawn(sluiceBin(), ["agent", "--config", this.configPath, "--state-dir", path.join(dir, "state")],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, AWS_ACCESS_KEY_ID: "AKIDAGENT", AWS_SECRET_ACCESS_KEY: "agent-secret" } });
-    this.child.stderr.on("data", (d) => { this.allStderr += d.toString(); });
-  };
+  for (let i = 0; i < 6000; i++) lines.push(JSON.stringify({ seq: i, pad: "q".repeat(500) }) + "\n");
+  fs.writeFileSync(log, lines.join(""));  // about 3 MB, three times the spool quota
+  const agent = new Agent(dir, config(log, endpoint).replace("inputs:", "spool:\n  max_mb: 1\ninputs:"));
   agent.start();
+  let child;
   try {
-    const read = async () => {
-      const shard = (await signed("DescribeStream", { StreamName: "orders" })).json.StreamDescription.Shards[0];
-      let it = (await signed("GetShardIterator", { StreamName: "orders", ShardId: shard.ShardId, ShardIteratorType: "TRIM_HORIZON" })).json.ShardIterator;
-      const out = [];
-      for (;;) {
-        const r = (await signed("GetRecords", { ShardIterator: it })).json;
-        for (const rec of r.Records) out.push({ data: Buffer.from(rec.Data, "base64").toString(), key: rec.PartitionKey });
-        if (r.Records.length === 0) break;
-        it = r.NextShardIterator;
-      }
-      return out;
-    };
-    let got = [];
-    await waitFor(async () => { got = await read(); return got.length >= lines.length; }, 60000, "records in kinesalite",
-      () => `${got.length}; ${agent.allStderr}`);
-    assert.deepEqual(got.map((r) => r.data), lines);
-    assert.deepEqual(got.map((r) => r.key), lines.map((l) => JSON.parse(l).customer));
+    await waitFor(() => agent.allStderr.includes("spool full"), 30000, "the input to pause", () => agent.allStderr);
+    const spoolBytes = () => listFiles(path.join(dir, "state", "spool")).reduce((n, f) => n + fs.statSync(f).size, 0);
+    assert.ok(spoolBytes() <= 3 * 1024 * 1024, `spool holds ${spoolBytes()} bytes`);
+    const ready = path.join(dir, "ready2.txt");
+    child = spawn(sluiceBin(), ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir",
+      path.join(dir, "server"), "--ready-file", ready], { stdio: ["ignore", "ignore", "ignore"] });
+    await waitFor(() => fs.existsSync(ready) && fs.readFileSync(ready, "utf8").endsWith("\n"), 20000, "the server");
+    const got = await waitRecords(endpoint, lines.length, "every line after the outage", agent);
+    assert.deepEqual(got, lines);
+    assert.match(agent.allStderr, /spool has room again; reading resumed/);
     assert.equal((await agent.stop()).code, 0);
   } finally {
     if (agent.child.exitCode === null) await agent.kill9();
-    kl.kill("SIGTERM");
+    if (child) { child.kill("SIGTERM"); await waitExit(child, 30000, "sluice serve"); }
   }
 });
