@@ -1,4 +1,4 @@
-// sluice: one binary, subcommands serve, put, streams, tail, transform, replay, check-config
+// sluice: one binary, subcommands serve, put, streams, tail, transform, replay, agent, check-config
 // (design.md §2).
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/cmd_agent.h"
 #include "cli/cmd_keys.h"
 #include "cli/cmd_put.h"
 #include "cli/cmd_replay.h"
@@ -256,6 +257,8 @@ int main(int argc, char** argv) {
 
   KeysOptions keys;
   auto* keys_cmd = AddKeysCommand(app, keys);
+  AgentOptions agent;
+  auto* agent_cmd = AddAgentCommand(app, agent);
 
   std::string config_file;
   auto* check_cmd =
@@ -296,5 +299,9 @@ int main(int argc, char** argv) {
   if (tail_cmd->parsed()) return RunTail(tail, std::cout, std::cerr);
   if (keys_cmd->parsed()) return RunKeys(keys, std::cout, std::cerr);
   if (check_cmd->parsed()) return RunCheckConfig(config_file);
+  if (agent_cmd->parsed()) {
+    if (!agent.check_only) SetUpLogging("info", "text");
+    return RunAgent(agent, std::cout, std::cerr);
+  }
   return 2;
 }

@@ -21,8 +21,6 @@
 namespace sluice::client {
 namespace {
 
-constexpr size_t kMaxBatchRecords = 500;  // records per PutRecordBatch / PutRecords
-
 // What differs between the two batch calls; everything else (batching, retries, summary) is
 // shared.
 struct BatchFormat {
@@ -120,14 +118,7 @@ class ProgressBar {
   bool drawn_ = false;
 };
 
-// The outcome of one PutRecordBatch exchange.
-struct CallResult {
-  enum class Kind { kAnswered, kRetryable, kFatal };
-  Kind kind = Kind::kAnswered;
-  std::string error;  // for kRetryable and kFatal: what the server or transport said
-  // For kAnswered: per request entry, empty when it has a RecordId, else "ErrorCode: message".
-  std::vector<std::string> entry_errors;
-};
+using CallResult = PutAttempt;
 
 CallResult ParseResponse(const BatchFormat& format, const Result<AwsReply>& response,
                          size_t request_entries) {
@@ -167,8 +158,10 @@ CallResult ParseResponse(const BatchFormat& format, const Result<AwsReply>& resp
   return result;
 }
 
+// R: PendingRecord or OutgoingRecord (data, partition_key).
+template <typename R>
 std::string BuildBody(const BatchFormat& format, const std::string& stream,
-                      const std::vector<PendingRecord>& batch, const std::vector<size_t>& pending) {
+                      const std::vector<R>& batch, const std::vector<size_t>& pending) {
   std::string body;
   size_t encoded = 64 + stream.size();
   for (size_t i : pending) {
@@ -182,7 +175,7 @@ std::string BuildBody(const BatchFormat& format, const std::string& stream,
   json::AppendString(body, stream);
   body += ",\"Records\":[";
   for (size_t k = 0; k < pending.size(); ++k) {
-    const PendingRecord& record = batch[pending[k]];
+    const R& record = batch[pending[k]];
     if (k > 0) body += ',';
     body += "{\"Data\":\"";
     base64::EncodeTo(record.data, body);
@@ -334,6 +327,19 @@ std::string Grouped(uint64_t n) {
     out += digits[i];
   }
   return out;
+}
+
+size_t MaxBatchBytes(AwsApi api) {
+  return FormatOf(api).max_batch_bytes;
+}
+
+PutAttempt PutBatchOnce(AwsJsonClient& client, AwsApi api, const std::string& stream,
+                        const std::vector<OutgoingRecord>& records,
+                        const std::vector<size_t>& pending) {
+  const BatchFormat& format = FormatOf(api);
+  return ParseResponse(format,
+                       client.Call(format.operation, BuildBody(format, stream, records, pending)),
+                       pending.size());
 }
 
 size_t MaxRecordBytes(AwsApi api) {

@@ -33,6 +33,9 @@ inline constexpr size_t kKinesisMaxRecordBytes = 1024 * 1024;
 // A Kinesis partition key: 1 to 256 characters.
 inline constexpr size_t kKinesisMaxPartitionKeyChars = 256;
 
+// Records per PutRecordBatch / PutRecords call.
+inline constexpr size_t kMaxBatchRecords = 500;
+
 // The record limit of `api`: kMaxRecordBytes, or kKinesisMaxRecordBytes (data + partition key).
 size_t MaxRecordBytes(AwsApi api);
 
@@ -96,6 +99,27 @@ struct ExtraProblem {
   uint64_t records = 0;
   std::string text;
 };
+// Bytes per call: record data (Firehose, 4 MiB) or data and partition keys (Kinesis, 5 MiB).
+size_t MaxBatchBytes(AwsApi api);
+
+// The outcome of one PutRecordBatch / PutRecords exchange.
+struct PutAttempt {
+  enum class Kind { kAnswered, kRetryable, kFatal };
+  Kind kind = Kind::kAnswered;
+  std::string error;  // for kRetryable and kFatal: what the server or transport said
+  // For kAnswered: per request entry, empty when it has a RecordId (Kinesis: a SequenceNumber),
+  // else "ErrorCode: message".
+  std::vector<std::string> entry_errors;
+};
+
+// Sends records[i] for each i of `pending` (in that order; at most kMaxBatchRecords and
+// MaxBatchBytes) in one call, for a producer with its own retry loop (`sluice agent`).
+// Transport errors, 5xx, 429, throttling and a malformed answer are kRetryable; other errors
+// kFatal.
+PutAttempt PutBatchOnce(AwsJsonClient& client, AwsApi api, const std::string& stream,
+                        const std::vector<OutgoingRecord>& records,
+                        const std::vector<size_t>& pending);
+
 // Exit codes of put and replay.
 inline constexpr int kSendExitOk = 0;
 inline constexpr int kSendExitUndelivered = 1;  // some records were not delivered
