@@ -604,12 +604,27 @@ Status ParseLimits(const Walker& w, const YAML::Node& n, LimitsConfig& l) {
 }
 
 Status ParseServer(const Walker& w, const YAML::Node& n, ServerConfig& s) {
-  SLUICE_RETURN_IF_ERROR(w.CheckKeys(
-      n, "server",
-      {"listen", "admin_listen", "data_dir", "quota_mb", "segment_mb", "io_threads", "sync",
-       "region", "account_id", "log_level", "log_format", "max_delivery_streams", "disk_reserve_mb",
-       "kinesis_create_stream_ms", "kinesis_delete_stream_ms", "kinesis_update_stream_ms",
-       "kinesis_shard_limit", "kinesis_enforce_shard_limits", "tls", "limits"}));
+  SLUICE_RETURN_IF_ERROR(w.CheckKeys(n, "server",
+                                     {"listen",
+                                      "admin_listen",
+                                      "data_dir",
+                                      "quota_mb",
+                                      "segment_mb",
+                                      "io_threads",
+                                      "sync",
+                                      "region",
+                                      "account_id",
+                                      "log_level",
+                                      "log_format",
+                                      "max_delivery_streams",
+                                      "disk_reserve_mb",
+                                      "kinesis_create_stream_ms",
+                                      "kinesis_delete_stream_ms",
+                                      "kinesis_update_stream_ms",
+                                      "kinesis_shard_limit",
+                                      "kinesis_enforce_shard_limits",
+                                      "tls",
+                                      "limits"}));
   SLUICE_RETURN_IF_ERROR(w.String(n, "listen", s.listen));
   SLUICE_RETURN_IF_ERROR(w.String(n, "admin_listen", s.admin_listen));
   SLUICE_RETURN_IF_ERROR(w.String(n, "data_dir", s.data_dir));

@@ -461,7 +461,8 @@ void StreamRegistry::Put(const std::string& stream, journal::RecordBatch records
   }
   std::vector<uint32_t> sizes;
   sizes.reserve(records.size());
-  for (const auto& r : records) sizes.push_back(static_cast<uint32_t>(r.size()));
+  for (size_t i = 0; i < records.size(); ++i)
+    sizes.push_back(static_cast<uint32_t>(records[i].size()));
   counted.incoming_put_requests->Inc();
   ingest_->AppendUnkeyed(
       stream, std::move(records),

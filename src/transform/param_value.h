@@ -20,7 +20,7 @@ struct ParamValue {
   Kind kind = Kind::kNull;
   // Scalars: the value's text ("true", "12.5", the unescaped string).
   std::string text;
-  std::vector<ParamValue> items;                           // kList
+  std::vector<ParamValue> items;  // kList
   // kMap, in the order given. (Not std::pair: a pair cannot hold the incomplete ParamValue.)
   std::vector<ParamField> fields;
   // 1-based line in the source document (YAML); 0 when unknown (the Firehose API, JSON text).
