@@ -48,7 +48,6 @@ class AnyStream {
   AnyStream(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls)
       : v_(std::in_place_index<1>, std::move(socket), *tls), tls_context_(std::move(tls)) {}
   AnyStream(AnyStream&&) = default;
-  AnyStream& operator=(AnyStream&&) = default;
 
   bool is_tls() const { return v_.index() == 1; }
   Tls& tls() { return std::get<1>(v_); }

@@ -167,7 +167,10 @@ std::string Registry::Render() const {
   }
   std::string out;
   MutexLock lock(mu_);
-  for (const auto& [name, e] : order_) {
+  // Not a structured binding: clang 14 cannot capture one in the lambdas below.
+  for (const auto& entry : order_) {
+    const auto& name = entry.first;
+    const auto& e = entry.second;
     switch (e.type) {
       case MetricType::kCounter: {
         const auto& f = *static_cast<const Family<Counter>*>(e.family);
